@@ -1,0 +1,69 @@
+"""elastic: autoscaling control loops you can trust before production.
+
+Policies are pure deciders; one :class:`DecisionLoop` turns their
+recommendations into replica counts through stabilization windows, rate
+limits, bounds, cooldowns and warm-up, in a simulator or a real controller.
+
+Examples
+--------
+>>> import elastic as el
+>>> loop = el.DecisionLoop(el.policies.TargetTracking("cpu", 60.0),
+...                        min_replicas=1, max_replicas=10)
+>>> loop.step(el.Observation(time=0.0, replicas=3, metrics={"cpu": 90.0})).replicas
+5
+"""
+
+from elastic import policies
+from elastic.core import (
+    Actuator,
+    Behavior,
+    Cooldown,
+    Decision,
+    DecisionLoop,
+    MetricsSource,
+    Observation,
+    Policy,
+    RateLimit,
+    Reason,
+    Recommendation,
+    ScaleEvent,
+    ScalingRules,
+    Stage,
+    clone,
+)
+from elastic.errors import (
+    AdapterError,
+    ElasticError,
+    ManifestError,
+    ParameterError,
+    PolicyError,
+    SimulationError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Actuator",
+    "AdapterError",
+    "Behavior",
+    "Cooldown",
+    "Decision",
+    "DecisionLoop",
+    "ElasticError",
+    "ManifestError",
+    "MetricsSource",
+    "Observation",
+    "ParameterError",
+    "Policy",
+    "PolicyError",
+    "RateLimit",
+    "Reason",
+    "Recommendation",
+    "ScaleEvent",
+    "ScalingRules",
+    "SimulationError",
+    "Stage",
+    "__version__",
+    "clone",
+    "policies",
+]

@@ -1,0 +1,28 @@
+"""Layer 0: the values, the protocols and the decision loop with its pure stages."""
+
+from elastic.core.behavior import Behavior, RateLimit, ScaleEvent, ScalingRules
+from elastic.core.cooldown import Cooldown
+from elastic.core.loop import STAGES, DecisionLoop
+from elastic.core.params import Params, clone
+from elastic.core.protocols import Actuator, MetricsSource, Policy
+from elastic.core.types import Decision, Observation, Reason, Recommendation, Stage
+
+__all__ = [
+    "STAGES",
+    "Actuator",
+    "Behavior",
+    "Cooldown",
+    "Decision",
+    "DecisionLoop",
+    "MetricsSource",
+    "Observation",
+    "Params",
+    "Policy",
+    "RateLimit",
+    "Reason",
+    "Recommendation",
+    "ScaleEvent",
+    "ScalingRules",
+    "Stage",
+    "clone",
+]

@@ -1,0 +1,253 @@
+"""The decision loop every policy runs in, in a simulator or in a real controller."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Literal
+
+from elastic.core.behavior import Behavior, ScaleEvent
+from elastic.core.cooldown import Cooldown
+from elastic.core.params import Params
+from elastic.core.protocols import Policy
+from elastic.core.stages import clamp_to_bounds, combine, rate_limit, stabilize
+from elastic.core.types import Decision, Observation, Reason, Recommendation, Stage
+from elastic.core.validate import check_choice, check_int, check_number
+from elastic.errors import ParameterError
+
+__all__ = ["DecisionLoop"]
+
+STAGES = ("combine", "stabilize", "rate_limit", "bounds", "cooldown")
+
+
+class DecisionLoop(Params):
+    """Turns observations into replica counts through a fixed pipeline of stages.
+
+    On each :meth:`step` every policy observes and then recommends; the
+    recommendations go through these stages, in this order:
+
+    1. **combine**: ``"max"`` takes the largest recommendation (scale out if
+       any policy wants to); ``"aws"`` is the AWS target-tracking rule (scale
+       out if any policy wants to, scale in only if all agree).
+    2. **stabilize**: the stabilization windows of ``behavior``; scale-down
+       takes the highest recommendation inside its window, scale-up the lowest.
+    3. **rate_limit**: the ``Pods``/``Percent`` rate limits of ``behavior``,
+       counted over the scale events this loop applied.
+    4. **bounds**: ``min_replicas``/``max_replicas``, or the bounds a policy
+       imposes (scheduled actions).
+    5. **cooldown**: ``cooldown`` and ``warmup``. Replicas added less than
+       ``warmup`` seconds ago (or reported in ``obs.warming``) are warming: the
+       policies see the capacity without them, so they count toward the next
+       scale-out, and scale-in waits until they are done. Cooldowns follow
+       :class:`~elastic.Cooldown`. A held count still obeys the bounds.
+
+    Parameters
+    ----------
+    policies
+        One policy or a sequence of them.
+    min_replicas, max_replicas
+        Bounds on the final count.
+    behavior
+        Stabilization windows and rate limits; ``None`` has neither.
+    combine
+        ``"max"`` or ``"aws"``.
+    cooldown
+        ``None``, seconds (EC2 simple-scaling cooldown) or a :class:`~elastic.Cooldown`.
+    warmup
+        Seconds a replica added by this loop stays in warm-up; ``None`` for none.
+
+    Examples
+    --------
+    >>> from elastic import DecisionLoop, Observation, Behavior
+    >>> from elastic.policies import TargetTracking
+    >>> loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20,
+    ...                     behavior=Behavior.kubernetes_default())
+    >>> d = loop.step(Observation(time=0.0, replicas=2, metrics={"cpu": 100.0}))
+    >>> d.replicas, d.reason
+    (4, <Reason.COMBINED: 'combined'>)
+    >>> d = loop.step(Observation(time=15.0, replicas=4, metrics={"cpu": 10.0}))
+    >>> d.replicas, d.reason   # the 300 s scale-down window remembers 4
+    (4, <Reason.STABILIZED: 'stabilized'>)
+    """
+
+    def __init__(
+        self,
+        policies: Policy | Sequence[Policy],
+        *,
+        min_replicas: int,
+        max_replicas: int,
+        behavior: Behavior | None = None,
+        combine: Literal["max", "aws"] = "max",
+        cooldown: float | Cooldown | None = None,
+        warmup: float | None = None,
+    ) -> None:
+        self.policies = policies
+        self.min_replicas = min_replicas
+        self.max_replicas = max_replicas
+        self.behavior = behavior
+        self.combine = combine
+        self.cooldown = cooldown
+        self.warmup = warmup
+        self._validate()
+        self.history_: list[tuple[float, int]] = []
+        self.up_events_: list[ScaleEvent] = []
+        self.down_events_: list[ScaleEvent] = []
+        self.time_: float | None = None
+        self.last_activity_: tuple[float, str] | None = None
+        self.scale_in_cooldown_until_ = -math.inf
+
+    def _validate(self) -> None:
+        owner = "DecisionLoop"
+        policies = (
+            [self.policies] if isinstance(self.policies, Policy) else list(self.policies)  # type: ignore[arg-type]
+        )
+        if not policies:
+            raise ParameterError("policies", self.policies, "at least one policy", owner=owner)
+        for i, policy in enumerate(policies):
+            if not isinstance(policy, Policy):
+                raise ParameterError(
+                    f"policies[{i}]", policy, "an object with observe() and recommend()", owner=owner
+                )
+        self._policies: tuple[Policy, ...] = tuple(policies)
+        low = check_int(self.min_replicas, "min_replicas", owner=owner, ge=0)
+        high = check_int(self.max_replicas, "max_replicas", owner=owner, ge=0)
+        if low > high:
+            raise ParameterError(
+                "min_replicas", low, f"at most max_replicas ({high})", owner=owner
+            )
+        if self.behavior is not None and not isinstance(self.behavior, Behavior):
+            raise ParameterError("behavior", self.behavior, "None or a Behavior", owner=owner)
+        check_choice(self.combine, "combine", ("max", "aws"), owner=owner)
+        if self.cooldown is None or isinstance(self.cooldown, Cooldown):
+            self._cooldown = self.cooldown
+        else:
+            self._cooldown = Cooldown.simple(
+                check_number(self.cooldown, "cooldown", owner=owner, ge=0)
+            )
+        self._warmup = (
+            0.0 if self.warmup is None else check_number(self.warmup, "warmup", owner=owner, ge=0)
+        )
+        self._behavior = self.behavior or Behavior()
+        self._horizon = max(
+            self._behavior.horizon,
+            self._warmup,
+            self._cooldown.scale_out if self._cooldown else 0.0,
+        )
+
+    def step(self, obs: Observation) -> Decision:
+        """Decide the replica count for ``obs``; ``obs.time`` must not go backwards."""
+        now, current = float(obs.time), obs.replicas
+        if self.time_ is not None and now < self.time_:
+            raise ParameterError(
+                "obs.time", obs.time, f"a time >= that of the previous step ({self.time_})",
+                owner="DecisionLoop.step",
+            )
+        self.time_ = now
+        self._forget(now)
+
+        warming = min(current, max(obs.warming, self._added_within(now, self._warmup)))
+        settling = 0
+        if self._cooldown is not None and self._cooldown.mode == "application":
+            settling = min(current, self._added_within(now, self._cooldown.scale_out))
+        uncounted = max(warming, settling)
+        view = obs
+        if uncounted:
+            base = current - uncounted
+            ready = None if obs.ready is None else min(obs.ready, base)
+            view = replace(obs, replicas=base, ready=ready, warming=0)
+
+        recommendations = []
+        for policy in self._policies:
+            policy.observe(view)
+            recommendations.append(policy.recommend(view))
+
+        stages = []
+        desired, reason, detail = combine(recommendations, current, self.combine)
+        stages.append(Stage("combine", desired, reason, detail))
+
+        rules = self._behavior
+        replicas, reason, detail = stabilize(
+            desired, current, now, self.history_,
+            rules.scale_up.stabilization_window_seconds,
+            rules.scale_down.stabilization_window_seconds,
+        )
+        self.history_.append((now, desired))
+        stages.append(Stage("stabilize", replicas, reason, detail))
+
+        replicas, reason, detail = rate_limit(
+            replicas, current, now, self.up_events_, self.down_events_,
+            rules.scale_up, rules.scale_down,
+        )
+        stages.append(Stage("rate_limit", replicas, reason, detail))
+
+        low, high = self._bounds(recommendations)
+        replicas, reason, detail = clamp_to_bounds(replicas, low, high)
+        stages.append(Stage("bounds", replicas, reason, detail))
+
+        replicas, reason, detail = self._gate(replicas, current, now, low, high, warming, settling)
+        stages.append(Stage("cooldown", replicas, reason, detail))
+
+        self._record(replicas, current, now)
+        return Decision(now, current, replicas, tuple(recommendations), tuple(stages))
+
+    def _forget(self, now: float) -> None:
+        cutoff = now - self._horizon
+        if self.history_ and self.history_[0][0] <= cutoff:
+            self.history_ = [h for h in self.history_ if h[0] > cutoff]
+        if self.up_events_ and self.up_events_[0].time <= cutoff:
+            self.up_events_ = [e for e in self.up_events_ if e.time > cutoff]
+        if self.down_events_ and self.down_events_[0].time <= cutoff:
+            self.down_events_ = [e for e in self.down_events_ if e.time > cutoff]
+
+    def _added_within(self, now: float, seconds: float) -> int:
+        if seconds <= 0:
+            return 0
+        cutoff = now - seconds
+        return sum(e.replica_change for e in self.up_events_ if e.time > cutoff)
+
+    def _bounds(self, recommendations: Sequence[Recommendation]) -> tuple[int, int]:
+        lows = [r.min_replicas for r in recommendations if r.min_replicas is not None]
+        highs = [r.max_replicas for r in recommendations if r.max_replicas is not None]
+        low = max(lows) if lows else self.min_replicas
+        high = min(highs) if highs else self.max_replicas
+        return min(low, high), high
+
+    def _gate(
+        self, replicas: int, current: int, now: float, low: int, high: int,
+        warming: int, settling: int,
+    ) -> tuple[int, Reason, str]:
+        if replicas == current:
+            return replicas, Reason.UNCHANGED, ""
+        held, _, _ = clamp_to_bounds(current, low, high)
+        cooldown = self._cooldown
+        if cooldown is not None and cooldown.mode == "simple" and self.last_activity_:
+            since, direction = self.last_activity_
+            length = cooldown.scale_out if direction == "out" else cooldown.scale_in
+            if now < since + length:
+                return held, Reason.COOLDOWN, (
+                    f"simple cooldown of {length:g} s after the scale-{direction} at {since:g} s"
+                )
+        if replicas < current:
+            if warming:
+                return held, Reason.WARMUP, f"{warming} replicas are still warming up"
+            if now < self.scale_in_cooldown_until_:
+                return held, Reason.COOLDOWN, (
+                    f"scale-in cooldown until {self.scale_in_cooldown_until_:g} s"
+                )
+            if settling:
+                return held, Reason.COOLDOWN, (
+                    f"scale-out cooldown: {settling} replicas added recently still count"
+                )
+        return replicas, Reason.UNCHANGED, ""
+
+    def _record(self, replicas: int, current: int, now: float) -> None:
+        if replicas > current:
+            self.up_events_.append(ScaleEvent(replicas - current, now))
+            self.last_activity_ = (now, "out")
+            self.scale_in_cooldown_until_ = -math.inf
+        elif replicas < current:
+            self.down_events_.append(ScaleEvent(current - replicas, now))
+            self.last_activity_ = (now, "in")
+            if self._cooldown is not None:
+                self.scale_in_cooldown_until_ = now + self._cooldown.scale_in

@@ -1,0 +1,241 @@
+"""The pure stages of the decision loop.
+
+Each stage is a function of the current count, the number coming from the
+stage before, the remembered history, the rules and ``now``; it returns the
+new number, a :class:`Reason` and a sentence. None of them reads a clock or
+keeps state: :class:`~elastic.DecisionLoop` owns the history and passes it in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from elastic.core.behavior import ScaleEvent, ScalingRules
+from elastic.core.types import Reason, Recommendation
+
+__all__ = [
+    "clamp_to_bounds",
+    "combine",
+    "rate_limit",
+    "replicas_changed_in_period",
+    "scale_down_limit",
+    "scale_up_limit",
+    "stabilize",
+]
+
+StageResult = tuple[int, Reason, str]
+
+
+def combine(recommendations: Sequence[Recommendation], current: int, rule: str) -> StageResult:
+    """Merge the recommendations of several policies.
+
+    ``"max"``: the largest recommendation of the policies that did not abstain,
+    so the loop scales out if any policy wants to.
+    ``"aws"``: the rule of AWS target tracking with several policies: scale out
+    if any policy wants to; scale in only if every policy agrees. A policy that
+    abstains for lack of data (``Reason.NO_DATA``) blocks scale-in; one that
+    abstains for another reason (its scale-in is disabled, no alarm) does not.
+    When no policy has a number the current count is kept.
+
+    Examples
+    --------
+    >>> from elastic.core.types import Reason, Recommendation
+    >>> recs = [Recommendation(3, Reason.TARGET_TRACKING), Recommendation(None, Reason.NO_DATA)]
+    >>> combine(recs, 5, "max")[:2]
+    (3, <Reason.COMBINED: 'combined'>)
+    >>> combine(recs, 5, "aws")[:2]
+    (5, <Reason.SCALE_IN_BLOCKED: 'scale_in_blocked'>)
+    """
+    wanted = [r.replicas for r in recommendations if r.replicas is not None]
+    if not wanted:
+        return current, Reason.HOLD, "no policy has a recommendation"
+    desired = max(wanted)
+    if rule == "aws" and desired < current:
+        blockers = [
+            r for r in recommendations if r.replicas is None and r.reason is Reason.NO_DATA
+        ]
+        if blockers:
+            return (
+                current,
+                Reason.SCALE_IN_BLOCKED,
+                f"scale-in to {desired} needs every policy to agree; "
+                f"{len(blockers)} had no recommendation",
+            )
+    return desired, Reason.COMBINED, f"largest of {sorted(wanted)}"
+
+
+def stabilize(
+    desired: int,
+    current: int,
+    now: float,
+    history: Sequence[tuple[float, int]],
+    up_window: float,
+    down_window: float,
+) -> StageResult:
+    """Apply the stabilization windows, as the Kubernetes HPA does.
+
+    Over the recommendations of the last ``up_window`` seconds (and
+    ``desired``) the lowest bounds a scale-up; over the last ``down_window``
+    seconds the highest bounds a scale-down. A recommendation made exactly
+    ``window`` seconds ago is outside the window.
+
+    Examples
+    --------
+    Two minutes ago the loop wanted 8; with a 300 s down window it keeps 8:
+
+    >>> stabilize(3, 8, 300.0, [(180.0, 8)], up_window=0, down_window=300)[:2]
+    (8, <Reason.STABILIZED: 'stabilized'>)
+    """
+    up = down = desired
+    up_cutoff = now - up_window
+    down_cutoff = now - down_window
+    for time, replicas in history:
+        if time > up_cutoff:
+            up = min(up, replicas)
+        if time > down_cutoff:
+            down = max(down, replicas)
+    result = current
+    if result < up:
+        result = up
+    if result > down:
+        result = down
+    if result == desired:
+        return result, Reason.UNCHANGED, ""
+    direction = "up" if desired > current else "down"
+    window = up_window if direction == "up" else down_window
+    return (
+        result,
+        Reason.STABILIZED,
+        f"recommendations of the last {window:g} s keep {result} instead of {desired}",
+    )
+
+
+def replicas_changed_in_period(events: Sequence[ScaleEvent], now: float, period: float) -> int:
+    """Sum of the changes of ``events`` that happened after ``now - period``."""
+    cutoff = now - period
+    return sum(e.replica_change for e in events if e.time > cutoff)
+
+
+def scale_up_limit(
+    current: int,
+    now: float,
+    up_events: Sequence[ScaleEvent],
+    down_events: Sequence[ScaleEvent],
+    rules: ScalingRules,
+) -> int | None:
+    """The highest count the scale-up rate limits allow now (``None``: no limit).
+
+    For each limit, the count at the start of its period is rebuilt from the
+    scale events inside the period; a ``Pods`` limit adds ``value`` to it and a
+    ``Percent`` limit multiplies it by ``1 + value/100`` rounded up, in the
+    same floating-point arithmetic as the Kubernetes HPA.
+    """
+    if rules.select_policy == "Disabled":
+        return current
+    if not rules.policies:
+        return None
+    proposals = []
+    for policy in rules.policies:
+        added = replicas_changed_in_period(up_events, now, policy.period_seconds)
+        removed = replicas_changed_in_period(down_events, now, policy.period_seconds)
+        start = current - added + removed
+        if policy.type == "Pods":
+            proposals.append(start + policy.value)
+        else:
+            proposals.append(math.ceil(float(start) * (1 + float(policy.value) / 100)))
+    return max(proposals) if rules.select_policy == "Max" else min(proposals)
+
+
+def scale_down_limit(
+    current: int,
+    now: float,
+    up_events: Sequence[ScaleEvent],
+    down_events: Sequence[ScaleEvent],
+    rules: ScalingRules,
+) -> int | None:
+    """The lowest count the scale-down rate limits allow now (``None``: no limit).
+
+    A ``Percent`` limit truncates ``start * (1 - value/100)`` toward zero, as
+    the Kubernetes HPA does. ``"Max"`` selects the most permissive limit,
+    which for scale-down is the lowest count.
+    """
+    if rules.select_policy == "Disabled":
+        return current
+    if not rules.policies:
+        return None
+    proposals = []
+    for policy in rules.policies:
+        added = replicas_changed_in_period(up_events, now, policy.period_seconds)
+        removed = replicas_changed_in_period(down_events, now, policy.period_seconds)
+        start = current - added + removed
+        if policy.type == "Pods":
+            proposals.append(start - policy.value)
+        else:
+            proposals.append(int(float(start) * (1 - float(policy.value) / 100)))
+    return min(proposals) if rules.select_policy == "Max" else max(proposals)
+
+
+def rate_limit(
+    desired: int,
+    current: int,
+    now: float,
+    up_events: Sequence[ScaleEvent],
+    down_events: Sequence[ScaleEvent],
+    up_rules: ScalingRules,
+    down_rules: ScalingRules,
+) -> StageResult:
+    """Cap the change from ``current`` to ``desired`` by the rate limits.
+
+    A limit never pushes the count past ``current`` the other way: a
+    scale-up limit below the current count holds it.
+
+    Examples
+    --------
+    >>> from elastic.core.behavior import RateLimit, ScalingRules
+    >>> up = ScalingRules(policies=[RateLimit("Pods", 4, 15)])
+    >>> rate_limit(20, 5, 0.0, [], [], up, ScalingRules())[:2]
+    (9, <Reason.SCALE_UP_LIMIT: 'scale_up_limit'>)
+    """
+    if desired > current:
+        limit = scale_up_limit(current, now, up_events, down_events, up_rules)
+        if limit is None:
+            return desired, Reason.UNCHANGED, ""
+        limit = max(limit, current)
+        if desired > limit:
+            if up_rules.select_policy == "Disabled":
+                return current, Reason.SCALING_DISABLED, "scale-up is disabled"
+            return (
+                limit,
+                Reason.SCALE_UP_LIMIT,
+                f"the desired count {desired} rises faster than the scale-up rate allows",
+            )
+    elif desired < current:
+        limit = scale_down_limit(current, now, up_events, down_events, down_rules)
+        if limit is None:
+            return desired, Reason.UNCHANGED, ""
+        limit = min(limit, current)
+        if desired < limit:
+            if down_rules.select_policy == "Disabled":
+                return current, Reason.SCALING_DISABLED, "scale-down is disabled"
+            return (
+                limit,
+                Reason.SCALE_DOWN_LIMIT,
+                f"the desired count {desired} falls faster than the scale-down rate allows",
+            )
+    return desired, Reason.UNCHANGED, ""
+
+
+def clamp_to_bounds(desired: int, low: int, high: int) -> StageResult:
+    """Keep ``desired`` within ``[low, high]``.
+
+    Examples
+    --------
+    >>> clamp_to_bounds(12, 1, 10)[:2]
+    (10, <Reason.TOO_MANY: 'too_many'>)
+    """
+    if desired < low:
+        return low, Reason.TOO_FEW, f"raised to the minimum of {low}"
+    if desired > high:
+        return high, Reason.TOO_MANY, f"lowered to the maximum of {high}"
+    return desired, Reason.UNCHANGED, ""

@@ -1,0 +1,187 @@
+"""The values that flow through a decision loop: observations in, decisions out."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["Decision", "Observation", "Reason", "Recommendation", "Stage"]
+
+
+class Reason(enum.Enum):
+    """Why a policy or a stage of the loop produced its number.
+
+    Policies explain their recommendation with the first group, the loop's
+    stages with the second. A stage that left the number alone says
+    ``UNCHANGED``.
+    """
+
+    # Policies
+    TARGET_TRACKING = "target_tracking"
+    """Proportional to the ratio of the metric to its target."""
+    WITHIN_TOLERANCE = "within_tolerance"
+    """The metric is inside the tolerance band around the target: hold."""
+    SCALE_IN_MARGIN = "scale_in_margin"
+    """The metric is below target but not by the scale-in margin: hold."""
+    SCALE_IN_DISABLED = "scale_in_disabled"
+    """The policy would scale in but may not; it abstains."""
+    STEP_ADJUSTMENT = "step_adjustment"
+    """A step of a step-scaling policy matched the metric."""
+    NO_BREACH = "no_breach"
+    """No step matches the metric (no alarm): the policy abstains."""
+    EVALUATING = "evaluating"
+    """The alarm is breached but not yet for enough periods: the policy abstains."""
+    NO_DATA = "no_data"
+    """The metric the policy needs is missing: the policy abstains."""
+    SCHEDULED = "scheduled"
+    """A scheduled action set the capacity or the bounds."""
+    FALLBACK = "fallback"
+    """The primary policy could not decide; its fallback did."""
+    COMBINED = "combined"
+    """A combinator merged the recommendations of several policies."""
+    # Stages of the loop
+    UNCHANGED = "unchanged"
+    """The stage did not change the number."""
+    HOLD = "hold"
+    """No policy had a recommendation: keep the current count."""
+    SCALE_IN_BLOCKED = "scale_in_blocked"
+    """The AWS rule: scale in only when every policy wants to."""
+    STABILIZED = "stabilized"
+    """A stabilization window kept an earlier recommendation."""
+    SCALE_UP_LIMIT = "scale_up_limit"
+    """The scale-up rate limit capped the increase."""
+    SCALE_DOWN_LIMIT = "scale_down_limit"
+    """The scale-down rate limit capped the decrease."""
+    SCALING_DISABLED = "scaling_disabled"
+    """Scaling in this direction is disabled (``select_policy="Disabled"``)."""
+    TOO_FEW = "too_few"
+    """Raised to the minimum number of replicas."""
+    TOO_MANY = "too_many"
+    """Lowered to the maximum number of replicas."""
+    COOLDOWN = "cooldown"
+    """A cooldown after an earlier scaling activity holds the count."""
+    WARMUP = "warmup"
+    """Replicas are still warming up: scale-in is held."""
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What a controller knows at one instant.
+
+    Parameters
+    ----------
+    time
+        Seconds, on whatever clock the caller runs (simulation time, Unix time).
+    replicas
+        The current desired replica count (what was last asked for).
+    metrics
+        Aggregated metric values by name, e.g. ``{"cpu": 63.0, "rps": 812.0}``.
+        Per-replica aggregates are over ready replicas that are not warming up.
+    ready
+        Replicas ready to serve; ``None`` when unknown (then taken as ``replicas``).
+    pending
+        Replicas requested but still provisioning.
+    warming
+        Ready replicas still inside their warm-up period.
+
+    Examples
+    --------
+    >>> obs = Observation(time=60.0, replicas=4, metrics={"cpu": 75.0})
+    >>> obs.metric("cpu"), obs.metric("memory")
+    (75.0, None)
+    >>> obs.ready_replicas
+    4
+    """
+
+    time: float
+    replicas: int
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    ready: int | None = None
+    pending: int = 0
+    warming: int = 0
+
+    def metric(self, name: str) -> float | None:
+        """The value of metric ``name``, or ``None`` when it is missing or NaN."""
+        value = self.metrics.get(name)
+        if value is None or value != value:
+            return None
+        return float(value)
+
+    @property
+    def ready_replicas(self) -> int:
+        """Ready replicas, taking ``ready=None`` to mean all of them."""
+        return self.replicas if self.ready is None else self.ready
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """What one policy wants.
+
+    Parameters
+    ----------
+    replicas
+        The replica count the policy wants, or ``None`` when it abstains
+        (no data, no alarm, scale-in disabled); abstaining is not the same as
+        asking to keep the current count.
+    reason
+        Why.
+    detail
+        A sentence for people, with the numbers that led here.
+    min_replicas, max_replicas
+        Bounds the policy imposes on the loop from now on (scheduled actions);
+        ``None`` leaves the loop's own bound.
+    """
+
+    replicas: int | None
+    reason: Reason
+    detail: str = ""
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """The value one stage of the loop produced and why."""
+
+    name: str
+    replicas: int
+    reason: Reason
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of one step of a :class:`~elastic.DecisionLoop`.
+
+    ``replicas`` is final; ``stages`` holds, in order, what each stage made of
+    it, so that every number can be explained.
+    """
+
+    time: float
+    current: int
+    replicas: int
+    recommendations: tuple[Recommendation, ...]
+    stages: tuple[Stage, ...]
+
+    @property
+    def changed(self) -> bool:
+        """Whether the decision asks for a different replica count."""
+        return self.replicas != self.current
+
+    @property
+    def reason(self) -> Reason:
+        """The reason of the last stage that changed the number (``UNCHANGED`` if none)."""
+        for stage in reversed(self.stages):
+            if stage.reason is not Reason.UNCHANGED:
+                return stage.reason
+        return Reason.UNCHANGED
+
+    def stage(self, name: str) -> Stage:
+        """The stage called ``name`` (``"combine"``, ``"stabilize"``, ``"rate_limit"``,
+        ``"bounds"``, ``"cooldown"``)."""
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        names = ", ".join(s.name for s in self.stages)
+        raise KeyError(f"no stage {name!r}; the stages are {names}")

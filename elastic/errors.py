@@ -1,0 +1,88 @@
+"""The exceptions of elastic, all under one root.
+
+::
+
+    ElasticError
+    ├── ParameterError (also a ValueError)   a parameter has a value it cannot take
+    │   └── PolicyError                      ... a parameter of a scaling policy
+    ├── ManifestError                        a scenario manifest does not validate
+    ├── SimulationError                      the simulator reached an impossible state
+    └── AdapterError                         a real system refused or failed a call
+
+Messages name the parameter, the value it had and what was expected, so that
+the fix can be read off the message. Clamping a replica count is never an
+exception: it is a :class:`elastic.Reason` in the :class:`elastic.Decision`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AdapterError",
+    "ElasticError",
+    "ManifestError",
+    "ParameterError",
+    "PolicyError",
+    "SimulationError",
+]
+
+
+class ElasticError(Exception):
+    """Root of every error raised by elastic."""
+
+
+class ParameterError(ElasticError, ValueError):
+    """A parameter has a value it cannot take.
+
+    Parameters
+    ----------
+    name
+        The parameter, as the user wrote it (``"steps[2]"``, ``"target"``).
+    value
+        The value it had.
+    expected
+        What it should have been, as a phrase (``"a number > 0"``).
+    owner
+        The class or function that took the parameter, for context.
+
+    Examples
+    --------
+    >>> raise ParameterError("target", -1, "a number > 0", owner="TargetTracking")
+    Traceback (most recent call last):
+    ...
+    elastic.errors.ParameterError: TargetTracking: target=-1 is invalid; expected a number > 0
+    """
+
+    def __init__(self, name: str, value: Any, expected: str, *, owner: str | None = None) -> None:
+        self.name = name
+        self.value = value
+        self.expected = expected
+        self.owner = owner
+        prefix = f"{owner}: " if owner else ""
+        super().__init__(f"{prefix}{name}={value!r} is invalid; expected {expected}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_parameter_error, (type(self), self.name, self.value, self.expected, self.owner))
+
+
+def _rebuild_parameter_error(
+    cls: type[ParameterError], name: str, value: Any, expected: str, owner: str | None
+) -> ParameterError:
+    return cls(name, value, expected, owner=owner)
+
+
+class PolicyError(ParameterError):
+    """A scaling policy was given a parameter it cannot work with."""
+
+
+class ManifestError(ElasticError):
+    """A scenario manifest does not validate."""
+
+
+class SimulationError(ElasticError):
+    """The simulator reached a state that should be impossible."""
+
+
+class AdapterError(ElasticError):
+    """A real system refused or failed a call made by an adapter."""

@@ -1,0 +1,151 @@
+"""Five-field cron expressions in a time zone, as scheduled scaling uses them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from elastic.errors import ParameterError
+
+__all__ = ["Cron"]
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)}
+_DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
+_FIELDS = (  # name, low, high, names
+    ("minute", 0, 59, {}),
+    ("hour", 0, 23, {}),
+    ("day of month", 1, 31, {}),
+    ("month", 1, 12, _MONTHS),
+    ("day of week", 0, 7, _DAYS),
+)
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+# A day matching the fields is found within this many days back if one exists
+# at all: enough for 29 February under the Gregorian century rule.
+_LOOKBACK_DAYS = 8 * 366 + 1
+
+
+class Cron:
+    """A cron schedule ``minute hour day-of-month month day-of-week`` in a time zone.
+
+    Fields take ``*`` (or ``?``), numbers, ranges ``a-b``, steps ``*/n`` and
+    ``a-b/n``, lists ``a,b``, and month or day names (``JAN``, ``MON``). Day of
+    week 0 and 7 are Sunday. When both day fields are restricted a day matches
+    either, as in Vixie cron. Local times come from the IANA database: a local
+    time skipped by a DST change resolves with the offset from before the
+    change (so it runs an hour later by the wall clock), and a repeated one
+    runs once, at its first occurrence.
+
+    Examples
+    --------
+    >>> from datetime import datetime, UTC
+    >>> cron = Cron("30 8 * * MON-FRI", "Europe/Paris")
+    >>> cron.latest(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))   # a Saturday
+    datetime.datetime(2026, 11, 27, 7, 30, tzinfo=datetime.timezone.utc)
+    """
+
+    __slots__ = ("_days", "_hours", "_minutes", "_months", "_restricted", "_weekdays",
+                 "expression", "timezone", "tz")
+
+    def __init__(self, expression: str, timezone: str = "UTC") -> None:
+        self.expression = expression
+        self.timezone = timezone
+        if not isinstance(expression, str):
+            raise ParameterError("cron", expression, "a string of five fields", owner="Cron")
+        parts = expression.split()
+        if len(parts) != 5:
+            raise ParameterError(
+                "cron", expression,
+                "five fields: minute hour day-of-month month day-of-week", owner="Cron",
+            )
+        sets = [_parse_field(part, *spec, expression=expression)
+                for part, spec in zip(parts, _FIELDS, strict=True)]
+        self._minutes = sorted(sets[0], reverse=True)
+        self._hours = sorted(sets[1], reverse=True)
+        self._days = sets[2]
+        self._months = sets[3]
+        self._weekdays = {d % 7 for d in sets[4]}
+        self._restricted = (parts[2] not in ("*", "?"), parts[4] not in ("*", "?"))
+        try:
+            self.tz = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise ParameterError("timezone", timezone, "an IANA time zone name such as "
+                                 "'UTC' or 'Europe/Paris'", owner="Cron") from None
+        if not self._restricted[1] and not any(
+            d <= _DAYS_IN_MONTH[m - 1] for m in self._months for d in self._days
+        ):
+            raise ParameterError("cron", expression, "a day of month that exists in one of "
+                                 "its months", owner="Cron")
+
+    def __repr__(self) -> str:
+        return f"Cron({self.expression!r}, {self.timezone!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cron) and (self.expression, self.timezone) == (
+            other.expression, other.timezone)
+
+    def __hash__(self) -> int:
+        return hash((self.expression, self.timezone))
+
+    def _matches(self, day: date) -> bool:
+        if day.month not in self._months:
+            return False
+        in_month = day.day in self._days
+        in_week = (day.isoweekday() % 7) in self._weekdays
+        if all(self._restricted):
+            return in_month or in_week
+        return in_month and in_week
+
+    def latest(self, at: datetime) -> datetime | None:
+        """The last time at or before ``at`` (an aware datetime) that the schedule fires, in UTC."""
+        local = at.astimezone(self.tz)
+        day = local.date()
+        for _ in range(_LOOKBACK_DAYS):
+            if self._matches(day):
+                for hour in self._hours:
+                    for minute in self._minutes:
+                        fire = datetime.combine(day, time(hour, minute), tzinfo=self.tz)
+                        fired = fire.astimezone(UTC)
+                        if fired <= at:
+                            return fired
+            day -= timedelta(days=1)
+        return None
+
+
+def _parse_field(
+    text: str, name: str, low: int, high: int, names: dict[str, int], *, expression: str
+) -> set[int]:
+    values: set[int] = set()
+
+    def number(token: str) -> int:
+        token = token.upper()
+        if token in names:
+            return names[token]
+        if not token.isdigit():
+            raise ParameterError(f"cron {name}", text, f"numbers {low}-{high}" +
+                                 (" or names" if names else ""), owner="Cron")
+        value = int(token)
+        if not low <= value <= high:
+            raise ParameterError(f"cron {name}", text, f"values in {low}-{high}", owner="Cron")
+        return value
+
+    for item in text.split(","):
+        base, _, step_text = item.partition("/")
+        step = 1
+        if step_text:
+            if not step_text.isdigit() or int(step_text) < 1:
+                raise ParameterError(f"cron {name}", text, "a step /n with n >= 1", owner="Cron")
+            step = int(step_text)
+        if base in ("*", "?"):
+            first, last = low, high
+        elif "-" in base:
+            a, _, b = base.partition("-")
+            first, last = number(a), number(b)
+            if first > last:
+                raise ParameterError(f"cron {name}", text, "ranges a-b with a <= b",
+                                     owner="Cron")
+        else:
+            first = number(base)
+            last = high if step_text else first
+        values.update(range(first, last + 1, step))
+    return values

@@ -1,0 +1,134 @@
+"""Target tracking: keep a metric at a target by proportional scaling."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Literal
+
+from elastic.core.types import Observation, Reason, Recommendation
+from elastic.core.validate import check_choice, check_number
+from elastic.errors import PolicyError
+from elastic.policies.base import BasePolicy
+
+__all__ = ["TargetTracking"]
+
+Kind = Literal["utilization", "average_value", "value"]
+
+
+class TargetTracking(BasePolicy):
+    """Scale so that ``metric`` comes back to ``target``.
+
+    For a per-replica metric (``kind="utilization"`` or ``"average_value"``)
+    the wanted count is ``ceil(current * value / target)``; for a total over
+    all replicas (``kind="value"``, e.g. requests per second of the whole
+    service) it is ``ceil(value / target)``, ``target`` being what one
+    replica should carry. Rounding up is the conservative rounding of AWS and
+    the HPA: up when adding, fewer removed when removing.
+
+    Parameters
+    ----------
+    metric
+        Name of the metric in :attr:`Observation.metrics`.
+    target
+        The value to hold the metric at (per replica), > 0.
+    kind
+        ``"utilization"``, ``"average_value"`` or ``"value"``.
+    tolerance
+        No change while ``|per-replica value / target - 1| <= tolerance``
+        (the HPA's 10 % band by default).
+    scale_in_margin
+        Scale in only when the metric is at least this fraction below target
+        (AWS scales in only when the metric is clearly below target; 0.1 means
+        10 % below). In between the policy holds the current count.
+    disable_scale_in
+        Never scale in; where the policy would, it abstains so that another
+        policy may (AWS ``DisableScaleIn``).
+
+    Examples
+    --------
+    >>> from elastic import Observation
+    >>> tt = TargetTracking("cpu", 50.0)
+    >>> tt.recommend(Observation(time=0, replicas=4, metrics={"cpu": 80.0})).replicas
+    7
+    >>> tt.recommend(Observation(time=0, replicas=4, metrics={"cpu": 53.0})).reason
+    <Reason.WITHIN_TOLERANCE: 'within_tolerance'>
+    >>> rps = TargetTracking("rps", 100.0, kind="value")
+    >>> rps.recommend(Observation(time=0, replicas=2, metrics={"rps": 950.0})).replicas
+    10
+    """
+
+    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
+        {"metric": "cpu", "target": 60.0},
+        {"metric": "rps", "target": 100.0, "kind": "value", "scale_in_margin": 0.1},
+        {"metric": "cpu", "target": 0.5, "tolerance": 0.0, "disable_scale_in": True},
+    )
+
+    def __init__(
+        self,
+        metric: str,
+        target: float,
+        *,
+        kind: Kind = "utilization",
+        tolerance: float = 0.1,
+        scale_in_margin: float = 0.0,
+        disable_scale_in: bool = False,
+    ) -> None:
+        self.metric = metric
+        self.target = target
+        self.kind = kind
+        self.tolerance = tolerance
+        self.scale_in_margin = scale_in_margin
+        self.disable_scale_in = disable_scale_in
+        self.validate()
+
+    def validate(self) -> None:
+        owner = type(self).__name__
+        if not isinstance(self.metric, str) or not self.metric:
+            raise PolicyError("metric", self.metric, "a non-empty metric name", owner=owner)
+        check_number(self.target, "target", owner=owner, gt=0, error=PolicyError)
+        check_choice(
+            self.kind, "kind", ("utilization", "average_value", "value"),
+            owner=owner, error=PolicyError,
+        )
+        check_number(self.tolerance, "tolerance", owner=owner, ge=0, error=PolicyError)
+        margin = check_number(
+            self.scale_in_margin, "scale_in_margin", owner=owner, ge=0, error=PolicyError
+        )
+        if margin >= 1:
+            raise PolicyError("scale_in_margin", self.scale_in_margin, "a fraction < 1", owner=owner)
+        if not isinstance(self.disable_scale_in, bool):
+            raise PolicyError("disable_scale_in", self.disable_scale_in, "True or False", owner=owner)
+
+    def recommend(self, obs: Observation) -> Recommendation:
+        value = obs.metric(self.metric)
+        if value is None:
+            return Recommendation(None, Reason.NO_DATA, f"no value for metric {self.metric!r}")
+        current = obs.replicas
+        target = float(self.target)
+        if self.kind == "value":
+            wanted = value / target
+            ratio = wanted / current if current else (math.inf if value > 0 else 1.0)
+        else:
+            ratio = value / target
+            wanted = current * ratio
+        if abs(ratio - 1.0) <= self.tolerance:
+            return Recommendation(
+                current, Reason.WITHIN_TOLERANCE,
+                f"{self.metric} at {ratio:.3f} of target, inside the ±{self.tolerance:g} band",
+            )
+        desired = math.ceil(wanted)
+        if desired < current:
+            if self.disable_scale_in:
+                return Recommendation(
+                    None, Reason.SCALE_IN_DISABLED, f"would scale in to {desired}; disabled"
+                )
+            if ratio > 1.0 - self.scale_in_margin:
+                return Recommendation(
+                    current, Reason.SCALE_IN_MARGIN,
+                    f"{self.metric} at {ratio:.3f} of target; scale-in needs "
+                    f"<= {1.0 - self.scale_in_margin:.3f}",
+                )
+        return Recommendation(
+            desired, Reason.TARGET_TRACKING,
+            f"{self.metric}={value:g} against target {target:g}: {current} -> {desired}",
+        )
