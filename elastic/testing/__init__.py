@@ -1,0 +1,1 @@
+"""Helpers for testing policies and controllers built on elastic."""
