@@ -1,0 +1,46 @@
+"""Every policy the package exports passes the conformance checks."""
+
+import pytest
+
+import elastic.policies
+from elastic import checks
+from elastic.policies.base import BasePolicy
+
+CLASSES = [
+    obj for name in elastic.policies.__all__
+    if isinstance(obj := getattr(elastic.policies, name), type)
+    and issubclass(obj, BasePolicy) and obj is not BasePolicy
+]
+CASES = [
+    pytest.param(cls(**params), check, id=f"{cls.__name__}[{i}]-{check.__name__}")
+    for cls in CLASSES
+    for i, params in enumerate(cls._unit_test_params)
+    for check in checks.yield_checks(cls(**params))
+]
+
+
+def test_every_policy_has_test_params():
+    assert {cls.__name__ for cls in CLASSES} >= {
+        "TargetTracking", "StepScaling", "Scheduled", "MaxOf", "MinOf", "Fallback"}
+    for cls in CLASSES:
+        assert cls._unit_test_params, f"{cls.__name__} has no _unit_test_params"
+
+
+@pytest.mark.parametrize(("policy", "check"), CASES)
+def test_conformance(policy, check):
+    check(policy)
+
+
+class Impure(BasePolicy):
+    def __init__(self, metric: str = "cpu") -> None:
+        self.metric = metric
+        self.calls_ = 0
+
+    def recommend(self, obs):
+        self.calls_ += 1
+        return elastic.Recommendation(obs.replicas, elastic.Reason.HOLD)
+
+
+def test_the_checks_catch_an_impure_policy():
+    with pytest.raises(AssertionError, match="changed the policy"):
+        checks.check_recommend_is_pure(Impure())
