@@ -96,9 +96,9 @@ def check_within_bounds(policy: Policy) -> None:
     for obs in observation_stream(policy):
         rec = policy.recommend(obs)
         assert isinstance(rec, Recommendation), f"recommend returned {rec!r}"
-        assert rec.replicas is None or (
-            isinstance(rec.replicas, int) and rec.replicas >= 0
-        ), f"recommendation {rec.replicas!r} is not a count"
+        assert rec.replicas is None or (isinstance(rec.replicas, int) and rec.replicas >= 0), (
+            f"recommendation {rec.replicas!r} is not a count"
+        )
         decision = loop.step(Observation(obs.time, replicas, obs.metrics))
         replicas = decision.replicas
         assert 2 <= replicas <= 12, f"the loop left its bounds [2, 12]: {decision}"

@@ -63,7 +63,10 @@ class ParameterError(ElasticError, ValueError):
         super().__init__(f"{prefix}{name}={value!r} is invalid; expected {expected}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild_parameter_error, (type(self), self.name, self.value, self.expected, self.owner))
+        return (
+            _rebuild_parameter_error,
+            (type(self), self.name, self.value, self.expected, self.owner),
+        )
 
 
 def _rebuild_parameter_error(

@@ -99,23 +99,27 @@ class DecisionLoop(Params):
 
     def _validate(self) -> None:
         owner = "DecisionLoop"
-        policies = (
-            [self.policies] if isinstance(self.policies, Policy) else list(self.policies)  # type: ignore[arg-type]
-        )
+        if isinstance(self.policies, Policy):
+            policies: list[object] = [self.policies]
+        elif isinstance(self.policies, Sequence) and not isinstance(self.policies, str):
+            policies = list(self.policies)
+        else:
+            policies = []
         if not policies:
             raise ParameterError("policies", self.policies, "at least one policy", owner=owner)
         for i, policy in enumerate(policies):
             if not isinstance(policy, Policy):
                 raise ParameterError(
-                    f"policies[{i}]", policy, "an object with observe() and recommend()", owner=owner
+                    f"policies[{i}]",
+                    policy,
+                    "an object with observe() and recommend()",
+                    owner=owner,
                 )
-        self._policies: tuple[Policy, ...] = tuple(policies)
+        self._policies = tuple(p for p in policies if isinstance(p, Policy))
         low = check_int(self.min_replicas, "min_replicas", owner=owner, ge=0)
         high = check_int(self.max_replicas, "max_replicas", owner=owner, ge=0)
         if low > high:
-            raise ParameterError(
-                "min_replicas", low, f"at most max_replicas ({high})", owner=owner
-            )
+            raise ParameterError("min_replicas", low, f"at most max_replicas ({high})", owner=owner)
         if self.behavior is not None and not isinstance(self.behavior, Behavior):
             raise ParameterError("behavior", self.behavior, "None or a Behavior", owner=owner)
         check_choice(self.combine, "combine", ("max", "aws"), owner=owner)
@@ -140,7 +144,9 @@ class DecisionLoop(Params):
         now, current = float(obs.time), obs.replicas
         if self.time_ is not None and now < self.time_:
             raise ParameterError(
-                "obs.time", obs.time, f"a time >= that of the previous step ({self.time_})",
+                "obs.time",
+                obs.time,
+                f"a time >= that of the previous step ({self.time_})",
                 owner="DecisionLoop.step",
             )
         self.time_ = now
@@ -168,7 +174,10 @@ class DecisionLoop(Params):
 
         rules = self._behavior
         replicas, reason, detail = stabilize(
-            desired, current, now, self.history_,
+            desired,
+            current,
+            now,
+            self.history_,
             rules.scale_up.stabilization_window_seconds,
             rules.scale_down.stabilization_window_seconds,
         )
@@ -176,8 +185,13 @@ class DecisionLoop(Params):
         stages.append(Stage("stabilize", replicas, reason, detail))
 
         replicas, reason, detail = rate_limit(
-            replicas, current, now, self.up_events_, self.down_events_,
-            rules.scale_up, rules.scale_down,
+            replicas,
+            current,
+            now,
+            self.up_events_,
+            self.down_events_,
+            rules.scale_up,
+            rules.scale_down,
         )
         stages.append(Stage("rate_limit", replicas, reason, detail))
 
@@ -214,8 +228,14 @@ class DecisionLoop(Params):
         return min(low, high), high
 
     def _gate(
-        self, replicas: int, current: int, now: float, low: int, high: int,
-        warming: int, settling: int,
+        self,
+        replicas: int,
+        current: int,
+        now: float,
+        low: int,
+        high: int,
+        warming: int,
+        settling: int,
     ) -> tuple[int, Reason, str]:
         if replicas == current:
             return replicas, Reason.UNCHANGED, ""
@@ -225,19 +245,25 @@ class DecisionLoop(Params):
             since, direction = self.last_activity_
             length = cooldown.scale_out if direction == "out" else cooldown.scale_in
             if now < since + length:
-                return held, Reason.COOLDOWN, (
-                    f"simple cooldown of {length:g} s after the scale-{direction} at {since:g} s"
+                return (
+                    held,
+                    Reason.COOLDOWN,
+                    (f"simple cooldown of {length:g} s after the scale-{direction} at {since:g} s"),
                 )
         if replicas < current:
             if warming:
                 return held, Reason.WARMUP, f"{warming} replicas are still warming up"
             if now < self.scale_in_cooldown_until_:
-                return held, Reason.COOLDOWN, (
-                    f"scale-in cooldown until {self.scale_in_cooldown_until_:g} s"
+                return (
+                    held,
+                    Reason.COOLDOWN,
+                    (f"scale-in cooldown until {self.scale_in_cooldown_until_:g} s"),
                 )
             if settling:
-                return held, Reason.COOLDOWN, (
-                    f"scale-out cooldown: {settling} replicas added recently still count"
+                return (
+                    held,
+                    Reason.COOLDOWN,
+                    (f"scale-out cooldown: {settling} replicas added recently still count"),
                 )
         return replicas, Reason.UNCHANGED, ""
 

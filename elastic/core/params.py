@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import inspect
 from collections.abc import Sequence
-from typing import Any, Self
+from typing import Any, Self, cast
 
 __all__ = ["Params", "clone"]
 
@@ -37,7 +37,7 @@ class Params:
 
     def clone(self) -> Self:
         """A new object with the same parameters and nothing learned."""
-        return clone(self)
+        return cast(Self, clone(self))
 
     def __repr__(self) -> str:
         signature = inspect.signature(type(self).__init__)

@@ -52,9 +52,7 @@ def combine(recommendations: Sequence[Recommendation], current: int, rule: str) 
         return current, Reason.HOLD, "no policy has a recommendation"
     desired = max(wanted)
     if rule == "aws" and desired < current:
-        blockers = [
-            r for r in recommendations if r.replicas is None and r.reason is Reason.NO_DATA
-        ]
+        blockers = [r for r in recommendations if r.replicas is None and r.reason is Reason.NO_DATA]
         if blockers:
             return (
                 current,

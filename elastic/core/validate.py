@@ -66,12 +66,12 @@ def check_int(
 
     Examples
     --------
-    >>> check_int(3, "min_replicas", owner="DecisionLoop", ge=0)
+    >>> check_int(3, "min_replicas", owner="Loop", ge=0)
     3
-    >>> check_int(2.5, "min_replicas", owner="DecisionLoop", ge=0)
+    >>> check_int(2.5, "min_replicas", owner="Loop", ge=0)
     Traceback (most recent call last):
     ...
-    elastic.errors.ParameterError: DecisionLoop: min_replicas=2.5 is invalid; expected an integer >= 0
+    elastic.errors.ParameterError: Loop: min_replicas=2.5 is invalid; expected an integer >= 0
     """
     expected = "an integer" + (f" >= {ge}" if ge is not None else "")
     if isinstance(value, np.integer):

@@ -22,7 +22,8 @@ def _merge_bounds(recs: Sequence[Recommendation]) -> tuple[int | None, int | Non
 
 
 class _Group(BasePolicy):
-    pick = staticmethod(max)
+    def _pick(self, wanted: list[int]) -> int:
+        raise NotImplementedError
 
     def __init__(self, policies: Sequence[Policy]) -> None:
         self.policies = policies
@@ -30,15 +31,22 @@ class _Group(BasePolicy):
 
     def validate(self) -> None:
         owner = type(self).__name__
-        if isinstance(self.policies, Policy) or not isinstance(self.policies, Sequence) or (
-            not self.policies
+        if (
+            isinstance(self.policies, Policy)
+            or not isinstance(self.policies, Sequence)
+            or (not self.policies)
         ):
-            raise PolicyError("policies", self.policies, "a non-empty list of policies",
-                              owner=owner)
+            raise PolicyError(
+                "policies", self.policies, "a non-empty list of policies", owner=owner
+            )
         for i, policy in enumerate(self.policies):
             if not isinstance(policy, Policy):
-                raise PolicyError(f"policies[{i}]", policy,
-                                  "an object with observe() and recommend()", owner=owner)
+                raise PolicyError(
+                    f"policies[{i}]",
+                    policy,
+                    "an object with observe() and recommend()",
+                    owner=owner,
+                )
 
     def observe(self, obs: Observation) -> None:
         for policy in self.policies:
@@ -49,16 +57,26 @@ class _Group(BasePolicy):
         low, high = _merge_bounds(recs)
         wanted = [r.replicas for r in recs if r.replicas is not None]
         if not wanted:
-            reason = Reason.NO_DATA if any(r.reason is Reason.NO_DATA for r in recs) else (
-                recs[0].reason)
-            return Recommendation(None, reason, "; ".join(r.detail for r in recs if r.detail),
-                                  min_replicas=low, max_replicas=high)
-        replicas = self.pick(wanted)
+            reason = (
+                Reason.NO_DATA
+                if any(r.reason is Reason.NO_DATA for r in recs)
+                else (recs[0].reason)
+            )
+            return Recommendation(
+                None,
+                reason,
+                "; ".join(r.detail for r in recs if r.detail),
+                min_replicas=low,
+                max_replicas=high,
+            )
+        replicas = self._pick(wanted)
         chosen = next(r for r in recs if r.replicas == replicas)
         return Recommendation(
-            replicas, Reason.COMBINED,
-            f"{self.pick.__name__} of {wanted}: {chosen.reason.value}: {chosen.detail}",
-            min_replicas=low, max_replicas=high,
+            replicas,
+            Reason.COMBINED,
+            f"{type(self).__name__} {wanted}: {chosen.reason.value}: {chosen.detail}",
+            min_replicas=low,
+            max_replicas=high,
         )
 
 
@@ -75,10 +93,11 @@ class MaxOf(_Group):
     """
 
     _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"policies": [TargetTracking("cpu", 60.0),
-                      StepScaling("cpu", 90.0, steps=[(0, None, 3)])]},
+        {"policies": [TargetTracking("cpu", 60.0), StepScaling("cpu", 90.0, steps=[(0, None, 3)])]},
     )
-    pick = staticmethod(max)
+
+    def _pick(self, wanted: list[int]) -> int:
+        return max(wanted)
 
 
 class MinOf(_Group):
@@ -94,10 +113,11 @@ class MinOf(_Group):
     """
 
     _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"policies": [TargetTracking("cpu", 60.0),
-                      TargetTracking("rps", 50.0, kind="value")]},
+        {"policies": [TargetTracking("cpu", 60.0), TargetTracking("rps", 50.0, kind="value")]},
     )
-    pick = staticmethod(min)
+
+    def _pick(self, wanted: list[int]) -> int:
+        return min(wanted)
 
 
 class Fallback(BasePolicy):
@@ -130,9 +150,12 @@ class Fallback(BasePolicy):
     def validate(self) -> None:
         for name in ("primary", "fallback"):
             if not isinstance(getattr(self, name), Policy):
-                raise PolicyError(name, getattr(self, name),
-                                  "an object with observe() and recommend()",
-                                  owner=type(self).__name__)
+                raise PolicyError(
+                    name,
+                    getattr(self, name),
+                    "an object with observe() and recommend()",
+                    owner=type(self).__name__,
+                )
 
     def observe(self, obs: Observation) -> None:
         try:
@@ -156,7 +179,9 @@ class Fallback(BasePolicy):
                 why = f"{rec.reason.value}: {rec.detail}"
         backup = self.fallback.recommend(obs)
         return Recommendation(
-            backup.replicas, Reason.FALLBACK,
+            backup.replicas,
+            Reason.FALLBACK,
             f"primary could not decide ({why}); fallback: {backup.detail}",
-            min_replicas=backup.min_replicas, max_replicas=backup.max_replicas,
+            min_replicas=backup.min_replicas,
+            max_replicas=backup.max_replicas,
         )

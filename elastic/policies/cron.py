@@ -9,10 +9,14 @@ from elastic.errors import ParameterError
 
 __all__ = ["Cron"]
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], 1
+    )
+}
 _DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
-_FIELDS = (  # name, low, high, names
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (  # name, low, high, names
     ("minute", 0, 59, {}),
     ("hour", 0, 23, {}),
     ("day of month", 1, 31, {}),
@@ -44,8 +48,17 @@ class Cron:
     datetime.datetime(2026, 11, 27, 7, 30, tzinfo=datetime.timezone.utc)
     """
 
-    __slots__ = ("_days", "_hours", "_minutes", "_months", "_restricted", "_weekdays",
-                 "expression", "timezone", "tz")
+    __slots__ = (
+        "_days",
+        "_hours",
+        "_minutes",
+        "_months",
+        "_restricted",
+        "_weekdays",
+        "expression",
+        "timezone",
+        "tz",
+    )
 
     def __init__(self, expression: str, timezone: str = "UTC") -> None:
         self.expression = expression
@@ -55,11 +68,15 @@ class Cron:
         parts = expression.split()
         if len(parts) != 5:
             raise ParameterError(
-                "cron", expression,
-                "five fields: minute hour day-of-month month day-of-week", owner="Cron",
+                "cron",
+                expression,
+                "five fields: minute hour day-of-month month day-of-week",
+                owner="Cron",
             )
-        sets = [_parse_field(part, *spec, expression=expression)
-                for part, spec in zip(parts, _FIELDS, strict=True)]
+        sets = [
+            _parse_field(part, *spec, expression=expression)
+            for part, spec in zip(parts, _FIELDS, strict=True)
+        ]
         self._minutes = sorted(sets[0], reverse=True)
         self._hours = sorted(sets[1], reverse=True)
         self._days = sets[2]
@@ -69,20 +86,27 @@ class Cron:
         try:
             self.tz = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise ParameterError("timezone", timezone, "an IANA time zone name such as "
-                                 "'UTC' or 'Europe/Paris'", owner="Cron") from None
+            raise ParameterError(
+                "timezone",
+                timezone,
+                "an IANA time zone name such as 'UTC' or 'Europe/Paris'",
+                owner="Cron",
+            ) from None
         if not self._restricted[1] and not any(
             d <= _DAYS_IN_MONTH[m - 1] for m in self._months for d in self._days
         ):
-            raise ParameterError("cron", expression, "a day of month that exists in one of "
-                                 "its months", owner="Cron")
+            raise ParameterError(
+                "cron", expression, "a day of month that exists in one of its months", owner="Cron"
+            )
 
     def __repr__(self) -> str:
         return f"Cron({self.expression!r}, {self.timezone!r})"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Cron) and (self.expression, self.timezone) == (
-            other.expression, other.timezone)
+            other.expression,
+            other.timezone,
+        )
 
     def __hash__(self) -> int:
         return hash((self.expression, self.timezone))
@@ -122,8 +146,12 @@ def _parse_field(
         if token in names:
             return names[token]
         if not token.isdigit():
-            raise ParameterError(f"cron {name}", text, f"numbers {low}-{high}" +
-                                 (" or names" if names else ""), owner="Cron")
+            raise ParameterError(
+                f"cron {name}",
+                text,
+                f"numbers {low}-{high}" + (" or names" if names else ""),
+                owner="Cron",
+            )
         value = int(token)
         if not low <= value <= high:
             raise ParameterError(f"cron {name}", text, f"values in {low}-{high}", owner="Cron")
@@ -142,8 +170,7 @@ def _parse_field(
             a, _, b = base.partition("-")
             first, last = number(a), number(b)
             if first > last:
-                raise ParameterError(f"cron {name}", text, "ranges a-b with a <= b",
-                                     owner="Cron")
+                raise ParameterError(f"cron {name}", text, "ranges a-b with a <= b", owner="Cron")
         else:
             first = number(base)
             last = high if step_text else first

@@ -81,11 +81,20 @@ class Scheduled(BasePolicy):
     """
 
     _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"actions": [ScheduledAction(at=100.0, min_replicas=3, desired=5),
-                     ScheduledAction(at=400.0, min_replicas=1, max_replicas=10)]},
-        {"actions": [ScheduledAction(cron="*/5 * * * *", timezone="America/New_York",
-                                     min_replicas=2, max_replicas=12)],
-         "origin": datetime(2026, 3, 8, 6, 0, tzinfo=UTC)},
+        {
+            "actions": [
+                ScheduledAction(at=100.0, min_replicas=3, desired=5),
+                ScheduledAction(at=400.0, min_replicas=1, max_replicas=10),
+            ]
+        },
+        {
+            "actions": [
+                ScheduledAction(
+                    cron="*/5 * * * *", timezone="America/New_York", min_replicas=2, max_replicas=12
+                )
+            ],
+            "origin": datetime(2026, 3, 8, 6, 0, tzinfo=UTC),
+        },
     )
 
     def __init__(
@@ -104,8 +113,9 @@ class Scheduled(BasePolicy):
         if self.origin is not None and (
             not isinstance(self.origin, datetime) or self.origin.tzinfo is None
         ):
-            raise PolicyError("origin", self.origin, "None or a datetime with a time zone",
-                              owner=owner)
+            raise PolicyError(
+                "origin", self.origin, "None or a datetime with a time zone", owner=owner
+            )
         self._origin = self.origin or _EPOCH
         self._crons: list[Cron | None] = []
         seen: dict[float, int] = {}
@@ -118,33 +128,51 @@ class Scheduled(BasePolicy):
             if action.at is not None:
                 at = check_number(action.at, f"{name}.at", owner=owner, error=PolicyError)
                 if at in seen:
-                    raise PolicyError(f"{name}.at", action.at,
-                                      f"a time no other action has (actions[{seen[at]}])",
-                                      owner=owner)
+                    raise PolicyError(
+                        f"{name}.at",
+                        action.at,
+                        f"a time no other action has (actions[{seen[at]}])",
+                        owner=owner,
+                    )
                 seen[at] = i
                 self._crons.append(None)
             else:
                 try:
                     self._crons.append(Cron(str(action.cron), action.timezone))
                 except ParameterError as error:
-                    raise PolicyError(f"{name}.{error.name}", error.value, error.expected,
-                                      owner=owner) from None
+                    raise PolicyError(
+                        f"{name}.{error.name}", error.value, error.expected, owner=owner
+                    ) from None
             fields = ("min_replicas", "max_replicas", "desired")
             if all(getattr(action, f) is None for f in fields):
-                raise PolicyError(name, action, "at least one of min_replicas, max_replicas, "
-                                  "desired", owner=owner)
+                raise PolicyError(
+                    name, action, "at least one of min_replicas, max_replicas, desired", owner=owner
+                )
             for field in fields:
                 if getattr(action, field) is not None:
-                    check_int(getattr(action, field), f"{name}.{field}", owner=owner, ge=0,
-                              error=PolicyError)
-            if (action.min_replicas is not None and action.max_replicas is not None
-                    and action.min_replicas > action.max_replicas):
-                raise PolicyError(f"{name}.min_replicas", action.min_replicas,
-                                  f"at most max_replicas ({action.max_replicas})", owner=owner)
+                    check_int(
+                        getattr(action, field),
+                        f"{name}.{field}",
+                        owner=owner,
+                        ge=0,
+                        error=PolicyError,
+                    )
+            if (
+                action.min_replicas is not None
+                and action.max_replicas is not None
+                and action.min_replicas > action.max_replicas
+            ):
+                raise PolicyError(
+                    f"{name}.min_replicas",
+                    action.min_replicas,
+                    f"at most max_replicas ({action.max_replicas})",
+                    owner=owner,
+                )
             for field in ("start", "end"):
                 if getattr(action, field) is not None:
-                    check_number(getattr(action, field), f"{name}.{field}", owner=owner,
-                                 error=PolicyError)
+                    check_number(
+                        getattr(action, field), f"{name}.{field}", owner=owner, error=PolicyError
+                    )
 
     def _latest(self, i: int, t: float) -> float | None:
         """When action ``i`` last fired at or before ``t`` (observation clock)."""
@@ -191,5 +219,10 @@ class Scheduled(BasePolicy):
         detail = ", ".join(
             f"{field}={value} (set at {fired:g} s)" for field, (fired, value) in best.items()
         )
-        return Recommendation(desired, Reason.SCHEDULED, detail or "no action has fired yet",
-                              min_replicas=low, max_replicas=high)
+        return Recommendation(
+            desired,
+            Reason.SCHEDULED,
+            detail or "no action has fired yet",
+            min_replicas=low,
+            max_replicas=high,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
@@ -130,20 +131,30 @@ class StepScaling(BasePolicy):
             raise PolicyError("metric", self.metric, "a non-empty metric name", owner=owner)
         check_number(self.threshold, "threshold", owner=owner, error=PolicyError)
         check_choice(
-            self.adjustment_type, "adjustment_type",
+            self.adjustment_type,
+            "adjustment_type",
             ("ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"),
-            owner=owner, error=PolicyError,
+            owner=owner,
+            error=PolicyError,
         )
         if self.min_adjustment_magnitude is not None:
             if self.adjustment_type != "PercentChangeInCapacity":
                 raise PolicyError(
-                    "min_adjustment_magnitude", self.min_adjustment_magnitude,
-                    "None unless adjustment_type='PercentChangeInCapacity'", owner=owner,
+                    "min_adjustment_magnitude",
+                    self.min_adjustment_magnitude,
+                    "None unless adjustment_type='PercentChangeInCapacity'",
+                    owner=owner,
                 )
-            check_int(self.min_adjustment_magnitude, "min_adjustment_magnitude",
-                      owner=owner, ge=1, error=PolicyError)
-        check_int(self.evaluation_periods, "evaluation_periods", owner=owner, ge=1,
-                  error=PolicyError)
+            check_int(
+                self.min_adjustment_magnitude,
+                "min_adjustment_magnitude",
+                owner=owner,
+                ge=1,
+                error=PolicyError,
+            )
+        check_int(
+            self.evaluation_periods, "evaluation_periods", owner=owner, ge=1, error=PolicyError
+        )
         self._steps = _check_steps(self.steps, self.adjustment_type, owner)
 
     def _match(self, value: float) -> tuple[str, int] | None:
@@ -186,13 +197,12 @@ class StepScaling(BasePolicy):
             return Recommendation(None, Reason.NO_DATA, f"no value for metric {self.metric!r}")
         match = self._match(value)
         if match is None:
-            return Recommendation(
-                None, Reason.NO_BREACH, f"{self.metric}={value:g} is in no step"
-            )
+            return Recommendation(None, Reason.NO_BREACH, f"{self.metric}={value:g} is in no step")
         streak = self._streak(obs)
         if streak < self.evaluation_periods:
             return Recommendation(
-                None, Reason.EVALUATING,
+                None,
+                Reason.EVALUATING,
                 f"breached for {streak} of {self.evaluation_periods} periods",
             )
         current = obs.replicas
@@ -209,7 +219,8 @@ class StepScaling(BasePolicy):
             desired = current + change
         desired = max(0, desired)
         return Recommendation(
-            desired, Reason.STEP_ADJUSTMENT,
+            desired,
+            Reason.STEP_ADJUSTMENT,
             f"{self.metric}={value:g} vs threshold {self.threshold:g}: "
             f"{self.adjustment_type} {adjustment:+d}: {current} -> {desired}",
         )
@@ -220,48 +231,68 @@ def _check_steps(
 ) -> list[tuple[float, float, int]]:
     """Validate ``steps`` as AWS does and return them sorted, with infinities for ``None``."""
     if isinstance(steps, str | bytes) or not isinstance(steps, Sequence) or not steps:
-        raise PolicyError("steps", steps, "a non-empty list of (lower, upper, adjustment)",
-                          owner=owner)
+        raise PolicyError(
+            "steps", steps, "a non-empty list of (lower, upper, adjustment)", owner=owner
+        )
     parsed = []
     for i, step in enumerate(steps):
         name = f"steps[{i}]"
         if not isinstance(step, Sequence) or len(step) != 3:
             raise PolicyError(name, step, "a (lower, upper, adjustment) tuple", owner=owner)
         lower, upper, adjustment = step
-        lo = -math.inf if lower is None else check_number(
-            lower, f"{name} lower bound", owner=owner, error=PolicyError)
-        hi = math.inf if upper is None else check_number(
-            upper, f"{name} upper bound", owner=owner, error=PolicyError)
-        check_int(adjustment, f"{name} adjustment", owner=owner,
-                  ge=0 if adjustment_type == "ExactCapacity" else None, error=PolicyError)
+        lo = (
+            -math.inf
+            if lower is None
+            else check_number(lower, f"{name} lower bound", owner=owner, error=PolicyError)
+        )
+        hi = (
+            math.inf
+            if upper is None
+            else check_number(upper, f"{name} upper bound", owner=owner, error=PolicyError)
+        )
+        check_int(
+            adjustment,
+            f"{name} adjustment",
+            owner=owner,
+            ge=0 if adjustment_type == "ExactCapacity" else None,
+            error=PolicyError,
+        )
         if lower is None and upper is None:
             raise PolicyError(name, step, "at most one open (None) bound per step", owner=owner)
         if not lo < hi:
             raise PolicyError(name, step, "a lower bound below the upper bound", owner=owner)
         parsed.append((lo, hi, int(adjustment), i))
     if sum(1 for s in steps if s[0] is None) > 1:
-        raise PolicyError("steps", steps, "at most one step with an open lower bound",
-                          owner=owner)
+        raise PolicyError("steps", steps, "at most one step with an open lower bound", owner=owner)
     if sum(1 for s in steps if s[1] is None) > 1:
-        raise PolicyError("steps", steps, "at most one step with an open upper bound",
-                          owner=owner)
+        raise PolicyError("steps", steps, "at most one step with an open upper bound", owner=owner)
     if any(p[0] < 0 for p in parsed if math.isfinite(p[0])) and not any(
         s[0] is None for s in steps
     ):
-        raise PolicyError("steps", steps, "a step with an open lower bound (None), since a "
-                          "lower bound is negative", owner=owner)
+        raise PolicyError(
+            "steps",
+            steps,
+            "a step with an open lower bound (None), since a lower bound is negative",
+            owner=owner,
+        )
     if any(p[1] > 0 for p in parsed if math.isfinite(p[1])) and not any(
         s[1] is None for s in steps
     ):
-        raise PolicyError("steps", steps, "a step with an open upper bound (None), since an "
-                          "upper bound is positive", owner=owner)
+        raise PolicyError(
+            "steps",
+            steps,
+            "a step with an open upper bound (None), since an upper bound is positive",
+            owner=owner,
+        )
     parsed.sort()
-    for below, above in zip(parsed, parsed[1:], strict=False):
+    for below, above in itertools.pairwise(parsed):
         if above[0] != below[1]:
             gap = "a gap" if above[0] > below[1] else "an overlap"
             raise PolicyError(
-                f"steps[{above[3]}]", steps[above[3]],
+                f"steps[{above[3]}]",
+                steps[above[3]],
                 f"a lower bound equal to the upper bound of steps[{below[3]}] "
-                f"({below[1]:g}), not {gap}", owner=owner,
+                f"({below[1]:g}), not {gap}",
+                owner=owner,
             )
     return [(lo, hi, adj) for lo, hi, adj, _ in parsed]

@@ -87,17 +87,24 @@ class TargetTracking(BasePolicy):
             raise PolicyError("metric", self.metric, "a non-empty metric name", owner=owner)
         check_number(self.target, "target", owner=owner, gt=0, error=PolicyError)
         check_choice(
-            self.kind, "kind", ("utilization", "average_value", "value"),
-            owner=owner, error=PolicyError,
+            self.kind,
+            "kind",
+            ("utilization", "average_value", "value"),
+            owner=owner,
+            error=PolicyError,
         )
         check_number(self.tolerance, "tolerance", owner=owner, ge=0, error=PolicyError)
         margin = check_number(
             self.scale_in_margin, "scale_in_margin", owner=owner, ge=0, error=PolicyError
         )
         if margin >= 1:
-            raise PolicyError("scale_in_margin", self.scale_in_margin, "a fraction < 1", owner=owner)
+            raise PolicyError(
+                "scale_in_margin", self.scale_in_margin, "a fraction < 1", owner=owner
+            )
         if not isinstance(self.disable_scale_in, bool):
-            raise PolicyError("disable_scale_in", self.disable_scale_in, "True or False", owner=owner)
+            raise PolicyError(
+                "disable_scale_in", self.disable_scale_in, "True or False", owner=owner
+            )
 
     def recommend(self, obs: Observation) -> Recommendation:
         value = obs.metric(self.metric)
@@ -113,7 +120,8 @@ class TargetTracking(BasePolicy):
             wanted = current * ratio
         if abs(ratio - 1.0) <= self.tolerance:
             return Recommendation(
-                current, Reason.WITHIN_TOLERANCE,
+                current,
+                Reason.WITHIN_TOLERANCE,
                 f"{self.metric} at {ratio:.3f} of target, inside the ±{self.tolerance:g} band",
             )
         desired = math.ceil(wanted)
@@ -124,11 +132,13 @@ class TargetTracking(BasePolicy):
                 )
             if ratio > 1.0 - self.scale_in_margin:
                 return Recommendation(
-                    current, Reason.SCALE_IN_MARGIN,
+                    current,
+                    Reason.SCALE_IN_MARGIN,
                     f"{self.metric} at {ratio:.3f} of target; scale-in needs "
                     f"<= {1.0 - self.scale_in_margin:.3f}",
                 )
         return Recommendation(
-            desired, Reason.TARGET_TRACKING,
+            desired,
+            Reason.TARGET_TRACKING,
             f"{self.metric}={value:g} against target {target:g}: {current} -> {desired}",
         )

@@ -17,8 +17,14 @@ from elastic.core.behavior import Behavior, RateLimit, ScalingRules
 from elastic.core.cooldown import Cooldown
 from elastic.core.types import Observation
 
-__all__ = ["behaviors", "cooldowns", "metric_series", "observations", "rate_limits",
-           "scaling_rules"]
+__all__ = [
+    "behaviors",
+    "cooldowns",
+    "metric_series",
+    "observations",
+    "rate_limits",
+    "scaling_rules",
+]
 
 
 def rate_limits(max_period: float = 120.0) -> st.SearchStrategy[RateLimit]:
@@ -54,8 +60,11 @@ def cooldowns() -> st.SearchStrategy[Cooldown | float | None]:
     return st.one_of(
         st.none(),
         st.sampled_from([30.0, 300.0]),
-        st.builds(Cooldown, scale_out=st.sampled_from([0.0, 60.0, 300.0]),
-                  scale_in=st.sampled_from([0.0, 60.0, 300.0])),
+        st.builds(
+            Cooldown,
+            scale_out=st.sampled_from([0.0, 60.0, 300.0]),
+            scale_in=st.sampled_from([0.0, 60.0, 300.0]),
+        ),
     )
 
 

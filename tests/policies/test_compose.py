@@ -12,8 +12,12 @@ def test_max_and_min_of_ignore_abstainers():
 
 
 def test_groups_merge_bounds():
-    policy = MaxOf([Scheduled([ScheduledAction(at=0.0, min_replicas=3, max_replicas=9)]),
-                    Scheduled([ScheduledAction(at=0.0, min_replicas=5, max_replicas=12)])])
+    policy = MaxOf(
+        [
+            Scheduled([ScheduledAction(at=0.0, min_replicas=3, max_replicas=9)]),
+            Scheduled([ScheduledAction(at=0.0, min_replicas=5, max_replicas=12)]),
+        ]
+    )
     rec = policy.recommend(Observation(10.0, 4))
     assert (rec.min_replicas, rec.max_replicas) == (5, 9)
 
@@ -29,7 +33,8 @@ class Broken:
 def test_fallback_on_abstention_and_on_failure():
     backup = TargetTracking("cpu", 50.0)
     rec = Fallback(TargetTracking("latency", 0.2), backup).recommend(
-        Observation(0.0, 4, {"cpu": 100.0}))
+        Observation(0.0, 4, {"cpu": 100.0})
+    )
     assert (rec.replicas, rec.reason) == (8, Reason.FALLBACK)
     policy = Fallback(Broken(), backup)
     obs = Observation(0.0, 4, {"cpu": 100.0})
@@ -46,9 +51,12 @@ def test_fallback_uses_primary_when_it_decides():
 
 
 def test_bad_composites():
-    for build in (lambda: MaxOf([]), lambda: MinOf(["cpu"]),
-                  lambda: MaxOf(TargetTracking("cpu", 1.0)),
-                  lambda: Fallback(TargetTracking("cpu", 1.0), None)):
+    for build in (
+        lambda: MaxOf([]),
+        lambda: MinOf(["cpu"]),
+        lambda: MaxOf(TargetTracking("cpu", 1.0)),
+        lambda: Fallback(TargetTracking("cpu", 1.0), None),
+    ):
         try:
             build()
         except PolicyError as error:

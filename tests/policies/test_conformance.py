@@ -7,9 +7,11 @@ from elastic import checks
 from elastic.policies.base import BasePolicy
 
 CLASSES = [
-    obj for name in elastic.policies.__all__
+    obj
+    for name in elastic.policies.__all__
     if isinstance(obj := getattr(elastic.policies, name), type)
-    and issubclass(obj, BasePolicy) and obj is not BasePolicy
+    and issubclass(obj, BasePolicy)
+    and obj is not BasePolicy
 ]
 CASES = [
     pytest.param(cls(**params), check, id=f"{cls.__name__}[{i}]-{check.__name__}")
@@ -21,7 +23,13 @@ CASES = [
 
 def test_every_policy_has_test_params():
     assert {cls.__name__ for cls in CLASSES} >= {
-        "TargetTracking", "StepScaling", "Scheduled", "MaxOf", "MinOf", "Fallback"}
+        "TargetTracking",
+        "StepScaling",
+        "Scheduled",
+        "MaxOf",
+        "MinOf",
+        "Fallback",
+    }
     for cls in CLASSES:
         assert cls._unit_test_params, f"{cls.__name__} has no _unit_test_params"
 

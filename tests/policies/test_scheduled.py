@@ -22,14 +22,34 @@ def at(*args):
         ("0 0 1,15 * *", "UTC", at(2026, 1, 20), at(2026, 1, 15), "lists"),
         ("0 0 1 * MON", "UTC", at(2026, 1, 21), at(2026, 1, 19), "both days given: either"),
         ("0 0 1 JAN *", "UTC", at(2026, 6, 1), at(2026, 1, 1), "month names"),
-        ("0 9 * * *", "America/New_York", at(2026, 1, 5, 13, 59), at(2026, 1, 4, 14, 0),
-         "09:00 EST is 14:00 UTC"),
-        ("0 9 * * *", "America/New_York", at(2026, 7, 5, 13, 0), at(2026, 7, 5, 13, 0),
-         "09:00 EDT is 13:00 UTC"),
-        ("30 2 * * *", "America/New_York", at(2026, 3, 8, 12), at(2026, 3, 8, 7, 30),
-         "02:30 does not exist on 8 March 2026: resolved with the EST offset"),
-        ("30 1 * * *", "America/New_York", at(2026, 11, 1, 12), at(2026, 11, 1, 5, 30),
-         "01:30 happens twice on 1 November 2026: the first one (EDT)"),
+        (
+            "0 9 * * *",
+            "America/New_York",
+            at(2026, 1, 5, 13, 59),
+            at(2026, 1, 4, 14, 0),
+            "09:00 EST is 14:00 UTC",
+        ),
+        (
+            "0 9 * * *",
+            "America/New_York",
+            at(2026, 7, 5, 13, 0),
+            at(2026, 7, 5, 13, 0),
+            "09:00 EDT is 13:00 UTC",
+        ),
+        (
+            "30 2 * * *",
+            "America/New_York",
+            at(2026, 3, 8, 12),
+            at(2026, 3, 8, 7, 30),
+            "02:30 does not exist on 8 March 2026: resolved with the EST offset",
+        ),
+        (
+            "30 1 * * *",
+            "America/New_York",
+            at(2026, 11, 1, 12),
+            at(2026, 11, 1, 5, 30),
+            "01:30 happens twice on 1 November 2026: the first one (EDT)",
+        ),
         ("0 0 29 2 *", "UTC", at(2026, 11, 26), at(2024, 2, 29), "leap days only"),
     ],
 )
@@ -57,8 +77,7 @@ def test_bad_cron(expression, tz, name):
 
 
 def drive(policy, times, start=2, low=1, high=20):
-    loop = DecisionLoop([policy, TargetTracking("cpu", 50.0)], min_replicas=low,
-                        max_replicas=high)
+    loop = DecisionLoop([policy, TargetTracking("cpu", 50.0)], min_replicas=low, max_replicas=high)
     replicas, out = start, []
     for t in times:
         d = loop.step(Observation(float(t), replicas, {"cpu": 50.0}))
@@ -68,10 +87,12 @@ def drive(policy, times, start=2, low=1, high=20):
 
 
 def test_bounds_persist_and_desired_fires_once():
-    policy = Scheduled([
-        ScheduledAction(at=100, min_replicas=5, desired=8),
-        ScheduledAction(at=300, min_replicas=1, max_replicas=3),
-    ])
+    policy = Scheduled(
+        [
+            ScheduledAction(at=100, min_replicas=5, desired=8),
+            ScheduledAction(at=300, min_replicas=1, max_replicas=3),
+        ]
+    )
     # before 100: nothing; at 105: desired 8 (once), min 5 holds; after 300 max 3 scales in
     assert drive(policy, [0, 50, 105, 120, 200, 300, 400]) == [2, 2, 8, 8, 8, 3, 3]
 
@@ -87,22 +108,25 @@ def test_desired_is_not_sticky():
 def test_cron_schedule_against_an_origin():
     # the observation clock starts on Monday 5 January 2026 at 00:00 UTC
     policy = Scheduled(
-        [ScheduledAction(cron="0 8 * * MON-FRI", timezone="Europe/Paris", min_replicas=6),
-         ScheduledAction(cron="0 20 * * *", timezone="Europe/Paris", min_replicas=1)],
+        [
+            ScheduledAction(cron="0 8 * * MON-FRI", timezone="Europe/Paris", min_replicas=6),
+            ScheduledAction(cron="0 20 * * *", timezone="Europe/Paris", min_replicas=1),
+        ],
         origin=at(2026, 1, 5),
     )
     hour = 3600.0
-    rec = policy.recommend(Observation(6 * hour, 2))        # 07:00 Paris: last 20:00 action
+    rec = policy.recommend(Observation(6 * hour, 2))  # 07:00 Paris: last 20:00 action
     assert rec.min_replicas == 1
-    rec = policy.recommend(Observation(7 * hour, 2))        # 08:00 Paris, Monday
+    rec = policy.recommend(Observation(7 * hour, 2))  # 08:00 Paris, Monday
     assert (rec.min_replicas, rec.reason) == (6, Reason.SCHEDULED)
-    rec = policy.recommend(Observation(5 * 24 * hour + 9 * hour, 2))   # Saturday 10:00 Paris
+    rec = policy.recommend(Observation(5 * 24 * hour + 9 * hour, 2))  # Saturday 10:00 Paris
     assert rec.min_replicas == 1
 
 
 def test_start_and_end_limit_a_cron_action():
-    policy = Scheduled([ScheduledAction(cron="0 * * * *", min_replicas=4, start=7200.0,
-                                        end=10800.0)])
+    policy = Scheduled(
+        [ScheduledAction(cron="0 * * * *", min_replicas=4, start=7200.0, end=10800.0)]
+    )
     assert policy.recommend(Observation(3600.0, 1)).min_replicas is None
     assert policy.recommend(Observation(7200.0, 1)).min_replicas == 4
     # after the end the last occurrence (at the end) still set the bound
@@ -117,11 +141,9 @@ def test_start_and_end_limit_a_cron_action():
         ([ScheduledAction(at=1.0)], "actions[0]"),
         ([ScheduledAction(at=1.0, min_replicas=5, max_replicas=2)], "actions[0].min_replicas"),
         ([ScheduledAction(at=1.0, desired=-1)], "actions[0].desired"),
-        ([ScheduledAction(at=1.0, desired=1), ScheduledAction(at=1.0, desired=2)],
-         "actions[1].at"),
+        ([ScheduledAction(at=1.0, desired=1), ScheduledAction(at=1.0, desired=2)], "actions[1].at"),
         ([ScheduledAction(cron="0 9 * *", desired=1)], "actions[0].cron"),
-        ([ScheduledAction(cron="0 9 * * *", timezone="Nowhere", desired=1)],
-         "actions[0].timezone"),
+        ([ScheduledAction(cron="0 9 * * *", timezone="Nowhere", desired=1)], "actions[0].timezone"),
         (["0 9 * * *"], "actions[0]"),
     ],
 )

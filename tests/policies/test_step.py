@@ -3,13 +3,20 @@ import pytest
 from elastic import DecisionLoop, Observation, PolicyError, Reason
 from elastic.policies import StepScaling, aws_round
 
-AWS_EXAMPLE = [(0, 10, 0), (10, 20, 10), (20, None, 30), (-10, 0, 0), (-20, -10, -10),
-               (None, -20, -30)]
+AWS_EXAMPLE = [
+    (0, 10, 0),
+    (10, 20, 10),
+    (20, None, 30),
+    (-10, 0, 0),
+    (-20, -10, -10),
+    (None, -20, -30),
+]
 
 
 def test_issue_example():
-    policy = StepScaling(metric="cpu", threshold=50, adjustment_type="PercentChangeInCapacity",
-                         steps=AWS_EXAMPLE)
+    policy = StepScaling(
+        metric="cpu", threshold=50, adjustment_type="PercentChangeInCapacity", steps=AWS_EXAMPLE
+    )
     assert policy.recommend(Observation(time=0, replicas=10, metrics={"cpu": 60})).replicas == 11
 
 
@@ -46,9 +53,15 @@ def test_worked_example_as_a_sequence_through_a_loop():
 
 @pytest.mark.parametrize(
     ("x_num", "x_den", "expected", "why"),
-    [(127, 10, 12, "12.7 -> floor 12"), (67, 100, 1, "0.67 -> 1"), (-58, 100, -1, "-0.58 -> -1"),
-     (-667, 100, -6, "-6.67 -> toward zero"), (1, 1, 1, "1 stays"), (0, 1, 0, "no change"),
-     (-100, 100, -1, "-1 stays")],
+    [
+        (127, 10, 12, "12.7 -> floor 12"),
+        (67, 100, 1, "0.67 -> 1"),
+        (-58, 100, -1, "-0.58 -> -1"),
+        (-667, 100, -6, "-6.67 -> toward zero"),
+        (1, 1, 1, "1 stays"),
+        (0, 1, 0, "no change"),
+        (-100, 100, -1, "-1 stays"),
+    ],
 )
 def test_aws_rounding(x_num, x_den, expected, why):
     assert aws_round(x_num, x_den) == expected, why
@@ -57,16 +70,49 @@ def test_aws_rounding(x_num, x_den, expected, why):
 @pytest.mark.parametrize(
     ("kwargs", "current", "cpu", "expected", "why"),
     [
-        ({"adjustment_type": "ChangeInCapacity", "steps": [(0, None, 2), (None, 0, -1)]}, 4, 80,
-         6, "adds 2"),
-        ({"adjustment_type": "ChangeInCapacity", "steps": [(0, None, 2), (None, 0, -1)]}, 0, 10,
-         0, "never below zero"),
-        ({"adjustment_type": "ExactCapacity", "steps": [(0, None, 8), (None, 0, 2)]}, 4, 80, 8,
-         "sets 8"),
-        ({"adjustment_type": "PercentChangeInCapacity", "steps": [(0, None, 25)],
-          "min_adjustment_magnitude": 2}, 4, 80, 6, "25 % of 4 = 1, at least 2"),
-        ({"adjustment_type": "PercentChangeInCapacity", "steps": [(0, None, 25)],
-          "min_adjustment_magnitude": 2}, 40, 80, 50, "25 % of 40 = 10 >= 2"),
+        (
+            {"adjustment_type": "ChangeInCapacity", "steps": [(0, None, 2), (None, 0, -1)]},
+            4,
+            80,
+            6,
+            "adds 2",
+        ),
+        (
+            {"adjustment_type": "ChangeInCapacity", "steps": [(0, None, 2), (None, 0, -1)]},
+            0,
+            10,
+            0,
+            "never below zero",
+        ),
+        (
+            {"adjustment_type": "ExactCapacity", "steps": [(0, None, 8), (None, 0, 2)]},
+            4,
+            80,
+            8,
+            "sets 8",
+        ),
+        (
+            {
+                "adjustment_type": "PercentChangeInCapacity",
+                "steps": [(0, None, 25)],
+                "min_adjustment_magnitude": 2,
+            },
+            4,
+            80,
+            6,
+            "25 % of 4 = 1, at least 2",
+        ),
+        (
+            {
+                "adjustment_type": "PercentChangeInCapacity",
+                "steps": [(0, None, 25)],
+                "min_adjustment_magnitude": 2,
+            },
+            40,
+            80,
+            50,
+            "25 % of 40 = 10 >= 2",
+        ),
     ],
 )
 def test_adjustment_types(kwargs, current, cpu, expected, why):
@@ -126,8 +172,10 @@ def test_overlapping_or_gapped_steps_are_errors(steps, name, expected):
     [
         ({"adjustment_type": "Percent"}, "adjustment_type"),
         ({"min_adjustment_magnitude": 2}, "min_adjustment_magnitude"),
-        ({"adjustment_type": "PercentChangeInCapacity", "min_adjustment_magnitude": 0},
-         "min_adjustment_magnitude"),
+        (
+            {"adjustment_type": "PercentChangeInCapacity", "min_adjustment_magnitude": 0},
+            "min_adjustment_magnitude",
+        ),
         ({"evaluation_periods": 0}, "evaluation_periods"),
         ({"threshold": float("inf")}, "threshold"),
         ({"adjustment_type": "ExactCapacity", "steps": [(0, None, -1)]}, "steps[0] adjustment"),
