@@ -116,7 +116,6 @@ def replay(
 
 
 def _candidates(peak_replicas: int) -> list[tuple[str, Callable[[], DecisionLoop]]]:
-    bounds = {"min_replicas": 1, "max_replicas": 60}
     return [
         (
             f"static, {peak_replicas} replicas",
@@ -129,7 +128,10 @@ def _candidates(peak_replicas: int) -> list[tuple[str, Callable[[], DecisionLoop
         (
             "HPA: cpu 60 %, Kubernetes behavior",
             lambda: DecisionLoop(
-                TargetTracking("cpu", 60.0), behavior=Behavior.kubernetes_default(), **bounds
+                TargetTracking("cpu", 60.0),
+                behavior=Behavior.kubernetes_default(),
+                min_replicas=1,
+                max_replicas=60,
             ),
         ),
         (
@@ -139,7 +141,8 @@ def _candidates(peak_replicas: int) -> list[tuple[str, Callable[[], DecisionLoop
                 TargetTracking("cpu", 60.0, scale_in_margin=0.1),
                 behavior=Behavior(scale_down=ScalingRules(stabilization_window_seconds=900.0)),
                 warmup=180.0,
-                **bounds,
+                min_replicas=1,
+                max_replicas=60,
             ),
         ),
         (
@@ -151,7 +154,8 @@ def _candidates(peak_replicas: int) -> list[tuple[str, Callable[[], DecisionLoop
                     [(0, 20, 1), (20, None, 3), (None, -40, -1), (-40, 0, 0)],
                 ),
                 cooldown=Cooldown.simple(300.0),
-                **bounds,
+                min_replicas=1,
+                max_replicas=60,
             ),
         ),
     ]
