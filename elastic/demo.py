@@ -13,7 +13,7 @@ Examples
 --------
 >>> rows = compare(days=1)
 >>> [row.name for row in rows][:2]
-['static, 40 replicas', 'HPA: cpu 60 %, Kubernetes behavior']
+['static, 9 replicas', 'HPA: cpu 60 %, Kubernetes behavior']
 """
 
 from __future__ import annotations
