@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from elastic.core.behavior import ScaleEvent, ScalingRules
+from elastic.core.behavior import RateLimit, ScaleEvent, ScalingRules
 from elastic.core.types import Reason, Recommendation
 
 __all__ = [
@@ -115,6 +115,25 @@ def replicas_changed_in_period(events: Sequence[ScaleEvent], now: float, period:
     return sum(e.replica_change for e in events if e.time > cutoff)
 
 
+def _period_starts(
+    current: int,
+    now: float,
+    up_events: Sequence[ScaleEvent],
+    down_events: Sequence[ScaleEvent],
+    rules: ScalingRules,
+) -> list[tuple[RateLimit, int]]:
+    """Each limit with the count at the start of its period, rebuilt from the scale events."""
+    return [
+        (
+            limit,
+            current
+            - replicas_changed_in_period(up_events, now, limit.period_seconds)
+            + replicas_changed_in_period(down_events, now, limit.period_seconds),
+        )
+        for limit in rules.policies
+    ]
+
+
 def scale_up_limit(
     current: int,
     now: float,
@@ -133,15 +152,12 @@ def scale_up_limit(
         return current
     if not rules.policies:
         return None
-    proposals = []
-    for policy in rules.policies:
-        added = replicas_changed_in_period(up_events, now, policy.period_seconds)
-        removed = replicas_changed_in_period(down_events, now, policy.period_seconds)
-        start = current - added + removed
-        if policy.type == "Pods":
-            proposals.append(start + policy.value)
-        else:
-            proposals.append(math.ceil(float(start) * (1 + float(policy.value) / 100)))
+    proposals = [
+        start + limit.value
+        if limit.type == "Pods"
+        else math.ceil(float(start) * (1 + float(limit.value) / 100))
+        for limit, start in _period_starts(current, now, up_events, down_events, rules)
+    ]
     return max(proposals) if rules.select_policy == "Max" else min(proposals)
 
 
@@ -162,15 +178,12 @@ def scale_down_limit(
         return current
     if not rules.policies:
         return None
-    proposals = []
-    for policy in rules.policies:
-        added = replicas_changed_in_period(up_events, now, policy.period_seconds)
-        removed = replicas_changed_in_period(down_events, now, policy.period_seconds)
-        start = current - added + removed
-        if policy.type == "Pods":
-            proposals.append(start - policy.value)
-        else:
-            proposals.append(int(float(start) * (1 - float(policy.value) / 100)))
+    proposals = [
+        start - limit.value
+        if limit.type == "Pods"
+        else int(float(start) * (1 - float(limit.value) / 100))
+        for limit, start in _period_starts(current, now, up_events, down_events, rules)
+    ]
     return min(proposals) if rules.select_policy == "Max" else max(proposals)
 
 
