@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from numbers import Integral
 from typing import Literal
 
 from elastic.core.behavior import Behavior, ScaleEvent
@@ -141,8 +142,13 @@ class DecisionLoop(Params):
 
     def step(self, obs: Observation) -> Decision:
         """Decide the replica count for ``obs``; ``obs.time`` must not go backwards."""
-        now, current = float(obs.time), obs.replicas
-        if self.time_ is not None and now < self.time_:
+        current = obs.replicas
+        if isinstance(current, bool) or not isinstance(current, Integral) or current < 0:
+            raise ParameterError(
+                "obs.replicas", current, "an integer >= 0", owner="DecisionLoop.step"
+            )
+        now, current = float(obs.time), int(current)
+        if now != now or (self.time_ is not None and now < self.time_):
             raise ParameterError(
                 "obs.time",
                 obs.time,

@@ -200,6 +200,13 @@ def test_no_policy_and_not_a_policy_are_errors():
         DecisionLoop([TargetTracking("cpu", 50.0), "cpu"], min_replicas=1, max_replicas=2)
 
 
+@pytest.mark.parametrize("replicas", [-1, 2.0, None])
+def test_bad_observed_replicas(replicas):
+    loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=5)
+    with pytest.raises(ParameterError, match=r"obs\.replicas"):
+        loop.step(Observation(0.0, replicas, {"cpu": 50.0}))
+
+
 def test_time_must_not_go_backwards():
     loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=5)
     loop.step(obs(100, 2, cpu=50.0))
