@@ -59,6 +59,16 @@ def _ceil(units: float, name: str) -> int:
     return math.ceil(units - _NOISE) if units > _NOISE else 0
 
 
+def _billed_seconds(seconds: float, minimum_seconds: int) -> int:
+    """Seconds rounded up, at least the minimum charge of a start."""
+    return max(minimum_seconds, _ceil(seconds, "seconds"))
+
+
+def _exact(seconds: float) -> Decimal:
+    """A float time as the Decimal of its shortest repr, so sums of times stay exact."""
+    return Decimal(repr(float(seconds)))
+
+
 def per_second(
     seconds: float, price_per_hour: Decimal | str | float, *, minimum_seconds: int = 60
 ) -> Decimal:
@@ -75,7 +85,7 @@ def per_second(
     >>> per_second(3600.2, "0.096")
     Decimal('0.09602666666666666666666666667')
     """
-    billed = max(minimum_seconds, _ceil(seconds, "seconds"))
+    billed = _billed_seconds(seconds, minimum_seconds)
     return money(price_per_hour) * billed / SECONDS_PER_HOUR
 
 
@@ -112,7 +122,7 @@ def fargate(
     >>> fargate(45, 0.25, 0.5, "0.04048", "0.004445")
     Decimal('0.0002057083333333333333333333333')
     """
-    billed = max(minimum_seconds, _ceil(seconds, "seconds"))
+    billed = _billed_seconds(seconds, minimum_seconds)
     rate = money(vcpu, "vcpu") * money(price_vcpu_hour) + money(memory_gb, "memory_gb") * money(
         price_gb_hour
     )
@@ -194,12 +204,13 @@ def spot(
         raise ParameterError(
             "times", times, f"increasing times, the first <= start ({start})", owner="spot"
         )
-    billed = max(minimum_seconds, _ceil(seconds, "seconds"))
-    begin, end = Decimal(repr(float(start))), Decimal(repr(float(start))) + billed
+    billed = _billed_seconds(seconds, minimum_seconds)
+    begin = _exact(start)
+    end = begin + billed
     total = Decimal(0)
     for i, price in enumerate(prices_per_hour):
-        lo = max(begin, Decimal(repr(float(times[i]))))
-        hi = end if i + 1 == len(times) else min(end, Decimal(repr(float(times[i + 1]))))
+        lo = max(begin, _exact(times[i]))
+        hi = end if i + 1 == len(times) else min(end, _exact(times[i + 1]))
         if hi > lo:
             total += money(price) * (hi - lo)
     return total / SECONDS_PER_HOUR
