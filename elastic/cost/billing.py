@@ -1,11 +1,11 @@
-"""Billing models: pure functions from usage to money, following the providers' rules.
+"""Billing models as pure functions: one lifecycle or one request in, dollars out.
 
-Money is :class:`decimal.Decimal` dollars, exact: prices are given as strings
-or Decimals (a float price is converted through its shortest ``repr``), and
-nothing is summed in floating point. Durations come in as float seconds (or
-milliseconds) and are rounded up to the provider's granularity first; a
-duration within a nanosecond of a whole unit counts as that unit, so float
-noise such as ``60.00000000001`` does not bill an extra second.
+Each function is the one-shot form of a tariff in :mod:`elastic.cost.tariffs`
+(which the :class:`~elastic.cost.Ledger` uses for whole runs) and follows the
+same provider rule. Money is exact :class:`decimal.Decimal` dollars: prices
+are given as strings or Decimals (a float price is converted through its
+shortest ``repr``), nothing is summed in floating point, and a duration
+within a nanosecond of a whole unit counts as that unit.
 
 Sources: ../shared/reference/SEMANTICS.md §2.3-2.6 (AWS announcements of
 per-second billing, 2017-10-02; the Lambda pricing page; Fargate pricing as
@@ -14,12 +14,20 @@ quoted by vantage.sh and cloudburn.io).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from decimal import Decimal
 
 from elastic.core.validate import check_number
-from elastic.errors import ParameterError
+from elastic.cost.money import ceil_units, money, to_decimal
+from elastic.cost.tariffs import (
+    Fargate,
+    Hourly,
+    LambdaRequests,
+    PerSecond,
+    Price,
+    ProvisionedConcurrency,
+    Spot,
+)
 
 __all__ = [
     "fargate",
@@ -31,47 +39,8 @@ __all__ = [
     "spot",
 ]
 
-_NOISE = 1e-9
-SECONDS_PER_HOUR = Decimal(3600)
 
-
-def money(value: Decimal | str | int | float, name: str = "price") -> Decimal:
-    """An exact, non-negative amount of dollars.
-
-    Examples
-    --------
-    >>> money("0.096"), money(0.096)
-    (Decimal('0.096'), Decimal('0.096'))
-    """
-    if isinstance(value, bool):
-        raise ParameterError(name, value, "a price such as '0.096'", owner="billing")
-    try:
-        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    except (ArithmeticError, ValueError, TypeError):
-        raise ParameterError(name, value, "a price such as '0.096'", owner="billing") from None
-    if not amount.is_finite() or amount < 0:
-        raise ParameterError(name, value, "a finite price >= 0", owner="billing")
-    return amount
-
-
-def _ceil(units: float, name: str) -> int:
-    check_number(units, name, owner="billing", ge=0)
-    return math.ceil(units - _NOISE) if units > _NOISE else 0
-
-
-def _billed_seconds(seconds: float, minimum_seconds: int) -> int:
-    """Seconds rounded up, at least the minimum charge of a start."""
-    return max(minimum_seconds, _ceil(seconds, "seconds"))
-
-
-def _exact(seconds: float) -> Decimal:
-    """A float time as the Decimal of its shortest repr, so sums of times stay exact."""
-    return Decimal(repr(float(seconds)))
-
-
-def per_second(
-    seconds: float, price_per_hour: Decimal | str | float, *, minimum_seconds: int = 60
-) -> Decimal:
+def per_second(seconds: float, price_per_hour: Price, *, minimum_seconds: int = 60) -> Decimal:
     """EC2 Linux on-demand and Spot at a fixed price: per second, ``minimum_seconds`` per start.
 
     The run is rounded up to the second and billed at least ``minimum_seconds``.
@@ -85,11 +54,10 @@ def per_second(
     >>> per_second(3600.2, "0.096")
     Decimal('0.09602666666666666666666666667')
     """
-    billed = _billed_seconds(seconds, minimum_seconds)
-    return money(price_per_hour) * billed / SECONDS_PER_HOUR
+    return PerSecond(price_per_hour, minimum_seconds=minimum_seconds).charge(seconds)
 
 
-def hourly(seconds: float, price_per_hour: Decimal | str | float) -> Decimal:
+def hourly(seconds: float, price_per_hour: Price) -> Decimal:
     """Hourly billing: every started hour is billed whole (at least one per start).
 
     Examples
@@ -97,16 +65,15 @@ def hourly(seconds: float, price_per_hour: Decimal | str | float) -> Decimal:
     >>> hourly(3601, "0.096")
     Decimal('0.192')
     """
-    hours = max(1, _ceil(seconds / 3600, "seconds"))
-    return money(price_per_hour) * hours
+    return Hourly(price_per_hour).charge(seconds)
 
 
 def fargate(
     seconds: float,
     vcpu: float,
     memory_gb: float,
-    price_vcpu_hour: Decimal | str | float,
-    price_gb_hour: Decimal | str | float,
+    price_vcpu_hour: Price,
+    price_gb_hour: Price,
     *,
     minimum_seconds: int = 60,
 ) -> Decimal:
@@ -122,18 +89,17 @@ def fargate(
     >>> fargate(45, 0.25, 0.5, "0.04048", "0.004445")
     Decimal('0.0002057083333333333333333333333')
     """
-    billed = _billed_seconds(seconds, minimum_seconds)
-    rate = money(vcpu, "vcpu") * money(price_vcpu_hour) + money(memory_gb, "memory_gb") * money(
-        price_gb_hour
+    tariff = Fargate(
+        vcpu, memory_gb, price_vcpu_hour, price_gb_hour, minimum_seconds=minimum_seconds
     )
-    return rate * billed / SECONDS_PER_HOUR
+    return tariff.charge(seconds)
 
 
 def lambda_request(
     duration_ms: float,
     memory_mb: int,
-    price_gb_second: Decimal | str | float,
-    price_per_request: Decimal | str | float,
+    price_gb_second: Price,
+    price_per_request: Price,
     *,
     init_ms: float = 0.0,
 ) -> Decimal:
@@ -149,16 +115,19 @@ def lambda_request(
     >>> lambda_request(120.2, 1024, "0.0000166667", "0.0000002")
     Decimal('0.0000022166707')
     """
-    billed_ms = _ceil(duration_ms + init_ms, "duration_ms")
-    gb = Decimal(memory_mb) / 1024
-    return money(price_per_request) + money(price_gb_second) * gb * billed_ms / 1000
+    check_number(duration_ms, "duration_ms", owner="billing", ge=0)
+    check_number(init_ms, "init_ms", owner="billing", ge=0)
+    billed_ms = ceil_units(duration_ms + init_ms, "duration_ms")
+    return to_decimal(
+        LambdaRequests(memory_mb, price_gb_second, price_per_request).amount(1, billed_ms)
+    )
 
 
 def provisioned_concurrency(
     enabled_seconds: float,
     concurrency: int,
     memory_mb: int,
-    price_gb_second: Decimal | str | float,
+    price_gb_second: Price,
 ) -> Decimal:
     """Lambda provisioned concurrency while enabled, rounded up to 5 minutes.
 
@@ -172,16 +141,14 @@ def provisioned_concurrency(
     >>> provisioned_concurrency(301, 10, 512, "0.0000041667")
     Decimal('0.01250010')
     """
-    periods = _ceil(enabled_seconds / 300, "enabled_seconds")
-    gb = Decimal(memory_mb) / 1024
-    return money(price_gb_second) * gb * concurrency * periods * 300
+    return ProvisionedConcurrency(concurrency, memory_mb, price_gb_second).charge(enabled_seconds)
 
 
 def spot(
     start: float,
     seconds: float,
     times: Sequence[float],
-    prices_per_hour: Sequence[Decimal | str | float],
+    prices_per_hour: Sequence[Price],
     *,
     minimum_seconds: int = 60,
 ) -> Decimal:
@@ -196,21 +163,5 @@ def spot(
     >>> spot(0, 90, [0, 60], ["0.036", "0.072"])
     Decimal('0.0012')
     """
-    if len(times) != len(prices_per_hour) or not times:
-        raise ParameterError(
-            "times", times, "as many change times as prices, at least one", owner="spot"
-        )
-    if list(times) != sorted(times) or times[0] > start:
-        raise ParameterError(
-            "times", times, f"increasing times, the first <= start ({start})", owner="spot"
-        )
-    billed = _billed_seconds(seconds, minimum_seconds)
-    begin = _exact(start)
-    end = begin + billed
-    total = Decimal(0)
-    for i, price in enumerate(prices_per_hour):
-        lo = max(begin, _exact(times[i]))
-        hi = end if i + 1 == len(times) else min(end, _exact(times[i + 1]))
-        if hi > lo:
-            total += money(price) * (hi - lo)
-    return total / SECONDS_PER_HOUR
+    tariff = Spot(times, prices_per_hour, minimum_seconds=minimum_seconds)
+    return tariff.charge(seconds, start=start)

@@ -100,10 +100,10 @@ def test_spot_with_a_price_series(start, seconds, expected, why):
     ("call", "name"),
     [
         (lambda: per_second(-1, M5_LARGE), "seconds"),
-        (lambda: per_second(10, "-0.1"), "price"),
-        (lambda: per_second(10, "cheap"), "price"),
+        (lambda: per_second(10, "-0.1"), "price_per_hour"),
+        (lambda: per_second(10, "cheap"), "price_per_hour"),
         (lambda: fargate(10, -1, 1, "1", "1"), "vcpu"),
-        (lambda: spot(0, 10, [5], ["1"]), "times"),
+        (lambda: spot(0, 10, [5], ["1"]), "start"),
         (lambda: spot(0, 10, [0, 60], ["1"]), "times"),
         (lambda: money(True), "price"),
     ],
