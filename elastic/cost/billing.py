@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from elastic.core.validate import check_number
-from elastic.cost.money import ceil_units, money, to_decimal
+from elastic.cost.money import ceil_units, to_decimal
 from elastic.cost.tariffs import (
     Fargate,
     Hourly,
@@ -33,7 +33,6 @@ __all__ = [
     "fargate",
     "hourly",
     "lambda_request",
-    "money",
     "per_second",
     "provisioned_concurrency",
     "spot",

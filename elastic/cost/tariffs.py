@@ -51,6 +51,9 @@ class Tariff(Params, ABC):
     def amounts(self, starts: FloatArray, seconds: FloatArray) -> list[Fraction]:
         """The exact bill of each lifecycle, from ``starts[i]`` for ``seconds[i]``."""
 
+    def check_start(self, start: float) -> None:
+        """Raise a :class:`ParameterError` if a lifecycle cannot start at ``start``."""
+
     def amount(self, starts: FloatArray, seconds: FloatArray) -> Fraction:
         """The exact bill of all the lifecycles together."""
         return sum(self.amounts(starts, seconds), Fraction(0))
@@ -263,11 +266,14 @@ class Spot(Tariff):
         billed = np.maximum(ceil_units_array(seconds), self.minimum_seconds).tolist()
         return [self._one(float(s), b) for s, b in zip(starts.tolist(), billed, strict=True)]
 
-    def _one(self, start: float, billed: int) -> Fraction:
+    def check_start(self, start: float) -> None:
         if start < self.times[0]:
             raise ParameterError(
                 "start", start, f"a time >= the first price time ({self.times[0]})", owner="Spot"
             )
+
+    def _one(self, start: float, billed: int) -> Fraction:
+        self.check_start(start)
         begin = exact_time(start)
         end = begin + billed
         total = Fraction(0)

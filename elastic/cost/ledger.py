@@ -1,0 +1,397 @@
+"""The ledger: lifecycles of billable units and per-request records, billed exactly and itemized.
+
+The simulator (or an importer of real usage) tells the ledger what happens
+through three calls, the :class:`CostObserver` interface: a unit
+``start``\\ s, a unit ``stop``\\ s, a ``request`` completes. The ledger knows
+nothing else about the simulation, and the simulation nothing about prices.
+
+**What ``until`` means.** ``total(until=t)`` is what the provider would have
+charged for everything that happened before ``t``: a unit still running at
+``t`` is billed as if it had stopped at ``t`` (its minimum charge, owed from
+its start, included); a request counts if it completed before ``t``. This
+bill never decreases as ``t`` grows, and the bill of ``[t0, t1)`` is
+``total(until=t1) - total(until=t0)``: the parts of a run split at any times
+add up to the run, with each start's minimum counted once, in the part where
+the unit started, the way the provider counts it.
+
+Every amount is exact: quantities (seconds, hours, milliseconds, requests)
+are integers summed with numpy, multiplied by exact rates once, and rounded
+to a Decimal only when handed out.
+"""
+
+from __future__ import annotations
+
+import itertools
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from elastic.core.validate import check_number
+from elastic.cost.money import NOISE, to_decimal
+from elastic.cost.tariffs import LambdaRequests, QuantityTariff, Tariff
+from elastic.errors import ParameterError
+
+__all__ = ["CostObserver", "Ledger"]
+
+_OWNER = "Ledger"
+
+
+@runtime_checkable
+class CostObserver(Protocol):
+    """What a simulator tells cost accounting: units start and stop, requests complete."""
+
+    def start(self, unit: str, kind: str, time: float) -> None:
+        """Unit ``unit`` of type ``kind`` starts being billed at ``time``."""
+
+    def stop(self, unit: str, time: float) -> None:
+        """Unit ``unit`` stops being billed at ``time``."""
+
+    def request(self, kind: str, time: float, duration: float, *, init: float = 0.0) -> None:
+        """A request billed per use completed at ``time`` after ``duration`` seconds."""
+
+
+@dataclass
+class _Lifecycles:
+    units: list[str] = field(default_factory=list)
+    starts: array[float] = field(default_factory=lambda: array("d"))
+    ends: array[float] = field(default_factory=lambda: array("d"))
+
+    def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        return np.array(self.starts, dtype=np.float64), np.array(self.ends, dtype=np.float64)
+
+
+@dataclass
+class _Requests:
+    times: array[float] = field(default_factory=lambda: array("d"))
+    billed_ms: array[int] = field(default_factory=lambda: array("q"))
+
+    def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        return np.array(self.times, dtype=np.float64), np.array(self.billed_ms, dtype=np.int64)
+
+
+class Ledger:
+    """Lifecycles and requests of a run, and their bill.
+
+    Parameters
+    ----------
+    tariffs
+        The tariff of each kind of unit, by name (``"m5.large"``): a
+        :class:`~elastic.cost.Tariff` for units billed over their lifecycle,
+        a :class:`~elastic.cost.LambdaRequests` for requests billed per use.
+
+    Examples
+    --------
+    Two m5.large instances, one for 30 s (billed its 60 s minimum) and one
+    from 0 s until it is still running at one hour:
+
+    >>> from elastic.cost import default_catalog
+    >>> ledger = Ledger({"m5.large": default_catalog().on_demand("m5.large")})
+    >>> ledger.start("i-1", "m5.large", 0.0)
+    >>> ledger.start("i-2", "m5.large", 0.0)
+    >>> ledger.stop("i-1", 30.0)
+    >>> ledger.total(until=3600.0)
+    Decimal('0.0976')
+    >>> ledger.by_unit(until=3600.0)
+    {'i-1': Decimal('0.0016'), 'i-2': Decimal('0.096')}
+    >>> edges, cost = ledger.by_time(1800.0, until=3600.0)
+    >>> edges.tolist(), cost.tolist()
+    ([0.0, 1800.0, 3600.0], [0.0496, 0.048])
+    """
+
+    def __init__(self, tariffs: Mapping[str, Tariff | LambdaRequests]) -> None:
+        for kind, tariff in tariffs.items():
+            if not isinstance(tariff, Tariff | LambdaRequests):
+                raise ParameterError(
+                    f"tariffs[{kind!r}]", tariff, "a Tariff or LambdaRequests", owner=_OWNER
+                )
+        self.tariffs = dict(tariffs)
+        self._lifecycles: dict[str, _Lifecycles] = {}
+        self._requests: dict[str, _Requests] = {}
+        self._running: dict[str, tuple[str, int]] = {}
+
+    def __repr__(self) -> str:
+        count = sum(len(c.units) for c in self._lifecycles.values())
+        requests = sum(len(r.times) for r in self._requests.values())
+        return (
+            f"Ledger({len(self.tariffs)} tariffs, {count} lifecycles "
+            f"({len(self._running)} running), {requests} requests)"
+        )
+
+    # --- recording: the CostObserver interface and its bulk forms ---------------------------
+
+    def start(self, unit: str, kind: str, time: float) -> None:
+        """Unit ``unit`` of type ``kind`` starts being billed at ``time``."""
+        tariff = self._lifecycle_tariff(kind)
+        start = check_number(time, "time", owner=_OWNER)
+        tariff.check_start(start)
+        if unit in self._running:
+            raise ParameterError("unit", unit, "a unit that is not already running", owner=_OWNER)
+        book = self._lifecycles.setdefault(kind, _Lifecycles())
+        self._running[unit] = (kind, len(book.units))
+        book.units.append(unit)
+        book.starts.append(start)
+        book.ends.append(np.inf)
+
+    def stop(self, unit: str, time: float) -> None:
+        """Unit ``unit`` stops being billed at ``time`` (not before it started)."""
+        if unit not in self._running:
+            raise ParameterError("unit", unit, "a running unit", owner=_OWNER)
+        kind, index = self._running[unit]
+        book = self._lifecycles[kind]
+        end = check_number(time, "time", owner=_OWNER, ge=book.starts[index])
+        book.ends[index] = end
+        del self._running[unit]
+
+    def request(self, kind: str, time: float, duration: float, *, init: float = 0.0) -> None:
+        """A request of ``kind`` completed at ``time``, after ``duration`` (+ ``init``) seconds."""
+        tariff = self._request_tariff(kind)
+        completed = check_number(time, "time", owner=_OWNER)
+        check_number(duration, "duration", owner=_OWNER, ge=0)
+        check_number(init, "init", owner=_OWNER, ge=0)
+        book = self._requests.setdefault(kind, _Requests())
+        book.times.append(completed)
+        book.billed_ms.append(int(tariff.billed_ms(np.array([duration]), np.array([init]))[0]))
+
+    def add_lifecycles(
+        self,
+        kind: str,
+        starts: ArrayLike,
+        ends: ArrayLike,
+        units: Sequence[str] | None = None,
+    ) -> None:
+        """Record finished lifecycles in bulk (unit ids default to ``"kind/i"``)."""
+        tariff = self._lifecycle_tariff(kind)
+        begin = _times(starts, "starts")
+        end = _times(ends, "ends")
+        if begin.shape != end.shape or (units is not None and len(units) != len(begin)):
+            raise ParameterError(
+                "ends", np.shape(ends), f"as many values as starts ({len(begin)})", owner=_OWNER
+            )
+        if np.any(end < begin):
+            bad = int(np.argmax(end < begin))
+            raise ParameterError(
+                f"ends[{bad}]", float(end[bad]), f"a time >= starts[{bad}]", owner=_OWNER
+            )
+        if len(begin):
+            tariff.check_start(float(begin.min()))
+        book = self._lifecycles.setdefault(kind, _Lifecycles())
+        first = len(book.units)
+        book.units.extend(units if units is not None else _ids(kind, first, len(begin)))
+        book.starts.frombytes(begin.tobytes())
+        book.ends.frombytes(end.tobytes())
+
+    def add_requests(
+        self,
+        kind: str,
+        times: ArrayLike,
+        durations: ArrayLike,
+        init: ArrayLike | None = None,
+    ) -> None:
+        """Record completed requests in bulk (durations and init in seconds)."""
+        tariff = self._request_tariff(kind)
+        completed = _times(times, "times")
+        duration = _times(durations, "durations", nonnegative=True)
+        extra = None if init is None else _times(init, "init", nonnegative=True)
+        if duration.shape != completed.shape or (
+            extra is not None and extra.shape != duration.shape
+        ):
+            raise ParameterError(
+                "durations",
+                np.shape(durations),
+                f"as many values as times ({len(completed)})",
+                owner=_OWNER,
+            )
+        book = self._requests.setdefault(kind, _Requests())
+        book.times.frombytes(completed.tobytes())
+        book.billed_ms.frombytes(tariff.billed_ms(duration, extra).astype(np.int64).tobytes())
+
+    @property
+    def running(self) -> tuple[str, ...]:
+        """The units started and not yet stopped."""
+        return tuple(self._running)
+
+    # --- the bill ------------------------------------------------------------------------------
+
+    def total(self, *, until: float | None = None) -> Decimal:
+        """The bill of everything before ``until`` (of everything, if None: no unit may run)."""
+        return to_decimal(sum(self._by_type(until).values(), Fraction(0)))
+
+    def between(self, start: float, end: float) -> Decimal:
+        """The bill of ``[start, end)``: ``total(until=end) - total(until=start)``."""
+        if not end >= start:
+            raise ParameterError("end", end, f"a time >= start ({start})", owner=_OWNER)
+        amount = sum(self._by_type(end).values(), Fraction(0))
+        return to_decimal(amount - sum(self._by_type(start).values(), Fraction(0)))
+
+    def by_type(self, *, until: float | None = None) -> dict[str, Decimal]:
+        """The bill itemized by kind of unit (instance type, task size, function)."""
+        return {kind: to_decimal(amount) for kind, amount in self._by_type(until).items()}
+
+    def by_unit(self, *, until: float | None = None) -> dict[str, Decimal]:
+        """The bill itemized by unit id; requests are billed to their kind."""
+        amounts: dict[str, Fraction] = {}
+        for kind, book in self._lifecycles.items():
+            tariff = self._lifecycle_tariff(kind)
+            starts, seconds, mask = self._clipped(kind, book, until)
+            units = [book.units[i] for i in np.flatnonzero(mask).tolist()]
+            if isinstance(tariff, QuantityTariff):
+                quantities: dict[str, int] = {}
+                for unit, q in zip(units, tariff.quantity(seconds).tolist(), strict=True):
+                    quantities[unit] = quantities.get(unit, 0) + q
+                for unit, q in quantities.items():
+                    amounts[unit] = amounts.get(unit, Fraction(0)) + tariff.rate * q
+            else:
+                for unit, amount in zip(units, tariff.amounts(starts, seconds), strict=True):
+                    amounts[unit] = amounts.get(unit, Fraction(0)) + amount
+        for kind in self._requests:
+            amounts[kind] = amounts.get(kind, Fraction(0)) + self._request_amount(kind, until)
+        return {unit: to_decimal(amount) for unit, amount in amounts.items()}
+
+    def by_time(
+        self, step: float = 3600.0, *, until: float, start: float = 0.0, exact: bool = False
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64] | NDArray[np.object_]]:
+        """The bill of each time bucket ``[edges[i], edges[i + 1])``, for plotting.
+
+        Buckets are ``step`` seconds long from ``start``; the last one ends at
+        ``until``. They add up to ``between(start, until)``. Amounts are floats
+        (converted from the exact ones), or Decimals with ``exact=True``.
+        """
+        step = check_number(step, "step", owner=_OWNER, gt=0)
+        start = check_number(start, "start", owner=_OWNER)
+        until = check_number(until, "until", owner=_OWNER, gt=start)
+        count = max(1, int(np.ceil((until - start) / step - NOISE)))
+        edges = start + step * np.arange(count + 1, dtype=np.float64)
+        edges[-1] = until
+        cumulative = [Fraction(0)] * len(edges)
+        for kind, book in self._lifecycles.items():
+            at_edges = self._lifecycles_at(self._lifecycle_tariff(kind), book, edges)
+            cumulative = [a + b for a, b in zip(cumulative, at_edges, strict=True)]
+        for kind, requests in self._requests.items():
+            at_edges = self._requests_at(self._request_tariff(kind), requests, edges)
+            cumulative = [a + b for a, b in zip(cumulative, at_edges, strict=True)]
+        buckets = [to_decimal(b - a) for a, b in itertools.pairwise(cumulative)]
+        if exact:
+            return edges, np.array(buckets, dtype=object)
+        return edges, np.array([float(b) for b in buckets], dtype=np.float64)
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _lifecycle_tariff(self, kind: str) -> Tariff:
+        tariff = self._tariff(kind)
+        if not isinstance(tariff, Tariff):
+            raise ParameterError("kind", kind, "a kind billed over lifecycles", owner=_OWNER)
+        return tariff
+
+    def _request_tariff(self, kind: str) -> LambdaRequests:
+        tariff = self._tariff(kind)
+        if not isinstance(tariff, LambdaRequests):
+            raise ParameterError("kind", kind, "a kind billed per request", owner=_OWNER)
+        return tariff
+
+    def _tariff(self, kind: str) -> Tariff | LambdaRequests:
+        if kind not in self.tariffs:
+            known = ", ".join(map(repr, self.tariffs)) or "none: the ledger has no tariffs"
+            raise ParameterError("kind", kind, f"one of {known}", owner=_OWNER)
+        return self.tariffs[kind]
+
+    def _clipped(
+        self, kind: str, book: _Lifecycles, until: float | None
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+        """Starts and billed durations of the lifecycles begun before ``until``."""
+        starts, ends = book.arrays()
+        if until is None:
+            running = [u for u, (k, _) in self._running.items() if k == kind]
+            if running:
+                raise ParameterError(
+                    "until",
+                    None,
+                    f"a time, since {len(running)} unit(s) still run ({', '.join(running[:3])})",
+                    owner=_OWNER,
+                )
+            return starts, ends - starts, np.ones(len(starts), dtype=bool)
+        until = check_number(until, "until", owner=_OWNER)
+        mask = starts < until
+        starts = starts[mask]
+        return starts, np.minimum(ends[mask], until) - starts, mask
+
+    def _by_type(self, until: float | None) -> dict[str, Fraction]:
+        amounts: dict[str, Fraction] = {}
+        for kind, book in self._lifecycles.items():
+            starts, seconds, _ = self._clipped(kind, book, until)
+            amounts[kind] = self._lifecycle_tariff(kind).amount(starts, seconds)
+        for kind in self._requests:
+            amounts[kind] = self._request_amount(kind, until)
+        return amounts
+
+    def _request_amount(self, kind: str, until: float | None) -> Fraction:
+        times, billed = self._requests[kind].arrays()
+        if until is not None:
+            billed = billed[times < check_number(until, "until", owner=_OWNER)]
+        return self._request_tariff(kind).amount(len(billed), int(billed.sum()))
+
+    @staticmethod
+    def _lifecycles_at(
+        tariff: Tariff, book: _Lifecycles, edges: NDArray[np.float64]
+    ) -> list[Fraction]:
+        """The bill of the lifecycles as of each edge."""
+        starts, ends = book.arrays()
+        if not isinstance(tariff, QuantityTariff):
+            amounts = []
+            for edge in edges.tolist():
+                mask = starts < edge
+                begun = starts[mask]
+                amounts.append(tariff.amount(begun, np.minimum(ends[mask], edge) - begun))
+            return amounts
+        # Finished by the edge: the whole lifecycle. A zero-length one counts
+        # only once the edge is past its start, hence the nudged key.
+        finished = np.isfinite(ends)
+        final_q = tariff.quantity(ends[finished] - starts[finished])
+        keys = ends[finished]
+        keys = np.where(starts[finished] == keys, np.nextafter(keys, np.inf), keys)
+        order = np.argsort(keys, kind="stable")
+        prefix = np.concatenate(([0], np.cumsum(final_q[order], dtype=np.int64)))
+        quantity = prefix[np.searchsorted(keys[order], edges, side="right")]
+        # Running at the edge (start < edge < end): the part up to the edge.
+        first = np.searchsorted(edges, starts, side="right")
+        last = np.searchsorted(edges, ends, side="left")
+        spans = np.maximum(last - first, 0)
+        owner = np.repeat(np.arange(len(starts)), spans)
+        offsets = np.arange(len(owner)) - np.repeat(np.cumsum(spans) - spans, spans)
+        at = np.repeat(first, spans) + offsets
+        partial = tariff.quantity(edges[at] - starts[owner])
+        np.add.at(quantity, at, partial)
+        rate = tariff.rate
+        return [rate * q for q in quantity.tolist()]
+
+    @staticmethod
+    def _requests_at(
+        tariff: LambdaRequests, book: _Requests, edges: NDArray[np.float64]
+    ) -> list[Fraction]:
+        times, billed = book.arrays()
+        order = np.argsort(times, kind="stable")
+        prefix = np.concatenate(([0], np.cumsum(billed[order], dtype=np.int64)))
+        counts = np.searchsorted(times[order], edges, side="left")
+        return [
+            tariff.amount(n, ms)
+            for n, ms in zip(counts.tolist(), prefix[counts].tolist(), strict=True)
+        ]
+
+
+def _times(values: ArrayLike, name: str, *, nonnegative: bool = False) -> NDArray[np.float64]:
+    array_ = np.asarray(values, dtype=np.float64).reshape(-1)
+    bad = ~np.isfinite(array_) | ((array_ < 0) if nonnegative else False)
+    if np.any(bad):
+        index = int(np.argmax(bad))
+        expected = "a finite number" + (" >= 0" if nonnegative else "")
+        raise ParameterError(f"{name}[{index}]", float(array_[index]), expected, owner=_OWNER)
+    return array_
+
+
+def _ids(kind: str, first: int, count: int) -> Iterable[str]:
+    return (f"{kind}/{i}" for i in range(first, first + count))
