@@ -33,13 +33,21 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# Dates stay strings (validated later, with a field path), so a bad one such
+# as 2026-13-01 is reported like any other bad value instead of crashing.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_yaml(source: str | Path, *, name: str | None = None) -> Any:
     """Parse one YAML document from a path (or text, with ``name`` for messages).
 
     Examples
     --------
-    >>> load_yaml("a: 1\\nb: 2", name="inline")
-    {'a': 1, 'b': 2}
+    >>> load_yaml("a: 1\\nb: 2026-01-19", name="inline")
+    {'a': 1, 'b': '2026-01-19'}
     >>> load_yaml("a: 1\\na: 2", name="inline")
     Traceback (most recent call last):
     ...
@@ -57,7 +65,7 @@ def load_yaml(source: str | Path, *, name: str | None = None) -> Any:
     loader.name = name or "<string>"
     try:
         return loader.get_single_data()
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError) as error:
         raise ManifestError(f"{loader.name}: not valid YAML: {error}") from None
     finally:
         loader.dispose()

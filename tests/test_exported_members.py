@@ -4,10 +4,11 @@ import pytest
 
 import elastic
 import elastic.core
+import elastic.cost
 import elastic.policies
 
 
-@pytest.mark.parametrize("module", [elastic, elastic.core, elastic.policies])
+@pytest.mark.parametrize("module", [elastic, elastic.core, elastic.cost, elastic.policies])
 def test_all_is_exactly_the_public_names(module):
     public = {
         name
