@@ -235,23 +235,22 @@ class Ledger:
 
     def by_unit(self, *, until: float | None = None) -> dict[str, Decimal]:
         """The bill itemized by unit id; requests are billed to their kind."""
-        amounts: dict[str, Fraction] = {}
+        # (rate, quantity) pairs per unit: most units have one, priced in one division
+        parts: dict[str, list[tuple[Fraction, int]]] = {}
         for kind, book in self._lifecycles.items():
             tariff = self._lifecycle_tariff(kind)
             starts, seconds, mask = self._clipped(kind, book, until)
             units = [book.units[i] for i in np.flatnonzero(mask).tolist()]
             if isinstance(tariff, QuantityTariff):
-                quantities: dict[str, int] = {}
+                rate = tariff.rate
                 for unit, q in zip(units, tariff.quantity(seconds).tolist(), strict=True):
-                    quantities[unit] = quantities.get(unit, 0) + q
-                for unit, q in quantities.items():
-                    amounts[unit] = amounts.get(unit, Fraction(0)) + tariff.rate * q
+                    parts.setdefault(unit, []).append((rate, q))
             else:
                 for unit, amount in zip(units, tariff.amounts(starts, seconds), strict=True):
-                    amounts[unit] = amounts.get(unit, Fraction(0)) + amount
+                    parts.setdefault(unit, []).append((amount, 1))
         for kind in self._requests:
-            amounts[kind] = amounts.get(kind, Fraction(0)) + self._request_amount(kind, until)
-        return {unit: to_decimal(amount) for unit, amount in amounts.items()}
+            parts.setdefault(kind, []).append((self._request_amount(kind, until), 1))
+        return {unit: _priced(pairs) for unit, pairs in parts.items()}
 
     def by_time(
         self, step: float = 3600.0, *, until: float, start: float = 0.0, exact: bool = False
@@ -354,9 +353,7 @@ class Ledger:
         final_q = tariff.quantity(ends[finished] - starts[finished])
         keys = ends[finished]
         keys = np.where(starts[finished] == keys, np.nextafter(keys, np.inf), keys)
-        order = np.argsort(keys, kind="stable")
-        prefix = np.concatenate(([0], np.cumsum(final_q[order], dtype=np.int64)))
-        quantity = prefix[np.searchsorted(keys[order], edges, side="right")]
+        quantity = _from_edge(np.searchsorted(edges, keys, side="left"), final_q, len(edges))
         # Running at the edge (start < edge < end): the part up to the edge.
         first = np.searchsorted(edges, starts, side="right")
         last = np.searchsorted(edges, ends, side="left")
@@ -374,13 +371,20 @@ class Ledger:
         tariff: LambdaRequests, book: _Requests, edges: NDArray[np.float64]
     ) -> list[Fraction]:
         times, billed = book.arrays()
-        order = np.argsort(times, kind="stable")
-        prefix = np.concatenate(([0], np.cumsum(billed[order], dtype=np.int64)))
-        counts = np.searchsorted(times[order], edges, side="left")
+        # a request completed at t counts from the first edge after t
+        first = np.searchsorted(edges, times, side="right")
+        counts = _from_edge(first, np.ones(len(times), dtype=np.int64), len(edges))
+        billed_ms = _from_edge(first, billed, len(edges))
         return [
-            tariff.amount(n, ms)
-            for n, ms in zip(counts.tolist(), prefix[counts].tolist(), strict=True)
+            tariff.amount(n, ms) for n, ms in zip(counts.tolist(), billed_ms.tolist(), strict=True)
         ]
+
+
+def _from_edge(first: NDArray[np.intp], values: NDArray[np.int64], size: int) -> NDArray[np.int64]:
+    """At each of ``size`` edges, the sum of the values counted from edge ``first[i]`` on."""
+    added = np.zeros(size + 1, dtype=np.int64)
+    np.add.at(added, first, values)
+    return np.cumsum(added[:size])
 
 
 def _times(values: ArrayLike, name: str, *, nonnegative: bool = False) -> NDArray[np.float64]:
@@ -391,6 +395,13 @@ def _times(values: ArrayLike, name: str, *, nonnegative: bool = False) -> NDArra
         expected = "a finite number" + (" >= 0" if nonnegative else "")
         raise ParameterError(f"{name}[{index}]", float(array_[index]), expected, owner=_OWNER)
     return array_
+
+
+def _priced(pairs: list[tuple[Fraction, int]]) -> Decimal:
+    if len(pairs) == 1:
+        rate, quantity = pairs[0]
+        return Decimal(rate.numerator * quantity) / Decimal(rate.denominator)
+    return to_decimal(sum((rate * quantity for rate, quantity in pairs), Fraction(0)))
 
 
 def _ids(kind: str, first: int, count: int) -> Iterable[str]:
