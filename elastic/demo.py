@@ -6,8 +6,10 @@ replica gives one CPU, so 60 CPU-seconds per minute. Work that does not fit in
 a minute waits in a backlog (a fluid queue). A replica asked for becomes ready
 ``boot`` minutes later; a replica removed stops at once. The controller runs
 every minute and sees the CPU utilization of the minute before (metric lag).
-Cost is replica-hours at an hourly price; per-second billing, request-level
-queueing and latency come with the simulator and the cost ledger.
+Cost is what AWS would bill for m5.large instances (per second, 60 s minimum
+per start), from the moment a replica is asked for until it is removed, kept
+by an :class:`elastic.cost.Ledger`. Request-level queueing and latency come
+with the simulator.
 
 Examples
 --------
@@ -25,12 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from elastic.core import Behavior, Cooldown, DecisionLoop, Observation, ScalingRules
+from elastic.cost import Ledger, default_catalog
 from elastic.data import load_trace
 from elastic.policies import StepScaling, TargetTracking
 
 __all__ = ["Row", "compare", "main", "replay"]
 
-PRICE_PER_HOUR = 0.096  # m5.large Linux on-demand, us-east-1 (SEMANTICS.md §2.6)
+INSTANCE = "m5.large"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,17 @@ def replay(
     desired, backlog, last_utilization = start, 0.0, 0.0
     booting: list[tuple[int, int]] = []  # (minute ready, count)
     ready = start
+    ledger = Ledger({INSTANCE: default_catalog().on_demand(INSTANCE)})
+    units: list[str] = []  # running instances, oldest first
+
+    def resize(count: int, now: float) -> None:
+        while len(units) < count:
+            units.append(f"r{len(units)}@{now:g}")
+            ledger.start(units[-1], INSTANCE, now)
+        while len(units) > count:
+            ledger.stop(units.pop(), now)
+
+    resize(start, 0.0)
     replicas_used = late_minutes = ups = downs = 0
     queued = 0.0  # CPU-second-minutes of work waiting in the backlog
     peak = start
@@ -88,6 +102,7 @@ def replay(
             ready -= cut
             downs += 1
         desired = decision.replicas
+        resize(desired, obs.time)
         ready += sum(count for when, count in booting if when <= minute)
         booting = [(when, count) for when, count in booting if when > minute]
 
@@ -104,7 +119,7 @@ def replay(
     return Row(
         name=name,
         replica_hours=hours,
-        cost=hours * PRICE_PER_HOUR,
+        cost=float(ledger.total(until=60.0 * len(demand))),
         mean_replicas=replicas_used / len(demand),
         peak_replicas=peak,
         late_minutes=late_minutes,
@@ -180,7 +195,9 @@ def main(days: int = 7, work: float = 6.0, boot: int = 2) -> None:
         f"(STS-70 launch on day 5)\n"
         f"each request = {work:g} CPU-seconds, replica = 1 CPU, boot = {boot} min, "
         f"metric lag = 1 min, control every 60 s\n"
-        f"cost = replica-hours x ${PRICE_PER_HOUR}/h (m5.large on-demand, us-east-1)\n"
+        f"cost = {INSTANCE} on-demand, us-east-1, "
+        f"${default_catalog().instance(INSTANCE).price_per_hour}/h billed per second, "
+        f"60 s minimum per start\n"
     )
     header = (
         f"{'policy':46} {'cost $':>7} {'mean':>6} {'peak':>5} "
