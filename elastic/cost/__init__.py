@@ -22,7 +22,7 @@ from elastic.cost.catalog import (
     default_catalog,
     load_catalog,
 )
-from elastic.cost.ledger import CostObserver, Ledger
+from elastic.cost.ledger import CostObserver, Ledger, Lifecycle
 from elastic.cost.money import money
 from elastic.cost.tariffs import (
     Fargate,
@@ -45,6 +45,7 @@ __all__ = [
     "LambdaPrices",
     "LambdaRequests",
     "Ledger",
+    "Lifecycle",
     "PerSecond",
     "ProvisionedConcurrency",
     "QuantityTariff",

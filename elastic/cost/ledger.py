@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -37,7 +37,7 @@ from elastic.cost.money import NOISE, to_decimal
 from elastic.cost.tariffs import LambdaRequests, QuantityTariff, Tariff
 from elastic.errors import ParameterError
 
-__all__ = ["CostObserver", "Ledger"]
+__all__ = ["CostObserver", "Ledger", "Lifecycle"]
 
 _OWNER = "Ledger"
 
@@ -54,6 +54,16 @@ class CostObserver(Protocol):
 
     def request(self, kind: str, time: float, duration: float, *, init: float = 0.0) -> None:
         """A request billed per use completed at ``time`` after ``duration`` seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """One billed lifecycle: a unit of a kind, from ``start`` to ``end`` (None: still running)."""
+
+    unit: str
+    kind: str
+    start: float
+    end: float | None
 
 
 @dataclass
@@ -97,6 +107,8 @@ class Ledger:
     >>> ledger.stop("i-1", 30.0)
     >>> ledger.total(until=3600.0)
     Decimal('0.0976')
+    >>> list(ledger.lifecycles())[0]
+    Lifecycle(unit='i-1', kind='m5.large', start=0.0, end=30.0)
     >>> ledger.by_unit(until=3600.0)
     {'i-1': Decimal('0.0016'), 'i-2': Decimal('0.096')}
     >>> edges, cost = ledger.by_time(1800.0, until=3600.0)
@@ -210,6 +222,12 @@ class Ledger:
         book = self._requests.setdefault(kind, _Requests())
         book.times.frombytes(completed.tobytes())
         book.billed_ms.frombytes(tariff.billed_ms(duration, extra).astype(np.int64).tobytes())
+
+    def lifecycles(self) -> Iterator[Lifecycle]:
+        """The recorded lifecycles, kind by kind, in the order they were recorded."""
+        for kind, book in self._lifecycles.items():
+            for unit, start, end in zip(book.units, book.starts, book.ends, strict=True):
+                yield Lifecycle(unit, kind, start, None if end == np.inf else end)
 
     @property
     def running(self) -> tuple[str, ...]:

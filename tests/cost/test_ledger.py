@@ -14,6 +14,7 @@ from elastic.cost import (
     Hourly,
     LambdaRequests,
     Ledger,
+    Lifecycle,
     PerSecond,
     ProvisionedConcurrency,
     Spot,
@@ -141,6 +142,15 @@ def test_by_time_starts_where_asked():
 
 def test_the_ledger_is_what_a_simulator_talks_to():
     assert isinstance(Ledger(TARIFFS), CostObserver)
+
+
+def test_lifecycles_read_back_as_recorded():
+    ledger = ledger_with(("a", "m5.large", 0, 30), ("b", "hourly", 5, None))
+    assert list(ledger.lifecycles()) == [
+        Lifecycle("a", "m5.large", 0.0, 30.0),
+        Lifecycle("b", "hourly", 5.0, None),
+    ]
+    assert ledger.running == ("b",)
 
 
 @pytest.mark.parametrize(
