@@ -83,6 +83,19 @@ def main() -> None:
         ledger.add_requests("fn", d["times"], d["durations"])
         return ledger
 
+    def events() -> Ledger:
+        # what a simulator does: one call per start, stop and request (a tenth of the data)
+        ledger = Ledger(tariffs)
+        for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
+            ledger.start(str(i), "m5.large", start)
+            ledger.stop(str(i), end)
+        for completed, duration in zip(times, durations, strict=True):
+            ledger.request("fn", completed, duration)
+        return ledger
+
+    starts, ends = d["starts"][: n_life // 10].tolist(), d["ends"][: n_life // 10].tolist()
+    times, durations = d["times"][: n_req // 10].tolist(), d["durations"][: n_req // 10].tolist()
+    n_events = 2 * len(starts) + len(times)
     ledger = record()
     end = float(d["ends"].max())
     cases: list[tuple[str, Callable[[], Any]]] = [
@@ -101,6 +114,8 @@ def main() -> None:
         seconds = base if run is baseline else timed(run)
         peak = peak_mb(run)
         print(f"{name:32} {seconds:9.3f} {seconds / base:11.1f} {peak:9.0f} {peak / input_mb:8.2f}")
+    per_event = timed(events) / n_events
+    print(f"one call per event ({n_events:,} events): {per_event * 1e6:.2f} us/event")
     exact, approx = ledger.total(), baseline()
     print(
         f"exact bill ${exact:.2f}; float price x hours ${approx:.2f} ({approx / float(exact):.3f})"

@@ -33,6 +33,16 @@ def check_number(
     ...
     elastic.errors.ParameterError: TargetTracking: target=-1 is invalid; expected a number > 0
     """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+        if (
+            math.isfinite(number)
+            and (gt is None or number > gt)
+            and (ge is None or number >= ge)
+            and (le is None or number <= le)
+        ):
+            return number
+    # the message is built only on failure: this check runs once per event
     limits = []
     if gt is not None:
         limits.append(f"> {gt:g}")
@@ -41,17 +51,7 @@ def check_number(
     if le is not None:
         limits.append(f"<= {le:g}")
     expected = "a number " + " and ".join(limits) if limits else "a finite number"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise error(name, value, expected, owner=owner)
-    number = float(value)
-    if (
-        not math.isfinite(number)
-        or (gt is not None and not number > gt)
-        or (ge is not None and not number >= ge)
-        or (le is not None and not number <= le)
-    ):
-        raise error(name, value, expected, owner=owner)
-    return number
+    raise error(name, value, expected, owner=owner)
 
 
 def check_int(

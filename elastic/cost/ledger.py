@@ -166,9 +166,10 @@ class Ledger:
         completed = check_number(time, "time", owner=_OWNER)
         check_number(duration, "duration", owner=_OWNER, ge=0)
         check_number(init, "init", owner=_OWNER, ge=0)
+        billed = tariff.billed_ms_of(duration, init)
         book = self._requests.setdefault(kind, _Requests())
         book.times.append(completed)
-        book.billed_ms.append(int(tariff.billed_ms(np.array([duration]), np.array([init]))[0]))
+        book.billed_ms.append(billed)
 
     def add_lifecycles(
         self,

@@ -321,6 +321,13 @@ class LambdaRequests(Params):
         total = seconds if init_seconds is None else seconds + init_seconds
         return ceil_units_array(total * 1000)
 
+    def billed_ms_of(self, seconds: float, init_seconds: float = 0.0) -> int:
+        """Billed milliseconds of one request, as :meth:`billed_ms` computes them."""
+        owner = "LambdaRequests"
+        check_number(seconds, "seconds", owner=owner, ge=0)
+        check_number(init_seconds, "init_seconds", owner=owner, ge=0)
+        return ceil_units((seconds + init_seconds) * 1000, "seconds", owner=owner)
+
     def amount(self, requests: int, billed_ms: int) -> Fraction:
         """The exact bill of ``requests`` requests lasting ``billed_ms`` milliseconds in all."""
         gb_ms = Fraction(self.memory_mb, 1024) * billed_ms
@@ -330,7 +337,4 @@ class LambdaRequests(Params):
 
     def charge(self, seconds: float, *, init_seconds: float = 0.0) -> Decimal:
         """The bill, in dollars, of one request."""
-        check_number(seconds, "seconds", owner="LambdaRequests", ge=0)
-        check_number(init_seconds, "init_seconds", owner="LambdaRequests", ge=0)
-        billed = ceil_units((seconds + init_seconds) * 1000, "seconds", owner="LambdaRequests")
-        return to_decimal(self.amount(1, billed))
+        return to_decimal(self.amount(1, self.billed_ms_of(seconds, init_seconds)))
