@@ -1,0 +1,224 @@
+"""One replica as a queueing station: ``slots`` servers, one FIFO queue, solved by recursion.
+
+A replica serves its requests first come, first served on ``slots``
+concurrent slots. Because the order is FIFO, the moment a request starts is
+known when it arrives: it is the later of its arrival and the moment the
+earliest slot frees up (the Kiefer-Wolfowitz recursion of a multi-server
+queue). An arrival is one heap operation on floats, not a process with
+events, and the bookkeeping (what completed when, busy time, latencies) is
+done afterwards, vectorized, by :meth:`Server.settle`.
+
+The future is computed but not committed: a request counts as completed only
+once the simulation clock passes its end, so a replica that fails, or is cut
+off by a drain timeout, fails exactly the requests still in flight then.
+
+A request that finds the queue full is dropped. With a ``timeout``, a
+request whose wait would exceed it leaves the queue at ``arrival + timeout``
+and counts as timed out then; it never takes a slot, which is exact for FIFO
+with a fixed patience.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from heapq import heappop, heappush, heapreplace
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["ACCEPTED", "DROPPED", "TIMING_OUT", "Server", "Settled"]
+
+ACCEPTED, DROPPED, TIMING_OUT = 0, 1, 2
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass
+class Settled:
+    """What finished in a span of time: completions with their latencies, timeouts, failures."""
+
+    completed: int = 0
+    timed_out: int = 0
+    failed: int = 0
+    busy_seconds: float = 0.0
+    latencies: list[FloatArray] = field(default_factory=list)
+    waits: list[FloatArray] = field(default_factory=list)
+
+
+class Server:
+    """A replica's slots and queue.
+
+    Parameters
+    ----------
+    slots
+        Concurrent requests it serves.
+    capacity
+        Requests that may wait in its queue (None: unbounded).
+    timeout
+        Longest wait in the queue, in seconds (None: wait forever).
+    now
+        When it starts taking requests.
+    track_outstanding
+        Keep the count of outstanding requests current at each arrival, for
+        load balancers that read it (least outstanding requests).
+
+    Examples
+    --------
+    Two slots; the third request waits for the first to finish:
+
+    >>> server = Server(2)
+    >>> server.offer_many([0.0, 0.1, 0.2], [1.0, 1.0, 1.0])
+    >>> done = server.settle(1.05)
+    >>> done.completed, server.in_flight(), server.busy_slots(1.05)
+    (1, 2, 2)
+    >>> done = server.settle(3.0)
+    >>> done.completed, np.round(np.concatenate(done.latencies), 2).tolist()
+    (2, [1.0, 1.8])
+    """
+
+    def __init__(
+        self,
+        slots: int,
+        capacity: int | None = None,
+        timeout: float | None = None,
+        *,
+        now: float = 0.0,
+        track_outstanding: bool = False,
+    ) -> None:
+        self.slots = slots
+        self.capacity = capacity
+        self.timeout = timeout
+        self._free = [now] * slots  # a heap: when each slot frees up
+        # requests taken and not yet settled, in arrival order (starts never decrease)
+        self._arrival: list[float] = []
+        self._start: list[float] = []
+        self._end: list[float] = []
+        self._abandon: list[float] = []  # when each timing-out request gives up, increasing
+        self._leave: deque[float] = deque()  # when each waiting request leaves the queue
+        self._ends: list[float] | None = [] if track_outstanding else None  # heap of ends
+        self.dropped = 0
+
+    def offer_many(self, arrivals: list[float], services: list[float]) -> None:
+        """Take requests arriving at ``arrivals`` (in time order) needing ``services`` seconds."""
+        free = self._free
+        starts, ends, taken = self._start, self._end, self._arrival
+        if self.capacity is None and self.timeout is None and self._ends is None:
+            # the common case, kept tight: no queue bound, no patience
+            for arrival, service in zip(arrivals, services, strict=True):
+                start = free[0]
+                if start < arrival:
+                    start = arrival
+                end = start + service
+                heapreplace(free, end)
+                taken.append(arrival)
+                starts.append(start)
+                ends.append(end)
+            return
+        for arrival, service in zip(arrivals, services, strict=True):
+            self.offer(arrival, service)
+
+    def offer(self, arrival: float, service: float) -> int:
+        """Take one request; return ``ACCEPTED``, ``DROPPED`` (queue full) or ``TIMING_OUT``."""
+        free = self._free[0]
+        if free > arrival:  # it has to wait
+            leave = self._leave
+            while leave and leave[0] <= arrival:
+                leave.popleft()
+            if self.capacity is not None and len(leave) >= self.capacity:
+                self.dropped += 1
+                return DROPPED
+            timeout = self.timeout
+            if timeout is not None and free - arrival > timeout:
+                leave.append(arrival + timeout)
+                self._abandon.append(arrival + timeout)
+                if self._ends is not None:
+                    heappush(self._ends, arrival + timeout)
+                return TIMING_OUT
+            leave.append(free)
+            start = free
+        else:
+            start = arrival
+        end = start + service
+        heapreplace(self._free, end)
+        self._arrival.append(arrival)
+        self._start.append(start)
+        self._end.append(end)
+        if self._ends is not None:
+            heappush(self._ends, end)
+        return ACCEPTED
+
+    def outstanding(self, now: float) -> int:
+        """Requests taken and not yet gone at ``now`` (needs ``track_outstanding``)."""
+        ends = self._ends
+        if ends is None:
+            raise RuntimeError("Server(track_outstanding=False) does not count outstanding")
+        while ends and ends[0] <= now:
+            heappop(ends)
+        return len(ends)
+
+    def waiting(self, now: float) -> int:
+        """Requests in the queue at ``now`` (with a capacity or a timeout; else see in_flight)."""
+        leave = self._leave
+        while leave and leave[0] <= now:
+            leave.popleft()
+        return len(leave)
+
+    def settle(self, now: float) -> Settled:
+        """Count and forget what finished by ``now``: completions (end <= now) and timeouts."""
+        done = Settled()
+        if self._end:
+            start = np.array(self._start)
+            end = np.array(self._end)
+            arrival = np.array(self._arrival)
+            finished = end <= now
+            done.completed = int(finished.sum())
+            if done.completed:
+                done.busy_seconds = float((end[finished] - start[finished]).sum())
+                done.latencies.append(end[finished] - arrival[finished])
+                done.waits.append(start[finished] - arrival[finished])
+                keep = ~finished
+                self._arrival = arrival[keep].tolist()
+                self._start = start[keep].tolist()
+                self._end = end[keep].tolist()
+        abandon = self._abandon
+        gone = 0
+        while gone < len(abandon) and abandon[gone] <= now:
+            gone += 1
+        if gone:
+            del abandon[:gone]
+            done.timed_out = gone
+        return done
+
+    def in_flight(self) -> int:
+        """Requests taken and not yet settled (in service, waiting or timing out)."""
+        return len(self._end) + len(self._abandon)
+
+    def busy_slots(self, now: float) -> int:
+        """Slots serving a request at ``now``."""
+        return sum(1 for s, e in zip(self._start, self._end, strict=True) if s <= now < e)
+
+    def busy_seconds(self, now: float) -> float:
+        """Slot-seconds of service given to unsettled requests up to ``now``."""
+        if not self._end:
+            return 0.0
+        start = np.array(self._start)
+        served = np.minimum(np.array(self._end), now) - start
+        return float(served[served > 0].sum())
+
+    def idle_at(self) -> float:
+        """When the last request taken so far leaves (finishes or times out)."""
+        last = max(self._end, default=-np.inf)
+        return max(last, self._abandon[-1] if self._abandon else -np.inf)
+
+    def fail(self, now: float) -> Settled:
+        """Stop at ``now``: settle what finished, fail what is still in flight."""
+        done = self.settle(now)
+        done.busy_seconds += self.busy_seconds(now)
+        done.failed = self.in_flight()
+        self._arrival, self._start, self._end = [], [], []
+        self._abandon.clear()
+        self._leave.clear()
+        if self._ends is not None:
+            self._ends.clear()
+        return done
