@@ -1,0 +1,604 @@
+"""Workloads: when requests arrive, replayed from real traces or generated.
+
+A :class:`Workload` is a description (parameters only). ``workload.stream(rng)``
+makes the stateful :class:`ArrivalStream` of one run, which hands out arrival
+times window by window: ``stream.take(until)`` returns the arrivals in
+``[previous until, until)``, in time order. Generators with a rate that
+changes over time are exact non-homogeneous Poisson processes (thinning).
+
+Trace replay keeps the trace's counts: the ``count`` requests of a bucket
+arrive at random times within it (``spread="poisson"``: a Poisson process
+given its count) or evenly spaced (``spread="uniform"``). Buckets the trace
+did not log (a ``logged`` column) are gaps, filled by an explicit rule, never
+read as zero demand unless asked.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from elastic.core.params import Params
+from elastic.core.validate import check_choice, check_number
+from elastic.errors import ParameterError
+
+__all__ = [
+    "MMPP",
+    "ArrivalStream",
+    "Diurnal",
+    "FlashCrowd",
+    "Poisson",
+    "Ramp",
+    "Superpose",
+    "Timestamps",
+    "TraceReplay",
+    "Workload",
+]
+
+FloatArray = NDArray[np.float64]
+
+
+class ArrivalStream(ABC):
+    """The arrivals of one run, handed out in consecutive windows."""
+
+    def __init__(self, start: float) -> None:
+        self.time = start
+
+    def take(self, until: float) -> FloatArray:
+        """Arrival times in ``[self.time, until)``, sorted; moves ``self.time`` to ``until``."""
+        if until <= self.time:
+            return np.empty(0)
+        arrivals = self._take(self.time, until)
+        self.time = until
+        return arrivals
+
+    @abstractmethod
+    def _take(self, start: float, end: float) -> FloatArray: ...
+
+
+class Workload(Params, ABC):
+    """A description of arrivals over time."""
+
+    @abstractmethod
+    def stream(self, rng: np.random.Generator, start: float = 0.0) -> ArrivalStream:
+        """The arrivals of one run, drawn from ``rng``."""
+
+    @abstractmethod
+    def mean_rate(self, times: ArrayLike) -> FloatArray:
+        """Expected arrivals per second at ``times``."""
+
+    def __add__(self, other: Workload) -> Superpose:
+        return Superpose([self, other])
+
+
+# --- generators with a rate function -----------------------------------------------------------
+
+
+class _RateStream(ArrivalStream):
+    """Thinning (Lewis-Shedler): Poisson at the peak rate, each kept with rate(t) / peak."""
+
+    def __init__(self, workload: _RateWorkload, rng: np.random.Generator, start: float) -> None:
+        super().__init__(start)
+        self.workload = workload
+        self.rng = rng
+
+    def _take(self, start: float, end: float) -> FloatArray:
+        peak = self.workload.peak_rate(start, end)
+        if peak <= 0:
+            return np.empty(0)
+        count = self.rng.poisson(peak * (end - start))
+        times = np.sort(self.rng.uniform(start, end, count))
+        keep = self.rng.random(count) * peak < self.workload.mean_rate(times)
+        return times[keep]
+
+
+class _RateWorkload(Workload):
+    def stream(self, rng: np.random.Generator, start: float = 0.0) -> ArrivalStream:
+        return _RateStream(self, rng, start)
+
+    @abstractmethod
+    def peak_rate(self, start: float, end: float) -> float:
+        """An upper bound of the rate on ``[start, end)``."""
+
+
+class Poisson(_RateWorkload):
+    """Poisson arrivals at a constant ``rate`` per second.
+
+    Examples
+    --------
+    >>> stream = Poisson(50.0).stream(np.random.default_rng(0))
+    >>> round(len(stream.take(1000.0)) / 1000.0)
+    50
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.rate = check_number(rate, "rate", owner="Poisson", ge=0)
+
+    def mean_rate(self, times: ArrayLike) -> FloatArray:
+        return np.full(np.shape(times), self.rate)
+
+    def peak_rate(self, start: float, end: float) -> float:
+        return self.rate
+
+
+class Diurnal(_RateWorkload):
+    """A daily cycle: ``mean * (1 + amplitude * sin(2 pi (t - peak_at) / period + pi / 2))``.
+
+    The rate peaks at ``peak_at`` seconds (mod ``period``). With ``noise``
+    > 0, the rate of each ``noise_step``-second bucket is multiplied by a
+    log-normal factor of mean 1 and that sigma, drawn per run.
+
+    Examples
+    --------
+    >>> day = Diurnal(10.0, 0.5, peak_at=14 * 3600)
+    >>> day.mean_rate([14 * 3600, 2 * 3600]).round(6).tolist()
+    [15.0, 5.0]
+    """
+
+    def __init__(
+        self,
+        mean: float,
+        amplitude: float,
+        *,
+        period: float = 86400.0,
+        peak_at: float = 0.0,
+        noise: float = 0.0,
+        noise_step: float = 60.0,
+    ) -> None:
+        self.mean = check_number(mean, "mean", owner="Diurnal", ge=0)
+        self.amplitude = check_number(amplitude, "amplitude", owner="Diurnal", ge=0, le=1)
+        self.period = check_number(period, "period", owner="Diurnal", gt=0)
+        self.peak_at = check_number(peak_at, "peak_at", owner="Diurnal")
+        self.noise = check_number(noise, "noise", owner="Diurnal", ge=0)
+        self.noise_step = check_number(noise_step, "noise_step", owner="Diurnal", gt=0)
+
+    def mean_rate(self, times: ArrayLike) -> FloatArray:
+        t = np.asarray(times, dtype=np.float64)
+        phase = 2 * np.pi * (t - self.peak_at) / self.period
+        return self.mean * (1 + self.amplitude * np.cos(phase))
+
+    def peak_rate(self, start: float, end: float) -> float:
+        return self.mean * (1 + self.amplitude)
+
+    def stream(self, rng: np.random.Generator, start: float = 0.0) -> ArrivalStream:
+        if self.noise == 0:
+            return _RateStream(self, rng, start)
+        return _NoisyStream(self, rng, start)
+
+
+class _NoisyStream(_RateStream):
+    """A rate-function stream whose rate is scaled by a random factor per bucket."""
+
+    workload: Diurnal
+
+    def __init__(self, workload: Diurnal, rng: np.random.Generator, start: float) -> None:
+        super().__init__(workload, rng, start)
+        self.factors: dict[int, float] = {}
+
+    def _factor(self, buckets: NDArray[np.int64]) -> FloatArray:
+        sigma = self.workload.noise
+        for bucket in np.unique(buckets).tolist():
+            if bucket not in self.factors:
+                self.factors[bucket] = float(np.exp(self.rng.normal(-(sigma**2) / 2, sigma)))
+        return np.array([self.factors[b] for b in buckets.tolist()])
+
+    def _take(self, start: float, end: float) -> FloatArray:
+        step = self.workload.noise_step
+        first, last = math.floor(start / step), math.ceil(end / step)
+        factors = self._factor(np.arange(first, last))
+        self.factors = {k: v for k, v in self.factors.items() if k >= last - 1}
+        peak = self.workload.peak_rate(start, end) * float(factors.max())
+        count = self.rng.poisson(peak * (end - start))
+        times = np.sort(self.rng.uniform(start, end, count))
+        scale = factors[np.floor(times / step).astype(np.int64) - first]
+        keep = self.rng.random(count) * peak < self.workload.mean_rate(times) * scale
+        return times[keep]
+
+
+class Ramp(_RateWorkload):
+    """A rate going linearly from ``start_rate`` at ``start`` to ``end_rate`` at ``end``.
+
+    Examples
+    --------
+    >>> Ramp(10, 30, start=100, end=200).mean_rate([0, 150, 500]).tolist()
+    [10.0, 20.0, 30.0]
+    """
+
+    def __init__(self, start_rate: float, end_rate: float, *, start: float, end: float) -> None:
+        self.start_rate = check_number(start_rate, "start_rate", owner="Ramp", ge=0)
+        self.end_rate = check_number(end_rate, "end_rate", owner="Ramp", ge=0)
+        self.start = check_number(start, "start", owner="Ramp")
+        self.end = check_number(end, "end", owner="Ramp", gt=self.start)
+
+    def mean_rate(self, times: ArrayLike) -> FloatArray:
+        t = np.asarray(times, dtype=np.float64)
+        return np.interp(t, [self.start, self.end], [self.start_rate, self.end_rate])
+
+    def peak_rate(self, start: float, end: float) -> float:
+        return max(self.start_rate, self.end_rate)
+
+
+class FlashCrowd(_RateWorkload):
+    """A surge on top of nothing: 0 before ``at``, up to ``peak`` over ``rise`` seconds,
+    held for ``hold`` seconds, then decaying exponentially with time constant ``decay``.
+
+    Add it to a base load: ``Diurnal(...) + FlashCrowd(...)``.
+
+    Examples
+    --------
+    >>> crowd = FlashCrowd(100.0, at=1000, rise=60, hold=600, decay=300)
+    >>> crowd.mean_rate([999, 1030, 1500, 1660 + 300]).round(2).tolist()
+    [0.0, 50.0, 100.0, 36.79]
+    """
+
+    def __init__(
+        self, peak: float, *, at: float, rise: float, hold: float = 0.0, decay: float
+    ) -> None:
+        self.peak = check_number(peak, "peak", owner="FlashCrowd", ge=0)
+        self.at = check_number(at, "at", owner="FlashCrowd")
+        self.rise = check_number(rise, "rise", owner="FlashCrowd", ge=0)
+        self.hold = check_number(hold, "hold", owner="FlashCrowd", ge=0)
+        self.decay = check_number(decay, "decay", owner="FlashCrowd", gt=0)
+
+    def mean_rate(self, times: ArrayLike) -> FloatArray:
+        t = np.asarray(times, dtype=np.float64) - self.at
+        rising = self.peak * (t / self.rise if self.rise else np.ones_like(t))
+        top = self.rise + self.hold
+        falling = self.peak * np.exp(-np.maximum(t - top, 0) / self.decay)
+        rate = np.where(t < self.rise, rising, np.where(t < top, self.peak, falling))
+        return np.where(t < 0, 0.0, rate)
+
+    def peak_rate(self, start: float, end: float) -> float:
+        return self.peak
+
+
+# --- a bursty generator --------------------------------------------------------------------------
+
+
+class MMPP(Workload):
+    """A two-state Markov-modulated Poisson process: bursts of ``rates[1]`` in a ``rates[0]`` load.
+
+    The process stays in state ``i`` for an exponential time of mean
+    ``mean_durations[i]`` seconds, then switches.
+
+    Examples
+    --------
+    >>> bursty = MMPP((5.0, 50.0), (600.0, 60.0))
+    >>> round(float(bursty.mean_rate([0.0])[0]), 2)  # (5 * 600 + 50 * 60) / 660
+    9.09
+    """
+
+    def __init__(self, rates: Sequence[float], mean_durations: Sequence[float]) -> None:
+        if len(rates) != 2 or len(mean_durations) != 2:
+            raise ParameterError("rates", rates, "two rates and two mean durations", owner="MMPP")
+        self.rates = tuple(check_number(r, "rates", owner="MMPP", ge=0) for r in rates)
+        self.mean_durations = tuple(
+            check_number(d, "mean_durations", owner="MMPP", gt=0) for d in mean_durations
+        )
+
+    def mean_rate(self, times: ArrayLike) -> FloatArray:
+        (r0, r1), (d0, d1) = self.rates, self.mean_durations
+        return np.full(np.shape(times), (r0 * d0 + r1 * d1) / (d0 + d1))
+
+    def stream(self, rng: np.random.Generator, start: float = 0.0) -> ArrivalStream:
+        return _MMPPStream(self, rng, start)
+
+
+class _MMPPStream(ArrivalStream):
+    def __init__(self, workload: MMPP, rng: np.random.Generator, start: float) -> None:
+        super().__init__(start)
+        self.workload, self.rng = workload, rng
+        d0, d1 = workload.mean_durations
+        self.state = int(rng.random() < d1 / (d0 + d1))  # the stationary distribution
+        self.switch = start + rng.exponential(workload.mean_durations[self.state])
+
+    def _take(self, start: float, end: float) -> FloatArray:
+        pieces = []
+        t = start
+        while t < end:
+            stop = min(self.switch, end)
+            count = self.rng.poisson(self.workload.rates[self.state] * (stop - t))
+            pieces.append(np.sort(self.rng.uniform(t, stop, count)))
+            t = stop
+            if self.switch <= end:
+                self.state = 1 - self.state
+                self.switch += self.rng.exponential(self.workload.mean_durations[self.state])
+        return np.concatenate(pieces) if pieces else np.empty(0)
+
+
+# --- replay ---------------------------------------------------------------------------------------
+
+GAPS = ("interpolate", "hold", "zero", "error")
+
+
+class TraceReplay(Workload):
+    """Replay counts per bucket: ``counts[i]`` requests in ``[times[i], times[i] + bucket)``.
+
+    Parameters
+    ----------
+    times, counts
+        Start of each bucket (seconds, increasing, ``bucket`` apart) and its count.
+    bucket
+        Bucket width in seconds.
+    spread
+        ``"poisson"``: a bucket's requests arrive at independent uniform
+        times in it (a Poisson process given the count); ``"uniform"``:
+        evenly spaced.
+    logged
+        Optional mask, false for buckets the trace did not record.
+    gaps
+        How an unlogged bucket is filled: ``"interpolate"`` (linear between
+        the nearest logged buckets, rounded), ``"hold"`` (the last logged
+        count), ``"zero"`` (no demand: only when that is the truth) or
+        ``"error"``.
+    scale
+        Multiplies every count (the fractional part is drawn at random per
+        bucket), to fit a trace to the system under test.
+
+    Examples
+    --------
+    >>> trace = TraceReplay([0, 60, 120], [6, 0, 3], bucket=60, logged=[1, 0, 1])
+    >>> trace.counts.tolist(), trace.gap.tolist()
+    ([6, 4, 3], [False, True, False])
+    >>> stream = trace.stream(np.random.default_rng(0))
+    >>> len(stream.take(60.0)), len(stream.take(180.0))
+    (6, 7)
+    """
+
+    def __init__(
+        self,
+        times: ArrayLike,
+        counts: ArrayLike,
+        *,
+        bucket: float,
+        spread: str = "poisson",
+        logged: ArrayLike | None = None,
+        gaps: str = "interpolate",
+        scale: float = 1.0,
+    ) -> None:
+        owner = "TraceReplay"
+        self.bucket = check_number(bucket, "bucket", owner=owner, gt=0)
+        self.spread = check_choice(spread, "spread", ("poisson", "uniform"), owner=owner)
+        self.gaps = check_choice(gaps, "gaps", GAPS, owner=owner)
+        self.scale = check_number(scale, "scale", owner=owner, ge=0)
+        start = np.asarray(times, dtype=np.float64)
+        raw = np.asarray(counts, dtype=np.float64)
+        if start.ndim != 1 or start.shape != raw.shape or len(start) == 0:
+            raise ParameterError("counts", np.shape(counts), f"{len(start)} counts", owner=owner)
+        if not np.all(np.isfinite(raw)) or np.any(raw < 0) or np.any(raw != np.round(raw)):
+            bad = int(np.argmax(~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw))))
+            raise ParameterError(f"counts[{bad}]", raw[bad], "a count >= 0", owner=owner)
+        steps = np.diff(start)
+        if len(steps) and not np.allclose(steps, self.bucket):
+            bad = int(np.argmax(~np.isclose(steps, self.bucket))) + 1
+            raise ParameterError(
+                f"times[{bad}]",
+                start[bad],
+                f"{start[bad - 1]} + bucket ({self.bucket})",
+                owner=owner,
+            )
+        self.times = start
+        self.gap = (
+            np.zeros(len(start), dtype=bool)
+            if logged is None
+            else ~np.asarray(logged, dtype=bool).reshape(-1)
+        )
+        if self.gap.shape != start.shape:
+            raise ParameterError("logged", self.gap.shape, f"{len(start)} flags", owner=owner)
+        self.counts = self._fill(raw.astype(np.int64))
+        self.logged = None if logged is None else ~self.gap
+
+    def get_params(self) -> dict[str, object]:
+        params = super().get_params()
+        params["counts"] = (
+            self.counts if self.logged is None else np.where(self.gap, 0, self.counts)
+        )
+        return params
+
+    def _fill(self, counts: NDArray[np.int64]) -> NDArray[np.int64]:
+        if not self.gap.any() or self.gaps == "zero":
+            return np.where(self.gap, 0, counts)
+        if self.gaps == "error":
+            first = int(np.argmax(self.gap))
+            raise ParameterError(
+                "logged",
+                f"bucket {first} (t={self.times[first]:g}) not logged",
+                "every bucket logged, or gaps='interpolate'|'hold'|'zero'",
+                owner="TraceReplay",
+            )
+        known = np.flatnonzero(~self.gap)
+        if len(known) == 0:
+            raise ParameterError("logged", "no bucket logged", "at least one", owner="TraceReplay")
+        if self.gaps == "interpolate":
+            filled = np.interp(np.arange(len(counts)), known, counts[known])
+            return np.where(self.gap, np.round(filled), counts).astype(np.int64)
+        last = np.maximum.accumulate(np.where(self.gap, 0, np.arange(len(counts))))
+        held = counts[last]
+        held[: known[0]] = counts[known[0]]  # before the first logged bucket: the first count
+        return np.where(self.gap, held, counts)
+
+    @classmethod
+    def from_csv(
+        cls,
+        path: str | Path,
+        *,
+        column: str = "requests",
+        time_column: str = "time_s",
+        logged_column: str | None = "logged",
+        bucket: float | None = None,
+        **options: object,
+    ) -> TraceReplay:
+        """Read a trace of counts per bucket from a CSV file (``.csv`` or ``.csv.gz``).
+
+        ``bucket`` defaults to the step of the time column; a ``logged``
+        column, when present, marks the gaps.
+        """
+        file = Path(path)
+        opener = gzip.open if file.suffix == ".gz" else open
+        try:
+            with opener(file, "rt") as text:
+                header = text.readline().strip().split(",")
+                table = np.loadtxt(text, delimiter=",", ndmin=2)
+        except OSError as error:
+            raise ParameterError(
+                "path", str(path), f"a readable CSV ({error.strerror})", owner=cls.__name__
+            ) from None
+        for name in (column, time_column):
+            if name not in header:
+                raise ParameterError(
+                    "column",
+                    name,
+                    f"one of the columns {header} of {file.name}",
+                    owner=cls.__name__,
+                )
+        times = table[:, header.index(time_column)]
+        logged = (
+            table[:, header.index(logged_column)]
+            if logged_column is not None and logged_column in header
+            else None
+        )
+        step = (
+            bucket if bucket is not None else float(times[1] - times[0]) if len(times) > 1 else 1.0
+        )
+        return cls(times, table[:, header.index(column)], bucket=step, logged=logged, **options)  # type: ignore[arg-type]
+
+    def mean_rate(self, times: ArrayLike) -> FloatArray:
+        t = np.asarray(times, dtype=np.float64)
+        index = np.floor((t - self.times[0]) / self.bucket).astype(np.int64)
+        inside = (index >= 0) & (index < len(self.counts))
+        rate = self.counts[np.clip(index, 0, len(self.counts) - 1)] * self.scale / self.bucket
+        return np.where(inside, rate, 0.0)
+
+    def stream(self, rng: np.random.Generator, start: float = 0.0) -> ArrivalStream:
+        return _ReplayStream(self, rng, start)
+
+
+class _ReplayStream(ArrivalStream):
+    def __init__(self, trace: TraceReplay, rng: np.random.Generator, start: float) -> None:
+        super().__init__(start)
+        self.trace, self.rng = trace, rng
+        self.next_bucket = int(np.searchsorted(trace.times + trace.bucket, start, side="right"))
+        self.pending = np.empty(0)
+
+    def _take(self, start: float, end: float) -> FloatArray:
+        trace = self.trace
+        last = int(np.searchsorted(trace.times, end, side="left"))
+        if last > self.next_bucket:
+            new = self._arrivals(self.next_bucket, last)
+            self.pending = np.concatenate([self.pending, new])
+            self.next_bucket = last
+        pending = self.pending[self.pending >= start]
+        cut = int(np.searchsorted(pending, end, side="left"))
+        self.pending = pending[cut:]
+        return pending[:cut]
+
+    def _arrivals(self, first: int, last: int) -> FloatArray:
+        trace = self.trace
+        scaled = trace.counts[first:last].astype(np.float64) * trace.scale
+        whole = np.floor(scaled)
+        counts = (whole + (self.rng.random(len(scaled)) < scaled - whole)).astype(np.int64)
+        starts = np.repeat(trace.times[first:last], counts)
+        if trace.spread == "poisson":
+            offsets = self.rng.random(len(starts))
+        else:
+            rank = np.arange(len(starts)) - np.repeat(np.cumsum(counts) - counts, counts)
+            offsets = (rank + 0.5) / np.repeat(np.maximum(counts, 1), counts)
+        times = starts + offsets * trace.bucket
+        return np.sort(times)
+
+
+class Timestamps(Workload):
+    """Replay of one arrival time per request (for example the Azure LLM request files).
+
+    Examples
+    --------
+    >>> Timestamps([0.5, 0.1, 2.0]).stream(np.random.default_rng(0)).take(1.0).tolist()
+    [0.1, 0.5]
+    """
+
+    def __init__(self, times: ArrayLike) -> None:
+        values = np.sort(np.asarray(times, dtype=np.float64).reshape(-1))
+        if not np.all(np.isfinite(values)):
+            raise ParameterError("times", "non-finite", "finite times", owner="Timestamps")
+        self.times = values
+
+    @classmethod
+    def from_csv(cls, path: str | Path, *, column: str = "t_ms", unit: float = 1e-3) -> Timestamps:
+        """Read arrival times from a CSV column, multiplied by ``unit`` to get seconds."""
+        file = Path(path)
+        with open(file) as text:
+            header = text.readline().strip().split(",")
+            if column not in header:
+                raise ParameterError(
+                    "column",
+                    column,
+                    f"one of the columns {header} of {file.name}",
+                    owner="Timestamps",
+                )
+            table = np.loadtxt(text, delimiter=",", ndmin=2)
+        return cls(table[:, header.index(column)] * unit)
+
+    def mean_rate(self, times: ArrayLike) -> FloatArray:
+        t = np.asarray(times, dtype=np.float64)
+        # arrivals in the surrounding minute, per second
+        window = 60.0
+        counts = np.searchsorted(self.times, t + window / 2) - np.searchsorted(
+            self.times, t - window / 2
+        )
+        return counts / window
+
+    def stream(self, rng: np.random.Generator, start: float = 0.0) -> ArrivalStream:
+        return _FixedStream(self.times, start)
+
+
+class _FixedStream(ArrivalStream):
+    def __init__(self, times: FloatArray, start: float) -> None:
+        super().__init__(start)
+        self.times = times
+
+    def _take(self, start: float, end: float) -> FloatArray:
+        lo, hi = np.searchsorted(self.times, [start, end], side="left")
+        return self.times[lo:hi]
+
+
+class Superpose(Workload):
+    """The arrivals of several workloads together.
+
+    Examples
+    --------
+    >>> both = Poisson(5.0) + Poisson(2.0)
+    >>> float(both.mean_rate([0.0])[0])
+    7.0
+    """
+
+    def __init__(self, workloads: Sequence[Workload]) -> None:
+        parts: list[Workload] = []
+        for workload in workloads:
+            if not isinstance(workload, Workload):
+                raise ParameterError("workloads", workload, "Workload objects", owner="Superpose")
+            parts.extend(workload.workloads if isinstance(workload, Superpose) else [workload])
+        self.workloads: tuple[Workload, ...] = tuple(parts)
+
+    def mean_rate(self, times: ArrayLike) -> FloatArray:
+        return np.asarray(np.sum([w.mean_rate(times) for w in self.workloads], axis=0), float)
+
+    def stream(self, rng: np.random.Generator, start: float = 0.0) -> ArrivalStream:
+        children = rng.spawn(len(self.workloads))
+        return _MergedStream(
+            [w.stream(g, start) for w, g in zip(self.workloads, children, strict=True)], start
+        )
+
+
+class _MergedStream(ArrivalStream):
+    def __init__(self, streams: list[ArrivalStream], start: float) -> None:
+        super().__init__(start)
+        self.streams = streams
+
+    def _take(self, start: float, end: float) -> FloatArray:
+        return np.sort(np.concatenate([s.take(end) for s in self.streams]))
