@@ -1,4 +1,4 @@
-"""Layer 2: the discrete-event simulator (in progress: workloads, durations, the replica station)."""
+"""Layer 2: the discrete-event simulator (so far: workloads, durations, the replica station)."""
 
 from elastic.sim.distributions import (
     Constant,
