@@ -9,6 +9,9 @@ from elastic.sim.distributions import (
     Uniform,
 )
 from elastic.sim.randomness import Streams
+from elastic.sim.result import IntervalRecord, RunResult
+from elastic.sim.run import Simulation, iter_run, simulate
+from elastic.sim.scenario import MetricsSpec, ReplicaSpec, Scenario
 from elastic.sim.server import Server, Settled
 from elastic.sim.workload import (
     MMPP,
@@ -32,15 +35,23 @@ __all__ = [
     "Empirical",
     "Exponential",
     "FlashCrowd",
+    "IntervalRecord",
     "LogNormal",
+    "MetricsSpec",
     "Poisson",
     "Ramp",
+    "ReplicaSpec",
+    "RunResult",
+    "Scenario",
     "Server",
     "Settled",
+    "Simulation",
     "Streams",
     "Superpose",
     "Timestamps",
     "TraceReplay",
     "Uniform",
     "Workload",
+    "iter_run",
+    "simulate",
 ]

@@ -68,7 +68,7 @@ class Server:
     Two slots; the third request waits for the first to finish:
 
     >>> server = Server(2)
-    >>> server.offer_many([0.0, 0.1, 0.2], [1.0, 1.0, 1.0])
+    >>> server.offer_many(np.array([0.0, 0.1, 0.2]), np.array([1.0, 1.0, 1.0]))
     >>> done = server.settle(1.05)
     >>> done.completed, server.in_flight(), server.busy_slots(1.05)
     (1, 2, 2)
@@ -90,7 +90,9 @@ class Server:
         self.capacity = capacity
         self.timeout = timeout
         self._free = [now] * slots  # a heap: when each slot frees up
-        # requests taken and not yet settled, in arrival order (starts never decrease)
+        # requests taken and not yet settled, in arrival order (starts never decrease):
+        # numpy chunks (arrival, start, end) from offer_many, then lists from offer
+        self._chunks: list[tuple[FloatArray, FloatArray, FloatArray]] = []
         self._arrival: list[float] = []
         self._start: list[float] = []
         self._end: list[float] = []
@@ -99,24 +101,26 @@ class Server:
         self._ends: list[float] | None = [] if track_outstanding else None  # heap of ends
         self.dropped = 0
 
-    def offer_many(self, arrivals: list[float], services: list[float]) -> None:
+    def offer_many(self, arrivals: FloatArray, services: FloatArray) -> None:
         """Take requests arriving at ``arrivals`` (in time order) needing ``services`` seconds."""
-        free = self._free
-        starts, ends, taken = self._start, self._end, self._arrival
-        if self.capacity is None and self.timeout is None and self._ends is None:
-            # the common case, kept tight: no queue bound, no patience
-            for arrival, service in zip(arrivals, services, strict=True):
-                start = free[0]
-                if start < arrival:
-                    start = arrival
-                end = start + service
-                heapreplace(free, end)
-                taken.append(arrival)
-                starts.append(start)
-                ends.append(end)
+        if self.capacity is not None or self.timeout is not None or self._ends is not None:
+            for arrival, service in zip(arrivals.tolist(), services.tolist(), strict=True):
+                self.offer(arrival, service)
             return
-        for arrival, service in zip(arrivals, services, strict=True):
-            self.offer(arrival, service)
+        # the common case, kept tight: no queue bound, no patience, one append per request
+        self._flush()
+        free = self._free
+        starts: list[float] = []
+        started = starts.append
+        replace = heapreplace
+        for arrival, service in zip(arrivals.tolist(), services.tolist(), strict=True):
+            start = free[0]
+            if start < arrival:
+                start = arrival
+            replace(free, start + service)
+            started(start)
+        begin = np.array(starts)
+        self._chunks.append((np.asarray(arrivals, float), begin, begin + services))
 
     def offer(self, arrival: float, service: float) -> int:
         """Take one request; return ``ACCEPTED``, ``DROPPED`` (queue full) or ``TIMING_OUT``."""
@@ -148,6 +152,21 @@ class Server:
             heappush(self._ends, end)
         return ACCEPTED
 
+    def _flush(self) -> None:
+        if self._end:
+            chunk = (np.array(self._arrival), np.array(self._start), np.array(self._end))
+            self._chunks.append(chunk)
+            self._arrival, self._start, self._end = [], [], []
+
+    def _pending(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Every unsettled request as one chunk (arrival, start, end)."""
+        self._flush()
+        if len(self._chunks) != 1:
+            empty = np.empty(0)
+            parts = self._chunks or [(empty, empty, empty)]
+            self._chunks = [tuple(np.concatenate(p) for p in zip(*parts, strict=True))]  # type: ignore[list-item]
+        return self._chunks[0]
+
     def outstanding(self, now: float) -> int:
         """Requests taken and not yet gone at ``now`` (needs ``track_outstanding``)."""
         ends = self._ends
@@ -167,20 +186,16 @@ class Server:
     def settle(self, now: float) -> Settled:
         """Count and forget what finished by ``now``: completions (end <= now) and timeouts."""
         done = Settled()
-        if self._end:
-            start = np.array(self._start)
-            end = np.array(self._end)
-            arrival = np.array(self._arrival)
+        arrival, start, end = self._pending()
+        if len(end):
             finished = end <= now
-            done.completed = int(finished.sum())
+            done.completed = int(np.count_nonzero(finished))
             if done.completed:
                 done.busy_seconds = float((end[finished] - start[finished]).sum())
                 done.latencies.append(end[finished] - arrival[finished])
                 done.waits.append(start[finished] - arrival[finished])
                 keep = ~finished
-                self._arrival = arrival[keep].tolist()
-                self._start = start[keep].tolist()
-                self._end = end[keep].tolist()
+                self._chunks = [(arrival[keep], start[keep], end[keep])]
         abandon = self._abandon
         gone = 0
         while gone < len(abandon) and abandon[gone] <= now:
@@ -192,23 +207,28 @@ class Server:
 
     def in_flight(self) -> int:
         """Requests taken and not yet settled (in service, waiting or timing out)."""
-        return len(self._end) + len(self._abandon)
+        return sum(len(c[2]) for c in self._chunks) + len(self._end) + len(self._abandon)
+
+    def queued(self, now: float) -> int:
+        """Requests taken and still waiting for a slot at ``now``."""
+        _, start, _ = self._pending()
+        return int(np.count_nonzero(start > now)) + sum(1 for t in self._abandon if t > now)
 
     def busy_slots(self, now: float) -> int:
         """Slots serving a request at ``now``."""
-        return sum(1 for s, e in zip(self._start, self._end, strict=True) if s <= now < e)
+        _, start, end = self._pending()
+        return int(np.count_nonzero((start <= now) & (now < end)))
 
     def busy_seconds(self, now: float) -> float:
         """Slot-seconds of service given to unsettled requests up to ``now``."""
-        if not self._end:
-            return 0.0
-        start = np.array(self._start)
-        served = np.minimum(np.array(self._end), now) - start
+        _, start, end = self._pending()
+        served = np.minimum(end, now) - start
         return float(served[served > 0].sum())
 
     def idle_at(self) -> float:
         """When the last request taken so far leaves (finishes or times out)."""
-        last = max(self._end, default=-np.inf)
+        _, _, end = self._pending()
+        last = float(end.max()) if len(end) else -np.inf
         return max(last, self._abandon[-1] if self._abandon else -np.inf)
 
     def fail(self, now: float) -> Settled:
@@ -216,7 +236,7 @@ class Server:
         done = self.settle(now)
         done.busy_seconds += self.busy_seconds(now)
         done.failed = self.in_flight()
-        self._arrival, self._start, self._end = [], [], []
+        self._chunks, self._arrival, self._start, self._end = [], [], [], []
         self._abandon.clear()
         self._leave.clear()
         if self._ends is not None:

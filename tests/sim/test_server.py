@@ -110,7 +110,7 @@ def run_mmc(c, rho, n, seed):
     lam = c * rho
     arrivals = np.cumsum(rng.exponential(1 / lam, n))
     server = Server(c)
-    server.offer_many(arrivals.tolist(), rng.exponential(1.0, n).tolist())
+    server.offer_many(arrivals, rng.exponential(1.0, n))
     done = server.settle(float("inf"))  # one settle: waits and latencies in arrival order
     return arrivals, np.concatenate(done.waits), np.concatenate(done.latencies)
 

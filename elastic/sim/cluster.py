@@ -1,0 +1,351 @@
+"""The replicas of a run: their lifecycle, the load balancer, and what they served.
+
+Lifecycle: requested → provisioning (boot time) → warming (optional) →
+ready → draining → terminated. Failures (MTBF) and spot interruptions (a
+notice, then termination) take replicas away; the simulator does not replace
+them, the autoscaler does, as in real systems. Control-plane changes run as
+SimPy processes; requests are served by each replica's
+:class:`~elastic.sim.server.Server` between those changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+from numpy.typing import NDArray
+
+from elastic.cost.ledger import CostObserver
+from elastic.sim.randomness import Streams
+from elastic.sim.scenario import Scenario
+from elastic.sim.server import Server, Settled
+from elastic.sim.stats import LatencyHistogram
+
+__all__ = ["Cluster", "Replica", "Tally"]
+
+PROVISIONING, WARMING, READY, DRAINING, TERMINATED = (
+    "provisioning",
+    "warming",
+    "ready",
+    "draining",
+    "terminated",
+)
+
+
+@dataclass
+class Tally:
+    """Request outcomes and service given, counted since the tally was made."""
+
+    arrived: int = 0
+    completed: int = 0
+    dropped: int = 0
+    timed_out: int = 0
+    failed: int = 0
+    busy_seconds: float = 0.0
+    wait_seconds: float = 0.0
+    latencies: list[NDArray[np.float64]] | None = field(default_factory=list)
+
+    def add(self, done: Settled) -> None:
+        self.completed += done.completed
+        self.timed_out += done.timed_out
+        self.failed += done.failed
+        self.busy_seconds += done.busy_seconds
+        self.wait_seconds += sum(float(w.sum()) for w in done.waits)
+        if self.latencies is not None:
+            self.latencies.extend(done.latencies)
+
+
+class Replica:
+    """One replica and where it is in its lifecycle."""
+
+    __slots__ = (
+        "busy",
+        "id",
+        "name",
+        "noticed_at",
+        "ready_at",
+        "requested_at",
+        "server",
+        "state",
+        "stopped_at",
+    )
+
+    def __init__(self, index: int, requested_at: float) -> None:
+        self.id = index
+        self.name = f"r{index}"
+        self.state = PROVISIONING
+        self.requested_at = requested_at
+        self.ready_at: float | None = None
+        self.stopped_at: float | None = None
+        self.noticed_at: float | None = None  # spot interruption notice
+        self.server: Server | None = None
+        self.busy = 0.0  # slot-seconds of service settled so far
+
+    def __repr__(self) -> str:
+        return f"Replica({self.name}, {self.state})"
+
+
+class Cluster:
+    """The replicas of one run, acting on SimPy time, billed by ``ledger``."""
+
+    def __init__(
+        self, scenario: Scenario, env: simpy.Environment, streams: Streams, ledger: CostObserver
+    ) -> None:
+        self.scenario = scenario
+        self.spec = scenario.replica
+        self.env = env
+        self.ledger = ledger
+        self.arrivals = scenario.workload.stream(streams.generator("arrivals"))
+        self.rng = {
+            name: streams.generator(name)
+            for name in ("service", "boot", "failures", "spot", "balancer")
+        }
+        self.replicas: list[Replica] = []
+        self.live: list[Replica] = []  # not draining, not terminated
+        self.accepting: list[Replica] = []  # warming or ready: the balancer's targets
+        self.draining: list[Replica] = []
+        self.tally = Tally()  # since the last call to take_tally
+        self.total = Tally(latencies=None)  # since the start (latencies: self.histogram)
+        self._next = 0  # round-robin position
+        self._capacity_seconds = 0.0  # slot-seconds of accepting replicas, settled
+        self._capacity_since = 0.0
+        self.failures = 0
+        self.interruptions = 0
+        self.histogram = LatencyHistogram()
+        self.recent: list[NDArray[np.float64]] = []  # latencies since the metrics last looked
+        for _ in range(scenario.initial_replicas):
+            self._become_accepting(self._request(booted=True), ready=True)
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def advance(self, until: float) -> None:
+        """Dispatch the arrivals before ``until`` to the replicas accepting them."""
+        arrivals = self.arrivals.take(until)
+        count = len(arrivals)
+        if not count:
+            return
+        self.tally.arrived += count
+        self.total.arrived += count
+        targets = self.accepting
+        if not targets:
+            self._drop(count)
+            return
+        services = self.scenario.service.sample(self.rng["service"], count)
+        balancer = self.scenario.balancer
+        if len(targets) == 1:
+            server = targets[0].server
+            assert server is not None
+            server.offer_many(arrivals, services)
+        elif balancer in ("round_robin", "random"):
+            if balancer == "round_robin":
+                chosen = (self._next + np.arange(count)) % len(targets)
+                self._next = int((self._next + count) % len(targets))
+            else:
+                chosen = self.rng["balancer"].integers(len(targets), size=count)
+            order = np.argsort(chosen, kind="stable")
+            bounds = np.searchsorted(chosen[order], np.arange(len(targets) + 1))
+            for index, replica in enumerate(targets):
+                picked = order[bounds[index] : bounds[index + 1]]
+                if len(picked):
+                    server = replica.server
+                    assert server is not None
+                    server.offer_many(arrivals[picked], services[picked])
+        else:
+            self._dispatch_by_load(arrivals, services)
+        self._collect_drops()
+
+    def _dispatch_by_load(
+        self, arrivals: NDArray[np.float64], services: NDArray[np.float64]
+    ) -> None:
+        """One arrival at a time to the least loaded replica; ties go round the replicas."""
+        servers = [r.server for r in self.accepting if r.server is not None]
+        load = "outstanding" if self.scenario.balancer == "least_outstanding" else "waiting"
+        counters = [getattr(s, load) for s in servers]
+        size = len(servers)
+        first = self._next % size
+        for arrival, service in zip(arrivals.tolist(), services.tolist(), strict=True):
+            best, lowest = first, counters[first](arrival)
+            for step in range(1, size):
+                index = (first + step) % size
+                value = counters[index](arrival)
+                if value < lowest:
+                    best, lowest = index, value
+            servers[best].offer(arrival, service)
+            first = (first + 1) % size
+        self._next = first
+
+    def _drop(self, count: int) -> None:
+        self.tally.dropped += count
+        self.total.dropped += count
+
+    def _collect_drops(self) -> None:
+        for replica in self.accepting:
+            server = replica.server
+            if server is not None and server.dropped:
+                self._drop(server.dropped)
+                server.dropped = 0
+
+    def settle(self, now: float) -> None:
+        """Count what the replicas finished by ``now``."""
+        for replica in self.accepting + self.draining:
+            assert replica.server is not None
+            self._count(replica, replica.server.settle(now))
+
+    def _count(self, replica: Replica, done: Settled) -> None:
+        replica.busy += done.busy_seconds
+        self.tally.add(done)
+        self.total.add(done)
+        self.recent.extend(done.latencies)
+        for latencies in done.latencies:
+            self.histogram.add(latencies)
+
+    def take_tally(self) -> Tally:
+        """The tally since the last call, and a fresh one."""
+        tally, self.tally = self.tally, Tally()
+        return tally
+
+    def in_flight(self) -> int:
+        """Requests taken by replicas and not yet settled."""
+        return sum(r.server.in_flight() for r in self.accepting + self.draining if r.server)
+
+    def busy_seconds(self, now: float) -> float:
+        """Slot-seconds of service given by ``now``, since the start."""
+        partial = sum(
+            r.server.busy_seconds(now) for r in self.accepting + self.draining if r.server
+        )
+        return self.total.busy_seconds + partial
+
+    def capacity_seconds(self, now: float) -> float:
+        """Slot-seconds offered by accepting replicas by ``now``, since the start."""
+        slots = len(self.accepting) * self.spec.slots
+        return self._capacity_seconds + slots * (now - self._capacity_since)
+
+    def _capacity_changes(self) -> None:
+        now = self.env.now
+        self._capacity_seconds = self.capacity_seconds(now)
+        self._capacity_since = now
+
+    # --- what the autoscaler sees and does ---------------------------------------------------
+
+    def count(self, state: str) -> int:
+        return sum(1 for r in self.live if r.state == state)
+
+    def scale_to(self, replicas: int) -> None:
+        """Request or remove replicas so that ``replicas`` are live (not draining)."""
+        now = self.env.now
+        while len(self.live) < replicas:
+            self._request()
+        surplus = len(self.live) - replicas
+        booting = [r for r in self.live if r.state == PROVISIONING]
+        for replica in sorted(booting, key=lambda r: -r.id)[:surplus]:
+            self._terminate(replica, now)
+            surplus -= 1
+        if surplus > 0:
+            serving = [r for r in self.live if r.state != PROVISIONING]
+            if self.spec.scale_in == "least_loaded":
+                key = lambda r: (r.server.in_flight() if r.server else 0, -r.id)  # noqa: E731
+            else:
+                key = lambda r: -r.id  # noqa: E731
+            for replica in sorted(serving, key=key)[:surplus]:
+                self._drain(replica, now)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def _request(self, *, booted: bool = False) -> Replica:
+        now = self.env.now
+        replica = Replica(len(self.replicas), now)
+        self.replicas.append(replica)
+        self.live.append(replica)
+        self.ledger.start(replica.name, self.spec.kind, now)
+        if self.spec.mtbf is not None:
+            self.env.process(self._failing(replica))
+        if self.spec.spot_mtbi is not None:
+            self.env.process(self._interrupted(replica))
+        if not booted:
+            self.env.process(self._booting(replica))
+        return replica
+
+    def _booting(self, replica: Replica) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(self.spec.boot.one(self.rng["boot"]))
+        if replica.state == PROVISIONING:
+            self._become_accepting(replica, ready=self.spec.warmup == 0)
+            if self.spec.warmup > 0:
+                yield self.env.timeout(self.spec.warmup)
+                if replica.state == WARMING:
+                    replica.state = READY
+
+    def _become_accepting(self, replica: Replica, *, ready: bool) -> None:
+        now = self.env.now
+        self._capacity_changes()
+        replica.state = READY if ready else WARMING
+        replica.ready_at = now
+        replica.server = Server(
+            self.spec.slots,
+            self.spec.queue_capacity,
+            self.spec.timeout,
+            now=now,
+            track_outstanding=self.scenario.balancer == "least_outstanding",
+        )
+        self.accepting.append(replica)
+
+    def _drain(self, replica: Replica, now: float) -> None:
+        self._stop_accepting(replica)
+        replica.state = DRAINING
+        self.draining.append(replica)
+        assert replica.server is not None
+        done = max(now, replica.server.idle_at())
+        self.env.process(self._draining(replica, min(done, now + self.spec.drain_timeout)))
+
+    def _draining(self, replica: Replica, until: float) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(until - self.env.now)
+        if replica.state == DRAINING:
+            self._terminate(replica, self.env.now)
+
+    def _stop_accepting(self, replica: Replica) -> None:
+        if replica in self.accepting:
+            self._capacity_changes()
+            self.accepting.remove(replica)
+            self._next = 0
+        if replica in self.live:
+            self.live.remove(replica)
+
+    def _terminate(self, replica: Replica, now: float) -> None:
+        """Take ``replica`` away at ``now``, failing what it still had in flight."""
+        self._stop_accepting(replica)
+        if replica in self.draining:
+            self.draining.remove(replica)
+        if replica.server is not None:
+            self._count(replica, replica.server.fail(now))
+            if replica.server.dropped:
+                self._drop(replica.server.dropped)
+        replica.state = TERMINATED
+        replica.stopped_at = now
+        self.ledger.stop(replica.name, now)
+
+    def _failing(self, replica: Replica) -> Generator[simpy.Event, Any, None]:
+        assert self.spec.mtbf is not None
+        yield self.env.timeout(self.rng["failures"].exponential(self.spec.mtbf))
+        if replica.state != TERMINATED:
+            self.failures += 1
+            self._terminate(replica, self.env.now)
+
+    def _interrupted(self, replica: Replica) -> Generator[simpy.Event, Any, None]:
+        assert self.spec.spot_mtbi is not None
+        yield self.env.timeout(self.rng["spot"].exponential(self.spec.spot_mtbi))
+        if replica.state == TERMINATED:
+            return
+        self.interruptions += 1
+        replica.noticed_at = self.env.now
+        if replica.state == PROVISIONING:
+            self._terminate(replica, self.env.now)
+            return
+        if replica.state != DRAINING:
+            self._stop_accepting(replica)
+            replica.state = DRAINING
+            self.draining.append(replica)
+        yield self.env.timeout(self.spec.spot_notice)
+        if replica.state != TERMINATED:
+            self._terminate(replica, self.env.now)

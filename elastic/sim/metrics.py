@@ -1,0 +1,88 @@
+"""The metrics pipeline: what a controller sees, scraped, averaged, late and sometimes missing.
+
+Every ``resolution`` seconds a scrape averages the last ``resolution``
+seconds over the ready replicas (warming ones are left out, as HPA and AWS
+leave them out); the controller reads the newest scrape at least ``lag``
+seconds old; a scrape fails with probability ``missing`` and the controller
+then sees nothing. Metrics (per-replica ones averaged over ready replicas):
+
+``cpu``
+    Busy share of the slots, in percent.
+``rps``
+    Arrivals per second at the load balancer.
+``concurrency``
+    Requests in flight per ready replica.
+``queue_length``
+    Requests waiting for a slot, in all.
+``latency_p95``
+    95th percentile of the latencies completed since the last scrape (seconds).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from elastic.sim.cluster import READY, Cluster
+from elastic.sim.result import percentiles_of_sorted
+from elastic.sim.scenario import MetricsSpec
+
+__all__ = ["MetricsPipeline"]
+
+
+class MetricsPipeline:
+    """Scrapes a cluster on request and hands the controller what it would have then."""
+
+    def __init__(self, spec: MetricsSpec, cluster: Cluster, rng: np.random.Generator) -> None:
+        self.spec = spec
+        self.cluster = cluster
+        self.rng = rng
+        self.scrapes: deque[tuple[float, dict[str, float] | None]] = deque()
+        self._busy: dict[int, float] = {}  # replica id -> cumulative busy at the last scrape
+        self._last = 0.0
+        self._arrived = 0
+        self._delivered: dict[str, float] | None = None
+
+    def scrape(self, now: float) -> None:
+        """Take one scrape at ``now``."""
+        cluster = self.cluster
+        cluster.settle(now)
+        window = now - self._last
+        sample: dict[str, float] = {}
+        utilizations, in_flight = [], 0
+        busy_now: dict[int, float] = {}
+        for replica in cluster.accepting:
+            server = replica.server
+            assert server is not None and replica.ready_at is not None
+            cumulative = replica.busy + server.busy_seconds(now)
+            busy_now[replica.id] = cumulative
+            if replica.state != READY:
+                continue
+            since = max(self._last, replica.ready_at)
+            if now > since:
+                used = cumulative - self._busy.get(replica.id, 0.0)
+                utilizations.append(used / (server.slots * (now - since)))
+            in_flight += server.in_flight()
+        if utilizations:
+            sample["cpu"] = 100.0 * float(np.mean(utilizations))
+            sample["concurrency"] = in_flight / len(utilizations)
+        if window > 0:
+            sample["rps"] = (cluster.total.arrived - self._arrived) / window
+        sample["queue_length"] = float(
+            sum(r.server.queued(now) for r in cluster.accepting if r.server)
+        )
+        if cluster.recent:
+            latest = np.sort(np.concatenate(cluster.recent))
+            sample["latency_p95"] = float(percentiles_of_sorted(latest, [95])[0])
+            cluster.recent.clear()
+        self._busy, self._last, self._arrived = busy_now, now, cluster.total.arrived
+        failed = self.spec.missing > 0 and self.rng.random() < self.spec.missing
+        self.scrapes.append((now, None if failed else sample))
+
+    def observe(self, now: float) -> dict[str, float]:
+        """The newest scrape at least ``lag`` old; nothing if it failed or none is that old."""
+        cutoff = now - self.spec.lag
+        while self.scrapes and self.scrapes[0][0] <= cutoff:
+            self._delivered = self.scrapes.popleft()[1]
+        return dict(self._delivered) if self._delivered else {}

@@ -1,0 +1,172 @@
+"""What a run produced: one record per control interval, gathered into arrays, and its bill."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from elastic.core.types import Decision
+from elastic.cost.ledger import Ledger
+from elastic.sim.scenario import Scenario
+from elastic.sim.stats import LatencyHistogram
+
+__all__ = ["IntervalRecord", "RunResult"]
+
+QUANTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p95": 95, "latency_p99": 99}
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalRecord:
+    """One control interval ``[start, end)``: what happened in it and what was decided at its end.
+
+    Counts are of the interval; ``in_flight`` and the replica counts are at
+    its end, after the decision. Latencies are of the requests completed in
+    it (NaN when none). ``utilization`` is the ground truth (busy slot-seconds
+    over offered slot-seconds of accepting replicas); ``observed`` is what the
+    controller saw.
+    """
+
+    start: float
+    end: float
+    arrived: int
+    completed: int
+    dropped: int
+    timed_out: int
+    failed: int
+    in_flight: int
+    replicas: int
+    ready: int
+    pending: int
+    warming: int
+    draining: int
+    utilization: float
+    latency_mean: float
+    latency_p50: float
+    latency_p90: float
+    latency_p95: float
+    latency_p99: float
+    latency_max: float
+    observed: Mapping[str, float] = field(default_factory=dict)
+    decision: Decision | None = None
+
+
+def percentiles_of_sorted(values: NDArray[np.float64], q: Sequence[float]) -> NDArray[np.float64]:
+    """``np.percentile(values, q)`` (linear interpolation) of already sorted values, faster.
+
+    Examples
+    --------
+    >>> percentiles_of_sorted(np.array([1.0, 2.0, 3.0, 4.0]), [50, 95]).tolist()
+    [2.5, 3.85]
+    """
+    position = np.asarray(q, dtype=np.float64) / 100 * (len(values) - 1)
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, len(values) - 1)
+    return values[below] + (values[above] - values[below]) * (position - below)
+
+
+def latency_fields(latencies: Sequence[NDArray[np.float64]]) -> dict[str, float]:
+    """Mean, percentiles and max of the latencies of one interval."""
+    if not latencies or not sum(len(x) for x in latencies):
+        return {name: math.nan for name in ("latency_mean", *QUANTILES, "latency_max")}
+    values = np.sort(np.concatenate(latencies))
+    points = percentiles_of_sorted(values, list(QUANTILES.values()))
+    return {
+        "latency_mean": float(values.mean()),
+        **{name: float(p) for name, p in zip(QUANTILES, points, strict=True)},
+        "latency_max": float(values.max()),
+    }
+
+
+_SERIES = [f.name for f in fields(IntervalRecord) if f.name not in ("observed", "decision")]
+_FLOATS = {"start", "end", "utilization", "latency_mean", "latency_max", *QUANTILES}
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(repr=False)
+class RunResult:
+    """The time series of a run (numpy arrays, one value per control interval), its totals and bill.
+
+    The arrays are the fields of :class:`IntervalRecord`, over the run.
+    ``observed`` holds what the controller saw, by metric name (NaN where
+    it saw nothing); ``decisions`` the loop's decision at the end of each
+    interval; ``totals`` the requests by outcome over the run, with replica
+    failures and spot interruptions; ``latency`` a histogram of every
+    completed request; ``ledger`` the bill of the run's replicas.
+    """
+
+    scenario: Scenario
+    seed: int
+    fidelity: str
+    loop_params: dict[str, Any]
+    totals: dict[str, float]
+    latency: LatencyHistogram
+    ledger: Ledger
+    start: FloatArray
+    end: FloatArray
+    arrived: IntArray
+    completed: IntArray
+    dropped: IntArray
+    timed_out: IntArray
+    failed: IntArray
+    in_flight: IntArray
+    replicas: IntArray
+    ready: IntArray
+    pending: IntArray
+    warming: IntArray
+    draining: IntArray
+    utilization: FloatArray
+    latency_mean: FloatArray
+    latency_p50: FloatArray
+    latency_p90: FloatArray
+    latency_p95: FloatArray
+    latency_p99: FloatArray
+    latency_max: FloatArray
+    observed: dict[str, FloatArray]
+    decisions: list[Decision | None]
+
+    @classmethod
+    def from_records(cls, records: Sequence[IntervalRecord], **meta: Any) -> RunResult:
+        """Gather interval records into arrays."""
+        series: dict[str, Any] = {
+            name: np.array(
+                [getattr(r, name) for r in records],
+                dtype=np.float64 if name in _FLOATS else np.int64,
+            )
+            for name in _SERIES
+        }
+        names = sorted({key for r in records for key in r.observed})
+        observed = {
+            key: np.array([r.observed.get(key, math.nan) for r in records]) for key in names
+        }
+        return cls(**meta, **series, observed=observed, decisions=[r.decision for r in records])
+
+    def cost(self) -> Decimal:
+        """What the replicas were billed for the run."""
+        return self.ledger.total(until=self.scenario.duration)
+
+    def mean_wait(self) -> float:
+        """Mean time the completed requests waited for a slot."""
+        completed = self.totals["completed"]
+        return self.totals["wait_seconds"] / completed if completed else math.nan
+
+    def conserved(self) -> bool:
+        """Whether every request is accounted for at the end of every interval."""
+        done = np.cumsum(self.completed + self.dropped + self.timed_out + self.failed)
+        return bool(np.all(np.cumsum(self.arrived) == done + self.in_flight))
+
+    def __repr__(self) -> str:
+        t = self.totals
+        return (
+            f"RunResult({self.scenario.name or 'scenario'}, seed={self.seed}, "
+            f"{len(self.end)} intervals, {t['arrived']:.0f} arrived, "
+            f"{t['completed']:.0f} completed, "
+            f"cost ${self.cost():.2f})"
+        )

@@ -1,0 +1,182 @@
+"""What to simulate: the workload, the replicas, the metrics pipeline, the load balancer.
+
+Plain frozen dataclasses (manifests that build them come later). Every
+duration is in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from elastic.core.validate import check_choice, check_int, check_number
+from elastic.cost.tariffs import Tariff
+from elastic.errors import ParameterError
+from elastic.sim.distributions import Constant, Distribution, Exponential
+from elastic.sim.workload import Workload
+
+__all__ = ["BALANCERS", "SCALE_IN", "MetricsSpec", "ReplicaSpec", "Scenario"]
+
+BALANCERS = ("round_robin", "random", "least_outstanding", "shortest_queue")
+SCALE_IN = ("newest", "least_loaded")
+
+
+def _optional(value: float | None, name: str, owner: str, *, gt: float | None = None) -> None:
+    if value is not None:
+        check_number(value, name, owner=owner, gt=gt, ge=None if gt is not None else 0)
+
+
+@dataclass(frozen=True)
+class ReplicaSpec:
+    """One replica: its capacity, its queue, its lifecycle delays, how it fails, what it costs.
+
+    Parameters
+    ----------
+    slots
+        Requests it serves at once (e.g. its vCPUs or worker threads).
+    queue_capacity
+        Requests that may wait for a slot (None: unbounded); one more is dropped.
+    timeout
+        Longest wait for a slot before the request gives up (None: no limit).
+    boot
+        Time from being requested to being ready (provisioning: scheduling,
+        image pull, start, readiness).
+    warmup
+        Time after boot during which it serves but its metrics are left out.
+    drain_timeout
+        On scale-in it takes no new requests and finishes its in-flight ones,
+        for at most this long; what is left then fails.
+    mtbf
+        Mean time between failures of one replica (exponential), or None.
+    spot_mtbi, spot_notice
+        Mean time between spot interruptions of one replica, and the notice
+        before the replica is taken away (it drains during the notice).
+    kind
+        Billing kind, a key of the scenario's tariffs (``"m5.large"``).
+    scale_in
+        Which replica goes first on scale-in: ``"newest"`` or
+        ``"least_loaded"`` (fewest requests in flight, newest on ties).
+        Replicas still provisioning always go first.
+    """
+
+    slots: int = 1
+    queue_capacity: int | None = None
+    timeout: float | None = None
+    boot: Distribution = field(default_factory=lambda: Constant(60.0))
+    warmup: float = 0.0
+    drain_timeout: float = 30.0
+    mtbf: float | None = None
+    spot_mtbi: float | None = None
+    spot_notice: float = 120.0
+    kind: str = "m5.large"
+    scale_in: str = "newest"
+
+    def __post_init__(self) -> None:
+        owner = "ReplicaSpec"
+        check_int(self.slots, "slots", owner=owner, ge=1)
+        if self.queue_capacity is not None:
+            check_int(self.queue_capacity, "queue_capacity", owner=owner, ge=0)
+        _optional(self.timeout, "timeout", owner, gt=0)
+        if not isinstance(self.boot, Distribution):
+            raise ParameterError("boot", self.boot, "a Distribution", owner=owner)
+        check_number(self.warmup, "warmup", owner=owner, ge=0)
+        check_number(self.drain_timeout, "drain_timeout", owner=owner, ge=0)
+        _optional(self.mtbf, "mtbf", owner, gt=0)
+        _optional(self.spot_mtbi, "spot_mtbi", owner, gt=0)
+        check_number(self.spot_notice, "spot_notice", owner=owner, ge=0)
+        check_choice(self.scale_in, "scale_in", SCALE_IN, owner=owner)
+
+
+@dataclass(frozen=True)
+class MetricsSpec:
+    """How a controller sees the system: scraped, averaged, late, sometimes missing.
+
+    Parameters
+    ----------
+    resolution
+        Seconds between scrapes; each scrape averages over the last
+        ``resolution`` seconds (metrics-server: 15 s).
+    lag
+        Extra delay before a scrape reaches the controller (CloudWatch: 60 s
+        and more).
+    missing
+        Probability that a scrape fails; the controller then sees no metrics.
+    """
+
+    resolution: float = 15.0
+    lag: float = 0.0
+    missing: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_number(self.resolution, "resolution", owner="MetricsSpec", gt=0)
+        check_number(self.lag, "lag", owner="MetricsSpec", ge=0)
+        check_number(self.missing, "missing", owner="MetricsSpec", ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A system under a workload, for ``duration`` seconds.
+
+    Parameters
+    ----------
+    workload
+        When requests arrive.
+    duration
+        Seconds simulated.
+    service
+        Seconds of one slot each request needs.
+    replica
+        The replicas.
+    metrics
+        The metrics pipeline.
+    balancer
+        ``"round_robin"``, ``"random"``, ``"least_outstanding"`` or ``"shortest_queue"``.
+    control_interval
+        Seconds between autoscaler decisions (HPA sync period: 15 s).
+    initial_replicas
+        Replicas ready at time 0.
+    tariffs
+        Tariff of each billing kind (None: the on-demand price of
+        ``replica.kind`` in the shipped catalog).
+    slo
+        Latency objective in seconds, for evaluation.
+    name
+        A label.
+
+    Examples
+    --------
+    >>> from elastic.sim import Poisson
+    >>> Scenario(Poisson(20.0), duration=600.0).replica.slots
+    1
+    """
+
+    workload: Workload
+    duration: float
+    service: Distribution = field(default_factory=lambda: Exponential(0.1))
+    replica: ReplicaSpec = field(default_factory=ReplicaSpec)
+    metrics: MetricsSpec = field(default_factory=MetricsSpec)
+    balancer: str = "round_robin"
+    control_interval: float = 15.0
+    initial_replicas: int = 1
+    tariffs: Mapping[str, Tariff] | None = None
+    slo: float | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        owner = "Scenario"
+        if not isinstance(self.workload, Workload):
+            raise ParameterError("workload", self.workload, "a Workload", owner=owner)
+        check_number(self.duration, "duration", owner=owner, gt=0)
+        if not isinstance(self.service, Distribution):
+            raise ParameterError("service", self.service, "a Distribution", owner=owner)
+        check_choice(self.balancer, "balancer", BALANCERS, owner=owner)
+        check_number(self.control_interval, "control_interval", owner=owner, gt=0)
+        check_int(self.initial_replicas, "initial_replicas", owner=owner, ge=0)
+        _optional(self.slo, "slo", owner, gt=0)
+        if self.tariffs is not None and self.replica.kind not in self.tariffs:
+            raise ParameterError(
+                "tariffs",
+                sorted(self.tariffs),
+                f"a tariff for kind {self.replica.kind!r}",
+                owner=owner,
+            )

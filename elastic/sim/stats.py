@@ -1,0 +1,71 @@
+"""Streaming latency statistics: a log-binned histogram with quantiles to about 1 %."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["LatencyHistogram"]
+
+
+class LatencyHistogram:
+    """Counts of latencies in log-spaced bins, from 1 µs to 1e6 s, 200 bins a decade.
+
+    A month of requests is a fixed 2,400 counters; a quantile read from it is
+    within 1.2 % of the exact one (half a bin).
+
+    Examples
+    --------
+    >>> h = LatencyHistogram()
+    >>> h.add(np.linspace(0.001, 1.0, 100_000))
+    >>> round(h.quantile(0.5), 2), h.count
+    (0.5, 100000)
+    """
+
+    LOW, DECADES, PER_DECADE = -6, 12, 200
+
+    def __init__(self) -> None:
+        self.counts = np.zeros(self.DECADES * self.PER_DECADE + 2, dtype=np.int64)
+        self.count = 0
+        self.total = 0.0
+        self.max = 0.0
+
+    def add(self, latencies: ArrayLike) -> None:
+        values = np.asarray(latencies, dtype=np.float64)
+        if not len(values):
+            return
+        position = (np.log10(np.maximum(values, 1e-300)) - self.LOW) * self.PER_DECADE
+        bins = np.clip(np.floor(position).astype(np.int64) + 1, 0, len(self.counts) - 1)
+        self.counts += np.bincount(bins, minlength=len(self.counts))
+        self.count += len(values)
+        self.total += float(values.sum())
+        self.max = max(self.max, float(values.max()))
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else float("nan")
+
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile (0 < q <= 1), at the geometric middle of its bin."""
+        if not self.count:
+            return float("nan")
+        rank = int(np.ceil(q * self.count))
+        index = int(np.searchsorted(np.cumsum(self.counts), max(rank, 1)))
+        if index == 0:
+            return 0.0
+        edge = self.LOW + (index - 1 + 0.5) / self.PER_DECADE
+        return float(min(10**edge, self.max))
+
+    def fraction_within(self, limit: float) -> float:
+        """Share of latencies at or below ``limit`` (to the bin containing it)."""
+        if not self.count:
+            return float("nan")
+        position = (np.log10(max(limit, 1e-300)) - self.LOW) * self.PER_DECADE
+        index = int(np.clip(np.floor(position) + 1, 0, len(self.counts) - 1))
+        return float(self.counts[: index + 1].sum() / self.count)
+
+    def merge(self, other: LatencyHistogram) -> None:
+        self.counts += other.counts
+        self.count += other.count
+        self.total += other.total
+        self.max = max(self.max, other.max)

@@ -1,0 +1,298 @@
+"""Whole runs: conservation, determinism, lifecycle delays, the metrics pipeline, the bill."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from elastic import DecisionLoop, Reason, Recommendation
+from elastic.cost import PerSecond
+from elastic.errors import ParameterError
+from elastic.policies import StepScaling, TargetTracking
+from elastic.queueing import mmc_mean_wait
+from elastic.sim import (
+    MMPP,
+    Constant,
+    Exponential,
+    LogNormal,
+    MetricsSpec,
+    Poisson,
+    ReplicaSpec,
+    Scenario,
+    Simulation,
+    Uniform,
+    simulate,
+)
+
+
+def pinned(replicas):
+    """A loop that keeps exactly ``replicas``."""
+    return DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=replicas, max_replicas=replicas)
+
+
+class Script:
+    """A policy that asks for a scripted count at given times (for lifecycle tests)."""
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def observe(self, obs):
+        pass
+
+    def recommend(self, obs):
+        wanted = [n for t, n in self.plan if t <= obs.time]
+        return Recommendation(wanted[-1] if wanted else None, Reason.SCHEDULED)
+
+    def get_params(self):
+        return {"plan": self.plan}
+
+    def clone(self):
+        return Script(self.plan)
+
+
+def scripted(plan, top=20):
+    return DecisionLoop(Script(plan), min_replicas=0, max_replicas=top)
+
+
+scenarios = st.builds(
+    Scenario,
+    workload=st.one_of(
+        st.builds(Poisson, st.floats(0.5, 40.0)),
+        st.builds(MMPP, st.just((2.0, 30.0)), st.just((120.0, 30.0))),
+    ),
+    duration=st.floats(60.0, 900.0),
+    service=st.sampled_from([Exponential(0.2), Constant(0.1), LogNormal(0.1, 1.0)]),
+    replica=st.builds(
+        ReplicaSpec,
+        slots=st.integers(1, 4),
+        queue_capacity=st.one_of(st.none(), st.integers(0, 20)),
+        timeout=st.one_of(st.none(), st.floats(0.05, 2.0)),
+        boot=st.sampled_from([Constant(20.0), Uniform(5.0, 60.0), Exponential(30.0)]),
+        warmup=st.sampled_from([0.0, 30.0]),
+        drain_timeout=st.sampled_from([0.0, 1.0, 30.0]),
+        mtbf=st.one_of(st.none(), st.floats(60.0, 2000.0)),
+        spot_mtbi=st.one_of(st.none(), st.floats(60.0, 2000.0)),
+        scale_in=st.sampled_from(["newest", "least_loaded"]),
+    ),
+    metrics=st.builds(
+        MetricsSpec, lag=st.sampled_from([0.0, 30.0]), missing=st.sampled_from([0.0, 0.2])
+    ),
+    balancer=st.sampled_from(["round_robin", "random", "least_outstanding", "shortest_queue"]),
+    control_interval=st.sampled_from([10.0, 15.0, 60.0]),
+    initial_replicas=st.integers(0, 4),
+)
+loops = st.sampled_from(
+    [
+        DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=12),
+        DecisionLoop(
+            StepScaling("cpu", 60.0, steps=[(0, 20, 1), (20, None, 3), (None, 0, -1)]),
+            min_replicas=0,
+            max_replicas=8,
+        ),
+    ]
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios, loop=loops, seed=st.integers(0, 2**32))
+def test_no_request_is_lost_and_the_same_seed_gives_the_same_run(scenario, loop, seed):
+    first = simulate(scenario, loop, seed=seed)
+    assert first.conserved(), "arrived = completed + dropped + timed out + failed + in flight"
+    t = first.totals
+    assert (
+        t["arrived"]
+        == t["completed"] + t["dropped"] + t["timed_out"] + t["failed"] + (t["in_flight"])
+    )
+    assert first.end[-1] == scenario.duration
+    assert np.all(first.replicas <= 12)
+    again = simulate(scenario, loop, seed=seed)
+    for name in ("arrived", "completed", "failed", "replicas", "latency_p95", "utilization"):
+        np.testing.assert_array_equal(getattr(first, name), getattr(again, name))
+    assert first.cost() == again.cost()
+
+
+def test_boot_and_warmup_are_honoured_exactly():
+    scenario = Scenario(
+        Poisson(1.0),
+        duration=200.0,
+        replica=ReplicaSpec(boot=Constant(45.0), warmup=30.0),
+        control_interval=10.0,
+        initial_replicas=0,
+    )
+    run = Simulation(scenario, scripted([(10.0, 1)]), seed=0)
+    records = list(run)
+    replica = run.cluster.replicas[0]
+    assert (replica.requested_at, replica.ready_at) == (10.0, 55.0)
+    states = {r.end: (r.pending, r.ready, r.warming) for r in records}
+    assert states[50.0] == (1, 0, 0), "still booting at 50 s"
+    assert states[60.0] == (0, 1, 1), "serving, warming up from 55 s"
+    assert states[80.0] == (0, 1, 1) and states[90.0] == (0, 1, 0), "ready from 85 s"
+    assert sum(r.dropped for r in records if r.end <= 50.0) == sum(
+        r.arrived for r in records if r.end <= 50.0
+    ), "no replica before 55 s: every arrival is dropped"
+
+
+def test_draining_finishes_in_flight_work_then_stops_billing():
+    # one slot, 10 s requests arriving fast: the replica always has queued work
+    scenario = Scenario(
+        Poisson(2.0),
+        duration=100.0,
+        service=Constant(10.0),
+        replica=ReplicaSpec(drain_timeout=25.0),
+        control_interval=10.0,
+        initial_replicas=2,
+    )
+    run = Simulation(scenario, scripted([(0.0, 2), (40.0, 1)]), seed=3)
+    result = run.result()
+    newest = run.cluster.replicas[1]
+    assert newest.stopped_at == 40.0 + 25.0, "the drain timeout cuts the queue short"
+    assert result.totals["failed"] > 0, "what was left at the timeout failed"
+    lifecycle = {c.unit: c for c in run.ledger.lifecycles()}
+    assert lifecycle["r1"].end == 65.0 and lifecycle["r0"].end is None
+    assert result.cost() == PerSecond("0.096").charge(65) + PerSecond("0.096").charge(100)
+
+
+def test_a_drain_with_little_work_ends_when_the_work_ends():
+    scenario = Scenario(
+        Poisson(0.05),
+        duration=300.0,
+        service=Constant(3.0),
+        replica=ReplicaSpec(drain_timeout=60.0),
+        control_interval=10.0,
+        initial_replicas=2,
+    )
+    run = Simulation(scenario, scripted([(0.0, 2), (100.0, 1)]), seed=1)
+    run.result()
+    leaving = run.cluster.replicas[1]
+    assert 100.0 <= leaving.stopped_at <= 103.0
+
+
+def test_spot_notice_precedes_termination():
+    scenario = Scenario(
+        Poisson(5.0),
+        duration=3000.0,
+        replica=ReplicaSpec(spot_mtbi=500.0, spot_notice=120.0, boot=Constant(10.0)),
+        initial_replicas=3,
+    )
+    run = Simulation(scenario, pinned(3), seed=2)
+    result = run.result()
+    assert result.totals["spot_interruptions"] > 0
+    interrupted = [r for r in run.cluster.replicas if r.noticed_at is not None]
+    assert interrupted
+    for replica in interrupted:
+        served = replica.ready_at is not None and replica.noticed_at >= replica.ready_at
+        if served and replica.noticed_at + 120.0 <= scenario.duration:
+            assert replica.stopped_at == pytest.approx(replica.noticed_at + 120.0)
+    assert result.conserved()
+
+
+def test_failed_replicas_fail_their_requests_and_get_replaced_by_the_autoscaler():
+    scenario = Scenario(
+        Poisson(20.0),
+        duration=2000.0,
+        service=Exponential(0.2),
+        replica=ReplicaSpec(mtbf=300.0, boot=Constant(20.0), slots=2),
+        initial_replicas=3,
+    )
+    result = simulate(scenario, pinned(3), seed=4)
+    assert result.totals["replica_failures"] > 0
+    assert result.totals["failed"] > 0
+    assert result.conserved()
+    assert np.any(result.pending > 0), "the loop asked for replacements"
+
+
+def test_the_controller_sees_metrics_late_and_sometimes_not_at_all():
+    scenario = Scenario(
+        Poisson(10.0),
+        duration=600.0,
+        metrics=MetricsSpec(resolution=15.0, lag=60.0),
+        initial_replicas=2,
+    )
+    result = simulate(scenario, pinned(2), seed=0)
+    cpu = result.observed["cpu"]
+    assert np.all(np.isnan(cpu[result.end < 75.0])), "nothing is 60 s old before 75 s"
+    assert not np.any(np.isnan(cpu[result.end >= 75.0]))
+    blind = simulate(
+        Scenario(Poisson(10.0), duration=600.0, metrics=MetricsSpec(missing=1.0)),
+        DecisionLoop(TargetTracking("cpu", 10.0), min_replicas=1, max_replicas=10),
+        seed=0,
+    )
+    assert blind.observed == {} and np.all(blind.replicas == 1), "no metrics, no scaling"
+
+
+def test_observed_cpu_tracks_the_true_utilization():
+    scenario = Scenario(Poisson(15.0), duration=1800.0, initial_replicas=3)
+    result = simulate(scenario, pinned(3), seed=5)
+    # 15/s x 0.1 s = 1.5 busy slots of 3: 50 %
+    assert np.nanmean(result.observed["cpu"]) == pytest.approx(50.0, rel=0.05)
+    assert np.nanmean(result.utilization) == pytest.approx(0.5, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    "balancer", ["round_robin", "random", "least_outstanding", "shortest_queue"]
+)
+def test_every_balancer_spreads_the_load(balancer):
+    scenario = Scenario(Poisson(20.0), duration=900.0, balancer=balancer, initial_replicas=4)
+    run = Simulation(scenario, pinned(4), seed=6)
+    result = run.result()
+    busy = [r.busy for r in run.cluster.replicas]
+    assert result.conserved()
+    assert max(busy) / min(busy) < 1.3, busy
+
+
+def test_one_replica_of_c_slots_waits_like_erlang_c():
+    c, lam = 10, 8.0
+    scenario = Scenario(
+        Poisson(lam), duration=20_000.0, service=Exponential(1.0), replica=ReplicaSpec(slots=c)
+    )
+    result = simulate(scenario, pinned(1), seed=9)
+    assert result.mean_wait() == pytest.approx(mmc_mean_wait(c, lam, 1.0), rel=0.1)
+
+
+def test_the_scale_in_choice_is_a_documented_rule():
+    for rule, expected in (("newest", "r2"), ("least_loaded", None)):
+        scenario = Scenario(
+            Poisson(2.0),
+            duration=60.0,
+            service=Constant(5.0),
+            replica=ReplicaSpec(scale_in=rule),
+            control_interval=10.0,
+            initial_replicas=3,
+        )
+        run = Simulation(scenario, scripted([(0.0, 3), (30.0, 2)]), seed=0)
+        run.result()
+        gone = [r.name for r in run.cluster.replicas if r.state in ("draining", "terminated")]
+        assert len(gone) == 1
+        if expected:
+            assert gone == [expected]
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: Scenario(Poisson(1.0), duration=0.0), "duration"),
+        (lambda: Scenario(Poisson(1.0), duration=10.0, balancer="fastest"), "balancer"),
+        (lambda: ReplicaSpec(slots=0), "slots"),
+        (lambda: ReplicaSpec(scale_in="oldest"), "scale_in"),
+        (lambda: MetricsSpec(missing=1.5), "missing"),
+        (lambda: Scenario("poisson", duration=10.0), "workload"),
+        (
+            lambda: simulate(Scenario(Poisson(1.0), duration=10.0), pinned(1), fidelity="exact"),
+            "fidelity",
+        ),
+    ],
+)
+def test_bad_scenarios_name_the_field(make, name):
+    with pytest.raises(ParameterError) as info:
+        make()
+    assert info.value.name == name
+
+
+def test_iterating_a_run_yields_one_record_per_interval():
+    scenario = Scenario(Poisson(5.0), duration=100.0, control_interval=15.0)
+    records = list(Simulation(scenario, pinned(1), seed=0))
+    assert [r.end for r in records] == [15.0, 30.0, 45.0, 60.0, 75.0, 90.0, 100.0]
+    assert records[-1].decision is None and isinstance(records[0].decision.replicas, int)
+    assert not math.isnan(records[2].latency_p95)
