@@ -116,6 +116,8 @@ class Cluster:
         self.interruptions = 0
         self.histogram = LatencyHistogram()
         self.recent: list[NDArray[np.float64]] = []  # latencies since the metrics last looked
+        self._unbinned: list[NDArray[np.float64]] = []  # latencies not yet in the histogram
+        self._unbinned_count = 0
         for _ in range(scenario.initial_replicas):
             self._become_accepting(self._request(booted=True), ready=True)
 
@@ -199,8 +201,18 @@ class Cluster:
         self.tally.add(done)
         self.total.add(done)
         self.recent.extend(done.latencies)
-        for latencies in done.latencies:
-            self.histogram.add(latencies)
+        self._unbinned.extend(done.latencies)
+        self._unbinned_count += done.completed
+        if self._unbinned_count > 50_000:
+            self.bin_latencies()
+
+    def bin_latencies(self) -> LatencyHistogram:
+        """Put the latencies settled so far into the run's histogram (done in batches)."""
+        if self._unbinned:
+            self.histogram.add(np.concatenate(self._unbinned))
+            self._unbinned.clear()
+            self._unbinned_count = 0
+        return self.histogram
 
     def take_tally(self) -> Tally:
         """The tally since the last call, and a fresh one."""

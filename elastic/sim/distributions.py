@@ -27,6 +27,17 @@ class Distribution(Params, ABC):
     def mean(self) -> float:
         """The expected value."""
 
+    @property
+    def scv(self) -> float:
+        """Squared coefficient of variation, ``variance / mean**2`` (0 when the mean is 0)."""
+        mean = self.mean
+        return self.variance / mean**2 if mean > 0 else 0.0
+
+    @property
+    @abstractmethod
+    def variance(self) -> float:
+        """The variance."""
+
     def one(self, rng: np.random.Generator) -> float:
         """One draw."""
         return float(self.sample(rng, 1)[0])
@@ -51,6 +62,10 @@ class Constant(Distribution):
     def mean(self) -> float:
         return self.value
 
+    @property
+    def variance(self) -> float:
+        return 0.0
+
 
 class Uniform(Distribution):
     """Uniform on ``[low, high]``.
@@ -72,6 +87,10 @@ class Uniform(Distribution):
     def mean(self) -> float:
         return (self.low + self.high) / 2
 
+    @property
+    def variance(self) -> float:
+        return (self.high - self.low) ** 2 / 12
+
 
 class Exponential(Distribution):
     """Exponential with the given ``mean`` (rate ``1 / mean``).
@@ -80,6 +99,8 @@ class Exponential(Distribution):
     --------
     >>> round(float(Exponential(0.1).sample(np.random.default_rng(0), 100_000).mean()), 2)
     0.1
+    >>> Exponential(0.1).scv
+    1.0
     """
 
     def __init__(self, mean: float) -> None:
@@ -95,14 +116,18 @@ class Exponential(Distribution):
     def mean(self) -> float:
         return self._mean
 
+    @property
+    def variance(self) -> float:
+        return self._mean**2
+
 
 class LogNormal(Distribution):
     """Log-normal with the given ``median`` and ``sigma`` (of the underlying normal).
 
     Examples
     --------
-    >>> round(LogNormal(60, 0.5).mean, 2)
-    67.99
+    >>> round(LogNormal(60, 0.5).mean, 2), round(LogNormal(60, 0.5).scv, 3)
+    (67.99, 0.284)
     """
 
     def __init__(self, median: float, sigma: float) -> None:
@@ -115,6 +140,10 @@ class LogNormal(Distribution):
     @property
     def mean(self) -> float:
         return float(self.median * np.exp(self.sigma**2 / 2))
+
+    @property
+    def variance(self) -> float:
+        return float((np.exp(self.sigma**2) - 1) * self.mean**2)
 
 
 class Empirical(Distribution):
@@ -141,3 +170,7 @@ class Empirical(Distribution):
     @property
     def mean(self) -> float:
         return float(self._data.mean())
+
+    @property
+    def variance(self) -> float:
+        return float(self._data.var())

@@ -21,6 +21,7 @@ then sees nothing. Metrics (per-replica ones averaged over ready replicas):
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,24 +29,52 @@ from elastic.sim.cluster import READY, Cluster
 from elastic.sim.result import percentiles_of_sorted
 from elastic.sim.scenario import MetricsSpec
 
-__all__ = ["MetricsPipeline"]
+__all__ = ["ClusterSampler", "MetricsPipeline"]
 
 
 class MetricsPipeline:
-    """Scrapes a cluster on request and hands the controller what it would have then."""
+    """Delivers scrapes to the controller: late by ``lag``, lost with probability ``missing``.
 
-    def __init__(self, spec: MetricsSpec, cluster: Cluster, rng: np.random.Generator) -> None:
+    ``sampler(now)`` measures the system; :meth:`scrape` calls it on the
+    scrape schedule and :meth:`observe` hands out what the controller has.
+    """
+
+    def __init__(
+        self,
+        spec: MetricsSpec,
+        sampler: Callable[[float], dict[str, float]],
+        rng: np.random.Generator,
+    ) -> None:
         self.spec = spec
-        self.cluster = cluster
+        self.sampler = sampler
         self.rng = rng
         self.scrapes: deque[tuple[float, dict[str, float] | None]] = deque()
-        self._busy: dict[int, float] = {}  # replica id -> cumulative busy at the last scrape
-        self._last = 0.0
-        self._arrived = 0
         self._delivered: dict[str, float] | None = None
 
     def scrape(self, now: float) -> None:
         """Take one scrape at ``now``."""
+        sample = self.sampler(now)
+        failed = self.spec.missing > 0 and self.rng.random() < self.spec.missing
+        self.scrapes.append((now, None if failed else sample))
+
+    def observe(self, now: float) -> dict[str, float]:
+        """The newest scrape at least ``lag`` old; nothing if it failed or none is that old."""
+        cutoff = now - self.spec.lag
+        while self.scrapes and self.scrapes[0][0] <= cutoff:
+            self._delivered = self.scrapes.popleft()[1]
+        return dict(self._delivered) if self._delivered else {}
+
+
+class ClusterSampler:
+    """The metrics of a request-level cluster, over the time since the previous sample."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self._busy: dict[int, float] = {}  # replica id -> cumulative busy at the last sample
+        self._last = 0.0
+        self._arrived = 0
+
+    def __call__(self, now: float) -> dict[str, float]:
         cluster = self.cluster
         cluster.settle(now)
         window = now - self._last
@@ -77,12 +106,4 @@ class MetricsPipeline:
             sample["latency_p95"] = float(percentiles_of_sorted(latest, [95])[0])
             cluster.recent.clear()
         self._busy, self._last, self._arrived = busy_now, now, cluster.total.arrived
-        failed = self.spec.missing > 0 and self.rng.random() < self.spec.missing
-        self.scrapes.append((now, None if failed else sample))
-
-    def observe(self, now: float) -> dict[str, float]:
-        """The newest scrape at least ``lag`` old; nothing if it failed or none is that old."""
-        cutoff = now - self.spec.lag
-        while self.scrapes and self.scrapes[0][0] <= cutoff:
-            self._delivered = self.scrapes.popleft()[1]
-        return dict(self._delivered) if self._delivered else {}
+        return sample

@@ -19,14 +19,15 @@ from elastic.cost.catalog import default_catalog
 from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
 from elastic.sim.cluster import DRAINING, PROVISIONING, READY, WARMING, Cluster
-from elastic.sim.metrics import MetricsPipeline
+from elastic.sim.fluid import FluidSimulation
+from elastic.sim.metrics import ClusterSampler, MetricsPipeline
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult, latency_fields
 from elastic.sim.scenario import Scenario
 
 __all__ = ["Simulation", "iter_run", "simulate"]
 
-FIDELITIES = ("request",)
+FIDELITIES = ("request", "fluid")
 
 
 class Simulation:
@@ -58,7 +59,9 @@ class Simulation:
         self.ledger = Ledger(dict(tariffs))
         self.env = simpy.Environment()
         self.cluster = Cluster(scenario, self.env, streams, self.ledger)
-        self.metrics = MetricsPipeline(scenario.metrics, self.cluster, streams.generator("metrics"))
+        self.metrics = MetricsPipeline(
+            scenario.metrics, ClusterSampler(self.cluster), streams.generator("metrics")
+        )
         self.records: list[IntervalRecord] = []
         self._new: list[IntervalRecord] = []
         self._last_tick = 0.0
@@ -165,16 +168,35 @@ class Simulation:
             fidelity="request",
             loop_params=self.loop.get_params(),
             totals=totals,
-            latency=cluster.histogram,
+            latency=cluster.bin_latencies(),
             ledger=self.ledger,
         )
 
 
-def iter_run(scenario: Scenario, loop: DecisionLoop, *, seed: int = 0) -> Simulation:
+def iter_run(
+    scenario: Scenario, loop: DecisionLoop, *, seed: int = 0, fidelity: str = "request"
+) -> Simulation | FluidSimulation:
     """A run you can watch: iterating it yields one :class:`IntervalRecord` per control interval.
 
-    ``.result()`` then gives the :class:`RunResult`.
+    ``.result()`` then gives the :class:`RunResult`. ``loop`` is used as
+    given (not cloned), so its history can be inspected afterwards.
+
+    Examples
+    --------
+    >>> from elastic import DecisionLoop
+    >>> from elastic.policies import TargetTracking
+    >>> from elastic.sim import Poisson, Scenario
+    >>> loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=10)
+    >>> for record in iter_run(Scenario(Poisson(20.0), duration=60.0), loop):
+    ...     print(record.end, record.replicas, round(record.utilization, 2))
+    15.0 2 1.0
+    30.0 4 1.0
+    45.0 9 1.0
+    60.0 10 1.0
     """
+    check_choice(fidelity, "fidelity", FIDELITIES, owner="iter_run")
+    if fidelity == "fluid":
+        return FluidSimulation(scenario, loop, seed=seed)
     return Simulation(scenario, loop, seed=seed)
 
 
@@ -194,4 +216,6 @@ def simulate(
     (True, 4)
     """
     check_choice(fidelity, "fidelity", FIDELITIES, owner="simulate")
+    if fidelity == "fluid":
+        return FluidSimulation(scenario, loop.clone(), seed=seed).result()
     return Simulation(scenario, loop.clone(), seed=seed).result()

@@ -186,6 +186,8 @@ class Server:
     def settle(self, now: float) -> Settled:
         """Count and forget what finished by ``now``: completions (end <= now) and timeouts."""
         done = Settled()
+        if not self._chunks and not self._end and not self._abandon:
+            return done
         arrival, start, end = self._pending()
         if len(end):
             finished = end <= now

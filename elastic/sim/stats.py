@@ -30,16 +30,18 @@ class LatencyHistogram:
         self.total = 0.0
         self.max = 0.0
 
-    def add(self, latencies: ArrayLike) -> None:
+    def add(self, latencies: ArrayLike, counts: ArrayLike | None = None) -> None:
+        """Count ``latencies``, each ``counts[i]`` times (once if None)."""
         values = np.asarray(latencies, dtype=np.float64)
         if not len(values):
             return
+        weights = np.ones(len(values), np.int64) if counts is None else np.asarray(counts)
         position = (np.log10(np.maximum(values, 1e-300)) - self.LOW) * self.PER_DECADE
         bins = np.clip(np.floor(position).astype(np.int64) + 1, 0, len(self.counts) - 1)
-        self.counts += np.bincount(bins, minlength=len(self.counts))
-        self.count += len(values)
-        self.total += float(values.sum())
-        self.max = max(self.max, float(values.max()))
+        np.add.at(self.counts, bins, weights)
+        self.count += int(weights.sum())
+        self.total += float((values * weights).sum())
+        self.max = max(self.max, float(values[weights > 0].max(initial=0.0)))
 
     @property
     def mean(self) -> float:

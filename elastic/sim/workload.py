@@ -58,6 +58,19 @@ class ArrivalStream(ABC):
         self.time = until
         return arrivals
 
+    def counts(self, until: float, tick: float) -> NDArray[np.int64]:
+        """Arrivals per tick of ``tick`` seconds in ``[self.time, until)``; moves ``self.time``.
+
+        For fluid runs. The default counts the arrival times; a replayed
+        trace hands out its bucket counts directly, and a generator with a
+        rate function its expected counts (the mean field), rounded
+        cumulatively.
+        """
+        ticks = round((until - self.time) / tick)
+        edges = self.time + tick * np.arange(ticks + 1)
+        arrivals = self.take(until)
+        return np.histogram(arrivals, edges)[0].astype(np.int64)
+
     @abstractmethod
     def _take(self, start: float, end: float) -> FloatArray: ...
 
@@ -87,6 +100,19 @@ class _RateStream(ArrivalStream):
         super().__init__(start)
         self.workload = workload
         self.rng = rng
+        self.carry = 0.0
+
+    def counts(self, until: float, tick: float) -> NDArray[np.int64]:
+        # The mean-field counts a fluid model wants: the expected arrivals (rate at the
+        # middle of each tick), rounded cumulatively so that none is lost between ticks.
+        ticks = round((until - self.time) / tick)
+        middles = self.time + tick * (np.arange(ticks) + 0.5)
+        self.time = until
+        expected = self.carry + np.cumsum(self.workload.mean_rate(middles) * tick)
+        whole = np.floor(expected + 1e-9)
+        counts = np.diff(np.concatenate(([0.0], whole))).astype(np.int64)
+        self.carry = float(expected[-1] - whole[-1]) if ticks else self.carry
+        return counts
 
     def _take(self, start: float, end: float) -> FloatArray:
         peak = self.workload.peak_rate(start, end)
@@ -180,6 +206,9 @@ class _NoisyStream(_RateStream):
     def __init__(self, workload: Diurnal, rng: np.random.Generator, start: float) -> None:
         super().__init__(workload, rng, start)
         self.factors: dict[int, float] = {}
+
+    def counts(self, until: float, tick: float) -> NDArray[np.int64]:
+        return ArrivalStream.counts(self, until, tick)
 
     def _factor(self, buckets: NDArray[np.int64]) -> FloatArray:
         sigma = self.workload.noise
@@ -486,6 +515,25 @@ class _ReplayStream(ArrivalStream):
         self.next_bucket = int(np.searchsorted(trace.times + trace.bucket, start, side="right"))
         self.pending = np.empty(0)
 
+    def counts(self, until: float, tick: float) -> NDArray[np.int64]:
+        trace = self.trace
+        first = self.next_bucket
+        aligned = (
+            tick == trace.bucket
+            and not len(self.pending)
+            and first < len(trace.times)
+            and trace.times[first] == self.time
+        )
+        if not aligned:
+            return ArrivalStream.counts(self, until, tick)
+        ticks = round((until - self.time) / tick)
+        last = min(first + ticks, len(trace.times))
+        scaled = trace.counts[first:last].astype(np.float64) * trace.scale
+        whole = np.floor(scaled)
+        drawn = (whole + (self.rng.random(len(scaled)) < scaled - whole)).astype(np.int64)
+        self.next_bucket, self.time = last, until
+        return np.concatenate([drawn, np.zeros(ticks - len(drawn), dtype=np.int64)])
+
     def _take(self, start: float, end: float) -> FloatArray:
         trace = self.trace
         last = int(np.searchsorted(trace.times, end, side="left"))
@@ -602,3 +650,8 @@ class _MergedStream(ArrivalStream):
 
     def _take(self, start: float, end: float) -> FloatArray:
         return np.sort(np.concatenate([s.take(end) for s in self.streams]))
+
+    def counts(self, until: float, tick: float) -> NDArray[np.int64]:
+        self.time = until
+        parts = [s.counts(until, tick) for s in self.streams]
+        return np.asarray(np.sum(parts, axis=0), dtype=np.int64)

@@ -62,7 +62,7 @@ scenarios = st.builds(
         st.builds(Poisson, st.floats(0.5, 40.0)),
         st.builds(MMPP, st.just((2.0, 30.0)), st.just((120.0, 30.0))),
     ),
-    duration=st.floats(60.0, 900.0),
+    duration=st.integers(60, 900).map(float),
     service=st.sampled_from([Exponential(0.2), Constant(0.1), LogNormal(0.1, 1.0)]),
     replica=st.builds(
         ReplicaSpec,

@@ -155,3 +155,15 @@ def test_same_seed_same_arrivals_in_another_process():
     here = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     arrivals = MMPP((1.0, 9.0), (60.0, 6.0)).stream(Streams(42).generator("arrivals")).take(5e3)
     assert here.stdout.split() == [str(len(arrivals)), repr(float(arrivals.sum()))]
+
+
+def test_fluid_counts_of_a_rate_are_its_expected_arrivals_rounded_cumulatively():
+    stream = Poisson(2.5).stream(np.random.default_rng(0))
+    first, second = stream.counts(10.0, 1.0), stream.counts(20.0, 1.0)
+    assert first.tolist() == [2, 3, 2, 3, 2, 3, 2, 3, 2, 3]
+    assert int(first.sum() + second.sum()) == 50
+
+
+def test_fluid_counts_of_a_trace_are_its_buckets():
+    trace = TraceReplay([0.0, 60.0, 120.0], [5, 0, 7], bucket=60.0)
+    assert trace.stream(np.random.default_rng(0)).counts(240.0, 60.0).tolist() == [5, 0, 7, 0]

@@ -1,0 +1,579 @@
+"""Fluid fidelity: the same scenario advanced tick by tick with aggregated demand.
+
+The replicas of a run share one backlog of work (perfect load balancing).
+Per tick, ``count * E[service]`` seconds of work arrive and the accepting
+replicas serve ``slots * tick`` seconds of it; the backlog recursion
+``B[k] = max(0, B[k-1] + work[k] - capacity[k])`` is solved for a whole
+control interval at once with cumulative sums (a Lindley recursion).
+
+The control plane is the request-level one (the same ``DecisionLoop``,
+metrics delays, boot, warm-up, drain, failures, spot notices, the same
+ledger), on the tick grid: a replica starts or stops serving at the first
+tick boundary after the moment it does so in the request-level model, while
+billing uses the exact moments.
+
+What it reports, and how it approximates the request-level run:
+
+- counts are whole requests: ``completed`` is the served work divided by the
+  mean service time, rounded down cumulatively, so conservation holds exactly;
+- ``utilization`` is served work over offered capacity, as in request-level;
+- the latency is a mean only: ``E[S] + B / slots`` (the backlog ahead) plus
+  the Allen-Cunneen mean wait at the interval's load when it is below
+  capacity (see ``_queueing``); percentiles are NaN, and ``latency_p95`` is
+  not among the metrics a controller sees;
+- a queue bound or a timeout caps the backlog (``slots + queue_capacity``
+  requests per replica; ``timeout`` seconds of wait): the excess is dropped
+  or timed out;
+- a draining replica takes its share of the backlog with it and finishes it
+  at its own capacity, within the drain timeout; a failed replica fails its
+  share and its busy slots' requests in service;
+- a failure or a spot notice takes effect on the backlog at the start of
+  the control interval it falls in (on capacity, at its tick).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+from numpy.typing import NDArray
+
+from elastic.core.loop import DecisionLoop
+from elastic.core.types import Decision, Observation
+from elastic.core.validate import check_int, check_number
+from elastic.cost.catalog import default_catalog
+from elastic.cost.ledger import Ledger
+from elastic.errors import ParameterError
+from elastic.queueing import erlang_c
+from elastic.sim.metrics import MetricsPipeline
+from elastic.sim.randomness import Streams
+from elastic.sim.result import QUANTILES, IntervalRecord, RunResult
+from elastic.sim.scenario import Scenario
+from elastic.sim.stats import LatencyHistogram
+from elastic.sim.workload import TraceReplay
+
+__all__ = ["FluidSimulation", "backlog_recursion"]
+
+FloatArray = NDArray[np.float64]
+_INF = math.inf
+
+
+class _Unit:
+    """A replica of the fluid model: the moments of its lifecycle."""
+
+    __slots__ = (
+        "fail_at",
+        "id",
+        "leave_at",
+        "name",
+        "notice_at",
+        "ready_at",
+        "requested_at",
+        "stop_at",
+        "warm_at",
+    )
+
+    def __init__(self, index: int, requested_at: float, ready_at: float, warm_at: float) -> None:
+        self.id = index
+        self.name = f"r{index}"
+        self.requested_at = requested_at
+        self.ready_at = ready_at
+        self.warm_at = warm_at
+        self.leave_at = _INF  # stops taking work (drain, notice, failure, cancel)
+        self.stop_at = _INF  # stops being billed
+        self.fail_at = _INF
+        self.notice_at = _INF
+
+    def state(self, t: float) -> str:
+        if t >= self.stop_at:
+            return "terminated"
+        if t >= self.leave_at:
+            return "draining"
+        if t < self.ready_at:
+            return "provisioning"
+        return "warming" if t < self.warm_at else "ready"
+
+
+def _mmc_wait(
+    slots: int, load: float, mean_service: float, cache: dict[tuple[int, float], float]
+) -> float:
+    """Mean M/M/c wait (seconds) at ``load`` Erlangs on ``slots`` servers; 0 when overloaded."""
+    if slots <= 0 or load <= 0 or load >= slots:
+        return 0.0
+    key = (slots, round(load, 3))
+    if key not in cache:
+        cache[key] = (
+            erlang_c(slots, key[1]) * mean_service / (slots - key[1]) if key[1] < slots else 0.0
+        )
+    return cache[key]
+
+
+class FluidSimulation:
+    """A fluid run of ``scenario`` with ``loop``; iterate it for a record per control interval.
+
+    Parameters
+    ----------
+    tick
+        Seconds per step of the fluid model. The default is the longest
+        step that divides the control interval, the scrape resolution, the
+        duration and the bucket of a replayed trace (1 s for generated
+        workloads); each of those must be a whole number of ticks.
+
+    Examples
+    --------
+    >>> from elastic import DecisionLoop
+    >>> from elastic.policies import TargetTracking
+    >>> from elastic.sim import Poisson, Scenario
+    >>> loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=10)
+    >>> run = FluidSimulation(Scenario(Poisson(20.0), duration=600.0), loop)
+    >>> int(run.result().replicas[-1])
+    4
+    """
+
+    def __init__(
+        self, scenario: Scenario, loop: DecisionLoop, *, seed: int = 0, tick: float | None = None
+    ) -> None:
+        self.scenario = scenario
+        self.loop = loop
+        self.seed = check_int(seed, "seed", owner="simulate", ge=0)
+        workload = scenario.workload
+        if tick is None:
+            bucket = workload.bucket if isinstance(workload, TraceReplay) else 1.0
+            tick = _common_tick(
+                bucket, scenario.control_interval, scenario.metrics.resolution, scenario.duration
+            )
+        self.tick = check_number(tick, "tick", owner="simulate", gt=0)
+        for name, value in (
+            ("control_interval", scenario.control_interval),
+            ("metrics.resolution", scenario.metrics.resolution),
+            ("duration", scenario.duration),
+        ):
+            if not _whole(value, self.tick):
+                raise ParameterError(
+                    name,
+                    value,
+                    f"a whole number of fluid ticks ({self.tick:g} s)",
+                    owner="simulate",
+                )
+        streams = Streams(self.seed)
+        self.arrivals = workload.stream(streams.generator("arrivals"))
+        self.rng = {name: streams.generator(name) for name in ("boot", "failures", "spot")}
+        tariffs = scenario.tariffs or {
+            scenario.replica.kind: default_catalog().on_demand(scenario.replica.kind)
+        }
+        self.ledger = Ledger(dict(tariffs))
+        self.metrics = MetricsPipeline(scenario.metrics, self._sample, streams.generator("metrics"))
+        self.service = scenario.service.mean
+        self.units: list[_Unit] = []
+        self.backlog = 0.0  # seconds of work not yet done
+        self._utilization = 0.0  # busy share of the slots in the last tick
+        self.records: list[IntervalRecord] = []
+        self.now = 0.0
+        self.done = False
+        # cumulative counts; completions are served work / E[S], rounded down
+        self.arrived = self.dropped = 0
+        self.served = 0.0
+        self.lost_drop = self.lost_timeout = self.lost_fail = 0.0  # work, for exact counts
+        self._counted = (0, 0, 0, 0)  # completed, dropped, timed out, failed: last record
+        self.failures = self.interruptions = 0
+        self.histogram = LatencyHistogram()
+        self._erlang: dict[tuple[int, float], float] = {}
+        self._scrape = _ScrapeState()
+        for _ in range(scenario.initial_replicas):
+            self._request(0.0, booted=True)
+
+    # --- the replicas ------------------------------------------------------------------------
+
+    def _request(self, now: float, *, booted: bool = False) -> _Unit:
+        spec = self.scenario.replica
+        boot = 0.0 if booted else spec.boot.one(self.rng["boot"])
+        unit = _Unit(
+            len(self.units), now, now + boot, now + boot + (0.0 if booted else spec.warmup)
+        )
+        if spec.mtbf is not None:
+            unit.fail_at = now + self.rng["failures"].exponential(spec.mtbf)
+        if spec.spot_mtbi is not None:
+            unit.notice_at = now + self.rng["spot"].exponential(spec.spot_mtbi)
+        self.units.append(unit)
+        self.ledger.start(unit.name, spec.kind, now)
+        return unit
+
+    def _live(self, t: float) -> list[_Unit]:
+        return [u for u in self.units if u.leave_at > t and u.stop_at > t]
+
+    def _grid(self, t: float) -> float:
+        """The first tick boundary at or after ``t``."""
+        if t == _INF:
+            return t
+        return math.ceil(t / self.tick - 1e-9) * self.tick
+
+    def _slots(self, starts: FloatArray) -> NDArray[np.int64]:
+        """Accepting slots at each tick start."""
+        slots = np.zeros(len(starts), dtype=np.int64)
+        per = self.scenario.replica.slots
+        for unit in self.units:
+            begin = self._grid(unit.ready_at)
+            end = self._grid(min(unit.leave_at, unit.stop_at))
+            if end > starts[0] and begin <= starts[-1]:
+                slots += per * ((starts >= begin) & (starts < end))
+        return slots
+
+    def _leave(self, unit: _Unit, t: float, *, limit: float, fail_rest: bool) -> None:
+        """``unit`` stops taking work at ``t``; it has ``limit`` s for its share of the backlog."""
+        if unit.state(t) == "provisioning":
+            unit.leave_at = unit.stop_at = t
+            self.ledger.stop(unit.name, t)
+            return
+        accepting = [u for u in self._live(t) if u.ready_at <= t]
+        slots = self.scenario.replica.slots
+        share = self.backlog * (1 / len(accepting) if unit in accepting and accepting else 0.0)
+        self.backlog -= share
+        finish = share / slots
+        unit.leave_at = t
+        if fail_rest:
+            # its requests in service fail too: about its busy slots' worth of requests
+            in_service = min(self.served, slots * self._utilization * self.service)
+            self.served -= in_service
+            self._lose(share + in_service, "fail")
+            finish = 0.0
+        elif finish > limit:
+            self._lose(share - slots * limit, "fail")
+            self.served += slots * limit
+            finish = limit
+        else:
+            self.served += share
+        unit.stop_at = t + finish
+        self.ledger.stop(unit.name, unit.stop_at)
+
+    def _lose(self, work: float, why: str) -> None:
+        if work <= 0:
+            return
+        if why == "drop":
+            self.lost_drop += work
+        elif why == "timeout":
+            self.lost_timeout += work
+        else:
+            self.lost_fail += work
+
+    def scale_to(self, replicas: int, now: float) -> None:
+        """Request or remove replicas so that ``replicas`` are live."""
+        live = self._live(now)
+        for _ in range(replicas - len(live)):
+            self._request(now)
+        surplus = len(live) - replicas
+        if surplus <= 0:
+            return
+        booting = sorted((u for u in live if u.ready_at > now), key=lambda u: -u.id)
+        serving = sorted((u for u in live if u.ready_at <= now), key=lambda u: -u.id)
+        for unit in (booting + serving)[:surplus]:
+            self._leave(unit, now, limit=self.scenario.replica.drain_timeout, fail_rest=False)
+
+    def _lifecycle_events(self, start: float, end: float) -> None:
+        """Failures and spot notices that fall in ``[start, end)``."""
+        spec = self.scenario.replica
+        for unit in self.units:
+            if unit.stop_at <= start or unit.leave_at < start:
+                continue
+            if start <= unit.fail_at < end and unit.fail_at < unit.leave_at:
+                self.failures += 1
+                self._leave(unit, unit.fail_at, limit=0.0, fail_rest=True)
+            elif start <= unit.notice_at < end and unit.notice_at < unit.leave_at:
+                self.interruptions += 1
+                self._leave(unit, unit.notice_at, limit=spec.spot_notice, fail_rest=False)
+
+    # --- one control interval ------------------------------------------------------------------
+
+    def _advance(self, end: float) -> _Ticks:
+        """Run the ticks of ``[self.now, end)``."""
+        start, tick = self.now, self.tick
+        ticks = round((end - start) / tick)
+        starts: FloatArray = start + tick * np.arange(ticks, dtype=np.float64)
+        counts = self.arrivals.counts(end, tick)
+        self._lifecycle_events(start, end)
+        slots = self._slots(starts)
+        spec = self.scenario.replica
+        work: FloatArray = counts.astype(np.float64) * self.service
+        nobody = slots == 0
+        self.dropped += int(counts[nobody].sum())
+        work[nobody] = 0.0
+        capacity: FloatArray = (slots * tick).astype(np.float64)
+        cap = None
+        if spec.queue_capacity is not None or spec.timeout is not None:
+            cap = np.full(ticks, np.inf)
+            if spec.queue_capacity is not None:
+                replicas = slots / spec.slots
+                cap = np.minimum(cap, replicas * (spec.slots + spec.queue_capacity) * self.service)
+            if spec.timeout is not None:
+                cap = np.minimum(cap, slots * spec.timeout)
+        backlog, served, lost = backlog_recursion(self.backlog, work, capacity, cap)
+        self.arrived += int(counts.sum())
+        self.served += float(served.sum())
+        why = "timeout" if spec.timeout is not None and spec.queue_capacity is None else "drop"
+        self._lose(float(lost.sum()), why)
+        self.backlog = float(backlog[-1]) if ticks else self.backlog
+        if ticks and capacity[-1] > 0:
+            self._utilization = float(served[-1] / capacity[-1])
+        waits = np.where(slots > 0, backlog / np.maximum(slots, 1), np.nan)
+        serving = slots > 0
+        if serving.any():
+            load = float(counts[serving].sum()) * self.service / (serving.sum() * tick)
+            waits = waits + self._queueing(float(slots[serving].mean()) / spec.slots, load)
+        self.now = end
+        return _Ticks(
+            counts=counts,
+            served=served,
+            capacity=capacity,
+            backlog=backlog,
+            latency=self.service + waits,
+        )
+
+    def _queueing(self, replicas: float, load: float) -> float:
+        """Mean wait below capacity (Allen-Cunneen): ``(ca2 + cs2) / 2`` times the M/M/c wait.
+
+        A balancer that reads the load pools the replicas into one M/M/(n c)
+        queue; round robin and random give each replica its own M/M/c queue,
+        fed by an Erlang-n (``ca2 = 1/n``) or a Poisson (``ca2 = 1``) stream.
+        """
+        spec, balancer = self.scenario.replica, self.scenario.balancer
+        if balancer in ("least_outstanding", "shortest_queue"):
+            servers, offered, ca2 = round(replicas * spec.slots), load, 1.0
+        else:
+            servers, offered = spec.slots, load / replicas
+            ca2 = 1 / replicas if balancer == "round_robin" else 1.0
+        factor = (ca2 + self.scenario.service.scv) / 2
+        return factor * _mmc_wait(servers, offered, self.service, self._erlang)
+
+    # --- what the controller sees ---------------------------------------------------------------
+
+    def _sample(self, now: float) -> dict[str, float]:
+        state = self._scrape
+        window = now - state.last
+        sample: dict[str, float] = {}
+        if window > 0:
+            sample["rps"] = (state.arrived_now - state.arrived_then) / window
+        offered = state.capacity_now - state.capacity_then
+        ready = [u for u in self._live(now) if u.warm_at <= now and u.ready_at <= now]
+        if ready and offered > 0:
+            sample["cpu"] = 100.0 * (state.served_now - state.served_then) / offered
+            in_flight = state.busy_now + state.backlog_now / self.service
+            sample["concurrency"] = in_flight / len(ready)
+        sample["queue_length"] = state.backlog_now / self.service
+        state.last = now
+        state.arrived_then, state.served_then = state.arrived_now, state.served_now
+        state.capacity_then = state.capacity_now
+        return sample
+
+    # --- the run --------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[IntervalRecord]:
+        scenario = self.scenario
+        interval = scenario.control_interval
+        while not self.done:
+            start = self.now
+            end = min(start + interval, scenario.duration)
+            ticks = self._advance(end)
+            self._scrapes(start, ticks)
+            seen: dict[str, float] = {}
+            decision = None
+            if math.isclose(end - start, interval):
+                seen = self.metrics.observe(end)
+                decision = self._decide(end, seen)
+            self.records.append(self._record(start, end, ticks, seen, decision))
+            self.done = end >= scenario.duration
+            yield self.records[-1]
+
+    def _scrapes(self, start: float, ticks: _Ticks) -> None:
+        """The scrapes that fall in this interval, from its ticks."""
+        resolution, tick = self.scenario.metrics.resolution, self.tick
+        state = self._scrape
+        served, capacity = np.cumsum(ticks.served), np.cumsum(ticks.capacity)
+        arrived = np.cumsum(ticks.counts)
+        t = (math.floor(start / resolution + 1e-9) + 1) * resolution
+        while t <= self.now + 1e-9:
+            k = round((t - start) / tick) - 1
+            state.served_now = state.served_base + float(served[k])
+            state.capacity_now = state.capacity_base + float(capacity[k])
+            state.arrived_now = state.arrived_base + int(arrived[k])
+            state.busy_now = float(ticks.served[k]) / tick
+            state.backlog_now = float(ticks.backlog[k])
+            self.metrics.scrape(t)
+            t += resolution
+        state.served_base += float(served[-1])
+        state.capacity_base += float(capacity[-1])
+        state.arrived_base += int(arrived[-1])
+
+    def _decide(self, now: float, seen: dict[str, float]) -> Decision:
+        live = self._live(now)
+        ready = [u for u in live if u.ready_at <= now]
+        obs = Observation(
+            time=now,
+            replicas=len(live),
+            metrics=seen,
+            ready=len(ready),
+            pending=len(live) - len(ready),
+            warming=sum(1 for u in ready if u.warm_at > now),
+        )
+        decision = self.loop.step(obs)
+        self.scale_to(decision.replicas, now)
+        return decision
+
+    def _totals(self) -> tuple[int, int, int, int]:
+        """Completed, dropped, timed out, failed, since the start, in whole requests."""
+        service = self.service
+        completed = math.floor(self.served / service + 1e-9)
+        dropped = self.dropped + math.floor(self.lost_drop / service + 1e-9)
+        timed_out = math.floor(self.lost_timeout / service + 1e-9)
+        failed = math.floor(self.lost_fail / service + 1e-9)
+        # rounding must never count more requests than arrived
+        excess = completed + dropped + timed_out + failed - self.arrived
+        completed = max(self._counted[0], completed - max(excess, 0))
+        return completed, dropped, timed_out, failed
+
+    def _record(
+        self,
+        start: float,
+        end: float,
+        ticks: _Ticks,
+        seen: dict[str, float],
+        decision: Decision | None,
+    ) -> IntervalRecord:
+        now = self._totals()
+        before, self._counted = self._counted, now
+        states = [u.state(end) for u in self.units]
+        counts = ticks.counts
+        known = np.isfinite(ticks.latency) & (counts > 0)
+        mean = math.nan
+        if known.any():
+            weights = counts[known].astype(np.float64)
+            mean = float((ticks.latency[known] * weights).sum() / weights.sum())
+            self.histogram.add(ticks.latency[known], counts[known])
+        offered = float(ticks.capacity.sum())
+        return IntervalRecord(
+            start=start,
+            end=end,
+            arrived=int(counts.sum()),
+            completed=now[0] - before[0],
+            dropped=now[1] - before[1],
+            timed_out=now[2] - before[2],
+            failed=now[3] - before[3],
+            in_flight=self.arrived - sum(now),
+            replicas=sum(1 for s in states if s in ("provisioning", "warming", "ready")),
+            ready=sum(1 for s in states if s in ("warming", "ready")),
+            pending=states.count("provisioning"),
+            warming=states.count("warming"),
+            draining=states.count("draining"),
+            utilization=float(ticks.served.sum()) / offered if offered > 0 else math.nan,
+            latency_mean=mean,
+            latency_max=math.nan,
+            observed=seen,
+            decision=decision,
+            **{name: math.nan for name in QUANTILES},
+        )
+
+    def result(self) -> RunResult:
+        """The whole run (runs what is left of it first)."""
+        for _ in self:
+            pass
+        completed, dropped, timed_out, failed = self._counted
+        totals = {
+            "arrived": self.arrived,
+            "completed": completed,
+            "dropped": dropped,
+            "timed_out": timed_out,
+            "failed": failed,
+            "in_flight": self.records[-1].in_flight,
+            "wait_seconds": math.nan,
+            "replica_failures": self.failures,
+            "spot_interruptions": self.interruptions,
+        }
+        return RunResult.from_records(
+            self.records,
+            scenario=self.scenario,
+            seed=self.seed,
+            fidelity="fluid",
+            loop_params=self.loop.get_params(),
+            totals=totals,
+            latency=self.histogram,
+            ledger=self.ledger,
+        )
+
+
+def backlog_recursion(
+    initial: float, work: FloatArray, capacity: FloatArray, cap: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The fluid queue: backlog after each tick, work served in it, work lost to ``cap``.
+
+    ``B[k] = min(cap[k], max(0, B[k-1] + work[k] - capacity[k]))``. Without a
+    cap it is the Lindley recursion, solved at once with cumulative sums:
+    ``B[k] = S[k] - min(-B0, min(S[0..k]))`` where ``S`` is the cumulative
+    net input; with a cap it runs tick by tick.
+
+    Examples
+    --------
+    >>> backlog, served, lost = backlog_recursion(
+    ...     1.0, np.array([3.0, 0.0, 5.0]), np.array([2.0, 2.0, 2.0]))
+    >>> backlog.tolist(), served.tolist()
+    ([2.0, 0.0, 3.0], [2.0, 2.0, 2.0])
+    """
+    if cap is None:
+        net = np.cumsum(work - capacity)
+        backlog = net - np.minimum(-initial, np.minimum.accumulate(net))
+        before = np.concatenate(([initial], backlog[:-1]))
+        return backlog, before + work - backlog, np.zeros(len(work))
+    backlog, served, lost = np.empty(len(work)), np.empty(len(work)), np.empty(len(work))
+    level = initial
+    for k, (w, c, top) in enumerate(
+        zip(work.tolist(), capacity.tolist(), cap.tolist(), strict=True)
+    ):
+        after = max(0.0, level + w - c)
+        over = max(0.0, after - top)
+        served[k] = level + w - after
+        backlog[k] = after - over
+        lost[k] = over
+        level = backlog[k]
+    return backlog, served, lost
+
+
+class _Ticks:
+    """Per tick of one control interval: arrivals, work served, capacity, backlog, latency."""
+
+    __slots__ = ("backlog", "capacity", "counts", "latency", "served")
+
+    def __init__(
+        self,
+        *,
+        counts: NDArray[np.int64],
+        served: FloatArray,
+        capacity: FloatArray,
+        backlog: FloatArray,
+        latency: FloatArray,
+    ) -> None:
+        self.counts, self.served, self.capacity = counts, served, capacity
+        self.backlog, self.latency = backlog, latency
+
+
+class _ScrapeState:
+    """Cumulative served work, capacity and arrivals at the scrapes, for windowed metrics."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+        self.served_base = self.capacity_base = 0.0
+        self.arrived_base = 0
+        self.served_now = self.served_then = 0.0
+        self.capacity_now = self.capacity_then = 0.0
+        self.arrived_now = self.arrived_then = 0
+        self.busy_now = self.backlog_now = 0.0
+
+
+def _common_tick(*spans: float) -> float:
+    """The longest tick that divides every span (in milliseconds), at most the first one."""
+    millis = [round(span * 1000) for span in spans]
+    if any(abs(m - span * 1000) > 1e-6 for m, span in zip(millis, spans, strict=True)):
+        return 1.0
+    return math.gcd(*millis) / 1000
+
+
+def _whole(value: float, tick: float) -> bool:
+    ratio = value / tick
+    return abs(ratio - round(ratio)) < 1e-9 and round(ratio) >= 1

@@ -1,0 +1,140 @@
+"""Fluid fidelity: its recursion, its invariants, and its agreement with request-level runs."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from elastic import Behavior, DecisionLoop
+from elastic.data import load_trace
+from elastic.errors import ParameterError
+from elastic.policies import TargetTracking
+from elastic.queueing import mmc_mean_wait
+from elastic.sim import (
+    Constant,
+    Diurnal,
+    Exponential,
+    MetricsSpec,
+    Poisson,
+    ReplicaSpec,
+    Scenario,
+    TraceReplay,
+    simulate,
+)
+from elastic.sim.fluid import FluidSimulation, backlog_recursion
+from tests.sim.test_simulate import loops, pinned, scenarios
+
+finite = st.floats(0, 100, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    initial=finite,
+    flows=st.lists(st.tuples(finite, finite), min_size=1, max_size=50),
+    top=st.one_of(st.none(), st.floats(0, 50)),
+)
+def test_the_recursion_is_the_queue_tick_by_tick(initial, flows, top):
+    work = np.array([w for w, _ in flows])
+    capacity = np.array([c for _, c in flows])
+    cap = None if top is None else np.full(len(work), top)
+    backlog, served, lost = backlog_recursion(initial, work, capacity, cap)
+    level = initial
+    for k in range(len(work)):
+        after = max(0.0, level + work[k] - capacity[k])
+        kept = after if top is None else min(after, top)
+        assert backlog[k] == pytest.approx(kept, abs=1e-6)
+        assert served[k] == pytest.approx(level + work[k] - after, abs=1e-6)
+        assert lost[k] == pytest.approx(after - kept, abs=1e-6)
+        level = kept
+    assert initial + work.sum() == pytest.approx(backlog[-1] + served.sum() + lost.sum())
+
+
+fluid_scenarios = scenarios.filter(lambda s: s.control_interval % 1 == 0)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=fluid_scenarios, loop=loops, seed=st.integers(0, 2**32))
+def test_fluid_runs_conserve_requests_and_repeat_themselves(scenario, loop, seed):
+    first = simulate(scenario, loop, seed=seed, fidelity="fluid")
+    assert first.conserved()
+    assert np.all(first.in_flight >= 0) and np.all(first.completed >= 0)
+    assert first.end[-1] == scenario.duration
+    again = simulate(scenario, loop, seed=seed, fidelity="fluid")
+    np.testing.assert_array_equal(first.replicas, again.replicas)
+    np.testing.assert_array_equal(first.completed, again.completed)
+    assert first.cost() == again.cost()
+
+
+HPA = DecisionLoop(
+    TargetTracking("cpu", 60.0),
+    min_replicas=1,
+    max_replicas=50,
+    behavior=Behavior.kubernetes_default(),
+)
+TIME, COUNTS = load_trace("nasa-1995-jul09")
+AGREEMENT = {
+    "poisson, steady": Scenario(
+        Poisson(50.0),
+        duration=7200.0,
+        service=Exponential(0.1),
+        replica=ReplicaSpec(slots=2, boot=Constant(30.0)),
+        initial_replicas=5,
+    ),
+    "diurnal, 2 h period": Scenario(
+        Diurnal(40.0, 0.8, period=7200.0),
+        duration=14400.0,
+        service=Exponential(0.1),
+        replica=ReplicaSpec(slots=2, boot=Constant(60.0)),
+        initial_replicas=3,
+    ),
+    "NASA trace x10, one day": Scenario(
+        TraceReplay(TIME, COUNTS, bucket=60.0, scale=10),
+        duration=86400.0,
+        service=Exponential(0.5),
+        replica=ReplicaSpec(slots=2, boot=Constant(120.0)),
+        control_interval=60.0,
+        initial_replicas=3,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", AGREEMENT)
+def test_fluid_agrees_with_request_level_within_the_documented_tolerances(name):
+    # tolerances stated in docs/simulator.md
+    scenario = AGREEMENT[name]
+    request = simulate(scenario, HPA, seed=0)
+    fluid = simulate(scenario, HPA, seed=0, fidelity="fluid")
+    assert fluid.replicas.mean() == pytest.approx(request.replicas.mean(), rel=0.05)
+    assert float(fluid.cost()) == pytest.approx(float(request.cost()), rel=0.05)
+    assert fluid.totals["completed"] == pytest.approx(request.totals["completed"], rel=0.005)
+    assert np.nanmean(fluid.utilization) == pytest.approx(np.nanmean(request.utilization), abs=0.03)
+    assert fluid.latency.mean == pytest.approx(request.latency.mean, rel=0.25)
+
+
+def test_fluid_latency_follows_erlang_c_for_a_pooled_replica_set():
+    # least outstanding requests pools the replicas: M/M/(n c) at 80 % load
+    scenario = Scenario(
+        Poisson(8.0),
+        duration=3600.0,
+        service=Exponential(1.0),
+        replica=ReplicaSpec(slots=2),
+        balancer="least_outstanding",
+        initial_replicas=5,
+    )
+    fluid = simulate(scenario, pinned(5), seed=0, fidelity="fluid")
+    assert fluid.latency.mean == pytest.approx(1.0 + mmc_mean_wait(10, 8.0, 1.0), rel=0.05)
+
+
+def test_a_replayed_trace_keeps_its_counts_in_fluid_runs():
+    scenario = Scenario(
+        TraceReplay(TIME, COUNTS, bucket=60.0), duration=86400.0, initial_replicas=1
+    )
+    fluid = simulate(scenario, pinned(1), seed=0, fidelity="fluid")
+    assert fluid.totals["arrived"] == int(COUNTS[:1440].sum())
+
+
+def test_ticks_must_divide_the_control_schedule():
+    scenario = Scenario(Poisson(1.0), duration=100.0, metrics=MetricsSpec(resolution=15.0))
+    with pytest.raises(ParameterError) as info:
+        FluidSimulation(scenario, pinned(1), tick=10.0)
+    assert info.value.name == "control_interval"
