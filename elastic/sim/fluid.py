@@ -165,7 +165,8 @@ class FluidSimulation:
         self.ledger = Ledger(dict(tariffs))
         self.metrics = MetricsPipeline(scenario.metrics, self._sample, streams.generator("metrics"))
         self.service = scenario.service.mean
-        self.units: list[_Unit] = []
+        self.units: list[_Unit] = []  # every replica of the run
+        self.active: list[_Unit] = []  # those not yet terminated at the interval start
         self.backlog = 0.0  # seconds of work not yet done
         self._utilization = 0.0  # busy share of the slots in the last tick
         self.records: list[IntervalRecord] = []
@@ -179,6 +180,7 @@ class FluidSimulation:
         self.failures = self.interruptions = 0
         self.histogram = LatencyHistogram()
         self._erlang: dict[tuple[int, float], float] = {}
+        self._unbinned: list[tuple[FloatArray, NDArray[np.int64]]] = []  # latencies to bin
         self._scrape = _ScrapeState()
         for _ in range(scenario.initial_replicas):
             self._request(0.0, booted=True)
@@ -196,11 +198,12 @@ class FluidSimulation:
         if spec.spot_mtbi is not None:
             unit.notice_at = now + self.rng["spot"].exponential(spec.spot_mtbi)
         self.units.append(unit)
+        self.active.append(unit)
         self.ledger.start(unit.name, spec.kind, now)
         return unit
 
     def _live(self, t: float) -> list[_Unit]:
-        return [u for u in self.units if u.leave_at > t and u.stop_at > t]
+        return [u for u in self.active if u.leave_at > t and u.stop_at > t]
 
     def _grid(self, t: float) -> float:
         """The first tick boundary at or after ``t``."""
@@ -210,14 +213,17 @@ class FluidSimulation:
 
     def _slots(self, starts: FloatArray) -> NDArray[np.int64]:
         """Accepting slots at each tick start."""
-        slots = np.zeros(len(starts), dtype=np.int64)
+        change = np.zeros(len(starts) + 1, dtype=np.int64)
         per = self.scenario.replica.slots
-        for unit in self.units:
+        for unit in self.active:
             begin = self._grid(unit.ready_at)
             end = self._grid(min(unit.leave_at, unit.stop_at))
-            if end > starts[0] and begin <= starts[-1]:
-                slots += per * ((starts >= begin) & (starts < end))
-        return slots
+            first = int(np.searchsorted(starts, begin, side="left"))
+            last = int(np.searchsorted(starts, end, side="left"))
+            if last > first:
+                change[first] += per
+                change[last] -= per
+        return np.cumsum(change[:-1])
 
     def _leave(self, unit: _Unit, t: float, *, limit: float, fail_rest: bool) -> None:
         """``unit`` stops taking work at ``t``; it has ``limit`` s for its share of the backlog."""
@@ -272,7 +278,7 @@ class FluidSimulation:
     def _lifecycle_events(self, start: float, end: float) -> None:
         """Failures and spot notices that fall in ``[start, end)``."""
         spec = self.scenario.replica
-        for unit in self.units:
+        for unit in self.active:
             if unit.stop_at <= start or unit.leave_at < start:
                 continue
             if start <= unit.fail_at < end and unit.fail_at < unit.leave_at:
@@ -440,14 +446,17 @@ class FluidSimulation:
     ) -> IntervalRecord:
         now = self._totals()
         before, self._counted = self._counted, now
-        states = [u.state(end) for u in self.units]
+        states = [u.state(end) for u in self.active]
+        self.active = [u for u in self.active if u.stop_at > end]
         counts = ticks.counts
         known = np.isfinite(ticks.latency) & (counts > 0)
         mean = math.nan
         if known.any():
             weights = counts[known].astype(np.float64)
             mean = float((ticks.latency[known] * weights).sum() / weights.sum())
-            self.histogram.add(ticks.latency[known], counts[known])
+            self._unbinned.append((ticks.latency[known], counts[known]))
+            if len(self._unbinned) >= 1000:
+                self._bin()
         offered = float(ticks.capacity.sum())
         return IntervalRecord(
             start=start,
@@ -470,6 +479,14 @@ class FluidSimulation:
             decision=decision,
             **{name: math.nan for name in QUANTILES},
         )
+
+    def _bin(self) -> LatencyHistogram:
+        """Put the tick latencies gathered so far into the histogram (done in batches)."""
+        if self._unbinned:
+            values, counts = zip(*self._unbinned, strict=True)
+            self.histogram.add(np.concatenate(values), np.concatenate(counts))
+            self._unbinned.clear()
+        return self.histogram
 
     def result(self) -> RunResult:
         """The whole run (runs what is left of it first)."""
@@ -494,7 +511,7 @@ class FluidSimulation:
             fidelity="fluid",
             loop_params=self.loop.get_params(),
             totals=totals,
-            latency=self.histogram,
+            latency=self._bin(),
             ledger=self.ledger,
         )
 

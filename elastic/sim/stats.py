@@ -38,7 +38,8 @@ class LatencyHistogram:
         weights = np.ones(len(values), np.int64) if counts is None else np.asarray(counts)
         position = (np.log10(np.maximum(values, 1e-300)) - self.LOW) * self.PER_DECADE
         bins = np.clip(np.floor(position).astype(np.int64) + 1, 0, len(self.counts) - 1)
-        np.add.at(self.counts, bins, weights)
+        # float weights are exact for whole counts below 2**53
+        self.counts += np.bincount(bins, weights, minlength=len(self.counts)).astype(np.int64)
         self.count += int(weights.sum())
         self.total += float((values * weights).sum())
         self.max = max(self.max, float(values[weights > 0].max(initial=0.0)))
