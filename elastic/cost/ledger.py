@@ -144,7 +144,9 @@ class Ledger:
         tariff.check_start(start)
         if unit in self._running:
             raise ParameterError("unit", unit, "a unit that is not already running", owner=_OWNER)
-        book = self._lifecycles.setdefault(kind, _Lifecycles())
+        book = self._lifecycles.get(kind)
+        if book is None:
+            book = self._lifecycles[kind] = _Lifecycles()
         self._running[unit] = (kind, len(book.units))
         book.units.append(unit)
         book.starts.append(start)
@@ -167,7 +169,9 @@ class Ledger:
         check_number(duration, "duration", owner=_OWNER, ge=0)
         check_number(init, "init", owner=_OWNER, ge=0)
         billed = tariff.billed_ms_of(duration, init)
-        book = self._requests.setdefault(kind, _Requests())
+        book = self._requests.get(kind)
+        if book is None:
+            book = self._requests[kind] = _Requests()
         book.times.append(completed)
         book.billed_ms.append(billed)
 

@@ -58,6 +58,9 @@ class Constant(Distribution):
     def sample(self, rng: np.random.Generator, size: int) -> NDArray[np.float64]:
         return np.full(size, self.value)
 
+    def one(self, rng: np.random.Generator) -> float:
+        return self.value
+
     @property
     def mean(self) -> float:
         return self.value

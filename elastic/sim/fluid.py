@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from heapq import heappop, heappush
 
 import numpy as np
 from numpy.typing import NDArray
@@ -68,6 +69,7 @@ class _Unit:
         "leave_at",
         "name",
         "notice_at",
+        "phase",
         "ready_at",
         "requested_at",
         "stop_at",
@@ -84,15 +86,7 @@ class _Unit:
         self.stop_at = _INF  # stops being billed
         self.fail_at = _INF
         self.notice_at = _INF
-
-    def state(self, t: float) -> str:
-        if t >= self.stop_at:
-            return "terminated"
-        if t >= self.leave_at:
-            return "draining"
-        if t < self.ready_at:
-            return "provisioning"
-        return "warming" if t < self.warm_at else "ready"
+        self.phase = "pending"  # then "warming", "ready"; "gone" once it leaves
 
 
 def _mmc_wait(
@@ -165,8 +159,16 @@ class FluidSimulation:
         self.ledger = Ledger(dict(tariffs))
         self.metrics = MetricsPipeline(scenario.metrics, self._sample, streams.generator("metrics"))
         self.service = scenario.service.mean
-        self.units: list[_Unit] = []  # every replica of the run
-        self.active: list[_Unit] = []  # those not yet terminated at the interval start
+        self.units: list[_Unit] = []  # every replica of the run, by id
+        self.live: list[_Unit] = []  # not yet leaving, oldest first
+        self.leaving: list[_Unit] = []  # draining, until they stop
+        self._changes: list[tuple[float, int, int]] = []  # (tick, order, slot change), a heap
+        self._events: list[tuple[float, int, str]] = []  # (time, unit, failure or notice)
+        self._level = 0  # accepting slots at the current tick
+        self._boots: list[tuple[float, int]] = []  # (ready at, unit), a heap
+        self._warms: list[tuple[float, int]] = []  # (warm at, unit), a heap
+        self._pending = self._warming = 0
+        self._sequence = 0
         self.backlog = 0.0  # seconds of work not yet done
         self._utilization = 0.0  # busy share of the slots in the last tick
         self.records: list[IntervalRecord] = []
@@ -193,50 +195,59 @@ class FluidSimulation:
         unit = _Unit(
             len(self.units), now, now + boot, now + boot + (0.0 if booted else spec.warmup)
         )
+        self.units.append(unit)
+        self.live.append(unit)
+        self._pending += 1
+        heappush(self._boots, (unit.ready_at, unit.id))
+        self._change(unit.ready_at, spec.slots)
         if spec.mtbf is not None:
             unit.fail_at = now + self.rng["failures"].exponential(spec.mtbf)
+            heappush(self._events, (unit.fail_at, unit.id, "fail"))
         if spec.spot_mtbi is not None:
             unit.notice_at = now + self.rng["spot"].exponential(spec.spot_mtbi)
-        self.units.append(unit)
-        self.active.append(unit)
+            heappush(self._events, (unit.notice_at, unit.id, "notice"))
         self.ledger.start(unit.name, spec.kind, now)
         return unit
 
-    def _live(self, t: float) -> list[_Unit]:
-        return [u for u in self.active if u.leave_at > t and u.stop_at > t]
+    def _change(self, t: float, slots: int) -> None:
+        """Accepting slots change by ``slots`` from the first tick boundary at or after ``t``."""
+        self._sequence += 1
+        heappush(
+            self._changes, (math.ceil(t / self.tick - 1e-9) * self.tick, self._sequence, slots)
+        )
 
-    def _grid(self, t: float) -> float:
-        """The first tick boundary at or after ``t``."""
-        if t == _INF:
-            return t
-        return math.ceil(t / self.tick - 1e-9) * self.tick
-
-    def _slots(self, starts: FloatArray) -> NDArray[np.int64]:
-        """Accepting slots at each tick start."""
-        change = np.zeros(len(starts) + 1, dtype=np.int64)
-        per = self.scenario.replica.slots
-        for unit in self.active:
-            begin = self._grid(unit.ready_at)
-            end = self._grid(min(unit.leave_at, unit.stop_at))
-            first = int(np.searchsorted(starts, begin, side="left"))
-            last = int(np.searchsorted(starts, end, side="left"))
-            if last > first:
-                change[first] += per
-                change[last] -= per
-        return np.cumsum(change[:-1])
+    def _slots(self, starts: FloatArray, end: float) -> NDArray[np.int64]:
+        """Accepting slots at each tick start of ``[starts[0], end)``."""
+        change = np.zeros(len(starts), dtype=np.int64)
+        changes = self._changes
+        while changes and changes[0][0] < end:
+            at, _, slots = heappop(changes)
+            change[int(np.searchsorted(starts, at, side="left"))] += slots
+        level = self._level + np.cumsum(change)
+        self._level = int(level[-1]) if len(level) else self._level
+        return level
 
     def _leave(self, unit: _Unit, t: float, *, limit: float, fail_rest: bool) -> None:
         """``unit`` stops taking work at ``t``; it has ``limit`` s for its share of the backlog."""
-        if unit.state(t) == "provisioning":
-            unit.leave_at = unit.stop_at = t
+        slots = self.scenario.replica.slots
+        self.live.remove(unit)
+        unit.leave_at = t
+        self._states(t)
+        if unit.phase == "pending":
+            self._pending -= 1
+        elif unit.phase == "warming":
+            self._warming -= 1
+        unit.phase = "gone"
+        if unit.ready_at > t:  # still provisioning: cancelled
+            self._change(unit.ready_at, -slots)
+            unit.stop_at = t
             self.ledger.stop(unit.name, t)
             return
-        accepting = [u for u in self._live(t) if u.ready_at <= t]
-        slots = self.scenario.replica.slots
-        share = self.backlog * (1 / len(accepting) if unit in accepting and accepting else 0.0)
+        self._change(t, -slots)
+        accepting = max(self._level // slots, 1)
+        share = self.backlog / accepting
         self.backlog -= share
         finish = share / slots
-        unit.leave_at = t
         if fail_rest:
             # its requests in service fail too: about its busy slots' worth of requests
             in_service = min(self.served, slots * self._utilization * self.service)
@@ -250,6 +261,7 @@ class FluidSimulation:
         else:
             self.served += share
         unit.stop_at = t + finish
+        self.leaving.append(unit)
         self.ledger.stop(unit.name, unit.stop_at)
 
     def _lose(self, work: float, why: str) -> None:
@@ -263,30 +275,52 @@ class FluidSimulation:
             self.lost_fail += work
 
     def scale_to(self, replicas: int, now: float) -> None:
-        """Request or remove replicas so that ``replicas`` are live."""
-        live = self._live(now)
-        for _ in range(replicas - len(live)):
+        """Request or remove replicas so that ``replicas`` are live (newest go first)."""
+        for _ in range(replicas - len(self.live)):
             self._request(now)
-        surplus = len(live) - replicas
+        surplus = len(self.live) - replicas
         if surplus <= 0:
             return
-        booting = sorted((u for u in live if u.ready_at > now), key=lambda u: -u.id)
-        serving = sorted((u for u in live if u.ready_at <= now), key=lambda u: -u.id)
-        for unit in (booting + serving)[:surplus]:
+        booting = [u for u in self.live if u.ready_at > now]
+        serving = [u for u in self.live if u.ready_at <= now]
+        for unit in (booting[::-1] + serving[::-1])[:surplus]:
             self._leave(unit, now, limit=self.scenario.replica.drain_timeout, fail_rest=False)
 
-    def _lifecycle_events(self, start: float, end: float) -> None:
-        """Failures and spot notices that fall in ``[start, end)``."""
+    def _lifecycle_events(self, end: float) -> None:
+        """Failures and spot notices before ``end``."""
         spec = self.scenario.replica
-        for unit in self.active:
-            if unit.stop_at <= start or unit.leave_at < start:
-                continue
-            if start <= unit.fail_at < end and unit.fail_at < unit.leave_at:
+        events = self._events
+        while events and events[0][0] < end:
+            at, index, kind = heappop(events)
+            unit = self.units[index]
+            if at >= unit.leave_at:
+                continue  # it had already left
+            if kind == "fail":
                 self.failures += 1
-                self._leave(unit, unit.fail_at, limit=0.0, fail_rest=True)
-            elif start <= unit.notice_at < end and unit.notice_at < unit.leave_at:
+                self._leave(unit, at, limit=0.0, fail_rest=True)
+            else:
                 self.interruptions += 1
-                self._leave(unit, unit.notice_at, limit=spec.spot_notice, fail_rest=False)
+                self._leave(unit, at, limit=spec.spot_notice, fail_rest=False)
+
+    def _states(self, t: float) -> tuple[int, int, int]:
+        """Live replicas provisioning, warming and ready at ``t`` (``t`` never goes back)."""
+        boots, warms, units = self._boots, self._warms, self.units
+        while boots and boots[0][0] <= t:
+            unit = units[heappop(boots)[1]]
+            if unit.phase == "pending":
+                self._pending -= 1
+                if unit.warm_at > t:
+                    unit.phase = "warming"
+                    self._warming += 1
+                    heappush(warms, (unit.warm_at, unit.id))
+                else:
+                    unit.phase = "ready"
+        while warms and warms[0][0] <= t:
+            unit = units[heappop(warms)[1]]
+            if unit.phase == "warming":
+                unit.phase = "ready"
+                self._warming -= 1
+        return self._pending, self._warming, len(self.live) - self._pending - self._warming
 
     # --- one control interval ------------------------------------------------------------------
 
@@ -296,8 +330,8 @@ class FluidSimulation:
         ticks = round((end - start) / tick)
         starts: FloatArray = start + tick * np.arange(ticks, dtype=np.float64)
         counts = self.arrivals.counts(end, tick)
-        self._lifecycle_events(start, end)
-        slots = self._slots(starts)
+        self._lifecycle_events(end)
+        slots = self._slots(starts, end)
         spec = self.scenario.replica
         work: FloatArray = counts.astype(np.float64) * self.service
         nobody = slots == 0
@@ -359,11 +393,11 @@ class FluidSimulation:
         if window > 0:
             sample["rps"] = (state.arrived_now - state.arrived_then) / window
         offered = state.capacity_now - state.capacity_then
-        ready = [u for u in self._live(now) if u.warm_at <= now and u.ready_at <= now]
+        ready = self._states(now)[2]
         if ready and offered > 0:
             sample["cpu"] = 100.0 * (state.served_now - state.served_then) / offered
             in_flight = state.busy_now + state.backlog_now / self.service
-            sample["concurrency"] = in_flight / len(ready)
+            sample["concurrency"] = in_flight / ready
         sample["queue_length"] = state.backlog_now / self.service
         state.last = now
         state.arrived_then, state.served_then = state.arrived_now, state.served_now
@@ -410,15 +444,14 @@ class FluidSimulation:
         state.arrived_base += int(arrived[-1])
 
     def _decide(self, now: float, seen: dict[str, float]) -> Decision:
-        live = self._live(now)
-        ready = [u for u in live if u.ready_at <= now]
+        pending, warming, ready = self._states(now)
         obs = Observation(
             time=now,
-            replicas=len(live),
+            replicas=len(self.live),
             metrics=seen,
-            ready=len(ready),
-            pending=len(live) - len(ready),
-            warming=sum(1 for u in ready if u.warm_at > now),
+            ready=warming + ready,
+            pending=pending,
+            warming=warming,
         )
         decision = self.loop.step(obs)
         self.scale_to(decision.replicas, now)
@@ -446,8 +479,8 @@ class FluidSimulation:
     ) -> IntervalRecord:
         now = self._totals()
         before, self._counted = self._counted, now
-        states = [u.state(end) for u in self.active]
-        self.active = [u for u in self.active if u.stop_at > end]
+        pending, warming, ready = self._states(end)
+        self.leaving = [u for u in self.leaving if u.stop_at > end]
         counts = ticks.counts
         known = np.isfinite(ticks.latency) & (counts > 0)
         mean = math.nan
@@ -467,11 +500,11 @@ class FluidSimulation:
             timed_out=now[2] - before[2],
             failed=now[3] - before[3],
             in_flight=self.arrived - sum(now),
-            replicas=sum(1 for s in states if s in ("provisioning", "warming", "ready")),
-            ready=sum(1 for s in states if s in ("warming", "ready")),
-            pending=states.count("provisioning"),
-            warming=states.count("warming"),
-            draining=states.count("draining"),
+            replicas=len(self.live),
+            ready=warming + ready,
+            pending=pending,
+            warming=warming,
+            draining=len(self.leaving),
             utilization=float(ticks.served.sum()) / offered if offered > 0 else math.nan,
             latency_mean=mean,
             latency_max=math.nan,
