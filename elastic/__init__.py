@@ -13,7 +13,7 @@ Examples
 5
 """
 
-from elastic import policies
+from elastic import cost, policies, sim
 from elastic.core import (
     Actuator,
     Behavior,
@@ -39,6 +39,15 @@ from elastic.errors import (
     PolicyError,
     SimulationError,
 )
+from elastic.sim import (
+    MetricsSpec,
+    ReplicaSpec,
+    RunResult,
+    Scenario,
+    ServerlessSpec,
+    iter_run,
+    simulate,
+)
 
 __version__ = "0.1.0"
 
@@ -52,6 +61,7 @@ __all__ = [
     "ElasticError",
     "ManifestError",
     "MetricsSource",
+    "MetricsSpec",
     "Observation",
     "ParameterError",
     "Policy",
@@ -59,11 +69,19 @@ __all__ = [
     "RateLimit",
     "Reason",
     "Recommendation",
+    "ReplicaSpec",
+    "RunResult",
     "ScaleEvent",
     "ScalingRules",
+    "Scenario",
+    "ServerlessSpec",
     "SimulationError",
     "Stage",
     "__version__",
     "clone",
+    "cost",
+    "iter_run",
     "policies",
+    "sim",
+    "simulate",
 ]

@@ -1,4 +1,15 @@
-"""Layer 2: the discrete-event simulator (so far: workloads, durations, the replica station)."""
+"""Layer 2: the simulator. Workloads, replicas or a serverless platform, request-level and fluid.
+
+Examples
+--------
+>>> from elastic import DecisionLoop
+>>> from elastic.policies import TargetTracking
+>>> from elastic.sim import Poisson, Scenario, simulate
+>>> loop = DecisionLoop(TargetTracking("cpu", 60.0), min_replicas=1, max_replicas=20)
+>>> result = simulate(Scenario(Poisson(30.0), duration=1800.0), loop, seed=7)
+>>> result.conserved(), int(result.replicas[-1]), f"${result.cost():.4f}"
+(True, 5, '$0.2856')
+"""
 
 from elastic.sim.distributions import (
     Constant,
@@ -8,10 +19,11 @@ from elastic.sim.distributions import (
     LogNormal,
     Uniform,
 )
+from elastic.sim.fluid import FluidSimulation
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult
 from elastic.sim.run import Simulation, iter_run, simulate
-from elastic.sim.scenario import MetricsSpec, ReplicaSpec, Scenario
+from elastic.sim.scenario import MetricsSpec, ReplicaSpec, Scenario, ServerlessSpec
 from elastic.sim.server import Server, Settled
 from elastic.sim.workload import (
     MMPP,
@@ -35,6 +47,7 @@ __all__ = [
     "Empirical",
     "Exponential",
     "FlashCrowd",
+    "FluidSimulation",
     "IntervalRecord",
     "LogNormal",
     "MetricsSpec",
@@ -44,6 +57,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "Server",
+    "ServerlessSpec",
     "Settled",
     "Simulation",
     "Streams",

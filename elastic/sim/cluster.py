@@ -46,6 +46,8 @@ class Tally:
     failed: int = 0
     busy_seconds: float = 0.0
     wait_seconds: float = 0.0
+    cold_starts: int = 0
+    throttled: int = 0
     latencies: list[NDArray[np.float64]] | None = field(default_factory=list)
 
     def add(self, done: Settled) -> None:
@@ -244,6 +246,22 @@ class Cluster:
 
     def count(self, state: str) -> int:
         return sum(1 for r in self.live if r.state == state)
+
+    def states(self) -> tuple[int, int, int, int, int]:
+        """Live, ready (warming included), provisioning, warming and draining replicas."""
+        warming = self.count(WARMING)
+        draining = sum(1 for r in self.draining if r.state == DRAINING)
+        return (
+            len(self.live),
+            self.count(READY) + warming,
+            self.count(PROVISIONING),
+            warming,
+            draining,
+        )
+
+    def extra_totals(self) -> dict[str, float]:
+        """Counts beyond request outcomes, for the run's totals."""
+        return {"replica_failures": self.failures, "spot_interruptions": self.interruptions}
 
     def scale_to(self, replicas: int) -> None:
         """Request or remove replicas so that ``replicas`` are live (not draining)."""

@@ -49,7 +49,7 @@ from elastic.errors import ParameterError
 from elastic.queueing import erlang_c
 from elastic.sim.metrics import MetricsPipeline
 from elastic.sim.randomness import Streams
-from elastic.sim.result import QUANTILES, IntervalRecord, RunResult
+from elastic.sim.result import IntervalRecord, RunResult
 from elastic.sim.scenario import Scenario
 from elastic.sim.stats import LatencyHistogram
 from elastic.sim.workload import TraceReplay
@@ -131,6 +131,10 @@ class FluidSimulation:
         self.scenario = scenario
         self.loop = loop
         self.seed = check_int(seed, "seed", owner="simulate", ge=0)
+        if scenario.serverless is not None:
+            raise ParameterError(
+                "fidelity", "fluid", "'request' for a serverless scenario", owner="simulate"
+            )
         workload = scenario.workload
         if tick is None:
             bucket = workload.bucket if isinstance(workload, TraceReplay) else 1.0
@@ -508,9 +512,12 @@ class FluidSimulation:
             utilization=float(ticks.served.sum()) / offered if offered > 0 else math.nan,
             latency_mean=mean,
             latency_max=math.nan,
+            latency_p50=math.nan,
+            latency_p90=math.nan,
+            latency_p95=math.nan,
+            latency_p99=math.nan,
             observed=seen,
             decision=decision,
-            **{name: math.nan for name in QUANTILES},
         )
 
     def _bin(self) -> LatencyHistogram:
@@ -534,6 +541,8 @@ class FluidSimulation:
             "failed": failed,
             "in_flight": self.records[-1].in_flight,
             "wait_seconds": math.nan,
+            "cold_starts": 0,
+            "throttled": 0,
             "replica_failures": self.failures,
             "spot_interruptions": self.interruptions,
         }

@@ -29,7 +29,8 @@ class IntervalRecord:
     its end, after the decision. Latencies are of the requests completed in
     it (NaN when none). ``utilization`` is the ground truth (busy slot-seconds
     over offered slot-seconds of accepting replicas); ``observed`` is what the
-    controller saw.
+    controller saw. ``cold_starts`` and ``throttled`` (included in
+    ``dropped``) are for serverless platforms.
     """
 
     start: float
@@ -54,6 +55,8 @@ class IntervalRecord:
     latency_max: float
     observed: Mapping[str, float] = field(default_factory=dict)
     decision: Decision | None = None
+    cold_starts: int = 0
+    throttled: int = 0
 
 
 def percentiles_of_sorted(values: NDArray[np.float64], q: Sequence[float]) -> NDArray[np.float64]:
@@ -123,6 +126,8 @@ class RunResult:
     warming: IntArray
     draining: IntArray
     utilization: FloatArray
+    cold_starts: IntArray
+    throttled: IntArray
     latency_mean: FloatArray
     latency_p50: FloatArray
     latency_p90: FloatArray

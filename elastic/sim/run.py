@@ -18,12 +18,13 @@ from elastic.core.validate import check_choice, check_int
 from elastic.cost.catalog import default_catalog
 from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
-from elastic.sim.cluster import DRAINING, PROVISIONING, READY, WARMING, Cluster
+from elastic.sim.cluster import Cluster
 from elastic.sim.fluid import FluidSimulation
 from elastic.sim.metrics import ClusterSampler, MetricsPipeline
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult, latency_fields
 from elastic.sim.scenario import Scenario
+from elastic.sim.serverless import ENABLED, Platform, serverless_tariffs
 
 __all__ = ["Simulation", "iter_run", "simulate"]
 
@@ -53,15 +54,24 @@ class Simulation:
         self.loop = loop
         self.seed = check_int(seed, "seed", owner="simulate", ge=0)
         streams = Streams(self.seed)
-        tariffs = scenario.tariffs or {
-            scenario.replica.kind: default_catalog().on_demand(scenario.replica.kind)
-        }
-        self.ledger = Ledger(dict(tariffs))
         self.env = simpy.Environment()
-        self.cluster = Cluster(scenario, self.env, streams, self.ledger)
-        self.metrics = MetricsPipeline(
-            scenario.metrics, ClusterSampler(self.cluster), streams.generator("metrics")
-        )
+        self.cluster: Cluster | Platform
+        if scenario.serverless is not None:
+            tariffs = dict(scenario.tariffs or serverless_tariffs(scenario.serverless))
+            self.ledger = Ledger(tariffs)
+            self.cluster = Platform(
+                scenario, self.env, streams, self.ledger, billed_provisioned=ENABLED in tariffs
+            )
+            sampler = self.cluster.sampler()
+        else:
+            tariffs = dict(
+                scenario.tariffs
+                or {scenario.replica.kind: default_catalog().on_demand(scenario.replica.kind)}
+            )
+            self.ledger = Ledger(tariffs)
+            self.cluster = Cluster(scenario, self.env, streams, self.ledger)
+            sampler = ClusterSampler(self.cluster)
+        self.metrics = MetricsPipeline(scenario.metrics, sampler, streams.generator("metrics"))
         self.records: list[IntervalRecord] = []
         self._new: list[IntervalRecord] = []
         self._last_tick = 0.0
@@ -104,13 +114,14 @@ class Simulation:
                 return
             cluster.settle(now)
             seen = self.metrics.observe(now)
+            live, ready, pending, warming, _ = cluster.states()
             obs = Observation(
                 time=now,
-                replicas=len(cluster.live),
+                replicas=live,
                 metrics=seen,
-                ready=cluster.count(READY) + cluster.count(WARMING),
-                pending=cluster.count(PROVISIONING),
-                warming=cluster.count(WARMING),
+                ready=ready,
+                pending=pending,
+                warming=warming,
             )
             decision = self.loop.step(obs)
             cluster.scale_to(decision.replicas)
@@ -122,6 +133,7 @@ class Simulation:
         tally = cluster.take_tally()
         busy, capacity = cluster.busy_seconds(now), cluster.capacity_seconds(now)
         offered = capacity - self._last_capacity
+        live, ready, pending, warming, draining = cluster.states()
         record = IntervalRecord(
             start=self._last_tick,
             end=now,
@@ -131,11 +143,13 @@ class Simulation:
             timed_out=tally.timed_out,
             failed=tally.failed,
             in_flight=cluster.in_flight(),
-            replicas=len(cluster.live),
-            ready=cluster.count(READY) + cluster.count(WARMING),
-            pending=cluster.count(PROVISIONING),
-            warming=cluster.count(WARMING),
-            draining=sum(1 for r in cluster.draining if r.state == DRAINING),
+            replicas=live,
+            ready=ready,
+            pending=pending,
+            warming=warming,
+            draining=draining,
+            cold_starts=tally.cold_starts,
+            throttled=tally.throttled,
             utilization=(busy - self._last_busy) / offered if offered > 0 else float("nan"),
             observed=seen,
             decision=decision,
@@ -158,8 +172,9 @@ class Simulation:
             "failed": total.failed,
             "in_flight": cluster.in_flight(),
             "wait_seconds": total.wait_seconds,
-            "replica_failures": cluster.failures,
-            "spot_interruptions": cluster.interruptions,
+            "cold_starts": total.cold_starts,
+            "throttled": total.throttled,
+            **cluster.extra_totals(),
         }
         return RunResult.from_records(
             self.records,

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from elastic.core.validate import check_choice, check_int, check_number
-from elastic.cost.tariffs import Tariff
+from elastic.cost.tariffs import LambdaRequests, Tariff
 from elastic.errors import ParameterError
-from elastic.sim.distributions import Constant, Distribution, Exponential
+from elastic.sim.distributions import Constant, Distribution, Exponential, LogNormal
 from elastic.sim.workload import Workload
 
-__all__ = ["BALANCERS", "SCALE_IN", "MetricsSpec", "ReplicaSpec", "Scenario"]
+__all__ = ["BALANCERS", "SCALE_IN", "MetricsSpec", "ReplicaSpec", "Scenario", "ServerlessSpec"]
 
 BALANCERS = ("round_robin", "random", "least_outstanding", "shortest_queue")
 SCALE_IN = ("newest", "least_loaded")
@@ -114,6 +114,51 @@ class MetricsSpec:
 
 
 @dataclass(frozen=True)
+class ServerlessSpec:
+    """A Lambda-like function: its memory, limits, cold starts and keep-alive.
+
+    Parameters
+    ----------
+    memory_mb
+        Memory of each environment (billing: GB-seconds).
+    concurrency_limit
+        Requests in flight at most (account default: 1000); more are throttled.
+    cold_start
+        Init duration of a new environment (SEMANTICS §2.5: under 1 s typically).
+    keep_alive
+        Seconds an idle environment is kept warm (10 min reported for AWS).
+    burst, scale_rate
+        New environments: at most ``burst`` at once, refilled at
+        ``scale_rate`` per second (1000 per 10 s).
+    provisioned_init
+        Time for a provisioned environment to become ready.
+    arch
+        ``"x86"`` or ``"arm"``, for prices.
+    """
+
+    memory_mb: int = 1024
+    concurrency_limit: int = 1000
+    cold_start: Distribution = field(default_factory=lambda: LogNormal(0.25, 0.5))
+    keep_alive: float = 600.0
+    burst: int = 1000
+    scale_rate: float = 100.0
+    provisioned_init: Distribution = field(default_factory=lambda: Constant(60.0))
+    arch: str = "x86"
+
+    def __post_init__(self) -> None:
+        owner = "ServerlessSpec"
+        check_int(self.memory_mb, "memory_mb", owner=owner, ge=128)
+        check_int(self.concurrency_limit, "concurrency_limit", owner=owner, ge=1)
+        for name in ("cold_start", "provisioned_init"):
+            if not isinstance(getattr(self, name), Distribution):
+                raise ParameterError(name, getattr(self, name), "a Distribution", owner=owner)
+        check_number(self.keep_alive, "keep_alive", owner=owner, ge=0)
+        check_int(self.burst, "burst", owner=owner, ge=1)
+        check_number(self.scale_rate, "scale_rate", owner=owner, gt=0)
+        check_choice(self.arch, "arch", ("x86", "arm"), owner=owner)
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A system under a workload, for ``duration`` seconds.
 
@@ -142,6 +187,10 @@ class Scenario:
         Latency objective in seconds, for evaluation.
     name
         A label.
+    serverless
+        Run a serverless platform instead of replicas (``replica`` and
+        ``balancer`` are then unused; the loop controls provisioned
+        concurrency).
 
     Examples
     --------
@@ -158,9 +207,10 @@ class Scenario:
     balancer: str = "round_robin"
     control_interval: float = 15.0
     initial_replicas: int = 1
-    tariffs: Mapping[str, Tariff] | None = None
+    tariffs: Mapping[str, Tariff | LambdaRequests] | None = None
     slo: float | None = None
     name: str = ""
+    serverless: ServerlessSpec | None = None
 
     def __post_init__(self) -> None:
         owner = "Scenario"
@@ -173,7 +223,13 @@ class Scenario:
         check_number(self.control_interval, "control_interval", owner=owner, gt=0)
         check_int(self.initial_replicas, "initial_replicas", owner=owner, ge=0)
         _optional(self.slo, "slo", owner, gt=0)
-        if self.tariffs is not None and self.replica.kind not in self.tariffs:
+        if self.serverless is not None and not isinstance(self.serverless, ServerlessSpec):
+            raise ParameterError("serverless", self.serverless, "a ServerlessSpec", owner=owner)
+        if (
+            self.serverless is None
+            and self.tariffs is not None
+            and self.replica.kind not in self.tariffs
+        ):
             raise ParameterError(
                 "tariffs",
                 sorted(self.tariffs),
