@@ -22,6 +22,7 @@ from elastic.sim import (
     ReplicaSpec,
     Scenario,
     Simulation,
+    TraceReplay,
     Uniform,
     simulate,
 )
@@ -61,6 +62,15 @@ scenarios = st.builds(
     workload=st.one_of(
         st.builds(Poisson, st.floats(0.5, 40.0)),
         st.builds(MMPP, st.just((2.0, 30.0)), st.just((120.0, 30.0))),
+        # a random trace of counts per 30 s, some buckets unlogged
+        st.lists(st.tuples(st.integers(0, 600), st.booleans()), min_size=2, max_size=40).map(
+            lambda rows: TraceReplay(
+                np.arange(len(rows)) * 30.0,
+                [n for n, _ in rows],
+                bucket=30.0,
+                logged=[logged or i == 0 for i, (_, logged) in enumerate(rows)],
+            )
+        ),
     ),
     duration=st.integers(60, 900).map(float),
     service=st.sampled_from([Exponential(0.2), Constant(0.1), LogNormal(0.1, 1.0)]),
