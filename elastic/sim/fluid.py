@@ -220,15 +220,17 @@ class FluidSimulation:
             self._changes, (math.ceil(t / self.tick - 1e-9) * self.tick, self._sequence, slots)
         )
 
-    def _slots(self, starts: FloatArray, end: float) -> NDArray[np.int64]:
-        """Accepting slots at each tick start of ``[starts[0], end)``."""
-        change = np.zeros(len(starts), dtype=np.int64)
+    def _slots(self, start: float, ticks: int, end: float) -> NDArray[np.int64]:
+        """Accepting slots at each tick start of ``[start, end)``."""
         changes = self._changes
+        if not changes or changes[0][0] >= end:
+            return np.full(ticks, self._level, dtype=np.int64)
+        change = np.zeros(ticks, dtype=np.int64)
         while changes and changes[0][0] < end:
             at, _, slots = heappop(changes)
-            change[int(np.searchsorted(starts, at, side="left"))] += slots
+            change[max(0, round((at - start) / self.tick))] += slots
         level = self._level + np.cumsum(change)
-        self._level = int(level[-1]) if len(level) else self._level
+        self._level = int(level[-1])
         return level
 
     def _leave(self, unit: _Unit, t: float, *, limit: float, fail_rest: bool) -> None:
@@ -330,46 +332,59 @@ class FluidSimulation:
 
     def _advance(self, end: float) -> _Ticks:
         """Run the ticks of ``[self.now, end)``."""
-        start, tick = self.now, self.tick
+        start, tick, service = self.now, self.tick, self.service
         ticks = round((end - start) / tick)
-        starts: FloatArray = start + tick * np.arange(ticks, dtype=np.float64)
         counts = self.arrivals.counts(end, tick)
         self._lifecycle_events(end)
-        slots = self._slots(starts, end)
+        slots = self._slots(start, ticks, end)
         spec = self.scenario.replica
-        work: FloatArray = counts.astype(np.float64) * self.service
-        nobody = slots == 0
-        self.dropped += int(counts[nobody].sum())
-        work[nobody] = 0.0
-        capacity: FloatArray = (slots * tick).astype(np.float64)
+        work: FloatArray = np.multiply(counts, service, dtype=np.float64)
+        everyone = bool(slots.min() > 0)
+        if not everyone:
+            nobody = slots == 0
+            self.dropped += int(counts[nobody].sum())
+            work[nobody] = 0.0
+        capacity: FloatArray = np.multiply(slots, tick, dtype=np.float64)
         cap = None
         if spec.queue_capacity is not None or spec.timeout is not None:
             cap = np.full(ticks, np.inf)
             if spec.queue_capacity is not None:
                 replicas = slots / spec.slots
-                cap = np.minimum(cap, replicas * (spec.slots + spec.queue_capacity) * self.service)
+                cap = np.minimum(cap, replicas * (spec.slots + spec.queue_capacity) * service)
             if spec.timeout is not None:
                 cap = np.minimum(cap, slots * spec.timeout)
         backlog, served, lost = backlog_recursion(self.backlog, work, capacity, cap)
-        self.arrived += int(counts.sum())
-        self.served += float(served.sum())
-        why = "timeout" if spec.timeout is not None and spec.queue_capacity is None else "drop"
-        self._lose(float(lost.sum()), why)
-        self.backlog = float(backlog[-1]) if ticks else self.backlog
-        if ticks and capacity[-1] > 0:
+        arrived = int(counts.sum())
+        self.arrived += arrived
+        served_total = float(served.sum())
+        self.served += served_total
+        if cap is not None:
+            why = "timeout" if spec.timeout is not None and spec.queue_capacity is None else "drop"
+            self._lose(float(lost.sum()), why)
+        self.backlog = float(backlog[-1])
+        if capacity[-1] > 0:
             self._utilization = float(served[-1] / capacity[-1])
-        waits = np.where(slots > 0, backlog / np.maximum(slots, 1), np.nan)
-        serving = slots > 0
-        if serving.any():
-            load = float(counts[serving].sum()) * self.service / (serving.sum() * tick)
-            waits = waits + self._queueing(float(slots[serving].mean()) / spec.slots, load)
+        # latency: the backlog ahead, plus the queueing wait below capacity
+        if everyone:
+            latency = service + backlog / slots
+            load = arrived * service / (ticks * tick)
+            latency += self._queueing(float(slots.mean()) / spec.slots, load)
+        else:
+            serving = ~nobody
+            latency = np.where(serving, service + backlog / np.maximum(slots, 1), np.nan)
+            if serving.any():
+                load = float(counts[serving].sum()) * service / (serving.sum() * tick)
+                latency += self._queueing(float(slots[serving].mean()) / spec.slots, load)
         self.now = end
         return _Ticks(
             counts=counts,
             served=served,
             capacity=capacity,
             backlog=backlog,
-            latency=self.service + waits,
+            latency=latency,
+            arrived=arrived,
+            served_total=served_total,
+            everyone=everyone,
         )
 
     def _queueing(self, replicas: float, load: float) -> float:
@@ -485,20 +500,21 @@ class FluidSimulation:
         before, self._counted = self._counted, now
         pending, warming, ready = self._states(end)
         self.leaving = [u for u in self.leaving if u.stop_at > end]
-        counts = ticks.counts
-        known = np.isfinite(ticks.latency) & (counts > 0)
-        mean = math.nan
-        if known.any():
-            weights = counts[known].astype(np.float64)
-            mean = float((ticks.latency[known] * weights).sum() / weights.sum())
-            self._unbinned.append((ticks.latency[known], counts[known]))
+        counts, latency = ticks.counts, ticks.latency
+        if not ticks.everyone:
+            known = np.isfinite(latency)
+            counts, latency = counts[known], latency[known]
+        served = int(counts.sum())
+        mean = float((latency * counts).sum() / served) if served else math.nan
+        if served:
+            self._unbinned.append((latency, counts))
             if len(self._unbinned) >= 1000:
                 self._bin()
         offered = float(ticks.capacity.sum())
         return IntervalRecord(
             start=start,
             end=end,
-            arrived=int(counts.sum()),
+            arrived=ticks.arrived,
             completed=now[0] - before[0],
             dropped=now[1] - before[1],
             timed_out=now[2] - before[2],
@@ -509,7 +525,7 @@ class FluidSimulation:
             pending=pending,
             warming=warming,
             draining=len(self.leaving),
-            utilization=float(ticks.served.sum()) / offered if offered > 0 else math.nan,
+            utilization=ticks.served_total / offered if offered > 0 else math.nan,
             latency_mean=mean,
             latency_max=math.nan,
             latency_p50=math.nan,
@@ -597,7 +613,16 @@ def backlog_recursion(
 class _Ticks:
     """Per tick of one control interval: arrivals, work served, capacity, backlog, latency."""
 
-    __slots__ = ("backlog", "capacity", "counts", "latency", "served")
+    __slots__ = (
+        "arrived",
+        "backlog",
+        "capacity",
+        "counts",
+        "everyone",
+        "latency",
+        "served",
+        "served_total",
+    )
 
     def __init__(
         self,
@@ -607,9 +632,14 @@ class _Ticks:
         capacity: FloatArray,
         backlog: FloatArray,
         latency: FloatArray,
+        arrived: int,
+        served_total: float,
+        everyone: bool,
     ) -> None:
         self.counts, self.served, self.capacity = counts, served, capacity
         self.backlog, self.latency = backlog, latency
+        self.arrived, self.served_total = arrived, served_total
+        self.everyone = everyone  # every tick had a replica serving
 
 
 class _ScrapeState:

@@ -528,11 +528,20 @@ class _ReplayStream(ArrivalStream):
             return ArrivalStream.counts(self, until, tick)
         ticks = round((until - self.time) / tick)
         last = min(first + ticks, len(trace.times))
+        drawn = self._scaled(first, last)
+        self.next_bucket, self.time = last, until
+        if len(drawn) == ticks:
+            return drawn
+        return np.concatenate([drawn, np.zeros(ticks - len(drawn), dtype=np.int64)])
+
+    def _scaled(self, first: int, last: int) -> NDArray[np.int64]:
+        """The counts of buckets ``first`` to ``last``, scaled (fractions drawn at random)."""
+        trace = self.trace
+        if trace.scale == 1.0:
+            return trace.counts[first:last]
         scaled = trace.counts[first:last].astype(np.float64) * trace.scale
         whole = np.floor(scaled)
-        drawn = (whole + (self.rng.random(len(scaled)) < scaled - whole)).astype(np.int64)
-        self.next_bucket, self.time = last, until
-        return np.concatenate([drawn, np.zeros(ticks - len(drawn), dtype=np.int64)])
+        return (whole + (self.rng.random(len(scaled)) < scaled - whole)).astype(np.int64)
 
     def _take(self, start: float, end: float) -> FloatArray:
         trace = self.trace
@@ -548,9 +557,7 @@ class _ReplayStream(ArrivalStream):
 
     def _arrivals(self, first: int, last: int) -> FloatArray:
         trace = self.trace
-        scaled = trace.counts[first:last].astype(np.float64) * trace.scale
-        whole = np.floor(scaled)
-        counts = (whole + (self.rng.random(len(scaled)) < scaled - whole)).astype(np.int64)
+        counts = self._scaled(first, last)
         starts = np.repeat(trace.times[first:last], counts)
         if trace.spread == "poisson":
             offsets = self.rng.random(len(starts))
