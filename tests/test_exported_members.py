@@ -5,12 +5,13 @@ import pytest
 import elastic
 import elastic.core
 import elastic.cost
+import elastic.evaluate
 import elastic.policies
 import elastic.sim
 
 
 @pytest.mark.parametrize(
-    "module", [elastic, elastic.core, elastic.cost, elastic.policies, elastic.sim]
+    "module", [elastic, elastic.core, elastic.cost, elastic.evaluate, elastic.policies, elastic.sim]
 )
 def test_all_is_exactly_the_public_names(module):
     public = {

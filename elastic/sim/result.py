@@ -13,6 +13,16 @@ from numpy.typing import NDArray
 
 from elastic.core.types import Decision
 from elastic.cost.ledger import Ledger
+from elastic.evaluate import (
+    demand_replicas,
+    instability,
+    jitter,
+    scaling_actions,
+    tau_o,
+    tau_u,
+    theta_o,
+    theta_u,
+)
 from elastic.sim.scenario import Scenario
 from elastic.sim.stats import LatencyHistogram
 
@@ -156,6 +166,59 @@ class RunResult:
     def cost(self) -> Decimal:
         """What the replicas were billed for the run."""
         return self.ledger.total(until=self.scenario.duration)
+
+    def demand(self) -> IntArray:
+        """Replicas needed in each interval to serve its arrivals at the scenario's SLO.
+
+        See :func:`elastic.evaluate.demand_replicas`: the pooled M/M/c mean
+        response time within ``scenario.slo`` (or, without one, not overloaded).
+        """
+        rate = self.arrived / np.maximum(self.end - self.start, 1e-12)
+        service = self.scenario.service.mean
+        objective = self.scenario.slo if self.scenario.slo and self.scenario.slo > service else None
+        return demand_replicas(rate, service, self.scenario.replica.slots, objective=objective)
+
+    def summary(self) -> dict[str, float]:
+        """The run in numbers: cost, SLO, latency, requests, elasticity, scaling.
+
+        ``slo_attainment`` is NaN without ``scenario.slo``; latency
+        quantiles come from the run's histogram (within about 1 %). The
+        elasticity metrics compare ready replicas with :meth:`demand`.
+        """
+        t = self.totals
+        cost = float(self.cost())
+        dt = self.end - self.start
+        demand, supply = self.demand(), self.ready
+        hours = float(self.scenario.duration) / 3600
+        slo = self.scenario.slo
+        lost = t["dropped"] + t["timed_out"] + t["failed"]
+        served = t["completed"]
+        within = self.latency.fraction_within(slo) * served if slo else math.nan
+        actions = scaling_actions(self.replicas)
+        return {
+            "cost": cost,
+            "cost_per_hour": cost / hours,
+            "cost_per_million_requests": cost / t["arrived"] * 1e6 if t["arrived"] else math.nan,
+            "requests": float(t["arrived"]),
+            "slo_attainment": within / (served + lost) if slo and served + lost else math.nan,
+            "latency_mean": self.latency.mean,
+            "latency_p50": self.latency.quantile(0.5),
+            "latency_p95": self.latency.quantile(0.95),
+            "latency_p99": self.latency.quantile(0.99),
+            "dropped": float(t["dropped"]),
+            "timed_out": float(t["timed_out"]),
+            "failed": float(t["failed"]),
+            "theta_u": theta_u(demand, supply, dt),
+            "theta_o": theta_o(demand, supply, dt),
+            "tau_u": tau_u(demand, supply, dt),
+            "tau_o": tau_o(demand, supply, dt),
+            "instability": instability(demand, supply, dt),
+            "jitter": jitter(demand, supply, dt),
+            "scaling_actions": float(actions["actions"]),
+            "scale_ups": float(actions["up"]),
+            "scale_downs": float(actions["down"]),
+            "mean_replicas": float(self.replicas.mean()),
+        }
 
     def mean_wait(self) -> float:
         """Mean time the completed requests waited for a slot."""

@@ -306,3 +306,33 @@ def test_iterating_a_run_yields_one_record_per_interval():
     assert [r.end for r in records] == [15.0, 30.0, 45.0, 60.0, 75.0, 90.0, 100.0]
     assert records[-1].decision is None and isinstance(records[0].decision.replicas, int)
     assert not math.isnan(records[2].latency_p95)
+
+
+def test_a_run_sums_itself_up():
+    scenario = Scenario(Poisson(15.0), duration=1800.0, initial_replicas=3, slo=0.5)
+    result = simulate(scenario, pinned(3), seed=5)
+    summary = result.summary()
+    required = {
+        "cost",
+        "cost_per_million_requests",
+        "slo_attainment",
+        "latency_p99",
+        "dropped",
+        "theta_u",
+        "theta_o",
+        "tau_u",
+        "tau_o",
+        "instability",
+        "jitter",
+        "scaling_actions",
+    }
+    assert required <= set(summary)
+    assert summary["cost"] == pytest.approx(3 * 0.096 / 2), "three m5.large for half an hour"
+    assert summary["cost_per_million_requests"] == pytest.approx(
+        summary["cost"] / result.totals["arrived"] * 1e6
+    )
+    assert 0.95 < summary["slo_attainment"] <= 1.0
+    assert summary["scaling_actions"] == 0
+    # 15/s x 0.1 s = 1.5 busy slots: 2 replicas are enough, 3 are ready: over-provisioned
+    assert summary["tau_o"] > 90 and summary["theta_u"] == 0
+    assert simulate(scenario, pinned(3), seed=5).summary() == summary
