@@ -13,7 +13,7 @@ Examples
 5
 """
 
-from elastic import cost, policies, sim
+from elastic import bench, cost, evaluate, policies, sim
 from elastic.core import (
     Actuator,
     Behavior,
@@ -78,8 +78,10 @@ __all__ = [
     "SimulationError",
     "Stage",
     "__version__",
+    "bench",
     "clone",
     "cost",
+    "evaluate",
     "iter_run",
     "policies",
     "sim",

@@ -3,6 +3,7 @@ import types
 import pytest
 
 import elastic
+import elastic.bench
 import elastic.core
 import elastic.cost
 import elastic.evaluate
@@ -11,7 +12,16 @@ import elastic.sim
 
 
 @pytest.mark.parametrize(
-    "module", [elastic, elastic.core, elastic.cost, elastic.evaluate, elastic.policies, elastic.sim]
+    "module",
+    [
+        elastic,
+        elastic.bench,
+        elastic.core,
+        elastic.cost,
+        elastic.evaluate,
+        elastic.policies,
+        elastic.sim,
+    ],
 )
 def test_all_is_exactly_the_public_names(module):
     public = {
@@ -19,7 +29,7 @@ def test_all_is_exactly_the_public_names(module):
         for name, value in vars(module).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     } - {"annotations"}
-    exported = set(module.__all__) - {"__version__", "cost", "policies", "sim"}
+    exported = set(module.__all__) - {"__version__", "bench", "cost", "evaluate", "policies", "sim"}
     assert exported == public
 
 
