@@ -1,47 +1,52 @@
-import numpy as np
+"""The main job: a comparison on the shipped trace, with the table the README promises."""
 
-from elastic import DecisionLoop
+import pytest
+
+from elastic.bench import SerialExecutor
 from elastic.cli import main
-from elastic.demo import compare, replay
-from elastic.policies import TargetTracking
+from elastic.demo import COLUMNS, compare, peak_replicas, policies, render, scenario
+from elastic.sim import simulate
 
 
-def static(n):
-    return DecisionLoop(TargetTracking("cpu", 60.0), min_replicas=n, max_replicas=n)
+@pytest.fixture(scope="module")
+def one_day():
+    return compare(days=1, first_day=0, executor=SerialExecutor(), progress=False)
 
 
-def test_fluid_model_against_hand_computed_cases():
-    load = np.full(120, 600)  # 600 requests/min x 6 CPU-s = exactly 60 CPUs
-    enough = replay(static(60), load, name="60")
-    assert (enough.late_minutes, enough.mean_delay_s, enough.replica_hours) == (0, 0.0, 120.0)
-    short = replay(static(59), load, name="59")
-    # one CPU short: the backlog grows by 60 CPU-s a minute, so every minute ends late,
-    # and the queue holds 60 * k CPU-s after minute k: delay = 60 * sum(60k) / (120 * 3600)
-    assert short.late_minutes == 120
-    expected = 60.0 * sum(60.0 * k for k in range(1, 121)) / (120 * 3600.0)
-    assert abs(short.mean_delay_s - expected) < 1e-9
+def test_the_demo_compares_every_policy_and_autoscaling_pays(one_day):
+    assert len(one_day.rows) == 4 and not one_day.failures
+    by_policy = {row["policy"]: row for row in one_day.rows}
+    static = next(row for name, row in by_policy.items() if name.startswith("static"))
+    autoscaled = [row for name, row in by_policy.items() if not name.startswith("static")]
+    assert all(row["cost"] < static["cost"] for row in autoscaled), "autoscaling is cheaper"
+    assert static["theta_u"] <= min(row["theta_u"] for row in autoscaled)
+    assert static["scaling_actions"] == 0
 
 
-def test_boot_delay_makes_new_capacity_late():
-    load = np.r_[np.full(10, 60), np.full(20, 1200)]  # 6 CPUs, then 120
-    row = replay(
-        DecisionLoop(TargetTracking("cpu", 60.0), min_replicas=1, max_replicas=500),
-        load,
-        name="tt",
-        boot=5,
-    )
-    assert row.late_minutes >= 5 and row.scale_ups >= 1
+def test_a_row_is_the_summary_of_its_run(one_day):
+    name = "HPA: cpu 60 %, Kubernetes behavior"
+    row = next(r for r in one_day.rows if r["policy"] == name)
+    loop = policies(peak_replicas(1, 0))[name]
+    again = simulate(scenario(1, 0), loop, seed=row["seed"]).summary()
+    assert {k: row[k] for k in again} == again
 
 
-def test_compare_is_deterministic_and_autoscaling_is_cheaper_than_static():
-    first, second = compare(days=2), compare(days=2)
-    assert first == second
-    static_row = first[0]
-    assert static_row.late_minutes == 0
-    assert all(row.cost < static_row.cost for row in first[1:])
+def test_the_table_has_every_column(one_day):
+    table = render(one_day)
+    header = table.splitlines()[0]
+    for label, _ in COLUMNS.values():
+        assert label in header
+    assert len(table.splitlines()) == 2 + 4
 
 
 def test_cli_demo_prints_a_table(capsys):
-    assert main(["demo", "--days", "1"]) == 0
+    assert main(["demo", "--days", "1", "--first-day", "6"]) == 0
     out = capsys.readouterr().out
-    assert "HPA: cpu 60 %, Kubernetes behavior" in out and "cost $" in out
+    assert "HPA: cpu 60 %, Kubernetes behavior" in out and "cost $" in out and "SLO %" in out
+
+
+def test_cli_refuses_days_past_the_week(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--days", "3", "--first-day", "5"])
+    assert exit_.value.code == 2
+    assert "within the week" in capsys.readouterr().err

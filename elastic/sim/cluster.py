@@ -59,6 +59,14 @@ class Tally:
         if self.latencies is not None:
             self.latencies.extend(done.latencies)
 
+    def fold(self, other: Tally) -> None:
+        """Add the outcomes settled in ``other`` (arrivals and drops are counted as they come)."""
+        self.completed += other.completed
+        self.timed_out += other.timed_out
+        self.failed += other.failed
+        self.busy_seconds += other.busy_seconds
+        self.wait_seconds += other.wait_seconds
+
 
 class Replica:
     """One replica and where it is in its lifecycle."""
@@ -112,6 +120,7 @@ class Cluster:
         self.tally = Tally()  # since the last call to take_tally
         self.total = Tally(latencies=None)  # since the start (latencies: self.histogram)
         self._next = 0  # round-robin position
+        self._settled_at: float | None = None  # nothing new to settle at that time
         self._capacity_seconds = 0.0  # slot-seconds of accepting replicas, settled
         self._capacity_since = 0.0
         self.failures = 0
@@ -133,6 +142,7 @@ class Cluster:
             return
         self.tally.arrived += count
         self.total.arrived += count
+        self._settled_at = None
         targets = self.accepting
         if not targets:
             self._drop(count)
@@ -194,6 +204,9 @@ class Cluster:
 
     def settle(self, now: float) -> None:
         """Count what the replicas finished by ``now``."""
+        if now == self._settled_at:
+            return
+        self._settled_at = now
         for replica in self.accepting + self.draining:
             assert replica.server is not None
             self._count(replica, replica.server.settle(now))
@@ -201,7 +214,6 @@ class Cluster:
     def _count(self, replica: Replica, done: Settled) -> None:
         replica.busy += done.busy_seconds
         self.tally.add(done)
-        self.total.add(done)
         self.recent.extend(done.latencies)
         self._unbinned.extend(done.latencies)
         self._unbinned_count += done.completed
@@ -219,6 +231,7 @@ class Cluster:
     def take_tally(self) -> Tally:
         """The tally since the last call, and a fresh one."""
         tally, self.tally = self.tally, Tally()
+        self.total.fold(tally)
         return tally
 
     def in_flight(self) -> int:

@@ -100,6 +100,7 @@ class Server:
         self._leave: deque[float] = deque()  # when each waiting request leaves the queue
         self._ends: list[float] | None = [] if track_outstanding else None  # heap of ends
         self.dropped = 0
+        self._first_end = np.inf  # no unsettled request ends before this
 
     def offer_many(self, arrivals: FloatArray, services: FloatArray) -> None:
         """Take requests arriving at ``arrivals`` (in time order) needing ``services`` seconds."""
@@ -120,7 +121,10 @@ class Server:
             replace(free, start + service)
             started(start)
         begin = np.array(starts)
-        self._chunks.append((np.asarray(arrivals, float), begin, begin + services))
+        ends = begin + services
+        self._chunks.append((np.asarray(arrivals, float), begin, ends))
+        if len(ends):
+            self._first_end = min(self._first_end, float(ends.min()))
 
     def offer(self, arrival: float, service: float) -> int:
         """Take one request; return ``ACCEPTED``, ``DROPPED`` (queue full) or ``TIMING_OUT``."""
@@ -148,6 +152,7 @@ class Server:
         self._arrival.append(arrival)
         self._start.append(start)
         self._end.append(end)
+        self._first_end = min(self._first_end, end)
         if self._ends is not None:
             heappush(self._ends, end)
         return ACCEPTED
@@ -186,7 +191,7 @@ class Server:
     def settle(self, now: float) -> Settled:
         """Count and forget what finished by ``now``: completions (end <= now) and timeouts."""
         done = Settled()
-        if not self._chunks and not self._end and not self._abandon:
+        if now < self._first_end and not (self._abandon and self._abandon[0] <= now):
             return done
         arrival, start, end = self._pending()
         if len(end):
@@ -198,6 +203,7 @@ class Server:
                 done.waits.append(start[finished] - arrival[finished])
                 keep = ~finished
                 self._chunks = [(arrival[keep], start[keep], end[keep])]
+                self._first_end = float(end[keep].min()) if keep.any() else np.inf
         abandon = self._abandon
         gone = 0
         while gone < len(abandon) and abandon[gone] <= now:
@@ -239,6 +245,7 @@ class Server:
         done.busy_seconds += self.busy_seconds(now)
         done.failed = self.in_flight()
         self._chunks, self._arrival, self._start, self._end = [], [], [], []
+        self._first_end = np.inf
         self._abandon.clear()
         self._leave.clear()
         if self._ends is not None:
