@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import html
+import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from elastic.core.types import Decision
+from elastic.core.types import Decision, Reason, Stage
 from elastic.cost.ledger import Ledger
+from elastic.errors import ParameterError
 from elastic.evaluate import (
     demand_replicas,
     instability,
@@ -26,7 +30,7 @@ from elastic.evaluate import (
 from elastic.sim.scenario import Scenario
 from elastic.sim.stats import LatencyHistogram
 
-__all__ = ["IntervalRecord", "RunResult"]
+__all__ = ["IntervalRecord", "RunFacts", "RunResult"]
 
 QUANTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p95": 95, "latency_p99": 99}
 
@@ -103,6 +107,34 @@ IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
 
+@dataclass(frozen=True)
+class RunFacts:
+    """What evaluation needs to know about a run's scenario, kept with the run and its JSON."""
+
+    name: str
+    duration: float
+    slo: float | None
+    mean_service: float
+    slots: int
+    control_interval: float
+    description: str
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> RunFacts:
+        return cls(
+            name=scenario.name,
+            duration=float(scenario.duration),
+            slo=scenario.slo,
+            mean_service=scenario.service.mean,
+            slots=scenario.replica.slots,
+            control_interval=float(scenario.control_interval),
+            description=repr(scenario),
+        )
+
+
+FORMAT = "elastic.RunResult/1"
+
+
 @dataclass(repr=False)
 class RunResult:
     """The time series of a run (numpy arrays, one value per control interval), its totals and bill.
@@ -112,16 +144,21 @@ class RunResult:
     it saw nothing); ``decisions`` the loop's decision at the end of each
     interval; ``totals`` the requests by outcome over the run, with replica
     failures and spot interruptions; ``latency`` a histogram of every
-    completed request; ``ledger`` the bill of the run's replicas.
+    completed request; ``ledger`` the bill of the run's replicas (None for a
+    result read back from JSON, which keeps the bill's total); ``facts`` what
+    evaluation needs of the scenario (``scenario`` itself is None for a
+    result read back from JSON).
     """
 
-    scenario: Scenario
+    scenario: Scenario | None
+    facts: RunFacts
     seed: int
     fidelity: str
     loop_params: dict[str, Any]
     totals: dict[str, float]
     latency: LatencyHistogram
-    ledger: Ledger
+    ledger: Ledger | None
+    bill: Decimal
     start: FloatArray
     end: FloatArray
     arrived: IntArray
@@ -148,7 +185,9 @@ class RunResult:
     decisions: list[Decision | None]
 
     @classmethod
-    def from_records(cls, records: Sequence[IntervalRecord], **meta: Any) -> RunResult:
+    def from_records(
+        cls, records: Sequence[IntervalRecord], *, scenario: Scenario, ledger: Ledger, **meta: Any
+    ) -> RunResult:
         """Gather interval records into arrays."""
         series: dict[str, Any] = {
             name: np.array(
@@ -161,11 +200,82 @@ class RunResult:
         observed = {
             key: np.array([r.observed.get(key, math.nan) for r in records]) for key in names
         }
-        return cls(**meta, **series, observed=observed, decisions=[r.decision for r in records])
+        return cls(
+            scenario=scenario,
+            facts=RunFacts.of(scenario),
+            ledger=ledger,
+            bill=ledger.total(until=scenario.duration),
+            **meta,
+            **series,
+            observed=observed,
+            decisions=[r.decision for r in records],
+        )
 
     def cost(self) -> Decimal:
-        """What the replicas were billed for the run."""
-        return self.ledger.total(until=self.scenario.duration)
+        """What the run was billed, in dollars."""
+        return self.bill
+
+    # --- saving and reading back ------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the scenario objects and the ledger, as JSON-ready values."""
+        return {
+            "format": FORMAT,
+            "facts": asdict(self.facts),
+            "seed": self.seed,
+            "fidelity": self.fidelity,
+            "loop_params": {key: repr(value) for key, value in self.loop_params.items()},
+            "totals": {key: _plain(value) for key, value in self.totals.items()},
+            "cost": str(self.bill),
+            "series": {name: _listed(getattr(self, name)) for name in _SERIES},
+            "observed": {name: _listed(values) for name, values in self.observed.items()},
+            "decisions": [None if d is None else _decision(d) for d in self.decisions],
+            "latency": self.latency.to_dict(),
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The run as JSON text; written to ``path`` too when given."""
+        text = json.dumps(self.to_dict(), allow_nan=False)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
+        """Read back what :meth:`to_dict` gave."""
+        if data.get("format") != FORMAT:
+            raise ParameterError("format", data.get("format"), repr(FORMAT), owner="RunResult")
+        series: dict[str, Any] = {
+            name: np.array(
+                [math.nan if v is None else v for v in values],
+                dtype=np.float64 if name in _FLOATS else np.int64,
+            )
+            for name, values in data["series"].items()
+        }
+        observed = {
+            name: np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+            for name, values in data["observed"].items()
+        }
+        return cls(
+            scenario=None,
+            facts=RunFacts(**data["facts"]),
+            seed=data["seed"],
+            fidelity=data["fidelity"],
+            loop_params=dict(data["loop_params"]),
+            totals={k: math.nan if v is None else v for k, v in data["totals"].items()},
+            latency=LatencyHistogram.from_dict(data["latency"]),
+            ledger=None,
+            bill=Decimal(data["cost"]),
+            **series,
+            observed=observed,
+            decisions=[None if d is None else _undecision(d) for d in data["decisions"]],
+        )
+
+    @classmethod
+    def from_json(cls, source: str | Path) -> RunResult:
+        """Read a run from JSON text or from a file."""
+        text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
+        return cls.from_dict(json.loads(text))
 
     def demand(self) -> IntArray:
         """Replicas needed in each interval to serve its arrivals at the scenario's SLO.
@@ -174,9 +284,10 @@ class RunResult:
         response time within ``scenario.slo`` (or, without one, not overloaded).
         """
         rate = self.arrived / np.maximum(self.end - self.start, 1e-12)
-        service = self.scenario.service.mean
-        objective = self.scenario.slo if self.scenario.slo and self.scenario.slo > service else None
-        return demand_replicas(rate, service, self.scenario.replica.slots, objective=objective)
+        facts = self.facts
+        service = facts.mean_service
+        objective = facts.slo if facts.slo and facts.slo > service else None
+        return demand_replicas(rate, service, facts.slots, objective=objective)
 
     def summary(self) -> dict[str, float]:
         """The run in numbers: cost, SLO, latency, requests, elasticity, scaling.
@@ -189,8 +300,8 @@ class RunResult:
         cost = float(self.cost())
         dt = self.end - self.start
         demand, supply = self.demand(), self.ready
-        hours = float(self.scenario.duration) / 3600
-        slo = self.scenario.slo
+        hours = self.facts.duration / 3600
+        slo = self.facts.slo
         lost = t["dropped"] + t["timed_out"] + t["failed"]
         served = t["completed"]
         within = self.latency.fraction_within(slo) * served if slo else math.nan
@@ -220,6 +331,33 @@ class RunResult:
             "mean_replicas": float(self.replicas.mean()),
         }
 
+    def to_frame(self) -> Any:
+        """The time series as a pandas DataFrame indexed by interval end (``dataframe`` extra)."""
+        try:
+            import pandas as pd
+        except ImportError as error:
+            raise ImportError(
+                "RunResult.to_frame needs pandas: pip install elastic[dataframe]"
+            ) from error
+        columns: dict[str, Any] = {name: getattr(self, name) for name in _SERIES}
+        columns["demand"] = self.demand()
+        columns["desired"] = [math.nan if d is None else d.replicas for d in self.decisions]
+        columns["reason"] = [None if d is None else d.reason.value for d in self.decisions]
+        for name, values in self.observed.items():
+            columns[f"observed_{name}"] = values
+        return pd.DataFrame(columns).set_index("end")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(name)}</td><td style='text-align:right'>{value:.4g}</td></tr>"
+            for name, value in self.summary().items()
+        )
+        title = html.escape(f"{self.facts.name or 'scenario'}: seed {self.seed}, {self.fidelity}")
+        return (
+            f"<div><strong>RunResult</strong> {title}, {len(self.end)} intervals of "
+            f"{self.facts.control_interval:g} s<table>{rows}</table></div>"
+        )
+
     def mean_wait(self) -> float:
         """Mean time the completed requests waited for a slot."""
         completed = self.totals["completed"]
@@ -233,8 +371,33 @@ class RunResult:
     def __repr__(self) -> str:
         t = self.totals
         return (
-            f"RunResult({self.scenario.name or 'scenario'}, seed={self.seed}, "
+            f"RunResult({self.facts.name or 'scenario'}, seed={self.seed}, "
             f"{len(self.end)} intervals, {t['arrived']:.0f} arrived, "
             f"{t['completed']:.0f} completed, "
             f"cost ${self.cost():.2f})"
         )
+
+
+def _plain(value: float) -> float | None:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _listed(values: NDArray[Any]) -> list[Any]:
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in values.tolist()]
+
+
+def _decision(decision: Decision) -> dict[str, Any]:
+    return {
+        "time": decision.time,
+        "current": decision.current,
+        "replicas": decision.replicas,
+        "stages": [[s.name, s.replicas, s.reason.value, s.detail] for s in decision.stages],
+    }
+
+
+def _undecision(data: Mapping[str, Any]) -> Decision:
+    stages = tuple(
+        Stage(name, replicas, Reason(reason), detail)
+        for name, replicas, reason, detail in data["stages"]
+    )
+    return Decision(data["time"], data["current"], data["replicas"], (), stages)

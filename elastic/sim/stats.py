@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -66,6 +69,25 @@ class LatencyHistogram:
         position = (np.log10(max(limit, 1e-300)) - self.LOW) * self.PER_DECADE
         index = int(np.clip(np.floor(position) + 1, 0, len(self.counts) - 1))
         return float(self.counts[: index + 1].sum() / self.count)
+
+    def to_dict(self) -> dict[str, object]:
+        """The non-empty bins and the running totals, JSON-ready."""
+        used = np.flatnonzero(self.counts)
+        return {
+            "bins": used.tolist(),
+            "counts": self.counts[used].tolist(),
+            "count": self.count,
+            "total": self.total,
+            "max": self.max,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LatencyHistogram:
+        """Read back what :meth:`to_dict` gave."""
+        histogram = cls()
+        histogram.counts[np.asarray(data["bins"], dtype=np.int64)] = data["counts"]
+        histogram.count, histogram.total, histogram.max = data["count"], data["total"], data["max"]
+        return histogram
 
     def merge(self, other: LatencyHistogram) -> None:
         self.counts += other.counts

@@ -336,3 +336,33 @@ def test_a_run_sums_itself_up():
     # 15/s x 0.1 s = 1.5 busy slots: 2 replicas are enough, 3 are ready: over-provisioned
     assert summary["tau_o"] > 90 and summary["theta_u"] == 0
     assert simulate(scenario, pinned(3), seed=5).summary() == summary
+
+
+def test_a_run_read_back_from_json_sums_up_the_same(tmp_path):
+    scenario = Scenario(
+        Poisson(12.0), duration=900.0, initial_replicas=1, slo=0.5, metrics=MetricsSpec(lag=30.0)
+    )
+    loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=6)
+    result = simulate(scenario, loop, seed=2)
+    path = tmp_path / "run.json"
+    result.to_json(path)
+    again = type(result).from_json(path)
+    assert again.summary() == result.summary()
+    assert again.cost() == result.cost() and again.scenario is None and again.ledger is None
+    np.testing.assert_array_equal(again.observed["cpu"], result.observed["cpu"])
+    assert [d.replicas for d in again.decisions] == [d.replicas for d in result.decisions]
+    assert (
+        again.decisions[3].stage("stabilize").reason
+        == result.decisions[3].stage("stabilize").reason
+    )
+    with pytest.raises(ParameterError):
+        type(result).from_dict({"format": "something else"})
+
+
+def test_a_run_as_a_data_frame_and_in_a_notebook():
+    result = simulate(Scenario(Poisson(5.0), duration=120.0, slo=1.0), pinned(1), seed=0)
+    frame = result.to_frame()
+    assert list(frame.index) == result.end.tolist()
+    assert {"arrived", "demand", "desired", "reason", "observed_cpu"} <= set(frame.columns)
+    page = result._repr_html_()
+    assert "<table>" in page and "slo_attainment" in page and "cost" in page
