@@ -78,3 +78,20 @@ def test_bad_inputs_name_themselves():
     with pytest.raises(ParameterError) as info:
         compare({"x": "not a loop"}, SCENARIOS, 1, executor=SerialExecutor(), progress=False)
     assert info.value.name == "policies['x']"
+
+
+def test_a_dask_local_cluster_gives_the_same_rows():
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    serial = compare(LOOPS, SCENARIOS, 2, executor=SerialExecutor(), progress=False)
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        remote = compare(LOOPS, SCENARIOS, 2, executor=client.get_executor(), progress=False)
+    assert remote.rows == serial.rows
