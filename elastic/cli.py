@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -25,6 +26,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="first day of the shipped week (0: Sunday 1995-07-09; default 3, Wednesday)",
     )
     demo.add_argument("--seeds", type=int, default=1, help="seeds per policy (default 1)")
+    demo.add_argument(
+        "--plots",
+        default="demo-plots",
+        metavar="DIR",
+        help="folder for the PNG plots (default: demo-plots); '' for none",
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
         from elastic.demo import main as demo_main
@@ -33,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--seeds must be >= 1")
         if args.first_day + args.days > 7:
             parser.error("--first-day + --days must stay within the week (7 days)")
-        result = demo_main(args.days, args.first_day, seeds=args.seeds)
+        plots = Path(args.plots) if args.plots else None
+        result = demo_main(args.days, args.first_day, seeds=args.seeds, plots=plots)
         return 1 if result.failures else 0
     return 0

@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from pathlib import Path
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from elastic.errors import ParameterError
 from elastic.policies import StepScaling, TargetTracking
 from elastic.sim import Constant, LogNormal, ReplicaSpec, Scenario, TraceReplay
 
-__all__ = ["COLUMNS", "SerialExecutor", "compare", "main", "policies", "scenario"]
+__all__ = ["COLUMNS", "SerialExecutor", "compare", "main", "policies", "scenario", "write_plots"]
 
 SERVICE_S, SIGMA, SLOTS, BOOT_S, SLO_S = 2.0, 0.5, 2, 120.0, 10.0
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -117,8 +118,9 @@ def compare(
     seeds: int = 1,
     executor: Executor | None = None,
     progress: bool = True,
+    keep_results: bool = False,
 ) -> Comparison:
-    """Run every policy on the first ``days`` of the trace."""
+    """Run every policy on ``days`` of the trace from ``first_day``."""
     setup = scenario(days, first_day)
     return compare_runs(
         policies(peak_replicas(days, first_day)),
@@ -126,6 +128,7 @@ def compare(
         seeds,
         executor=executor,
         progress=progress,
+        keep_results=keep_results,
     )
 
 
@@ -147,10 +150,30 @@ def render(result: Comparison) -> str:
     return "\n".join(lines)
 
 
+def write_plots(result: Comparison, folder: Path) -> list[Path]:
+    """The cost-vs-SLO chart and each run's panels, as PNG files in ``folder``."""
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [folder / "comparison.png"]
+    plt.close(result.plot(written[0]))
+    for (policy, _, seed), run in result.results.items():
+        slug = "".join(c if c.isalnum() else "-" for c in policy.lower()).strip("-")
+        path = folder / f"{slug}-seed{seed}.png"
+        plt.close(run.plot(path))
+        written.append(path)
+    return written
+
+
 def main(
-    days: int = 2, first_day: int = 3, *, seeds: int = 1, executor: Executor | None = None
+    days: int = 2,
+    first_day: int = 3,
+    *,
+    seeds: int = 1,
+    executor: Executor | None = None,
+    plots: Path | None = None,
 ) -> Comparison:
-    """Print the comparison table (and return it)."""
+    """Print the comparison table (and return it); write the plots to ``plots`` if given."""
     print(
         f"NASA Kennedy Space Center web server, {days} day(s) from {DAYS[first_day]} "
         f"1995-07-{9 + first_day:02d} (STS-70 launch: Thursday 07-13), "
@@ -161,6 +184,15 @@ def main(
         f"θ/τ: SPEC elasticity metrics against the replicas needed for the SLO "
         f"(docs/evaluation.md)\n"
     )
-    result = compare(days, first_day, seeds=seeds, executor=executor)
+    result = compare(
+        days, first_day, seeds=seeds, executor=executor, keep_results=plots is not None
+    )
     print(render(result))
+    if plots is not None:
+        try:
+            written = write_plots(result, plots)
+        except ImportError:
+            print("\n(plots need matplotlib: pip install elastic[plot])")
+        else:
+            print(f"\nplots: {', '.join(str(p) for p in written)}")
     return result

@@ -39,10 +39,14 @@ def test_the_table_has_every_column(one_day):
     assert len(table.splitlines()) == 2 + 4
 
 
-def test_cli_demo_prints_a_table(capsys):
-    assert main(["demo", "--days", "1", "--first-day", "6"]) == 0
+def test_cli_demo_prints_a_table_and_writes_the_plots(capsys, tmp_path):
+    plots = tmp_path / "plots"
+    assert main(["demo", "--days", "1", "--first-day", "6", "--plots", str(plots)]) == 0
     out = capsys.readouterr().out
     assert "HPA: cpu 60 %, Kubernetes behavior" in out and "cost $" in out and "SLO %" in out
+    written = sorted(p.name for p in plots.iterdir())
+    assert "comparison.png" in written and len(written) == 1 + 4
+    assert all((plots / name).read_bytes()[:4] == b"\x89PNG" for name in written)
 
 
 def test_cli_refuses_days_past_the_week(capsys):

@@ -16,11 +16,13 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from elastic.bench.stats import mean_ci
 from elastic.core.loop import DecisionLoop
 from elastic.errors import ParameterError
+from elastic.sim.result import RunResult
 from elastic.sim.run import simulate
 from elastic.sim.scenario import Scenario
 
@@ -51,10 +53,19 @@ class Failure:
 
 
 def _one(
-    policy: str, loop: DecisionLoop, scenario: str, setup: Scenario, seed: int, fidelity: str
+    policy: str,
+    loop: DecisionLoop,
+    scenario: str,
+    setup: Scenario,
+    seed: int,
+    fidelity: str,
+    keep: bool,
 ) -> dict[str, Any]:
-    summary = simulate(setup, loop, seed=seed, fidelity=fidelity).summary()
-    return {"policy": policy, "scenario": scenario, "seed": seed, **summary}
+    result = simulate(setup, loop, seed=seed, fidelity=fidelity)
+    row = {"policy": policy, "scenario": scenario, "seed": seed, **result.summary()}
+    if keep:
+        row["result"] = result.to_dict()
+    return row
 
 
 def _one_safely(*args: Any) -> dict[str, Any]:
@@ -73,9 +84,15 @@ class Comparison:
     seed whatever order the runs finished in.
     """
 
-    def __init__(self, rows: Iterable[dict[str, Any]], failures: Iterable[Failure] = ()) -> None:
+    def __init__(
+        self,
+        rows: Iterable[dict[str, Any]],
+        failures: Iterable[Failure] = (),
+        results: Mapping[tuple[str, str, int], RunResult] | None = None,
+    ) -> None:
         self.rows = sorted(rows, key=lambda r: (r["policy"], r["scenario"], r["seed"]))
         self.failures = sorted(failures, key=lambda f: (f.policy, f.scenario, f.seed))
+        self.results = dict(results or {})  # by (policy, scenario, seed), with keep_results
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -103,6 +120,42 @@ class Comparison:
         if not self.rows:
             return []
         return [k for k in self.rows[0] if k not in ("policy", "scenario", "seed")]
+
+    def plot(
+        self, path: str | Path | None = None, *, cost: str = "cost", slo: str = "slo_attainment"
+    ) -> Any:
+        """Cost against SLO attainment, one point per policy and scenario, with 95 % intervals.
+
+        The points no other point beats on both (the Pareto front) are joined.
+        Needs matplotlib; saves to ``path`` when given and returns the figure.
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as error:
+            raise ImportError("plots need matplotlib: pip install elastic[plot]") from error
+        table = self.aggregate([cost, slo])
+        figure, axes = plt.subplots(figsize=(8, 5.5))
+        for entry in table:
+            axes.errorbar(
+                entry[cost],
+                100 * entry[slo],
+                xerr=None if math.isnan(entry[f"{cost}_ci"]) else entry[f"{cost}_ci"],
+                yerr=None if math.isnan(entry[f"{slo}_ci"]) else 100 * entry[f"{slo}_ci"],
+                fmt="o",
+                capsize=3,
+            )
+            axes.annotate(entry["policy"], (entry[cost], 100 * entry[slo]), fontsize=8,
+                          xytext=(4, 4), textcoords="offset points")  # fmt: skip
+        front = _pareto([(e[cost], e[slo]) for e in table])
+        if len(front) > 1:
+            axes.plot([c for c, _ in front], [100 * s for _, s in front], "--", color="gray")
+        axes.set_xlabel(f"{cost} ($)")
+        axes.set_ylabel("requests within the SLO (%)")
+        axes.set_title("cost against SLO attainment (mean and 95 % interval across seeds)")
+        figure.tight_layout()
+        if path is not None:
+            figure.savefig(path)
+        return figure
 
     def to_frame(self) -> Any:
         """The rows as a pandas DataFrame (needs the ``dataframe`` extra)."""
@@ -138,6 +191,16 @@ class Comparison:
         )
 
 
+def _pareto(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The points that no other point beats on both lower cost and higher attainment."""
+    best, front = -math.inf, []
+    for point in sorted(p for p in points if not math.isnan(p[1])):
+        if point[1] > best:
+            front.append(point)
+            best = point[1]
+    return front
+
+
 def _named(items: Mapping[str, Any] | Sequence[Any], kind: str) -> dict[str, Any]:
     if isinstance(items, Mapping):
         return dict(items)
@@ -158,6 +221,7 @@ def compare(
     executor: Executor | None = None,
     progress: bool = True,
     fidelity: str = "request",
+    keep_results: bool = False,
 ) -> Comparison:
     """Run every policy on every scenario with every seed; gather the summaries.
 
@@ -171,6 +235,9 @@ def compare(
         Where runs go; a local process pool by default.
     progress
         Show a progress bar (``tqdm.auto``: a widget in Jupyter).
+    keep_results
+        Keep every run's :class:`~elastic.sim.RunResult` (read back from its
+        JSON, so without the ledger) in ``Comparison.results``, for plots.
 
     Examples
     --------
@@ -194,14 +261,14 @@ def compare(
             raise ParameterError(f"scenarios[{name!r}]", setup, "a Scenario", owner="compare")
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     tasks = [
-        (policy, loop, scenario, setup, seed, fidelity)
+        (policy, loop, scenario, setup, seed, fidelity, keep_results)
         for policy, loop in loops.items()
         for scenario, setup in setups.items()
         for seed in seed_list
     ]
     own = executor is None
     pool = executor or ProcessPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1) or 1)
-    rows, failures = [], []
+    rows, failures, results = [], [], {}
     try:
         futures = [pool.submit(_one_safely, *task) for task in tasks]
         bar = _bar(len(futures), progress)
@@ -212,6 +279,11 @@ def compare(
                     Failure(row["policy"], row["scenario"], row["seed"], row["error"], row["trace"])
                 )
             else:
+                saved = row.pop("result", None)
+                if saved is not None:
+                    results[(row["policy"], row["scenario"], row["seed"])] = RunResult.from_dict(
+                        saved
+                    )
                 rows.append(row)
             if bar is not None:
                 bar.update(1)
@@ -220,7 +292,7 @@ def compare(
     finally:
         if own:
             pool.shutdown()
-    return Comparison(rows, failures)
+    return Comparison(rows, failures, results)
 
 
 def _bar(total: int, progress: bool) -> Any:

@@ -183,6 +183,7 @@ class RunResult:
     latency_max: FloatArray
     observed: dict[str, FloatArray]
     decisions: list[Decision | None]
+    cost_per_interval: FloatArray
 
     @classmethod
     def from_records(
@@ -200,11 +201,13 @@ class RunResult:
         observed = {
             key: np.array([r.observed.get(key, math.nan) for r in records]) for key in names
         }
+        _, per_interval = ledger.by_time(scenario.control_interval, until=scenario.duration)
         return cls(
             scenario=scenario,
             facts=RunFacts.of(scenario),
             ledger=ledger,
             bill=ledger.total(until=scenario.duration),
+            cost_per_interval=np.asarray(per_interval, dtype=np.float64),
             **meta,
             **series,
             observed=observed,
@@ -227,6 +230,7 @@ class RunResult:
             "loop_params": {key: repr(value) for key, value in self.loop_params.items()},
             "totals": {key: _plain(value) for key, value in self.totals.items()},
             "cost": str(self.bill),
+            "cost_per_interval": _listed(self.cost_per_interval),
             "series": {name: _listed(getattr(self, name)) for name in _SERIES},
             "observed": {name: _listed(values) for name, values in self.observed.items()},
             "decisions": [None if d is None else _decision(d) for d in self.decisions],
@@ -266,6 +270,7 @@ class RunResult:
             latency=LatencyHistogram.from_dict(data["latency"]),
             ledger=None,
             bill=Decimal(data["cost"]),
+            cost_per_interval=np.array(data["cost_per_interval"], dtype=np.float64),
             **series,
             observed=observed,
             decisions=[None if d is None else _undecision(d) for d in data["decisions"]],
@@ -358,6 +363,42 @@ class RunResult:
             f"{self.facts.control_interval:g} s<table>{rows}</table></div>"
         )
 
+    def plot(self, path: str | Path | None = None) -> Any:
+        """Four panels: demand vs capacity, latency vs SLO, cumulative cost, scaling decisions.
+
+        Needs matplotlib (the ``plot`` extra). Returns the figure; saves it to
+        ``path`` (PNG, SVG, ...) when given.
+        """
+        plt = _pyplot()
+        hours = self.end / 3600
+        figure, axes = plt.subplots(4, 1, figsize=(10, 11), sharex=True)
+        capacity, latency, cost, scaling = axes
+        capacity.step(hours, self.demand(), where="pre", label="demand (replicas for the SLO)")
+        capacity.step(hours, self.ready, where="pre", label="ready replicas")
+        capacity.set_ylabel("replicas")
+        capacity.legend(loc="upper left")
+        latency.plot(hours, self.latency_p95, label="p95")
+        latency.plot(hours, self.latency_p99, label="p99", alpha=0.6)
+        if self.facts.slo:
+            latency.axhline(self.facts.slo, color="red", linestyle="--", label="SLO")
+        latency.set_ylabel("latency (s)")
+        latency.set_yscale("log")
+        latency.legend(loc="upper left")
+        cost.plot(hours, np.cumsum(self.cost_per_interval))
+        cost.set_ylabel("cumulative cost ($)")
+        desired = np.array([np.nan if d is None else d.replicas for d in self.decisions])
+        scaling.step(hours, self.replicas, where="pre", label="replicas")
+        changes = np.flatnonzero(np.diff(desired, prepend=desired[:1]) != 0)
+        scaling.scatter(hours[changes], desired[changes], s=8, color="black", label="decisions")
+        scaling.set_ylabel("replicas")
+        scaling.set_xlabel("hours")
+        scaling.legend(loc="upper left")
+        figure.suptitle(f"{self.facts.name or 'scenario'}: seed {self.seed}, {self.fidelity}")
+        figure.tight_layout()
+        if path is not None:
+            figure.savefig(path)
+        return figure
+
     def mean_wait(self) -> float:
         """Mean time the completed requests waited for a slot."""
         completed = self.totals["completed"]
@@ -401,3 +442,11 @@ def _undecision(data: Mapping[str, Any]) -> Decision:
         for name, replicas, reason, detail in data["stages"]
     )
     return Decision(data["time"], data["current"], data["replicas"], (), stages)
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ImportError("plots need matplotlib: pip install elastic[plot]") from error
+    return plt
