@@ -7,7 +7,8 @@ Baseline, measured in the same run: a process per request and a
 ``simpy.Resource`` of capacity c, as a SimPy user writes it. Measured:
 ``elastic.sim.simulate`` on the same system (one replica of 100 slots, the
 loop pinned at one replica, with its metrics scrapes and decisions every
-15 s), and the replica's queueing recursion alone (``Server.offer_many``).
+15 s), and the replica's queueing recursion alone (``Server.offer_many``),
+each in pure Python and with the numba kernel (the ``fast`` extra).
 All report the mean wait, to be compared with each other and with Erlang C.
 Each measurement runs in a fresh process, after a warm-up of 3.6 simulated
 seconds (imports, reading the price catalog).
@@ -29,7 +30,7 @@ import simpy
 from elastic import DecisionLoop
 from elastic.policies import TargetTracking
 from elastic.queueing import mmc_mean_wait
-from elastic.sim import Exponential, Poisson, ReplicaSpec, Scenario, Server, simulate
+from elastic.sim import Exponential, Poisson, ReplicaSpec, Scenario, Server, kernel, simulate
 
 LAMBDA, MU, C, HOURS = 80.0, 1.0, 100, 1.0
 REPEATS = 3
@@ -78,20 +79,21 @@ def recursion_alone() -> float:
     return float(np.concatenate(server.settle(np.inf).waits).mean())
 
 
-def once(run: Callable[[], float]) -> tuple[float, float]:
-    elastic_simulate(hours=1e-3)  # warm-up: imports and the price catalog, read once per process
+def once(run: Callable[[], float], pure: bool) -> tuple[float, float]:
+    kernel.set_compiled(not pure)
+    elastic_simulate(hours=1e-3)  # warm-up: imports, the price catalog, loading the kernel
     start = time.perf_counter()
     value = run()
     return time.perf_counter() - start, value
 
 
-def timed(run: Callable[[], float]) -> tuple[float, float]:
+def timed(run: Callable[[], float], pure: bool = False) -> tuple[float, float]:
     # each measurement in a fresh process: what one case leaves in memory slows the next
     context = multiprocessing.get_context("spawn")
     samples, value = [], 0.0
     for _ in range(REPEATS):
         with context.Pool(1) as pool:
-            seconds, value = pool.apply(once, (run,))
+            seconds, value = pool.apply(once, (run, pure))
         samples.append(seconds)
     return statistics.median(samples), value
 
@@ -101,8 +103,10 @@ def main() -> None:
     base, base_wait = timed(simpy_baseline)
     rows = [
         ("SimPy, a process per request (baseline)", base, base_wait),
-        ("elastic.sim.simulate, request-level", *timed(elastic_simulate)),
-        ("Server.offer_many (the recursion alone)", *timed(recursion_alone)),
+        ("simulate, request-level, pure Python", *timed(elastic_simulate, pure=True)),
+        ("simulate, request-level, numba kernel", *timed(elastic_simulate)),
+        ("recursion alone, pure Python", *timed(recursion_alone, pure=True)),
+        ("recursion alone, numba kernel", *timed(recursion_alone)),
     ]
     print(f"M/M/{C}, lambda={LAMBDA:g}/s, mu={MU:g}/s, {HOURS:g} h; median of {REPEATS} runs")
     print(f"Erlang C mean wait: {theory:.6f} s")

@@ -27,6 +27,8 @@ from heapq import heappop, heappush, heapreplace
 import numpy as np
 from numpy.typing import NDArray
 
+from elastic.sim.kernel import starts
+
 __all__ = ["ACCEPTED", "DROPPED", "TIMING_OUT", "Server", "Settled"]
 
 ACCEPTED, DROPPED, TIMING_OUT = 0, 1, 2
@@ -108,19 +110,9 @@ class Server:
             for arrival, service in zip(arrivals.tolist(), services.tolist(), strict=True):
                 self.offer(arrival, service)
             return
-        # the common case, kept tight: no queue bound, no patience, one append per request
+        # the common case: no queue bound, no patience; the recursion (compiled if it can be)
         self._flush()
-        free = self._free
-        starts: list[float] = []
-        started = starts.append
-        replace = heapreplace
-        for arrival, service in zip(arrivals.tolist(), services.tolist(), strict=True):
-            start = free[0]
-            if start < arrival:
-                start = arrival
-            replace(free, start + service)
-            started(start)
-        begin = np.array(starts)
+        begin = np.asarray(starts(arrivals, services, self._free), dtype=np.float64)
         ends = begin + services
         self._chunks.append((np.asarray(arrivals, float), begin, ends))
         if len(ends):

@@ -169,3 +169,20 @@ def test_reference_copy_is_the_shared_one():
     if not shared.exists():
         pytest.skip("../shared/reference is not here (a user's clone): nothing to compare")
     assert json.loads(shared.read_text())["rows"] == REFERENCE
+
+
+def test_the_compiled_kernel_gives_exactly_the_reference_starts():
+    from elastic.sim import kernel
+
+    if not kernel.COMPILED:
+        pytest.skip("numba is not installed (the fast extra)")
+    rng = np.random.default_rng(3)
+    for slots in (1, 3, 50):
+        arrivals = np.cumsum(rng.exponential(0.1, 5000))
+        services = rng.lognormal(0.0, 1.0, 5000)
+        python_free = [0.0] * slots
+        reference = kernel.starts_python(arrivals, services, python_free)
+        compiled_free = [0.0] * slots
+        compiled = kernel.starts(arrivals, services, compiled_free)
+        assert np.array_equal(np.asarray(compiled), np.asarray(reference))
+        assert sorted(compiled_free) == sorted(python_free)
