@@ -13,7 +13,7 @@ simulated day is the baseline, and the fluid run of the whole month is
 timed too. Reported: seconds, the ratio per simulated day, and the
 agreement of the two on mean replicas and cost over the measured days.
 
-Run: ``.venv/bin/python benchmarks/bench_fluid.py [--scale 100] [--days 1]``
+Run: ``.venv/bin/python benchmarks/bench_fluid.py [--scale 3000] [--days 0.25]``
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def run(days: float, scale: float, fidelity: str) -> tuple[float, float, float, 
     loop = DecisionLoop(
         TargetTracking("cpu", 60.0),
         min_replicas=1,
-        max_replicas=500,
+        max_replicas=5000,
         behavior=Behavior.kubernetes_default(),
     )
     simulate(scenario(1 / 1440, scale), loop, fidelity=fidelity)  # warm-up: imports, catalog
@@ -70,8 +70,8 @@ def run(days: float, scale: float, fidelity: str) -> tuple[float, float, float, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scale", type=float, default=100.0)
-    parser.add_argument("--days", type=float, default=1.0)
+    parser.add_argument("--scale", type=float, default=3000.0)
+    parser.add_argument("--days", type=float, default=0.25)
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     with context.Pool(1, maxtasksperchild=1) as pool:

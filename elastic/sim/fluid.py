@@ -164,7 +164,7 @@ class FluidSimulation:
         self.metrics = MetricsPipeline(scenario.metrics, self._sample, streams.generator("metrics"))
         self.service = scenario.service.mean
         self.units: list[_Unit] = []  # every replica of the run, by id
-        self.live: list[_Unit] = []  # not yet leaving, oldest first
+        self.live: dict[int, _Unit] = {}  # not yet leaving, by id, oldest first
         self.leaving: list[_Unit] = []  # draining, until they stop
         self._changes: list[tuple[float, int, int]] = []  # (tick, order, slot change), a heap
         self._events: list[tuple[float, int, str]] = []  # (time, unit, failure or notice)
@@ -200,7 +200,7 @@ class FluidSimulation:
             len(self.units), now, now + boot, now + boot + (0.0 if booted else spec.warmup)
         )
         self.units.append(unit)
-        self.live.append(unit)
+        self.live[unit.id] = unit
         self._pending += 1
         heappush(self._boots, (unit.ready_at, unit.id))
         self._change(unit.ready_at, spec.slots)
@@ -236,7 +236,7 @@ class FluidSimulation:
     def _leave(self, unit: _Unit, t: float, *, limit: float, fail_rest: bool) -> None:
         """``unit`` stops taking work at ``t``; it has ``limit`` s for its share of the backlog."""
         slots = self.scenario.replica.slots
-        self.live.remove(unit)
+        del self.live[unit.id]
         unit.leave_at = t
         self._states(t)
         if unit.phase == "pending":
@@ -287,9 +287,19 @@ class FluidSimulation:
         surplus = len(self.live) - replicas
         if surplus <= 0:
             return
-        booting = [u for u in self.live if u.ready_at > now]
-        serving = [u for u in self.live if u.ready_at <= now]
-        for unit in (booting[::-1] + serving[::-1])[:surplus]:
+        leaving: list[_Unit] = []
+        if self._pending:  # provisioning ones first, newest first
+            for unit in reversed(self.live.values()):
+                if len(leaving) == surplus:
+                    break
+                if unit.ready_at > now:
+                    leaving.append(unit)
+        for unit in reversed(self.live.values()):
+            if len(leaving) == surplus:
+                break
+            if unit.ready_at <= now:
+                leaving.append(unit)
+        for unit in leaving:
             self._leave(unit, now, limit=self.scenario.replica.drain_timeout, fail_rest=False)
 
     def _lifecycle_events(self, end: float) -> None:
