@@ -87,7 +87,8 @@ class Simulation:
         env, cluster = self.env, self.cluster
         while not self.done:
             upcoming = env.peek()
-            if upcoming > end:
+            # the run ends with the decision at `end`: what would happen after it is not part of it
+            if upcoming > end or (upcoming == end and self._last_tick == end):
                 cluster.advance(end)
                 if self._last_tick < end:
                     self._record(end, None, {})
@@ -164,18 +165,19 @@ class Simulation:
         for _ in self:
             pass
         total, cluster = self.cluster.total, self.cluster
-        totals = {
-            "arrived": total.arrived,
-            "completed": total.completed,
-            "dropped": total.dropped,
-            "timed_out": total.timed_out,
-            "failed": total.failed,
-            "in_flight": cluster.in_flight(),
-            "wait_seconds": total.wait_seconds,
-            "cold_starts": total.cold_starts,
-            "throttled": total.throttled,
-            **cluster.extra_totals(),
+        records = self.records
+        # the totals are those of the records, so that they always agree with the series
+        totals: dict[str, float] = {
+            name: sum(getattr(r, name) for r in records)
+            for name in ("arrived", "completed", "dropped", "timed_out", "failed")
         }
+        totals.update(
+            in_flight=records[-1].in_flight,
+            wait_seconds=total.wait_seconds,
+            cold_starts=sum(r.cold_starts for r in records),
+            throttled=sum(r.throttled for r in records),
+            **cluster.extra_totals(),
+        )
         return RunResult.from_records(
             self.records,
             scenario=self.scenario,

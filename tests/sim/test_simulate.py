@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from elastic import DecisionLoop, Reason, Recommendation
@@ -107,6 +107,16 @@ loops = st.sampled_from(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios, loop=loops, seed=st.integers(0, 2**32))
+@example(  # found by Hypothesis: a drain ending at the run's end, after the last decision
+    scenario=Scenario(
+        Poisson(35.0),
+        duration=60.0,
+        service=Constant(0.1),
+        replica=ReplicaSpec(slots=4, boot=Constant(20.0), drain_timeout=0.0),
+    ),
+    loop=DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=12),
+    seed=0,
+)
 def test_no_request_is_lost_and_the_same_seed_gives_the_same_run(scenario, loop, seed):
     first = simulate(scenario, loop, seed=seed)
     assert first.conserved(), "arrived = completed + dropped + timed out + failed + in flight"
