@@ -514,25 +514,44 @@ class _ReplayStream(ArrivalStream):
         self.trace, self.rng = trace, rng
         self.next_bucket = int(np.searchsorted(trace.times + trace.bucket, start, side="right"))
         self.pending = np.empty(0)
+        self.carry = np.empty(0, dtype=np.int64)  # tick counts left of a bucket begun
 
     def counts(self, until: float, tick: float) -> NDArray[np.int64]:
+        # Bucket counts handed out directly, split into ticks when a bucket spans several
+        # (multinomially for "poisson", by the even positions for "uniform").
         trace = self.trace
+        per = round(trace.bucket / tick)
         first = self.next_bucket
         aligned = (
-            tick == trace.bucket
+            abs(per * tick - trace.bucket) < 1e-9 * trace.bucket
+            and per >= 1
             and not len(self.pending)
-            and first < len(trace.times)
-            and trace.times[first] == self.time
+            and abs(trace.times[0] + first * trace.bucket - len(self.carry) * tick - self.time)
+            < 1e-9
         )
         if not aligned:
             return ArrivalStream.counts(self, until, tick)
         ticks = round((until - self.time) / tick)
-        last = min(first + ticks, len(trace.times))
-        drawn = self._scaled(first, last)
+        missing = max(0, ticks - len(self.carry))
+        last = min(first + -(-missing // per), len(trace.times))
+        split = self._split(self._scaled(first, last), per) if last > first else self.carry[:0]
+        pool = np.concatenate([self.carry, split])
+        if len(pool) < ticks:  # past the end of the trace
+            pool = np.concatenate([pool, np.zeros(ticks - len(pool), dtype=np.int64)])
+        self.carry = pool[ticks:]
         self.next_bucket, self.time = last, until
-        if len(drawn) == ticks:
-            return drawn
-        return np.concatenate([drawn, np.zeros(ticks - len(drawn), dtype=np.int64)])
+        return pool[:ticks]
+
+    def _split(self, counts: NDArray[np.int64], per: int) -> NDArray[np.int64]:
+        """Each bucket's count over its ``per`` ticks."""
+        if per == 1:
+            return counts
+        if self.trace.spread == "poisson":
+            return self.rng.multinomial(counts, np.full(per, 1 / per)).astype(np.int64).ravel()
+        # evenly spaced arrivals at (j + 0.5) / n of the bucket: count them per tick
+        edges = np.arange(per + 1) / per
+        below = np.ceil(np.outer(counts, edges) - 0.5).astype(np.int64)
+        return np.diff(below, axis=1).ravel()
 
     def _scaled(self, first: int, last: int) -> NDArray[np.int64]:
         """The counts of buckets ``first`` to ``last``, scaled (fractions drawn at random)."""

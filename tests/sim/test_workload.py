@@ -167,3 +167,24 @@ def test_fluid_counts_of_a_rate_are_its_expected_arrivals_rounded_cumulatively()
 def test_fluid_counts_of_a_trace_are_its_buckets():
     trace = TraceReplay([0.0, 60.0, 120.0], [5, 0, 7], bucket=60.0)
     assert trace.stream(np.random.default_rng(0)).counts(240.0, 60.0).tolist() == [5, 0, 7, 0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 40), min_size=1, max_size=12),
+    windows=st.lists(st.integers(1, 9), min_size=1, max_size=10),
+    spread=st.sampled_from(["poisson", "uniform"]),
+)
+def test_fluid_counts_split_buckets_into_ticks_without_losing_any(counts, windows, spread):
+    trace = TraceReplay(np.arange(len(counts)) * 60.0, counts, bucket=60.0, spread=spread)
+    stream = trace.stream(np.random.default_rng(2))
+    ticks, until = [], 0.0
+    for width in windows:  # windows of whole 15-s ticks, cutting through buckets
+        until += 15.0 * width
+        ticks.extend(stream.counts(until, 15.0).tolist())
+    per_bucket = [sum(ticks[i : i + 4]) for i in range(0, len(ticks), 4)]
+    covered = min(len(ticks) // 4, len(counts))
+    assert per_bucket[:covered] == counts[:covered]
+    if spread == "uniform":
+        arrivals = trace.stream(np.random.default_rng(2)).take(until)
+        assert ticks == np.histogram(arrivals, np.arange(len(ticks) + 1) * 15.0)[0].tolist()
