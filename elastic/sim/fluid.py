@@ -466,11 +466,31 @@ class FluidSimulation:
             state.arrived_now = state.arrived_base + int(arrived[k])
             state.busy_now = float(ticks.served[k]) / tick
             state.backlog_now = float(ticks.backlog[k])
-            self.metrics.scrape(t)
+            if self._read(t):
+                self.metrics.scrape(t)
+            else:  # no decision will read it: only move the window on
+                self.metrics.skip(t)
+                state.last = t
+                state.arrived_then, state.served_then = state.arrived_now, state.served_now
+                state.capacity_then = state.capacity_now
             t += resolution
         state.served_base += float(served[-1])
         state.capacity_base += float(capacity[-1])
         state.arrived_base += int(arrived[-1])
+
+    def _read(self, scrape: float) -> bool:
+        """Whether a decision will read the scrape taken at ``scrape``.
+
+        The first decision at least ``lag`` after it reads it if no newer
+        scrape is ``lag`` old by then; later decisions read newer ones.
+        """
+        scenario = self.scenario
+        interval, lag = scenario.control_interval, scenario.metrics.lag
+        first = math.ceil((scrape + lag) / interval - 1e-9) * interval
+        return (
+            first <= scenario.duration + 1e-9
+            and first - lag < scrape + scenario.metrics.resolution - 1e-9
+        )
 
     def _decide(self, now: float, seen: dict[str, float]) -> Decision:
         pending, warming, ready = self._states(now)

@@ -57,6 +57,12 @@ class MetricsPipeline:
         failed = self.spec.missing > 0 and self.rng.random() < self.spec.missing
         self.scrapes.append((now, None if failed else sample))
 
+    def skip(self, now: float) -> None:
+        """A scrape at ``now`` that no decision reads: its failure is drawn, nothing measured."""
+        if self.spec.missing > 0:
+            self.rng.random()
+        self.scrapes.append((now, None))
+
     def observe(self, now: float) -> dict[str, float]:
         """The newest scrape at least ``lag`` old; nothing if it failed or none is that old."""
         cutoff = now - self.spec.lag

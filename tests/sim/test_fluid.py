@@ -138,3 +138,28 @@ def test_ticks_must_divide_the_control_schedule():
     with pytest.raises(ParameterError) as info:
         FluidSimulation(scenario, pinned(1), tick=10.0)
     assert info.value.name == "control_interval"
+
+
+def test_scrapes_no_decision_reads_are_not_measured_and_change_nothing():
+    # lag and resolution that do not divide the interval: some scrapes are read, most not
+    scenario = Scenario(
+        Poisson(25.0),
+        duration=1800.0,
+        metrics=MetricsSpec(resolution=20.0, lag=10.0, missing=0.3),
+        control_interval=60.0,
+        initial_replicas=2,
+    )
+    run = FluidSimulation(scenario, pinned(2), seed=1)
+    measured = []
+    sample = run.metrics.sampler
+    run.metrics.sampler = lambda now: measured.append(now) or sample(now)
+    result = run.result()
+    # a decision at d reads the newest scrape at or before d - 10: the one at 40, 100, 160...
+    assert measured[:3] == [40.0, 100.0, 160.0]
+    assert len(measured) == 30
+    assert not np.all(np.isnan(result.observed["cpu"]))
+    every = FluidSimulation(scenario, pinned(2), seed=1)
+    every._read = lambda scrape: True  # measure every scrape, as a reference
+    reference = every.result()
+    np.testing.assert_array_equal(result.observed["cpu"], reference.observed["cpu"])
+    np.testing.assert_array_equal(result.replicas, reference.replicas)
