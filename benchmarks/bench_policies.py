@@ -19,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from elastic import Behavior, Cooldown, DecisionLoop
+from elastic import DecisionLoop, demo
 from elastic.bench import compare
-from elastic.policies import StepScaling, TargetTracking
 from elastic.sim import Constant, LogNormal, ReplicaSpec, Scenario, TraceReplay
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,20 +70,10 @@ def scenarios() -> dict[str, Scenario]:
 
 
 def policies() -> dict[str, DecisionLoop]:
-    return {
-        "target tracking (HPA, cpu 60 %)": DecisionLoop(
-            TargetTracking("cpu", 60.0),
-            behavior=Behavior.kubernetes_default(),
-            min_replicas=1,
-            max_replicas=1000,
-        ),
-        "step scaling (70 %, cooldown 5 min)": DecisionLoop(
-            StepScaling("cpu", 70.0, [(0, 20, 1), (20, None, 3), (None, -40, -1), (-40, 0, 0)]),
-            cooldown=Cooldown.simple(300.0),
-            min_replicas=1,
-            max_replicas=1000,
-        ),
-    }
+    """The demo's target tracking (HPA) and step scaling, allowed up to 1000 replicas."""
+    chosen = ("HPA: cpu 60 %, Kubernetes behavior", "step scaling at 70 %, cooldown 5 min")
+    loops = demo.policies(1, max_replicas=1000)
+    return {name: loops[name] for name in chosen}
 
 
 def main() -> None:

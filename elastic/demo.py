@@ -75,7 +75,7 @@ def scenario(days: int = 2, first_day: int = 3) -> Scenario:
     )
 
 
-def policies(peak: int) -> dict[str, DecisionLoop]:
+def policies(peak: int, *, max_replicas: int = 60) -> dict[str, DecisionLoop]:
     """The policies compared, by name; ``peak`` sizes the static baseline."""
     return {
         f"static, {peak} replicas": DecisionLoop(
@@ -85,7 +85,7 @@ def policies(peak: int) -> dict[str, DecisionLoop]:
             TargetTracking("cpu", 60.0),
             behavior=Behavior.kubernetes_default(),
             min_replicas=1,
-            max_replicas=60,
+            max_replicas=max_replicas,
         ),
         # AWS scales in after 15 one-minute datapoints below its low alarm
         "AWS-like target tracking: cpu 60 %": DecisionLoop(
@@ -93,13 +93,13 @@ def policies(peak: int) -> dict[str, DecisionLoop]:
             behavior=Behavior(scale_down=ScalingRules(stabilization_window_seconds=900.0)),
             warmup=180.0,
             min_replicas=1,
-            max_replicas=60,
+            max_replicas=max_replicas,
         ),
         "step scaling at 70 %, cooldown 5 min": DecisionLoop(
             StepScaling("cpu", 70.0, [(0, 20, 1), (20, None, 3), (None, -40, -1), (-40, 0, 0)]),
             cooldown=Cooldown.simple(300.0),
             min_replicas=1,
-            max_replicas=60,
+            max_replicas=max_replicas,
         ),
     }
 

@@ -578,27 +578,17 @@ class FluidSimulation:
         """The whole run (runs what is left of it first)."""
         for _ in self:
             pass
-        completed, dropped, timed_out, failed = self._counted
-        totals = {
-            "arrived": self.arrived,
-            "completed": completed,
-            "dropped": dropped,
-            "timed_out": timed_out,
-            "failed": failed,
-            "in_flight": self.records[-1].in_flight,
-            "wait_seconds": math.nan,
-            "cold_starts": 0,
-            "throttled": 0,
-            "replica_failures": self.failures,
-            "spot_interruptions": self.interruptions,
-        }
         return RunResult.from_records(
             self.records,
             scenario=self.scenario,
             seed=self.seed,
             fidelity="fluid",
             loop_params=self.loop.get_params(),
-            totals=totals,
+            extra_totals={
+                "wait_seconds": math.nan,
+                "replica_failures": self.failures,
+                "spot_interruptions": self.interruptions,
+            },
             latency=self._bin(),
             ledger=self.ledger,
         )

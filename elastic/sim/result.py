@@ -101,6 +101,7 @@ def latency_fields(latencies: Sequence[NDArray[np.float64]]) -> dict[str, float]
 
 
 _SERIES = [f.name for f in fields(IntervalRecord) if f.name not in ("observed", "decision")]
+_COUNTS = ("arrived", "completed", "dropped", "timed_out", "failed", "cold_starts", "throttled")
 _FLOATS = {"start", "end", "utilization", "latency_mean", "latency_max", *QUANTILES}
 
 IntArray = NDArray[np.int64]
@@ -187,9 +188,25 @@ class RunResult:
 
     @classmethod
     def from_records(
-        cls, records: Sequence[IntervalRecord], *, scenario: Scenario, ledger: Ledger, **meta: Any
+        cls,
+        records: Sequence[IntervalRecord],
+        *,
+        scenario: Scenario,
+        ledger: Ledger,
+        extra_totals: Mapping[str, float],
+        **meta: Any,
     ) -> RunResult:
-        """Gather interval records into arrays."""
+        """Gather interval records into arrays; the request totals are the records' sums.
+
+        ``extra_totals`` adds what the records do not hold (waiting time,
+        replica failures, spot interruptions).
+        """
+        # summed from the records, so that the totals always agree with the series
+        totals: dict[str, float] = {
+            name: sum(getattr(r, name) for r in records) for name in _COUNTS
+        }
+        totals["in_flight"] = records[-1].in_flight
+        totals.update(extra_totals)
         series: dict[str, Any] = {
             name: np.array(
                 [getattr(r, name) for r in records],
@@ -208,6 +225,7 @@ class RunResult:
             ledger=ledger,
             bill=ledger.total(until=scenario.duration),
             cost_per_interval=np.asarray(per_interval, dtype=np.float64),
+            totals=totals,
             **meta,
             **series,
             observed=observed,

@@ -164,28 +164,17 @@ class Simulation:
         """The whole run (runs what is left of it first)."""
         for _ in self:
             pass
-        total, cluster = self.cluster.total, self.cluster
-        records = self.records
-        # the totals are those of the records, so that they always agree with the series
-        totals: dict[str, float] = {
-            name: sum(getattr(r, name) for r in records)
-            for name in ("arrived", "completed", "dropped", "timed_out", "failed")
-        }
-        totals.update(
-            in_flight=records[-1].in_flight,
-            wait_seconds=total.wait_seconds,
-            cold_starts=sum(r.cold_starts for r in records),
-            throttled=sum(r.throttled for r in records),
-            **cluster.extra_totals(),
-        )
         return RunResult.from_records(
             self.records,
             scenario=self.scenario,
             seed=self.seed,
             fidelity="request",
             loop_params=self.loop.get_params(),
-            totals=totals,
-            latency=cluster.bin_latencies(),
+            extra_totals={
+                "wait_seconds": self.cluster.total.wait_seconds,
+                **self.cluster.extra_totals(),
+            },
+            latency=self.cluster.bin_latencies(),
             ledger=self.ledger,
         )
 
@@ -232,7 +221,4 @@ def simulate(
     >>> result.conserved(), int(result.replicas[-1])
     (True, 4)
     """
-    check_choice(fidelity, "fidelity", FIDELITIES, owner="simulate")
-    if fidelity == "fluid":
-        return FluidSimulation(scenario, loop.clone(), seed=seed).result()
-    return Simulation(scenario, loop.clone(), seed=seed).result()
+    return iter_run(scenario, loop.clone(), seed=seed, fidelity=fidelity).result()

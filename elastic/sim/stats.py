@@ -88,9 +88,3 @@ class LatencyHistogram:
         histogram.counts[np.asarray(data["bins"], dtype=np.int64)] = data["counts"]
         histogram.count, histogram.total, histogram.max = data["count"], data["total"], data["max"]
         return histogram
-
-    def merge(self, other: LatencyHistogram) -> None:
-        self.counts += other.counts
-        self.count += other.count
-        self.total += other.total
-        self.max = max(self.max, other.max)
