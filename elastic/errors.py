@@ -6,6 +6,7 @@
     ├── ParameterError (also a ValueError)   a parameter has a value it cannot take
     │   └── PolicyError                      ... a parameter of a scaling policy
     ├── ManifestError                        a scenario manifest does not validate
+    ├── ForecastError                        a forecaster cannot forecast (yet)
     ├── SimulationError                      the simulator reached an impossible state
     └── AdapterError                         a real system refused or failed a call
 
@@ -21,6 +22,7 @@ from typing import Any
 __all__ = [
     "AdapterError",
     "ElasticError",
+    "ForecastError",
     "ManifestError",
     "ParameterError",
     "PolicyError",
@@ -81,6 +83,10 @@ class PolicyError(ParameterError):
 
 class ManifestError(ElasticError):
     """A scenario manifest does not validate."""
+
+
+class ForecastError(ElasticError):
+    """A forecaster cannot forecast: too little history, or data it cannot learn from."""
 
 
 class SimulationError(ElasticError):

@@ -4,8 +4,8 @@ from elastic.core.behavior import Behavior, RateLimit, ScaleEvent, ScalingRules
 from elastic.core.cooldown import Cooldown
 from elastic.core.loop import STAGES, DecisionLoop
 from elastic.core.params import Params, clone
-from elastic.core.protocols import Actuator, MetricsSource, Policy
-from elastic.core.types import Decision, Observation, Reason, Recommendation, Stage
+from elastic.core.protocols import Actuator, Forecaster, MetricsSource, Policy
+from elastic.core.types import Decision, Forecast, Observation, Reason, Recommendation, Stage
 
 __all__ = [
     "STAGES",
@@ -14,6 +14,8 @@ __all__ = [
     "Cooldown",
     "Decision",
     "DecisionLoop",
+    "Forecast",
+    "Forecaster",
     "MetricsSource",
     "Observation",
     "Params",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from elastic.core.types import Observation, Recommendation
+from elastic.core.types import Forecast, Observation, Recommendation
 
 if TYPE_CHECKING:
     from elastic.core.types import Decision
 
-__all__ = ["Actuator", "MetricsSource", "Policy"]
+__all__ = ["Actuator", "Forecaster", "MetricsSource", "Policy"]
 
 
 @runtime_checkable
@@ -45,3 +46,20 @@ class Actuator(Protocol):
 
     def apply(self, decision: Decision) -> None:
         """Ask the system for ``decision.replicas`` replicas."""
+
+
+@runtime_checkable
+class Forecaster(Protocol):
+    """Learns a regularly sampled series one value at a time and forecasts it.
+
+    ``learn_one`` is the only mutator; ``forecast`` reads. A forecaster that
+    cannot forecast yet (too little history) raises
+    :class:`~elastic.errors.ForecastError`.
+    """
+
+    def learn_one(self, y: float, t: float | None = None) -> None:
+        """Learn the value ``y`` observed at time ``t``."""
+
+    def forecast(self, horizon: int, level: Sequence[float] = ()) -> Forecast:
+        """Forecasts for the next ``horizon`` steps, with intervals at ``level`` percent."""
+        ...

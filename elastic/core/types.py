@@ -6,7 +6,9 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Decision", "Observation", "Reason", "Recommendation", "Stage"]
+import numpy as np
+
+__all__ = ["Decision", "Forecast", "Observation", "Reason", "Recommendation", "Stage"]
 
 
 class Reason(enum.Enum):
@@ -36,6 +38,11 @@ class Reason(enum.Enum):
     """The metric the policy needs is missing: the policy abstains."""
     SCHEDULED = "scheduled"
     """A scheduled action set the capacity or the bounds."""
+    FORECAST = "forecast"
+    """A predictive policy sized the capacity for the forecast load."""
+    FORECAST_ONLY = "forecast_only"
+    """A predictive policy in forecast-only mode: it abstains; the detail says what it
+    would have done."""
     FALLBACK = "fallback"
     """The primary policy could not decide; its fallback did."""
     COMBINED = "combined"
@@ -84,6 +91,10 @@ class Observation:
         Replicas requested but still provisioning.
     warming
         Ready replicas still inside their warm-up period.
+    startup
+        Seconds a new replica takes from being requested to serving (boot plus
+        warm-up), when the controller knows it; ``None`` otherwise. Predictive
+        policies plan that far ahead.
 
     Examples
     --------
@@ -100,6 +111,7 @@ class Observation:
     ready: int | None = None
     pending: int = 0
     warming: int = 0
+    startup: float | None = None
 
     def metric(self, name: str) -> float | None:
         """The value of metric ``name``, or ``None`` when it is missing or NaN."""
@@ -185,3 +197,41 @@ class Decision:
                 return stage
         names = ", ".join(s.name for s in self.stages)
         raise KeyError(f"no stage {name!r}; the stages are {names}")
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """Point forecasts and prediction intervals for the next ``len(mean)`` steps.
+
+    Parameters
+    ----------
+    mean
+        The point forecast for steps ``1..h`` ahead.
+    level
+        The interval levels, in percent (``(80.0, 95.0)``), possibly empty.
+    lower, upper
+        Interval bounds, one row per level (shape ``(len(level), h)``).
+    times
+        The time each step stands for (the forecaster's clock).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = Forecast(np.array([10.0, 11.0]), (90.0,), np.array([[8.0, 8.5]]),
+    ...              np.array([[12.0, 13.5]]), np.array([60.0, 120.0]))
+    >>> f.interval(90)[1].tolist()
+    [12.0, 13.5]
+    """
+
+    mean: np.ndarray
+    level: tuple[float, ...]
+    lower: np.ndarray
+    upper: np.ndarray
+    times: np.ndarray
+
+    def interval(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """The lower and upper bounds at ``level`` percent (one of :attr:`level`)."""
+        for i, have in enumerate(self.level):
+            if abs(have - level) < 1e-9:
+                return self.lower[i], self.upper[i]
+        raise KeyError(f"no {level:g} % interval; the forecast has {list(self.level)}")
