@@ -35,7 +35,8 @@ class External(BaseForecaster):
     The object is refitted on the history every ``refit_every`` values (in
     :meth:`learn_one`, the only mutator). Intervals come from the model when
     it gives them for the requested levels; otherwise they are normal, from
-    the one-step errors, widening like a random walk's (``sqrt(h)``). Any
+    one-step errors (one every ``refit_every`` values, since each costs a
+    call of the model), widening like a random walk's (``sqrt(h)``). Any
     exception of the model becomes a :class:`~elastic.errors.ForecastError`,
     so a predictive policy can fall back.
 
@@ -48,7 +49,7 @@ class External(BaseForecaster):
     window
         Keep only the last ``window`` values (``None``: all).
     refit_every
-        Refit an object model every this many values.
+        Refit an object model, and score a one-step error, every this many values.
 
     Examples
     --------
@@ -98,14 +99,19 @@ class External(BaseForecaster):
         self.fitted_ = False
         self.since_fit_ = 0
 
+    def _scores(self) -> bool:
+        # a one-step forecast costs a call of the model: take one every refit_every values
+        return self.since_fit_ + 1 >= self.refit_every
+
     def _learn(self, y: float) -> None:
         self.history_.append(y)
         if self.window is not None and len(self.history_) > self.window:
             del self.history_[0]
         self.since_fit_ += 1
         due = not self.fitted_ or self.since_fit_ >= self.refit_every
-        if self._has_fit() and len(self.history_) >= self.min_samples and due:
-            self._call(lambda: self.model.fit(np.array(self.history_)))
+        if len(self.history_) >= self.min_samples and due:
+            if self._has_fit():
+                self._call(lambda: self.model.fit(np.array(self.history_)))
             self.fitted_, self.since_fit_ = True, 0
 
     def _call(self, run: Callable[[], Any]) -> Any:

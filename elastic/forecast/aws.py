@@ -13,8 +13,8 @@ number of weeks.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from typing import Any, ClassVar, Self
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -32,8 +32,10 @@ class AWSStyle(BaseForecaster):
     """Hourly seasonal-profile forecasts with AWS predictive scaling's data rules.
 
     Values may come at any spacing: they are averaged per clock hour
-    (``floor(t / 3600)``); an hour is learned when a value of a later hour
-    arrives. Hours without values are gaps, not zeros.
+    (``floor(t / 3600)``); an hour is learned with its last value (the next
+    one, at the spacing of the first two, would fall in a later hour) or,
+    failing that, when a value of a later hour arrives. Hours without values
+    are gaps, not zeros.
 
     Parameters
     ----------
@@ -102,6 +104,8 @@ class AWSStyle(BaseForecaster):
     def _reset_model(self) -> None:
         self.step_ = HOUR
         self.hour_: int | None = None  # the clock hour being averaged
+        self.t_last_: float | None = None
+        self.spacing_: float | None = None  # between values, from the first two
         self.sum_ = 0.0
         self.count_ = 0
         self.hours_: list[float] = []  # hourly means, NaN for gaps, oldest first
@@ -143,14 +147,12 @@ class AWSStyle(BaseForecaster):
         if not math.isnan(float(y)):
             self.sum_ += float(y)
             self.count_ += 1
-
-    def fit(self, series: Iterable[float], *, start: float = 0.0, step: float = HOUR) -> Self:
-        """Forget what was learned and learn ``series`` (every ``step`` s), its last hour too."""
-        super().fit(series, start=start, step=step)
-        if self.hour_ is not None:
-            self._close(self.hour_)
+        if self.t_last_ is not None and self.spacing_ is None:
+            self.spacing_ = t - self.t_last_
+        self.t_last_ = t
+        if self.spacing_ is not None and t + self.spacing_ >= (hour + 1) * HOUR - 1e-6:
+            self._close(hour)  # the last value of the hour is in
             self.hour_ = None
-        return self
 
     def _close(self, hour: int) -> None:
         """The values of ``hour`` are all in: learn their mean."""
@@ -158,8 +160,9 @@ class AWSStyle(BaseForecaster):
             self.hours_.extend([math.nan] * (hour - self.last_hour_ - 1))
         self.hours_.append(self.sum_ / self.count_ if self.count_ else math.nan)
         self.last_hour_ = hour
-        del self.hours_[: max(0, len(self.hours_) - 24 * self.history_days)]
-        self.n_ = int(np.count_nonzero(~np.isnan(self.hours_)))
+        old = self.hours_[: max(0, len(self.hours_) - 24 * self.history_days)]
+        del self.hours_[: len(old)]
+        self.n_ += bool(self.count_) - sum(1 for v in old if v == v)
         self.t_ = hour * HOUR
         due = self.origin_ is None or hour - self.origin_ >= self.refresh_hours
         if due and self.n_ >= self.min_history_hours:
@@ -167,19 +170,15 @@ class AWSStyle(BaseForecaster):
 
     def _profile(self, history: FloatArray, targets: np.ndarray) -> FloatArray:
         """The weighted same-hour mean for each target index of ``history``."""
-        total = np.zeros(len(targets))
-        weights = np.zeros(len(targets))
-        for day in range(1, self.history_days + 1):
-            source = targets - 24 * day
-            ok = source >= 0
-            values = np.full(len(targets), np.nan)
-            values[ok] = history[source[ok]]
-            known = ~np.isnan(values)
-            weight = self.decay ** (day - 1) * (self.weekly if day % 7 == 0 else 1.0)
-            total[known] += weight * values[known]
-            weights[known] += weight
+        days = np.arange(1, self.history_days + 1)
+        weights = self.decay ** (days - 1.0) * np.where(days % 7 == 0, self.weekly, 1.0)
+        pad = 24 * self.history_days
+        padded = np.concatenate((np.full(pad, np.nan), history))
+        values = padded[targets[None, :] - 24 * days[:, None] + pad]  # one row per day back
+        known = ~np.isnan(values)
+        total = np.where(known, values, 0.0).T @ weights
         with np.errstate(invalid="ignore"):
-            return total / weights
+            return np.asarray(total / (known.T @ weights))
 
     def _refresh(self, hour: int) -> None:
         history = np.array(self.hours_)

@@ -73,6 +73,14 @@ class BaseForecaster(Params):
         """Point forecasts for steps ``1..horizon``."""
         raise NotImplementedError
 
+    def _one(self) -> float:
+        """The one-step forecast (a subclass may compute it faster than :meth:`_mean`)."""
+        return float(self._mean(1)[0])
+
+    def _scores(self) -> bool:
+        """Whether the next value's one-step error counts toward :attr:`sigma`."""
+        return True
+
     def _variance(self, horizon: int) -> FloatArray:
         """Forecast error variance for steps ``1..horizon``, in units of the one-step one."""
         return np.arange(1, horizon + 1, dtype=np.float64)
@@ -126,16 +134,16 @@ class BaseForecaster(Params):
             else:
                 missing = max(0, round((t - self.t_) / self.step_) - 1)
         for _ in range(missing):
-            self._learn(float(self._mean(1)[0]))
+            self._learn(self._one())
             self.n_ += 1
         self.t_ = t
         if math.isnan(value):  # a missing value: move on with the forecast
             if self.n_ and self.ready:
-                self._learn(float(self._mean(1)[0]))
+                self._learn(self._one())
                 self.n_ += 1
             return
-        if self.ready:
-            error = value - float(self._mean(1)[0])
+        if self.ready and self._scores():
+            error = value - self._one()
             self.errors_ += 1
             self.squared_error_ += error * error
         self._learn(value)

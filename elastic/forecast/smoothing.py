@@ -177,13 +177,22 @@ class HoltWinters(BaseForecaster):
                 self._start()
             return
         n = self.n_
-        error = y - float(self._mean(1)[0])
+        error = y - self._one()
         alpha = self.alpha
         self.level_ += self.slope_ + alpha * error
         if self.trend:
             self.slope_ += alpha * self.beta * error
         for season, period, gamma in zip(self.seasons_, self.periods, self._gammas(), strict=True):
             season[n % period] += gamma * error
+
+    def _one(self) -> float:
+        if self.n_ < self.min_samples:
+            return float(self._mean(1)[0])
+        n = self.n_
+        value = self.level_ + (self.slope_ if self.trend else 0.0)
+        for season, period in zip(self.seasons_, self.periods, strict=True):
+            value += season[n % period]
+        return value
 
     def _mean(self, horizon: int) -> FloatArray:
         steps = np.arange(1, horizon + 1, dtype=np.float64)
