@@ -40,6 +40,9 @@ class Reason(enum.Enum):
     """A scheduled action set the capacity or the bounds."""
     FORECAST = "forecast"
     """A predictive policy sized the capacity for the forecast load."""
+    NO_FORECAST = "no_forecast"
+    """The forecaster cannot forecast yet (too little history) or failed: the policy
+    abstains (without blocking scale-in, unlike ``NO_DATA``)."""
     FORECAST_ONLY = "forecast_only"
     """A predictive policy in forecast-only mode: it abstains; the detail says what it
     would have done."""
@@ -92,9 +95,9 @@ class Observation:
     warming
         Ready replicas still inside their warm-up period.
     startup
-        Seconds a new replica takes from being requested to serving (boot plus
-        warm-up), when the controller knows it; ``None`` otherwise. Predictive
-        policies plan that far ahead.
+        Seconds a new replica takes from being requested to serving (its
+        expected boot time), when the controller knows it; ``None`` otherwise.
+        Predictive policies plan that far ahead.
 
     Examples
     --------

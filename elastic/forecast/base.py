@@ -143,9 +143,13 @@ class BaseForecaster(Params):
                 self.n_ += 1
             return
         if self.ready and self._scores():
-            error = value - self._one()
-            self.errors_ += 1
-            self.squared_error_ += error * error
+            try:
+                error = value - self._one()
+            except ForecastError:  # the value is still learned; only its error is not scored
+                pass
+            else:
+                self.errors_ += 1
+                self.squared_error_ += error * error
         self._learn(value)
         self.n_ += 1
 

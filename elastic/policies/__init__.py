@@ -3,6 +3,7 @@
 from elastic.policies.base import BasePolicy
 from elastic.policies.compose import Fallback, MaxOf, MinOf
 from elastic.policies.cron import Cron
+from elastic.policies.predictive import Plan, Predictive
 from elastic.policies.scheduled import Scheduled, ScheduledAction
 from elastic.policies.step import StepScaling, aws_round
 from elastic.policies.target_tracking import TargetTracking
@@ -13,6 +14,8 @@ __all__ = [
     "Fallback",
     "MaxOf",
     "MinOf",
+    "Plan",
+    "Predictive",
     "Scheduled",
     "ScheduledAction",
     "StepScaling",

@@ -501,6 +501,7 @@ class FluidSimulation:
             ready=warming + ready,
             pending=pending,
             warming=warming,
+            startup=self.scenario.replica.boot.mean,
         )
         decision = self.loop.step(obs)
         self.scale_to(decision.replicas, now)

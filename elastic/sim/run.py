@@ -123,6 +123,7 @@ class Simulation:
                 ready=ready,
                 pending=pending,
                 warming=warming,
+                startup=self.scenario.replica.boot.mean,
             )
             decision = self.loop.step(obs)
             cluster.scale_to(decision.replicas)
