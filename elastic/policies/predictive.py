@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
+
+import numpy as np
 
 from elastic.core.params import clone
 from elastic.core.protocols import Forecaster, Policy
@@ -102,6 +105,10 @@ class Predictive(BasePolicy):
     max_capacity
         The group's maximum (the loop's ``max_replicas``); needed by
         ``max_capacity_behavior="increase"``.
+    history
+        ``(times, loads)`` of the load before the first observation, learned
+        at once (as AWS learns from the metric history it already has), so
+        that the policy forecasts from its first step.
 
     Examples
     --------
@@ -156,6 +163,7 @@ class Predictive(BasePolicy):
         bucket: float | None = None,
         fallback: Policy | None = None,
         max_capacity: int | None = None,
+        history: tuple[Sequence[float], Sequence[float]] | None = None,
     ) -> None:
         self.forecaster = forecaster
         self.metric = metric
@@ -171,6 +179,7 @@ class Predictive(BasePolicy):
         self.bucket = bucket
         self.fallback = fallback
         self.max_capacity = max_capacity
+        self.history = history
         self.validate()
         self.model_: Forecaster = clone(forecaster)
         self.time_: float | None = None
@@ -181,6 +190,9 @@ class Predictive(BasePolicy):
         self.learned_: tuple[float, float | None] | None = None  # last time fed, step
         self.error_: str | None = None  # the last failure of the forecaster's learning
         self.raised_max_: int | None = None
+        if history is not None:
+            for t, load in zip(*history, strict=True):
+                self._learn(float(load), float(t))
 
     def validate(self) -> None:
         owner = type(self).__name__
@@ -230,6 +242,20 @@ class Predictive(BasePolicy):
             check_int(self.max_capacity, "max_capacity", owner=owner, ge=0, error=PolicyError)
         elif self.max_capacity_behavior == "increase":
             raise fail("max_capacity", "the group's maximum when max_capacity_behavior='increase'")
+        if self.history is not None:
+            expected = "None or (times, loads): two sequences of finite numbers, times increasing"
+            try:
+                times, loads = (np.asarray(part, dtype=np.float64) for part in self.history)
+            except (TypeError, ValueError):
+                raise fail("history", expected) from None
+            if (
+                times.ndim != 1
+                or times.shape != loads.shape
+                or not np.isfinite(times).all()
+                or np.isinf(loads).any()
+                or np.any(np.diff(times) <= 0)
+            ):
+                raise fail("history", expected)
 
     # --- learning ----------------------------------------------------------------------------
 
@@ -244,17 +270,7 @@ class Predictive(BasePolicy):
         if self.time_ is not None and now > self.time_:
             self.interval_ = now - self.time_
         self.time_ = now
-        load = self._load(obs)
-        try:
-            if self.bucket is None:
-                if load is not None:
-                    self._feed(load, now)
-            else:
-                self._add_to_bucket(load, now)
-        except Exception as error:  # a failing forecaster must not stop the loop
-            self.error_ = f"{type(error).__name__}: {error}"
-        else:
-            self.error_ = None
+        self._learn(self._load(obs), now)
         if self.fallback is not None:
             self.fallback.observe(obs)
         if self.max_capacity_behavior == "increase" and self.max_capacity is not None:
@@ -265,6 +281,18 @@ class Predictive(BasePolicy):
             if plan.replicas > self.max_capacity:
                 raised = math.ceil(plan.replicas * (1 + self.max_capacity_buffer / 100) - 1e-9)
                 self.raised_max_ = max(self.raised_max_ or 0, raised)
+
+    def _learn(self, load: float | None, now: float) -> None:
+        try:
+            if self.bucket is None:
+                if load is not None:
+                    self._feed(load, now)
+            else:
+                self._add_to_bucket(load, now)
+        except Exception as error:  # a failing forecaster must not stop the loop
+            self.error_ = f"{type(error).__name__}: {error}"
+        else:
+            self.error_ = None
 
     def _feed(self, load: float, t: float) -> None:
         self.model_.learn_one(load, t)

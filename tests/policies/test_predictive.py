@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from elastic import DecisionLoop, Observation, Reason
+from elastic.core.params import clone
 from elastic.errors import PolicyError
-from elastic.forecast import EWMA, Drift, External, HoltWinters, LastValue
+from elastic.forecast import EWMA, AWSStyle, Drift, External, HoltWinters, LastValue
 from elastic.policies import MaxOf, Predictive, TargetTracking
 
 
@@ -231,3 +232,25 @@ def test_the_example_from_the_docstring_by_hand():
     plan = policy.plan(obs)
     # drift 100 per minute; two minutes ahead of 600: 800 rps, 8 replicas of 100
     assert (plan.steps, plan.load, plan.replicas) == (2, 800.0, math.ceil(800 / 100))
+
+
+def test_history_lets_it_forecast_from_the_first_step():
+    hours = np.arange(48) * 3600.0
+    loads = 300.0 + 200.0 * np.sin(2 * np.pi * np.arange(48) / 24)
+    policy = Predictive(AWSStyle(), "rps", 100.0, lead_time=3600.0, history=(hours, loads))
+    first = Observation(48 * 3600.0, 3, {"rps": 300.0})
+    policy.observe(first)
+    rec = policy.recommend(first)
+    assert rec.reason is Reason.FORECAST and rec.replicas == math.ceil(loads[1] / 100.0 - 1e-9)
+    assert clone(policy).model_.ready  # a clone learns the same history
+
+
+@pytest.mark.parametrize(
+    "history",
+    [([0.0, 60.0], [1.0]), ([60.0, 0.0], [1.0, 2.0]), ([0.0, 60.0], [1.0, math.inf]), "abc"],
+    ids=["lengths differ", "times go back", "infinite load", "not two sequences"],
+)
+def test_bad_history_names_itself(history):
+    with pytest.raises(PolicyError) as error:
+        Predictive(EWMA(), "rps", 100.0, history=history)
+    assert error.value.name == "history"
