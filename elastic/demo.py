@@ -26,15 +26,27 @@ import numpy as np
 
 from elastic.bench import Comparison, SerialExecutor
 from elastic.bench import compare as compare_runs
-from elastic.core import Behavior, Cooldown, DecisionLoop, ScalingRules
+from elastic.core import Behavior, Cooldown, DecisionLoop, Policy, ScalingRules
 from elastic.data import load_trace
 from elastic.errors import ParameterError
-from elastic.policies import StepScaling, TargetTracking
+from elastic.forecast import AWSStyle
+from elastic.policies import Predictive, StepScaling, TargetTracking
 from elastic.sim import Constant, LogNormal, ReplicaSpec, Scenario, TraceReplay
 
-__all__ = ["COLUMNS", "SerialExecutor", "compare", "main", "policies", "scenario", "write_plots"]
+__all__ = [
+    "COLUMNS",
+    "SerialExecutor",
+    "compare",
+    "history",
+    "main",
+    "policies",
+    "scenario",
+    "write_plots",
+]
 
 SERVICE_S, SIGMA, SLOTS, BOOT_S, SLO_S = 2.0, 0.5, 2, 120.0, 10.0
+#: requests per second one replica serves at 60 % CPU
+REPLICA_RPS = 0.6 * SLOTS / LogNormal(SERVICE_S, SIGMA).mean
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 COLUMNS = {
     "cost": ("cost $", 2),
@@ -75,8 +87,37 @@ def scenario(days: int = 2, first_day: int = 3) -> Scenario:
     )
 
 
-def policies(peak: int, *, max_replicas: int = 60) -> dict[str, DecisionLoop]:
-    """The policies compared, by name; ``peak`` sizes the static baseline."""
+def history(first_day: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The shipped days before ``first_day``: (seconds before the run starts, requests/s)."""
+    _, counts = load_trace("nasa-1995-jul09")
+    before = counts[: 1440 * first_day]
+    if not len(before):
+        return None
+    return 60.0 * (np.arange(len(before)) - len(before)), before / 60.0
+
+
+def policies(
+    peak: int,
+    *,
+    max_replicas: int = 60,
+    history: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, DecisionLoop]:
+    """The policies compared, by name.
+
+    ``peak`` sizes the static baseline; ``history`` (see :func:`history`) is
+    the load the predictive policy has seen before the run.
+    """
+
+    def aws_like(*chosen: Policy) -> DecisionLoop:
+        # AWS scales in after 15 one-minute datapoints below its low alarm
+        return DecisionLoop(
+            list(chosen),
+            behavior=Behavior(scale_down=ScalingRules(stabilization_window_seconds=900.0)),
+            warmup=180.0,
+            min_replicas=1,
+            max_replicas=max_replicas,
+        )
+
     return {
         f"static, {peak} replicas": DecisionLoop(
             TargetTracking("cpu", 60.0), min_replicas=peak, max_replicas=peak
@@ -87,13 +128,13 @@ def policies(peak: int, *, max_replicas: int = 60) -> dict[str, DecisionLoop]:
             min_replicas=1,
             max_replicas=max_replicas,
         ),
-        # AWS scales in after 15 one-minute datapoints below its low alarm
-        "AWS-like target tracking: cpu 60 %": DecisionLoop(
+        "AWS-like target tracking: cpu 60 %": aws_like(
+            TargetTracking("cpu", 60.0, scale_in_margin=0.1)
+        ),
+        # AWS's hybrid: the larger of predictive (hourly forecast of rps) and target tracking
+        "predictive + AWS-like target tracking": aws_like(
+            Predictive(AWSStyle(), "rps", REPLICA_RPS, history=history),
             TargetTracking("cpu", 60.0, scale_in_margin=0.1),
-            behavior=Behavior(scale_down=ScalingRules(stabilization_window_seconds=900.0)),
-            warmup=180.0,
-            min_replicas=1,
-            max_replicas=max_replicas,
         ),
         "step scaling at 70 %, cooldown 5 min": DecisionLoop(
             StepScaling("cpu", 70.0, [(0, 20, 1), (20, None, 3), (None, -40, -1), (-40, 0, 0)]),
@@ -123,7 +164,7 @@ def compare(
     """Run every policy on ``days`` of the trace from ``first_day``."""
     setup = scenario(days, first_day)
     return compare_runs(
-        policies(peak_replicas(days, first_day)),
+        policies(peak_replicas(days, first_day), history=history(first_day)),
         {setup.name: setup},
         seeds,
         executor=executor,

@@ -2,9 +2,10 @@
 
 import pytest
 
+from elastic import Reason
 from elastic.bench import SerialExecutor
 from elastic.cli import main
-from elastic.demo import COLUMNS, compare, peak_replicas, policies, render, scenario
+from elastic.demo import COLUMNS, compare, history, peak_replicas, policies, render, scenario
 from elastic.sim import simulate
 
 
@@ -14,7 +15,7 @@ def one_day():
 
 
 def test_the_demo_compares_every_policy_and_autoscaling_pays(one_day):
-    assert len(one_day.rows) == 4 and not one_day.failures
+    assert len(one_day.rows) == 5 and not one_day.failures
     by_policy = {row["policy"]: row for row in one_day.rows}
     static = next(row for name, row in by_policy.items() if name.startswith("static"))
     autoscaled = [row for name, row in by_policy.items() if not name.startswith("static")]
@@ -36,7 +37,7 @@ def test_the_table_has_every_column(one_day):
     header = table.splitlines()[0]
     for label, _ in COLUMNS.values():
         assert label in header
-    assert len(table.splitlines()) == 2 + 4
+    assert len(table.splitlines()) == 2 + 5
 
 
 def test_cli_demo_prints_a_table_and_writes_the_plots(capsys, tmp_path):
@@ -45,7 +46,7 @@ def test_cli_demo_prints_a_table_and_writes_the_plots(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "HPA: cpu 60 %, Kubernetes behavior" in out and "cost $" in out and "SLO %" in out
     written = sorted(p.name for p in plots.iterdir())
-    assert "comparison.png" in written and len(written) == 1 + 4
+    assert "comparison.png" in written and len(written) == 1 + 5
     assert all((plots / name).read_bytes()[:4] == b"\x89PNG" for name in written)
 
 
@@ -54,3 +55,14 @@ def test_cli_refuses_days_past_the_week(capsys):
         main(["demo", "--days", "3", "--first-day", "5"])
     assert exit_.value.code == 2
     assert "within the week" in capsys.readouterr().err
+
+
+def test_the_predictive_policy_forecasts_from_the_shipped_days_before():
+    assert history(0) is None
+    times, rps = history(3)
+    assert len(times) == 3 * 1440 and times[-1] == -60.0 and rps.max() > 0
+    name = "predictive + AWS-like target tracking"
+    loop = policies(peak_replicas(), history=history(3))[name]
+    run = simulate(scenario(), loop, fidelity="fluid")
+    reasons = {rec.reason for d in run.decisions if d for rec in d.recommendations}
+    assert Reason.FORECAST in reasons and Reason.NO_FORECAST not in reasons

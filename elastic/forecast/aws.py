@@ -33,9 +33,10 @@ class AWSStyle(BaseForecaster):
 
     Values may come at any spacing: they are averaged per clock hour
     (``floor(t / 3600)``); an hour is learned with its last value (the next
-    one, at the spacing of the first two, would fall in a later hour) or,
-    failing that, when a value of a later hour arrives. Hours without values
-    are gaps, not zeros.
+    one, at the spacing of the last two, would fall in a later hour) or,
+    failing that, when a value of a later hour arrives; a value that comes
+    after its hour was learned (the spacing shrank) still joins its mean.
+    Hours without values are gaps, not zeros.
 
     Parameters
     ----------
@@ -105,7 +106,7 @@ class AWSStyle(BaseForecaster):
         self.step_ = HOUR
         self.hour_: int | None = None  # the clock hour being averaged
         self.t_last_: float | None = None
-        self.spacing_: float | None = None  # between values, from the first two
+        self.spacing_: float | None = None  # between the last two values
         self.sum_ = 0.0
         self.count_ = 0
         self.hours_: list[float] = []  # hourly means, NaN for gaps, oldest first
@@ -132,14 +133,15 @@ class AWSStyle(BaseForecaster):
             t = t if self.hour_ is None else (self.hour_ + 1) * HOUR
         t = check_number(t, "t", owner=f"{owner}.learn_one")
         hour = math.floor(t / HOUR)
-        first = self.hour_ if self.hour_ is not None else self.last_hour_
-        if first is not None and hour < first + (self.hour_ is None):
+        if self.t_last_ is not None and t <= self.t_last_:
             raise ParameterError(
-                "t",
-                t,
-                f"a time in hour {first + (self.hour_ is None)} or later",
-                owner=f"{owner}.learn_one",
+                "t", t, f"a time after the last one ({self.t_last_:g})", owner=f"{owner}.learn_one"
             )
+        self.spacing_ = None if self.t_last_ is None else t - self.t_last_
+        self.t_last_ = t
+        if self.hour_ is None and hour == self.last_hour_:
+            self._late(float(y))  # its hour was closed early: the spacing shrank
+            return
         if self.hour_ is not None and hour > self.hour_:
             self._close(self.hour_)
         if self.hour_ is None or hour > self.hour_:
@@ -147,12 +149,19 @@ class AWSStyle(BaseForecaster):
         if not math.isnan(float(y)):
             self.sum_ += float(y)
             self.count_ += 1
-        if self.t_last_ is not None and self.spacing_ is None:
-            self.spacing_ = t - self.t_last_
-        self.t_last_ = t
         if self.spacing_ is not None and t + self.spacing_ >= (hour + 1) * HOUR - 1e-6:
-            self._close(hour)  # the last value of the hour is in
+            self._close(hour)  # the next value, at the same spacing, is in a later hour
             self.hour_ = None
+
+    def _late(self, y: float) -> None:
+        """A value of the hour learned last: it joins that hour's mean (no refresh)."""
+        if math.isnan(y):
+            return
+        mean, count = self.hours_[-1], self.count_
+        if count == 0:
+            self.n_ += 1
+        self.hours_[-1] = y if count == 0 else (mean * count + y) / (count + 1)
+        self.count_ += 1
 
     def _close(self, hour: int) -> None:
         """The values of ``hour`` are all in: learn their mean."""

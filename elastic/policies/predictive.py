@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from elastic.core.params import clone
 from elastic.core.protocols import Forecaster, Policy
@@ -163,7 +163,7 @@ class Predictive(BasePolicy):
         bucket: float | None = None,
         fallback: Policy | None = None,
         max_capacity: int | None = None,
-        history: tuple[Sequence[float], Sequence[float]] | None = None,
+        history: tuple[ArrayLike, ArrayLike] | None = None,
     ) -> None:
         self.forecaster = forecaster
         self.metric = metric
@@ -191,8 +191,9 @@ class Predictive(BasePolicy):
         self.error_: str | None = None  # the last failure of the forecaster's learning
         self.raised_max_: int | None = None
         if history is not None:
-            for t, load in zip(*history, strict=True):
-                self._learn(float(load), float(t))
+            times, loads = (np.asarray(part, dtype=np.float64) for part in history)
+            for t, load in zip(times.tolist(), loads.tolist(), strict=True):
+                self._learn(load, t)
 
     def validate(self) -> None:
         owner = type(self).__name__

@@ -225,3 +225,15 @@ def test_bad_input_names_itself():
         f.forecast(0)
     with pytest.raises(ParameterError, match="level=100"):
         f.forecast(1, level=(100,))
+
+
+def test_aws_style_averages_a_whole_hour_when_the_spacing_shrinks():
+    f = AWSStyle()
+    times = [*range(0, 3600, 60), 3555, 3570, 3585]  # one value a minute, then every 15 s
+    times = sorted(set(times))
+    values = [float(i) for i in range(len(times))]
+    for t, y in zip(times, values, strict=True):
+        f.learn_one(y, float(t))
+    assert f.last_hour_ == 0 and f.hours_ == [pytest.approx(np.mean(values))]
+    with pytest.raises(ParameterError, match="a time after the last one"):
+        f.learn_one(1.0, 3000.0)
