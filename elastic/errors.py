@@ -7,6 +7,7 @@
     │   └── PolicyError                      ... a parameter of a scaling policy
     ├── ManifestError                        a scenario manifest does not validate
     ├── ForecastError                        a forecaster cannot forecast (yet)
+    ├── MetricsError                         a metric gives no replica count (no pods, no samples)
     ├── SimulationError                      the simulator reached an impossible state
     └── AdapterError                         a real system refused or failed a call
 
@@ -24,6 +25,7 @@ __all__ = [
     "ElasticError",
     "ForecastError",
     "ManifestError",
+    "MetricsError",
     "ParameterError",
     "PolicyError",
     "SimulationError",
@@ -87,6 +89,10 @@ class ManifestError(ElasticError):
 
 class ForecastError(ElasticError):
     """A forecaster cannot forecast: too little history, or data it cannot learn from."""
+
+
+class MetricsError(ElasticError):
+    """A metric cannot be turned into a replica count: no pods, no samples, a missing request."""
 
 
 class SimulationError(ElasticError):

@@ -1,0 +1,368 @@
+"""The HPA's replica calculation, as upstream computes it (``pkg/controller/podautoscaler``).
+
+Quantities are integers in milli-units, as the Kubernetes metrics APIs give
+them: a CPU request of one core is 1000, a metric value of 15 is 15000.
+Averages and utilizations are truncated where upstream truncates (integer
+division), and the usage ratio is computed from the truncated value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from elastic.core.validate import check_choice, check_int, check_number
+from elastic.errors import MetricsError, ParameterError
+
+__all__ = [
+    "Pod",
+    "Tolerance",
+    "UsageReplicas",
+    "UtilizationReplicas",
+    "average_value_replicas",
+    "average_value_total_replicas",
+    "utilization_replicas",
+    "value_replicas",
+]
+
+Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"]
+PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    """A pod as the HPA sees it.
+
+    Parameters
+    ----------
+    name
+        Unique within the target.
+    phase
+        ``"Pending"`` pods count as unready; ``"Failed"`` ones are ignored.
+    ready
+        The ``Ready`` condition (used when counting ready pods for Object and
+        External metrics).
+    deleting
+        Has a deletion timestamp: ignored.
+    initializing
+        For CPU: the upstream rule says to skip this pod's sample (it is in
+        its CPU initialization period and unready or its sample predates its
+        readiness, or it has never been ready within the readiness delay).
+    request
+        The pod's request of the resource (sum over its containers), milli;
+        ``None`` when a container has none (an error for utilization targets).
+    usage
+        The pod's metric sample, milli; ``None`` when the metrics API has none.
+    """
+
+    name: str
+    phase: Phase = "Running"
+    ready: bool = True
+    deleting: bool = False
+    initializing: bool = False
+    request: int | None = None
+    usage: int | None = None
+
+    def __post_init__(self) -> None:
+        check_choice(self.phase, "phase", PHASES, owner=f"Pod {self.name!r}")
+        for name in ("request", "usage"):
+            value = getattr(self, name)
+            if value is not None:
+                check_int(value, name, owner=f"Pod {self.name!r}", ge=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerance:
+    """No change while ``1 - scale_down <= ratio <= 1 + scale_up``.
+
+    Examples
+    --------
+    >>> Tolerance(scale_up=0.05).within(1.06), Tolerance(scale_up=0.05).within(0.91)
+    (False, True)
+    """
+
+    scale_up: float = 0.1
+    scale_down: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_number(self.scale_up, "scale_up", owner="Tolerance", ge=0)
+        check_number(self.scale_down, "scale_down", owner="Tolerance", ge=0, le=1)
+
+    def within(self, ratio: float) -> bool:
+        """Whether ``ratio`` is inside the band (a change would be too small)."""
+        return 1.0 - self.scale_down <= ratio <= 1.0 + self.scale_up
+
+    @classmethod
+    def of(cls, tolerance: float | Tolerance) -> Tolerance:
+        """A :class:`Tolerance` from a float (both directions) or a :class:`Tolerance`."""
+        if isinstance(tolerance, Tolerance):
+            return tolerance
+        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
+            raise ParameterError(
+                "tolerance", tolerance, "a number >= 0 or a Tolerance", owner="kubernetes"
+            )
+        return cls(float(tolerance), float(tolerance))
+
+
+@dataclass(frozen=True, slots=True)
+class UtilizationReplicas:
+    """A utilization proposal: ``replicas``, ``utilization`` (whole percent) and the
+    ``raw_average`` usage per pod (milli), both from the pods that had samples."""
+
+    replicas: int
+    utilization: int
+    raw_average: int
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReplicas:
+    """A proposal for a metric value: ``replicas`` and the ``usage`` it saw (milli)."""
+
+    replicas: int
+    usage: int
+
+
+def _group(
+    pods: Sequence[Pod], cpu: bool
+) -> tuple[int, dict[str, int], set[str], set[str], set[str]]:
+    """Upstream ``groupPods``: ready count, samples, unready, missing and ignored pods."""
+    ready = 0
+    samples: dict[str, int] = {}
+    unready: set[str] = set()
+    missing: set[str] = set()
+    ignored: set[str] = set()
+    for pod in pods:
+        if pod.deleting or pod.phase == "Failed":
+            ignored.add(pod.name)
+            continue
+        if pod.phase == "Pending":
+            unready.add(pod.name)
+            continue
+        if pod.usage is None:
+            missing.add(pod.name)
+            continue
+        if cpu and pod.initializing:
+            unready.add(pod.name)
+            continue
+        samples[pod.name] = pod.usage
+        ready += 1
+    return ready, samples, unready, missing, ignored
+
+
+def _utilization(
+    samples: dict[str, int], requests: dict[str, int], target: int
+) -> tuple[float, int, int]:
+    """Upstream ``GetResourceUtilizationRatio``: ratio, utilization (%), raw average."""
+    usage = total = entries = 0
+    for name, value in samples.items():
+        if name in requests:
+            usage += value
+            total += requests[name]
+            entries += 1
+    if total == 0:
+        raise MetricsError("no metrics returned matched known pods")
+    utilization = usage * 100 // total
+    return utilization / target, utilization, usage // entries
+
+
+def _direction_flipped(before: float, after: float) -> bool:
+    return (before < 1.0 and after > 1.0) or (before > 1.0 and after < 1.0)
+
+
+def utilization_replicas(
+    current_replicas: int,
+    pods: Sequence[Pod],
+    target_utilization: int,
+    *,
+    resource: str = "cpu",
+    tolerance: float | Tolerance = 0.1,
+) -> UtilizationReplicas:
+    """Replicas for a Resource metric with a ``Utilization`` target (``GetResourceReplicas``).
+
+    Failed and deleting pods are ignored; pending pods (and, for CPU,
+    initializing ones) are unready and their samples are left out; pods
+    without a sample are missing. The utilization is ``sum(usage) * 100 //
+    sum(request)`` over the pods with samples, and the ratio to the target
+    decides. With unready pods on a scale-up, or missing pods, the ratio is
+    computed again with missing pods at 100 % of their request (or at the
+    target if above 100 %) on a scale-down and at 0 on a scale-up, and
+    unready pods at 0 on a scale-up; if that second ratio is inside the
+    tolerance or points the other way, the count stays.
+
+    Raises :class:`~elastic.errors.ElasticError` where upstream returns an
+    error: no pods, a pod without a request, no samples.
+
+    Examples
+    --------
+    Three pods at 90 % of a 500m request, target 50 %:
+
+    >>> pods = [Pod(f"p{i}", request=500, usage=450) for i in range(3)]
+    >>> utilization_replicas(3, pods, 50)
+    UtilizationReplicas(replicas=6, utilization=90, raw_average=450)
+    """
+    target = check_int(target_utilization, "target_utilization", owner="utilization_replicas", ge=1)
+    band = Tolerance.of(tolerance)
+    if not pods:
+        raise MetricsError("no pods returned by selector while calculating replica count")
+    ready, samples, unready, missing, _ = _group(pods, resource == "cpu")
+    requests: dict[str, int] = {}
+    for pod in pods:
+        if pod.request is None:
+            raise MetricsError(f"missing request for {resource} in pod {pod.name}")
+        requests[pod.name] = pod.request
+    if not samples:
+        raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
+    ratio, utilization, raw = _utilization(samples, requests, target)
+    up_with_unready = bool(unready) and ratio > 1.0
+    if not up_with_unready and not missing:
+        if band.within(ratio):
+            return UtilizationReplicas(current_replicas, utilization, raw)
+        return UtilizationReplicas(math.ceil(ratio * ready), utilization, raw)
+    if missing:
+        if ratio < 1.0:
+            fallback = max(100, target)
+            for name in missing:
+                samples[name] = requests[name] * fallback // 100
+        elif ratio > 1.0:
+            for name in missing:
+                samples[name] = 0
+    if up_with_unready:
+        for name in unready:
+            samples[name] = 0
+    new_ratio = _utilization(samples, requests, target)[0]
+    if band.within(new_ratio) or _direction_flipped(ratio, new_ratio):
+        return UtilizationReplicas(current_replicas, utilization, raw)
+    replicas = math.ceil(new_ratio * len(samples))
+    if (new_ratio < 1.0 and replicas > current_replicas) or (
+        new_ratio > 1.0 and replicas < current_replicas
+    ):
+        return UtilizationReplicas(current_replicas, utilization, raw)
+    return UtilizationReplicas(replicas, utilization, raw)
+
+
+def _average(samples: dict[str, int], target: int) -> tuple[float, int]:
+    """Upstream ``GetMetricUsageRatio``: ratio of the truncated average to the target."""
+    usage = sum(samples.values()) // len(samples)
+    return usage / target, usage
+
+
+def average_value_replicas(
+    current_replicas: int,
+    pods: Sequence[Pod],
+    target_average_value: int,
+    *,
+    tolerance: float | Tolerance = 0.1,
+    resource: str | None = None,
+) -> UsageReplicas:
+    """Replicas for a Pods metric with an ``AverageValue`` target (``calcPlainMetricReplicas``).
+
+    Each pod's ``usage`` is its metric value. The same grouping as
+    :func:`utilization_replicas` (readiness counts only for ``resource="cpu"``,
+    the raw-value form of a CPU Resource metric); missing pods count at the
+    target on a scale-down and at 0 on a scale-up.
+
+    Examples
+    --------
+    >>> pods = [Pod("a", usage=30_000), Pod("b", usage=10_000)]
+    >>> average_value_replicas(2, pods, 10_000)
+    UsageReplicas(replicas=4, usage=20000)
+    """
+    target = check_int(
+        target_average_value, "target_average_value", owner="average_value_replicas", ge=1
+    )
+    band = Tolerance.of(tolerance)
+    if not pods:
+        raise MetricsError("no pods returned by selector while calculating replica count")
+    ready, samples, unready, missing, _ = _group(pods, resource == "cpu")
+    if not samples:
+        raise MetricsError("did not receive metrics for targeted pods (pods might be unready)")
+    ratio, usage = _average(samples, target)
+    up_with_unready = bool(unready) and ratio > 1.0
+    if not up_with_unready and not missing:
+        if band.within(ratio):
+            return UsageReplicas(current_replicas, usage)
+        return UsageReplicas(math.ceil(ratio * ready), usage)
+    if missing:
+        for name in missing:
+            samples[name] = target if ratio < 1.0 else 0
+    if up_with_unready:
+        for name in unready:
+            samples[name] = 0
+    new_ratio = _average(samples, target)[0]
+    if band.within(new_ratio) or _direction_flipped(ratio, new_ratio):
+        return UsageReplicas(current_replicas, usage)
+    replicas = math.ceil(new_ratio * len(samples))
+    if (new_ratio < 1.0 and replicas > current_replicas) or (
+        new_ratio > 1.0 and replicas < current_replicas
+    ):
+        return UsageReplicas(current_replicas, usage)
+    return UsageReplicas(replicas, usage)
+
+
+def value_replicas(
+    current_replicas: int,
+    value: int,
+    target_value: int,
+    ready_pods: int,
+    *,
+    tolerance: float | Tolerance = 0.1,
+) -> UsageReplicas:
+    """Replicas for an Object or External metric with a ``Value`` target.
+
+    ``value`` is the object's metric (External: the sum of the series).
+    From zero replicas the count is ``ceil(value / target)``; otherwise, out
+    of the tolerance band, ``ceil(ratio * ready_pods)`` (upstream
+    ``getUsageRatioReplicaCount``).
+
+    Examples
+    --------
+    >>> value_replicas(4, 300_000, 100_000, ready_pods=3)
+    UsageReplicas(replicas=9, usage=300000)
+    >>> value_replicas(0, 250_000, 100_000, ready_pods=0)
+    UsageReplicas(replicas=3, usage=250000)
+    """
+    owner = "value_replicas"
+    value = check_int(value, "value", owner=owner, ge=0)
+    target = check_int(target_value, "target_value", owner=owner, ge=1)
+    ready = check_int(ready_pods, "ready_pods", owner=owner, ge=0)
+    band = Tolerance.of(tolerance)
+    ratio = value / target
+    if current_replicas == 0:
+        return UsageReplicas(math.ceil(ratio), value)
+    if band.within(ratio):
+        return UsageReplicas(current_replicas, value)
+    return UsageReplicas(math.ceil(ratio * ready), value)
+
+
+def average_value_total_replicas(
+    current_replicas: int,
+    value: int,
+    target_average_value: int,
+    *,
+    tolerance: float | Tolerance = 0.1,
+) -> UsageReplicas:
+    """Replicas for an Object or External metric with an ``AverageValue`` target.
+
+    The ratio is ``value / (target * current)``; out of the band the count
+    is ``ceil(value / target)``. ``usage`` is the value per replica, rounded
+    up (upstream ``GetObjectPerPodMetricReplicas`` /
+    ``GetExternalPerPodMetricReplicas``); from zero replicas it is ``value``.
+
+    Examples
+    --------
+    >>> average_value_total_replicas(3, 1_000_000, 100_000)
+    UsageReplicas(replicas=10, usage=333334)
+    """
+    owner = "average_value_total_replicas"
+    value = check_int(value, "value", owner=owner, ge=0)
+    target = check_int(target_average_value, "target_average_value", owner=owner, ge=1)
+    current = check_int(current_replicas, "current_replicas", owner=owner, ge=0)
+    band = Tolerance.of(tolerance)
+    replicas = current
+    ratio = value / (target * current) if current else math.inf
+    if not band.within(ratio):
+        replicas = math.ceil(value / target)
+    usage = math.ceil(value / current) if current else value
+    return UsageReplicas(replicas, usage)
