@@ -10,6 +10,8 @@ from elastic.kubernetes.behavior import (
     stabilize,
     store_scale_event,
 )
+from elastic.kubernetes.hpa import DEFAULT_CPU_UTILIZATION, HorizontalPodAutoscaler, Metric
+from elastic.kubernetes.quantity import format_milli, parse_quantity
 from elastic.kubernetes.replicas import (
     Pod,
     Tolerance,
@@ -22,8 +24,11 @@ from elastic.kubernetes.replicas import (
 )
 
 __all__ = [
+    "DEFAULT_CPU_UTILIZATION",
     "DOWNSCALE_STABILIZATION_SECONDS",
     "Behavior",
+    "HorizontalPodAutoscaler",
+    "Metric",
     "Pod",
     "ScaleEvent",
     "ScalingPolicy",
@@ -33,7 +38,9 @@ __all__ = [
     "UtilizationReplicas",
     "average_value_replicas",
     "average_value_total_replicas",
+    "format_milli",
     "normalize",
+    "parse_quantity",
     "stabilize",
     "store_scale_event",
     "utilization_replicas",
