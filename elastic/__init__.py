@@ -13,13 +13,15 @@ Examples
 5
 """
 
-from elastic import bench, cost, evaluate, policies, sim
+from elastic import bench, cost, evaluate, forecast, keda, knative, kubernetes, policies, sim
 from elastic.core import (
     Actuator,
     Behavior,
     Cooldown,
     Decision,
     DecisionLoop,
+    Forecast,
+    Forecaster,
     MetricsSource,
     Observation,
     Policy,
@@ -34,7 +36,9 @@ from elastic.core import (
 from elastic.errors import (
     AdapterError,
     ElasticError,
+    ForecastError,
     ManifestError,
+    MetricsError,
     ParameterError,
     PolicyError,
     SimulationError,
@@ -59,7 +63,11 @@ __all__ = [
     "Decision",
     "DecisionLoop",
     "ElasticError",
+    "Forecast",
+    "ForecastError",
+    "Forecaster",
     "ManifestError",
+    "MetricsError",
     "MetricsSource",
     "MetricsSpec",
     "Observation",
@@ -82,7 +90,11 @@ __all__ = [
     "clone",
     "cost",
     "evaluate",
+    "forecast",
     "iter_run",
+    "keda",
+    "knative",
+    "kubernetes",
     "policies",
     "sim",
     "simulate",

@@ -7,6 +7,8 @@ import elastic.bench
 import elastic.core
 import elastic.cost
 import elastic.evaluate
+import elastic.forecast
+import elastic.kubernetes
 import elastic.policies
 import elastic.sim
 
@@ -19,6 +21,8 @@ import elastic.sim
         elastic.core,
         elastic.cost,
         elastic.evaluate,
+        elastic.forecast,
+        elastic.kubernetes,
         elastic.policies,
         elastic.sim,
     ],
@@ -29,7 +33,8 @@ def test_all_is_exactly_the_public_names(module):
         for name, value in vars(module).items()
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     } - {"annotations"}
-    exported = set(module.__all__) - {"__version__", "bench", "cost", "evaluate", "policies", "sim"}
+    subpackages = {"bench", "cost", "evaluate", "forecast", "keda", "knative", "kubernetes"}
+    exported = set(module.__all__) - {"__version__", "policies", "sim", *subpackages}
     assert exported == public
 
 
@@ -38,3 +43,12 @@ def test_issue_contract_names_exist():
         assert name in elastic.__all__
     for name in ("TargetTracking", "StepScaling", "Scheduled", "MaxOf", "MinOf", "Fallback"):
         assert name in elastic.policies.__all__
+    assert "Predictive" in elastic.policies.__all__
+    for name in ("LastValue", "Drift", "EWMA", "SeasonalNaive", "HoltWinters", "AWSStyle"):
+        assert name in elastic.forecast.__all__
+    for name in ("Pod", "Tolerance", "utilization_replicas", "average_value_replicas",
+                 "value_replicas", "average_value_total_replicas", "ScalingPolicy",
+                 "ScalingRules", "Behavior", "ScaleEvent", "stabilize", "normalize",
+                 "HorizontalPodAutoscaler"):  # fmt: skip
+        assert name in elastic.kubernetes.__all__
+    assert {"DeciderSpec", "Decider", "KnativeKPA"} <= set(elastic.knative.__all__)
