@@ -208,9 +208,14 @@ def stabilize(
     return stabilized, kept
 
 
-def _change_within(period: int, events: Sequence[ScaleEvent], now: float) -> int:
+def _period_start(
+    current: int, period: int, ups: Sequence[ScaleEvent], downs: Sequence[ScaleEvent], now: float
+) -> int:
+    """The replicas when the period began: now, less the ups and plus the downs inside it."""
     cutoff = now - period
-    return sum(e.replica_change for e in events if e.time > cutoff)
+    added = sum(e.replica_change for e in ups if e.time > cutoff)
+    removed = sum(e.replica_change for e in downs if e.time > cutoff)
+    return current - added + removed
 
 
 def _scale_up_limit(
@@ -224,11 +229,7 @@ def _scale_up_limit(
         return current
     pick, result = (min, 2**31 - 1) if rules.select_policy == "Min" else (max, -(2**31))
     for policy in rules.policies or ():
-        start = (
-            current
-            - _change_within(policy.period_seconds, ups, now)
-            + _change_within(policy.period_seconds, downs, now)
-        )
+        start = _period_start(current, policy.period_seconds, ups, downs, now)
         if policy.type == "Pods":
             proposed = start + policy.value
         else:  # rounded up, or a small group would never grow
@@ -248,11 +249,7 @@ def _scale_down_limit(
         return current
     pick, result = (max, -(2**31)) if rules.select_policy == "Min" else (min, 2**31 - 1)
     for policy in rules.policies or ():
-        start = (
-            current
-            - _change_within(policy.period_seconds, ups, now)
-            + _change_within(policy.period_seconds, downs, now)
-        )
+        start = _period_start(current, policy.period_seconds, ups, downs, now)
         if policy.type == "Pods":
             proposed = start - policy.value
         else:  # truncated toward zero, as Go's int32(float64)

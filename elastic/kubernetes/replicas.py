@@ -167,8 +167,16 @@ def _utilization(
     return utilization / target, utilization, usage // entries
 
 
-def _direction_flipped(before: float, after: float) -> bool:
-    return (before < 1.0 and after > 1.0) or (before > 1.0 and after < 1.0)
+def _recount(current: int, ratio: float, new_ratio: float, pods: int, band: Tolerance) -> int:
+    """The count from the pessimistic second ratio, or ``current`` where upstream keeps it:
+    inside the band, or when the second ratio, or the count, points the other way."""
+    flipped = (ratio < 1.0 and new_ratio > 1.0) or (ratio > 1.0 and new_ratio < 1.0)
+    if band.within(new_ratio) or flipped:
+        return current
+    replicas = math.ceil(new_ratio * pods)
+    if (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current):
+        return current
+    return replicas
 
 
 def utilization_replicas(
@@ -232,13 +240,7 @@ def utilization_replicas(
         for name in unready:
             samples[name] = 0
     new_ratio = _utilization(samples, requests, target)[0]
-    if band.within(new_ratio) or _direction_flipped(ratio, new_ratio):
-        return UtilizationReplicas(current_replicas, utilization, raw)
-    replicas = math.ceil(new_ratio * len(samples))
-    if (new_ratio < 1.0 and replicas > current_replicas) or (
-        new_ratio > 1.0 and replicas < current_replicas
-    ):
-        return UtilizationReplicas(current_replicas, utilization, raw)
+    replicas = _recount(current_replicas, ratio, new_ratio, len(samples), band)
     return UtilizationReplicas(replicas, utilization, raw)
 
 
@@ -291,14 +293,7 @@ def average_value_replicas(
         for name in unready:
             samples[name] = 0
     new_ratio = _average(samples, target)[0]
-    if band.within(new_ratio) or _direction_flipped(ratio, new_ratio):
-        return UsageReplicas(current_replicas, usage)
-    replicas = math.ceil(new_ratio * len(samples))
-    if (new_ratio < 1.0 and replicas > current_replicas) or (
-        new_ratio > 1.0 and replicas < current_replicas
-    ):
-        return UsageReplicas(current_replicas, usage)
-    return UsageReplicas(replicas, usage)
+    return UsageReplicas(_recount(current_replicas, ratio, new_ratio, len(samples), band), usage)
 
 
 def value_replicas(
