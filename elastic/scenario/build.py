@@ -1,0 +1,557 @@
+"""Check manifests together and build the simulator's scenario and the decision loop from them."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from elastic.core.behavior import Behavior, RateLimit, ScalingRules
+from elastic.core.cooldown import Cooldown
+from elastic.core.loop import DecisionLoop
+from elastic.core.protocols import Policy
+from elastic.cost.catalog import default_catalog
+from elastic.errors import ElasticError
+from elastic.kubernetes.hpa import HorizontalPodAutoscaler
+from elastic.kubernetes.quantity import parse_quantity
+from elastic.scenario.documents import Document, Problem, ProblemList, read_documents, shell_syntax
+from elastic.scenario.models import (
+    DISTRIBUTIONS,
+    ELASTIC,
+    GENERATORS,
+    IGNORED_KINDS,
+    KINDS,
+    ClusterModel,
+    DeploymentModel,
+    NodeModel,
+    Resources,
+    ScalingPolicyModel,
+    ScenarioModel,
+    TaskModel,
+    WorkloadModel,
+    seconds,
+)
+from elastic.sim.distributions import (
+    Constant,
+    Distribution,
+    Empirical,
+    Exponential,
+    LogNormal,
+    Uniform,
+)
+from elastic.sim.scenario import MetricsSpec, ReplicaSpec, Scenario
+from elastic.sim.workload import MMPP, Diurnal, FlashCrowd, Poisson, Ramp, TraceReplay, Workload
+
+__all__ = ["Built", "Manifests", "build", "load", "validate"]
+
+
+@dataclass
+class Manifests:
+    """Validated documents by kind and name, the problems found and what was ignored."""
+
+    objects: dict[str, dict[str, tuple[Document, Any]]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)
+
+    def named(self, kind: str, name: str) -> tuple[Document, Any] | None:
+        return self.objects.get(kind, {}).get(name)
+
+    def scenarios(self) -> list[str]:
+        return sorted(self.objects.get("Scenario", {}))
+
+
+@dataclass(frozen=True)
+class Built:
+    """A runnable scenario: the simulator's scenario, the loop, and how to run it."""
+
+    scenario: Scenario
+    loop: DecisionLoop
+    seed: int
+    fidelity: str
+
+
+def _loc_path(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    # pydantic adds the name of a union member or a validator to the location: drop them
+    return tuple(
+        p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "literal["))
+    )
+
+
+def _pydantic_problems(document: Document, error: ValidationError) -> list[Problem]:
+    found = []
+    for item in error.errors():
+        path = _loc_path(item["loc"])
+        value = item.get("input")
+        message = item["msg"].removeprefix("Value error, ")
+        text = repr(value)
+        whole = item["type"] in ("value_error", "missing") and isinstance(value, Mapping)
+        shown = "" if whole else "=" + (text if len(text) <= 60 else text[:57] + "...")
+        problem = document.problem(path, message)
+        found.append(
+            Problem(problem.source, problem.line, problem.column, problem.path + shown, message)
+        )
+    return found
+
+
+def load(*sources: str | Path) -> Manifests:
+    """Read and check files, folders or YAML text; every problem is collected, none raised."""
+    documents, problems = read_documents(*sources)
+    manifests = Manifests(problems=list(problems))
+    for document in documents:
+        _validate_document(document, manifests)
+    _check_references(manifests)
+    return manifests
+
+
+def validate(*sources: str | Path) -> Manifests:
+    """:func:`load`, raising a :class:`~elastic.scenario.ProblemList` if anything is wrong."""
+    manifests = load(*sources)
+    if manifests.problems:
+        raise ProblemList(manifests.problems)
+    return manifests
+
+
+def _validate_document(document: Document, manifests: Manifests) -> None:
+    problems = manifests.problems
+    if not isinstance(document.data, Mapping):
+        problems.append(
+            document.problem((), "expected a mapping with apiVersion, kind, metadata, spec")
+        )
+        return
+    problems += shell_syntax(document)
+    kind, api = document.kind, document.api_version
+    if kind in IGNORED_KINDS:
+        manifests.notes.append(
+            document.problem(
+                ("kind",), f"{kind} {document.name!r} ignored: it does not matter to scaling"
+            )
+        )
+        return
+    if kind == "HorizontalPodAutoscaler":
+        try:
+            model: Any = HorizontalPodAutoscaler.from_manifest(document.data)
+        except ElasticError as error:
+            for line in str(error).splitlines()[1:] or [str(error)]:
+                path, _, message = line.strip().partition(": ")
+                field_path = tuple(
+                    int(p) if p.isdigit() else p for p in path.split("=")[0].split(".") if p
+                )
+                problems.append(document.problem(field_path, f"{path}: {message}".strip(": ")))
+            return
+        manifests.objects.setdefault(kind, {})[document.name] = (document, model)
+        return
+    if kind not in KINDS:
+        known = ", ".join(sorted([*KINDS, "HorizontalPodAutoscaler"]))
+        problems.append(
+            document.problem(("kind",), f"unknown kind {kind!r}; expected one of {known}")
+        )
+        return
+    wanted, model_type = KINDS[kind]
+    if api != wanted:
+        owner = "an elastic kind" if wanted == ELASTIC else "a Kubernetes kind"
+        problems.append(
+            document.problem(
+                ("apiVersion",), f"{kind} is {owner}: expected apiVersion {wanted!r}, not {api!r}"
+            )
+        )
+    try:
+        model = model_type.model_validate(document.data)
+    except ValidationError as error:
+        problems += _pydantic_problems(document, error)
+        return
+    name = document.name
+    if name in manifests.objects.get(kind, {}):
+        other = manifests.objects[kind][name][0]
+        problems.append(
+            document.problem(
+                ("metadata", "name"),
+                f"a second {kind} named {name!r} (the first is at {other.source}:{other.line})",
+            )
+        )
+        return
+    manifests.objects.setdefault(kind, {})[name] = (document, model)
+    _check_kind(document, model, manifests)
+
+
+# --- checks of one object -----------------------------------------------------------------------
+
+
+def _cpu_milli(value: str | int | float, ecs: bool) -> int:
+    """CPU in millicores: integers are ECS units in a Task (1024 = one vCPU)."""
+    if ecs and isinstance(value, int) and not isinstance(value, bool):
+        return math.ceil(value * 1000 / 1024)
+    if ecs and isinstance(value, str) and re.fullmatch(r"\d+", value.strip()):
+        return math.ceil(int(value) * 1000 / 1024)
+    return parse_quantity(value)
+
+
+def _memory_mib(value: str | int | float, ecs: bool) -> float:
+    """Memory in MiB: integers are MiB in a Task, bytes in Kubernetes."""
+    if ecs and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return parse_quantity(value) / 1000 / 2**20
+
+
+def _requests_within_limits(
+    document: Document, path: tuple[str | int, ...], requests: Resources | None,
+    limits: Resources | None, ecs: bool, problems: list[Problem],
+) -> None:  # fmt: skip
+    for resource, convert in (("cpu", _cpu_milli), ("memory", _memory_mib)):
+        wanted = getattr(requests, resource, None) if requests else None
+        most = getattr(limits, resource, None) if limits else None
+        try:
+            low = None if wanted is None else convert(wanted, ecs)
+            high = None if most is None else convert(most, ecs)
+        except ValueError as error:
+            problems.append(document.problem((*path, "requests", resource), str(error)))
+            continue
+        if low is not None and high is not None and low > high:
+            problems.append(
+                document.problem(
+                    (*path, "requests", resource),
+                    f"requests.{resource}={wanted!r} is above limits.{resource}={most!r}; "
+                    "expected requests <= limits",
+                )
+            )
+
+
+def _check_kind(document: Document, model: BaseModel, manifests: Manifests) -> None:
+    problems = manifests.problems
+    if isinstance(model, TaskModel):
+        resources = model.spec.task.resources
+        path = ("spec", "task", "resources")
+        _requests_within_limits(
+            document, path, resources.requests, resources.limits, True, problems
+        )
+    elif isinstance(model, DeploymentModel):
+        for i, container in enumerate(model.spec.template.spec.containers):
+            if container.resources is not None:
+                where: tuple[str | int, ...] = ("spec", "template", "spec", "containers", i)
+                resources = container.resources
+                _requests_within_limits(
+                    document, (*where, "resources"), resources.requests, resources.limits,
+                    False, problems,
+                )  # fmt: skip
+    elif isinstance(model, ClusterModel):
+        catalog = default_catalog()
+        seen: dict[tuple[tuple[str, str], ...], str] = {}
+        for i, node in enumerate(model.spec.cluster.nodes):
+            at: tuple[str | int, ...] = ("spec", "cluster", "nodes", i)
+            try:
+                catalog.instance(node.node_type)
+            except ElasticError:
+                known = ", ".join(sorted(catalog.instances))
+                problems.append(
+                    document.problem(
+                        (*at, "nodeType"),
+                        f"unknown node type {node.node_type!r}; expected one of the price "
+                        f"catalog: {known}",
+                    )
+                )
+            labels = tuple(sorted(node.labels.items()))
+            if labels and labels in seen:
+                shown = ", ".join(f"{k}={v}" for k, v in labels)
+                manifests.notes.append(
+                    document.problem(
+                        (*at, "labels"),
+                        f"node {node.name!r} has the same labels as node {seen[labels]!r} "
+                        f"({shown}): no selector can tell them apart",
+                    )
+                )
+            seen.setdefault(labels, node.name)
+    elif isinstance(model, WorkloadModel) and model.spec.generator is not None:
+        generator = model.spec.generator
+        if len(generator) != 1 or next(iter(generator)) not in GENERATORS:
+            problems.append(
+                document.problem(
+                    ("spec", "generator"),
+                    f"expected one of {', '.join(GENERATORS)} with its parameters",
+                )
+            )
+
+
+def _check_references(manifests: Manifests) -> None:
+    for name, (document, model) in manifests.objects.get("Scenario", {}).items():
+        spec = model.spec
+        wanted = [
+            ("workload", "Workload", spec.workload),
+            ("task", "Task", spec.task),
+            ("cluster", "Cluster", spec.cluster),
+            ("deployment", "Deployment", spec.deployment),
+        ]
+        for field_name, kind, ref in wanted:
+            if ref is not None and manifests.named(kind, ref) is None:
+                have = ", ".join(sorted(manifests.objects.get(kind, {}))) or "none"
+                manifests.problems.append(
+                    document.problem(
+                        ("spec", field_name),
+                        f"no {kind} named {ref!r} (the {kind} objects loaded: {have})",
+                    )
+                )
+        policies = {**manifests.objects.get("ScalingPolicy", {}),
+                    **manifests.objects.get("HorizontalPodAutoscaler", {})}  # fmt: skip
+        if spec.policy not in policies:
+            have = ", ".join(sorted(policies)) or "none"
+            manifests.problems.append(
+                document.problem(
+                    ("spec", "policy"),
+                    f"no ScalingPolicy or HorizontalPodAutoscaler named {spec.policy!r} "
+                    f"(loaded: {have})",
+                )
+            )
+        if spec.node is not None and spec.cluster is not None:
+            cluster = manifests.named("Cluster", spec.cluster)
+            if cluster is not None and spec.node not in [
+                n.name for n in cluster[1].spec.cluster.nodes
+            ]:
+                manifests.problems.append(
+                    document.problem(
+                        ("spec", "node"), f"no node {spec.node!r} in cluster {spec.cluster!r}"
+                    )
+                )
+        _ = name
+
+
+# --- building -------------------------------------------------------------------------------------
+
+
+def distribution(value: Any) -> Distribution:
+    """The simulator's distribution for a manifest value (seconds, or ``{lognormal: ...}``)."""
+    if isinstance(value, int | float):
+        return Constant(float(value))
+    ((name, params),) = value.items()
+    if name == "empirical":
+        return Empirical(params)
+    if name == "constant":
+        return Constant(params if isinstance(params, int | float) else params["value"])
+    makers: dict[str, Callable[..., Distribution]] = {
+        "uniform": Uniform,
+        "exponential": Exponential,
+        "lognormal": LogNormal,
+    }
+    maker = makers[name]
+    return maker(*(params[key] for key in DISTRIBUTIONS[name]))
+
+
+def _camel_to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+
+
+def _policy(entry: Any, path: tuple[str | int, ...], document: Document) -> Policy:
+    from elastic import forecast, knative, policies
+
+    registry: dict[str, type] = {
+        "TargetTracking": policies.TargetTracking,
+        "StepScaling": policies.StepScaling,
+        "Predictive": policies.Predictive,
+        "KnativeKPA": knative.KnativeKPA,
+    }
+    cls = registry.get(entry.type)
+    if cls is None:
+        raise _Located((*path, "type"), f"unknown policy type {entry.type!r}; expected one of "
+                       + ", ".join(registry))  # fmt: skip
+    params = {_camel_to_snake(k): v for k, v in (entry.model_extra or {}).items()}
+    accepted = list(inspect.signature(cls).parameters)
+    for key in params:
+        if key not in accepted:
+            raise _Located((*path, key), f"{entry.type} has no parameter {key!r}; expected "
+                           + ", ".join(accepted))  # fmt: skip
+    if cls is policies.StepScaling and "steps" in params:
+        params["steps"] = [tuple(step) for step in params["steps"]]
+    if cls is policies.Predictive and isinstance(params.get("forecaster"), Mapping):
+        spec = dict(params["forecaster"])
+        kind = spec.pop("type", None)
+        maker = getattr(forecast, str(kind), None)
+        if not isinstance(maker, type) or not issubclass(maker, forecast.BaseForecaster):
+            raise _Located((*path, "forecaster", "type"), f"unknown forecaster {kind!r}")
+        params["forecaster"] = maker(**{_camel_to_snake(k): v for k, v in spec.items()})
+    try:
+        return cls(**params)  # type: ignore[no-any-return]
+    except (ElasticError, TypeError, ValueError) as error:
+        raise _Located(path, str(error)) from None
+
+
+class _Located(Exception):
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def _loop(document: Document, model: ScalingPolicyModel) -> DecisionLoop:
+    spec = model.spec
+    chosen = [
+        _policy(entry, ("spec", "policies", i), document) for i, entry in enumerate(spec.policies)
+    ]
+    behavior = None
+    if spec.behavior == "kubernetes-default":
+        behavior = Behavior.kubernetes_default()
+    elif spec.behavior is not None:
+
+        def rules(model: Any) -> ScalingRules:
+            if model is None:
+                return ScalingRules()
+            limits = [RateLimit(p.type, p.value, p.period_seconds) for p in model.policies]
+            return ScalingRules(model.stabilization_window_seconds, limits, model.select_policy)
+
+        behavior = Behavior(rules(spec.behavior.scale_up), rules(spec.behavior.scale_down))
+    cooldown: Any = spec.cooldown
+    if cooldown is not None and not isinstance(cooldown, int | float):
+        cooldown = Cooldown(cooldown.mode, cooldown.scale_out, cooldown.scale_in)
+    return DecisionLoop(
+        chosen,
+        min_replicas=spec.min_replicas,
+        max_replicas=spec.max_replicas,
+        behavior=behavior,
+        combine=spec.combine,
+        cooldown=cooldown,
+        warmup=spec.warmup,
+    )
+
+
+def _workload(document: Document, model: WorkloadModel, base: Path) -> Workload:
+    spec = model.spec
+    if spec.trace is not None:
+        trace = spec.trace
+        if trace.builtin is not None:
+            from elastic.data import load_trace
+
+            try:
+                times, counts = load_trace(trace.builtin)
+            except ElasticError as error:
+                raise _Located(("spec", "trace", "builtin"), str(error)) from None
+            bucket = trace.bucket or float(times[1] - times[0])
+            replay = TraceReplay(
+                times, counts, bucket=bucket, spread=trace.spread, scale=trace.scale
+            )
+        else:
+            file = Path(trace.file or "")
+            file = file if file.is_absolute() else base / file
+            if not file.exists():
+                raise _Located(("spec", "trace", "file"), f"no file {str(file)!r}")
+            replay = TraceReplay.from_csv(
+                file,
+                column=trace.column,
+                bucket=trace.bucket,
+                spread=trace.spread,
+                scale=trace.scale,
+            )
+        if trace.start:
+            keep = replay.times >= trace.start
+            replay = TraceReplay(
+                replay.times[keep] - trace.start, replay.counts[keep], bucket=replay.bucket,
+                spread=trace.spread, scale=trace.scale,
+            )  # fmt: skip
+        return replay
+    assert spec.generator is not None
+    ((name, params),) = spec.generator.items()
+    params = {_camel_to_snake(k): v for k, v in (params or {}).items()}
+    makers: dict[str, Any] = {"poisson": Poisson, "diurnal": Diurnal, "ramp": Ramp,
+                              "flash_crowd": FlashCrowd, "mmpp": MMPP}  # fmt: skip
+    try:
+        if name == "mmpp":
+            return MMPP(params["rates"], params["mean_durations"])
+        return makers[name](**params)  # type: ignore[no-any-return]
+    except (ElasticError, TypeError, KeyError, ValueError) as error:
+        raise _Located(("spec", "generator", name), str(error)) from None
+
+
+def build(manifests: Manifests, name: str | None = None, *, base: str | Path = ".") -> Built:
+    """The runnable scenario ``name`` (the only one when ``None``).
+
+    Raises a :class:`~elastic.scenario.documents.ProblemList` when the
+    manifests have problems or the scenario cannot be built.
+    """
+    if manifests.problems:
+        raise ProblemList(manifests.problems)
+    names = manifests.scenarios()
+    if name is None:
+        if len(names) != 1:
+            raise ProblemList(
+                [
+                    Problem(
+                        "<manifests>",
+                        1,
+                        1,
+                        "",
+                        f"expected one Scenario, found {len(names)}: {', '.join(names) or 'none'}",
+                    )
+                ]
+            )
+        name = names[0]
+    found = manifests.named("Scenario", name)
+    if found is None:
+        raise ProblemList(
+            [
+                Problem(
+                    "<manifests>", 1, 1, "", f"no Scenario named {name!r}; have {', '.join(names)}"
+                )
+            ]
+        )
+    document, model = found
+    assert isinstance(model, ScenarioModel)
+    try:
+        return _build(manifests, document, model, Path(base))
+    except _Located as located:
+        raise ProblemList([document.problem(located.path, str(located))]) from None
+
+
+def _build(manifests: Manifests, document: Document, model: ScenarioModel, base: Path) -> Built:
+    spec = model.spec
+    workload_doc, workload_model = manifests.named("Workload", spec.workload)  # type: ignore[misc]
+    try:
+        workload = _workload(workload_doc, workload_model, base)
+    except _Located as located:
+        raise ProblemList([workload_doc.problem(located.path, str(located))]) from None
+    replica: dict[str, Any] = {}
+    if spec.task is not None:
+        _, task = manifests.named("Task", spec.task)  # type: ignore[misc]
+        body = task.spec.task
+        cpu = body.resources.requests.cpu if body.resources.requests else None
+        vcpus = _cpu_milli(cpu, True) / 1000 if cpu is not None else 1.0
+        replica.update(
+            slots=body.slots or max(1, math.floor(vcpus)),
+            warmup=body.warmup,
+            drain_timeout=body.drain_timeout,
+            queue_capacity=body.queue_capacity,
+            timeout=body.timeout,
+        )
+    if spec.cluster is not None:
+        _, cluster = manifests.named("Cluster", spec.cluster)  # type: ignore[misc]
+        nodes: list[NodeModel] = cluster.spec.cluster.nodes
+        node = next((n for n in nodes if n.name == spec.node), nodes[0])
+        replica.update(kind=node.node_type, boot=distribution(node.boot))
+    initial = spec.initial_replicas
+    if initial is None and spec.deployment is not None:
+        _, deployment = manifests.named("Deployment", spec.deployment)  # type: ignore[misc]
+        initial = deployment.spec.replicas
+    policy_doc, policy = (manifests.named("ScalingPolicy", spec.policy)
+                          or manifests.named("HorizontalPodAutoscaler", spec.policy))  # type: ignore[misc]  # fmt: skip
+    if isinstance(policy, HorizontalPodAutoscaler):
+        loop = policy.loop()
+    else:
+        try:
+            loop = _loop(policy_doc, policy)
+        except _Located as located:
+            raise ProblemList([policy_doc.problem(located.path, str(located))]) from None
+    try:
+        scenario = Scenario(
+            workload,
+            duration=seconds(spec.duration),
+            service=distribution(workload_model.spec.service),
+            replica=ReplicaSpec(**replica),
+            metrics=MetricsSpec(spec.metrics.resolution, spec.metrics.lag, spec.metrics.missing),
+            balancer=spec.balancer,
+            control_interval=spec.control_interval,
+            initial_replicas=1 if initial is None else initial,
+            slo=workload_model.spec.slo,
+            name=document.name,
+        )
+    except ElasticError as error:
+        raise ProblemList([document.problem(("spec",), str(error))]) from None
+    return Built(scenario, loop, spec.seed, spec.fidelity)

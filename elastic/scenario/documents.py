@@ -1,0 +1,260 @@
+"""YAML documents with the position of every value, and problems reported with them.
+
+A manifest file (or a folder of them) is read into :class:`Document` objects:
+the plain data of each ``---``-separated document plus, for every field path,
+the line and column where its value starts, so that any later check can say
+``file:line:col: spec.task.resources.requests.memory=256: ...``. Duplicate
+keys are problems, never silently dropped; when a document repeats
+``apiVersion`` or ``kind`` it is most likely two documents pasted together
+without ``---``, and the message says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from elastic.errors import ManifestError
+
+__all__ = ["Document", "Problem", "ProblemList", "read_documents", "shell_syntax"]
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a manifest, where it is and what was expected."""
+
+    source: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}:{self.column}"
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class ProblemList(ManifestError):
+    """Every problem found, at once; ``problems`` has them one by one."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        count = len(self.problems)
+        lines = [f"{count} problem{'s' if count != 1 else ''}:"]
+        lines += [f"  {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ProblemList, (self.problems,))
+
+
+@dataclass
+class Document:
+    """One YAML document: its data and where each of its values starts."""
+
+    source: str
+    data: Any
+    marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", "")) if isinstance(self.data, Mapping) else ""
+
+    @property
+    def api_version(self) -> str:
+        return str(self.data.get("apiVersion", "")) if isinstance(self.data, Mapping) else ""
+
+    @property
+    def name(self) -> str:
+        metadata = self.data.get("metadata") if isinstance(self.data, Mapping) else None
+        return str(metadata.get("name", "")) if isinstance(metadata, Mapping) else ""
+
+    @property
+    def line(self) -> int:
+        return self.marks.get((), (1, 1))[0]
+
+    def where(self, path: Path_) -> tuple[int, int]:
+        """Line and column of ``path``, or of its nearest ancestor that has one."""
+        for cut in range(len(path), -1, -1):
+            if path[:cut] in self.marks:
+                return self.marks[path[:cut]]
+        return (1, 1)
+
+    def problem(self, path: Path_, message: str) -> Problem:
+        line, column = self.where(path)
+        dotted = ".".join(str(p) for p in path)
+        return Problem(self.source, line, column, dotted, message)
+
+    def get(self, path: Path_, default: Any = None) -> Any:
+        value = self.data
+        for part in path:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                return default
+        return value
+
+
+class _Composer(yaml.SafeLoader):
+    """Dates stay strings; mappings are built without deduplication checks (done on nodes)."""
+
+
+_Composer.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _walk(
+    node: yaml.Node,
+    path: Path_,
+    marks: dict[Path_, tuple[int, int]],
+    found: list[Problem],
+    source: str,
+) -> None:
+    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                dotted = ".".join(str(p) for p in (*path, key))
+                found.append(
+                    Problem(
+                        source,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        dotted,
+                        f"duplicate key {key!r} (first at line {first}); expected each key once",
+                    )
+                )
+                continue
+            seen[key] = key_node
+            _walk(value_node, (*path, key), marks, found, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), marks, found, source)
+
+
+_DOCUMENT_KEYS = ("apiVersion", "kind")
+
+
+def _split_pasted(node: yaml.Node, source: str, problems: list[Problem]) -> list[yaml.Node]:
+    """A top-level mapping that repeats ``apiVersion`` or ``kind`` is several documents
+    pasted together without ``---``: split it there, and say so once per seam."""
+    if not isinstance(node, yaml.MappingNode):
+        return [node]
+    parts: list[list[tuple[yaml.Node, yaml.Node]]] = [[]]
+    seen: set[str] = set()
+    for key_node, value_node in node.value:
+        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+        if key in _DOCUMENT_KEYS and key in seen:
+            first = parts[-1][0][0].start_mark.line + 1
+            problems.append(
+                Problem(
+                    source,
+                    key_node.start_mark.line + 1,
+                    key_node.start_mark.column + 1,
+                    "",
+                    f"a second document starts here without '---' (the first starts at line "
+                    f"{first}; YAML would keep only the last {key!r}); put a line '---' "
+                    "before it",
+                )
+            )
+            parts.append([])
+            seen = set()
+        if isinstance(key, str):
+            seen.add(key)
+        parts[-1].append((key_node, value_node))
+    if len(parts) == 1:
+        return [node]
+    return [
+        yaml.MappingNode(node.tag, part, part[0][0].start_mark, part[-1][1].end_mark)
+        for part in parts
+    ]
+
+
+def _documents_of(text: str, source: str) -> tuple[list[Document], list[Problem]]:
+    loader = _Composer(text)
+    loader.name = source
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    try:
+        while loader.check_node():
+            root = loader.get_node()
+            for node in _split_pasted(root, source, problems) if root is not None else ():
+                marks: dict[Path_, tuple[int, int]] = {}
+                _walk(node, (), marks, problems, source)
+                data = loader.construct_document(node)
+                if data is not None:
+                    documents.append(Document(source, data, marks))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problems.append(Problem(source, line, column, "", f"not valid YAML: {error.problem}"))
+    finally:
+        loader.dispose()
+    return documents, problems
+
+
+def read_documents(*sources: str | Path) -> tuple[list[Document], list[Problem]]:
+    """The documents of files, folders (their ``*.yaml``/``*.yml``, sorted) or YAML text."""
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    for source in sources:
+        for name, text in _texts(source, problems):
+            found, wrong = _documents_of(text, name)
+            documents += found
+            problems += wrong
+    return documents, problems
+
+
+def _texts(source: str | Path, problems: list[Problem]) -> Iterator[tuple[str, str]]:
+    text = isinstance(source, str) and ("\n" in source or ":" in source)
+    if text and not Path(source).exists():
+        yield "<text>", str(source)
+        return
+    path = Path(source)
+    files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+    if path.is_dir() and not files:
+        problems.append(Problem(str(path), 1, 1, "", "no *.yaml or *.yml files in this folder"))
+    for file in files:
+        try:
+            yield str(file), file.read_text(encoding="utf-8")
+        except OSError as error:
+            problems.append(Problem(str(file), 1, 1, "", f"cannot be read ({error.strerror})"))
+
+
+_SHELL = re.compile(r"\$\(|`[^`]*`|\$\{[^}]*\}")
+
+
+def shell_syntax(document: Document) -> list[Problem]:
+    """Values holding unresolved shell syntax (``$(...)``, backticks, ``${...}``)."""
+    found = []
+
+    def visit(value: Any, path: Path_) -> None:
+        if isinstance(value, str) and _SHELL.search(value):
+            found.append(
+                document.problem(
+                    path,
+                    f"{value!r} is shell syntax, not a value; expected the value itself "
+                    "(resolve it before loading, or use a Secret or ConfigMap reference)",
+                )
+            )
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                visit(item, (*path, key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                visit(item, (*path, i))
+
+    visit(document.data, ())
+    return found

@@ -1,0 +1,145 @@
+"""Every class of manifest error, each with its exact message; the corrected example runs."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from elastic.cli import main
+from elastic.scenario import ProblemList, build, load, validate
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "origin"
+
+TASK = """\
+apiVersion: elastic/v1
+kind: Task
+metadata: {name: app}
+spec:
+  task:
+    resources:
+      requests: {cpu: 1024, memory: 512}
+      limits: {cpu: 2048, memory: 1024}
+"""
+
+
+def messages(text):
+    return [str(p).removeprefix("<text>:") for p in sorted(load(text).problems)]
+
+
+# (why, YAML text, the messages)
+ERRORS = [
+    ("a key written twice inside a document",
+     TASK.replace("limits: {cpu: 2048, memory: 1024}",
+                  "limits: {cpu: 2048, memory: 1024}\n      limits: {cpu: 1}"),
+     ["7:23: spec.task.resources.requests.cpu: requests.cpu=1024 is above limits.cpu=1; "
+      "expected requests <= limits",  # YAML kept the last of the two
+      "9:7: spec.task.resources.limits: duplicate key 'limits' (first at line 8); expected "
+      "each key once"]),
+    ("two documents pasted together without ---", TASK + TASK.replace("name: app", "name: b"),
+     ["9:1: a second document starts here without '---' (the first starts at line 1; YAML "
+      "would keep only the last 'apiVersion'); put a line '---' before it"]),
+    ("requests above limits, in ECS units and MiB",
+     TASK.replace("cpu: 1024, memory: 512", "cpu: 4096, memory: 2048"),
+     ["7:23: spec.task.resources.requests.cpu: requests.cpu=4096 is above limits.cpu=2048; "
+      "expected requests <= limits",
+      "7:37: spec.task.resources.requests.memory: requests.memory=2048 is above "
+      "limits.memory=1024; expected requests <= limits"]),
+    ("Kubernetes quantities compare too: 1500m > 1",
+     TASK.replace("cpu: 1024, memory: 512", "cpu: 1500m, memory: 512Mi")
+         .replace("cpu: 2048, memory: 1024", "cpu: '1', memory: 1Gi"),
+     ["7:23: spec.task.resources.requests.cpu: requests.cpu='1500m' is above "
+      "limits.cpu='1'; expected requests <= limits"]),
+    ("an unknown field, with its value", TASK.replace("requests:", "request:"),
+     ["7:16: spec.task.resources.request={'cpu': 1024, 'memory': 512}: Extra inputs are not "
+      "permitted"]),
+    ("an unknown kind", TASK.replace("kind: Task", "kind: Tsk"),
+     ["2:7: kind: unknown kind 'Tsk'; expected one of Cluster, Deployment, "
+      "HorizontalPodAutoscaler, ScalingPolicy, Scenario, Service, Task, Workload"]),
+    ("our kind under a Kubernetes apiVersion", TASK.replace("elastic/v1", "apps/v1"),
+     ["1:13: apiVersion: Task is an elastic kind: expected apiVersion 'elastic/v1', not "
+      "'apps/v1'"]),
+    ("an unknown node type",
+     "apiVersion: elastic/v1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  cluster:\n"
+     "    nodes:\n    - {name: a, nodeType: m5.tiny}\n",
+     ["7:27: spec.cluster.nodes.0.nodeType: unknown node type 'm5.tiny'; expected one of the "
+      "price catalog: c5.large, c5.xlarge, m5.2xlarge, m5.large, m5.xlarge, r5.large, "
+      "t3.medium"]),
+    ("shell syntax instead of a value",
+     "apiVersion: elastic/v1\nkind: Workload\nmetadata: {name: w}\nspec:\n"
+     "  trace: {file: '${TRACE_DIR}/nasa.csv'}\n",
+     ["5:17: spec.trace.file: '${TRACE_DIR}/nasa.csv' is shell syntax, not a value; expected "
+      "the value itself (resolve it before loading, or use a Secret or ConfigMap reference)"]),
+    ("a bad distribution", "apiVersion: elastic/v1\nkind: Workload\nmetadata: {name: w}\n"
+     "spec:\n  generator: {poisson: {rate: 5}}\n  service: {gamma: {shape: 2}}\n",
+     ["6:12: spec.service: unknown distribution 'gamma'; expected one "
+      "of constant, uniform, exponential, lognormal, empirical"]),
+    ("references to objects that are not there",
+     "apiVersion: elastic/v1\nkind: Scenario\nmetadata: {name: s}\nspec:\n"
+     "  workload: w\n  policy: p\n  duration: 1h\n",
+     ["5:13: spec.workload: no Workload named 'w' (the Workload objects loaded: none)",
+      "6:11: spec.policy: no ScalingPolicy or HorizontalPodAutoscaler named 'p' (loaded: none)"]),
+    ("a bad duration", "apiVersion: elastic/v1\nkind: Scenario\nmetadata: {name: s}\nspec:\n"
+     "  workload: w\n  policy: p\n  duration: two days\n",
+     ["7:13: spec.duration='two days': expected a duration such as 3600, 90m, 36h or 2d"]),
+    ("the same object twice", TASK + "---\n" + TASK,
+     ["12:18: metadata.name: a second Task named 'app' (the first is at <text>:1)"]),
+    ("not YAML at all", "a: [1, 2\nb: 3\n",
+     ["2:2: not valid YAML: expected ',' or ']', but got ':'"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), [pytest.param(*r[1:], id=r[0]) for r in ERRORS])
+def test_error_messages(text, expected):
+    assert messages(text) == expected
+
+
+def test_ignored_kinds_are_notes_not_errors():
+    manifests = load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: b}\n")
+    assert not manifests.problems
+    assert [str(n) for n in manifests.notes] == [
+        "<text>:2:7: kind: ConfigMap 'cfg' ignored: it does not matter to scaling"
+    ]
+
+
+def test_several_problems_are_reported_at_once():
+    with pytest.raises(ProblemList) as error:
+        validate(TASK.replace("elastic/v1", "v1").replace("cpu: 1024", "cpu: 9999"))
+    assert len(error.value.problems) == 2
+    assert str(error.value).startswith("2 problems:\n  <text>:1:13: apiVersion:")
+
+
+def test_a_bad_policy_parameter_is_located():
+    text = (
+        (EXAMPLE / "scenario.yaml").read_text().replace("scaleInMargin: 0.1", "scaleInMargn: 0.1")
+    )
+    manifests = load(*(EXAMPLE / n for n in ("core.yaml", "ecs.yaml", "deployment.yaml")), text)
+    expected = (
+        r"<text>:20:5: spec.policies.0.scale_in_margn: TargetTracking has no parameter "
+        r"'scale_in_margn'; expected metric, target, kind"
+    )
+    with pytest.raises(ProblemList, match=expected):
+        build(manifests)
+
+
+def test_the_corrected_origin_runs():
+    built = build(validate(EXAMPLE), base=EXAMPLE)
+    assert built.scenario.replica.kind == "m5.large" and built.scenario.replica.slots == 2
+    assert built.scenario.initial_replicas == 3 and built.scenario.duration == 86400.0
+    assert built.loop.max_replicas == 60 and built.scenario.slo == 10
+
+
+def test_cli_validate(capsys):
+    assert main(["validate", str(EXAMPLE)]) == 0
+    assert capsys.readouterr().out.startswith("ok: 1 Cluster, 1 Deployment, 1 ScalingPolicy")
+    origin = Path(__file__).parent / "origin"
+    assert main(["validate", str(origin)]) == 1
+    err = capsys.readouterr().err
+    assert "error: " in err and err.rstrip().endswith("18 problems")
+
+
+def test_cli_run(capsys, tmp_path):
+    out = tmp_path / "run.json"
+    assert main(["run", str(EXAMPLE), "--fidelity", "fluid", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "ecs-test-app-on-nasa: 86400 s, fluid fidelity, seed 0" in text
+    assert json.loads(out.read_text())["fidelity"] == "fluid"
