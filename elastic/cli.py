@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["main"]
 
@@ -43,8 +44,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--fidelity", choices=("request", "fluid"), help="override the scenario's")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--json", metavar="FILE", help="write the run (RunResult JSON) to FILE")
+    compare = commands.add_parser(
+        "compare",
+        help="run every policy of the manifests on every scenario; table, JSON/CSV and plots",
+    )
+    compare.add_argument("paths", nargs="+", metavar="FILE", help="YAML files or folders")
+    compare.add_argument("--policy", action="append", help="only this policy (repeatable)")
+    compare.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
+    compare.add_argument("--seeds", type=int, default=1, help="seeds per run (default 1)")
+    compare.add_argument("--fidelity", choices=("request", "fluid"), default="request")
+    compare.add_argument("--json", metavar="FILE", help="write the rows as JSON")
+    compare.add_argument("--csv", metavar="FILE", help="write the rows as CSV")
+    compare.add_argument("--plots", metavar="DIR", help="write PNG plots to DIR")
+    compare.add_argument("--serial", action="store_true", help="run in this process")
     args = parser.parse_args(argv)
-    if args.command in ("validate", "run"):
+    if args.command in ("validate", "run", "compare"):
+        if args.command == "compare" and args.seeds < 1:
+            parser.error("--seeds must be >= 1")
         return _manifests(args)
     if args.command == "demo":
         from elastic.demo import main as demo_main
@@ -74,6 +90,8 @@ def _manifests(args: argparse.Namespace) -> int:
         count = len(manifests.problems)
         print(f"{count} problem{'s' if count != 1 else ''}", file=sys.stderr)
         return 1
+    if args.command == "compare":
+        return _compare(args, manifests)
     if args.command == "validate":
         counts: dict[str, int] = {}
         for kind, named in manifests.objects.items():
@@ -106,3 +124,49 @@ def _base(paths: Sequence[str]) -> Path:
     """Relative trace files are found beside the first manifest (or in the folder given)."""
     first = Path(paths[0])
     return first if first.is_dir() else first.parent
+
+
+def _compare(args: argparse.Namespace, manifests: Any) -> int:
+    import csv
+    import json
+    import sys
+
+    from elastic.bench import SerialExecutor, compare
+    from elastic.demo import COLUMNS, write_plots
+    from elastic.errors import ElasticError
+    from elastic.scenario import build, policies, policy_loop
+
+    try:
+        loops = {name: policy_loop(manifests, name) for name in args.policy or policies(manifests)}
+        names = args.scenario or manifests.scenarios()
+        base = _base(args.paths)
+        scenarios = {name: build(manifests, name, base=base).scenario for name in names}
+    except ElasticError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if not loops or not scenarios:
+        print("error: the manifests hold no policy or no scenario to compare", file=sys.stderr)
+        return 1
+    result = compare(
+        loops,
+        scenarios,
+        args.seeds,
+        fidelity=args.fidelity,
+        executor=SerialExecutor() if args.serial else None,
+        keep_results=args.plots is not None,
+    )
+    print(result.format(list(COLUMNS)))
+    for failure in result.failures:
+        print(f"FAILED {failure.policy} on {failure.scenario}, seed {failure.seed}: "
+              f"{failure.error}", file=sys.stderr)  # fmt: skip
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.rows, indent=1, sort_keys=True))
+    if args.csv and result.rows:
+        with open(args.csv, "w", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=list(result.rows[0]))
+            writer.writeheader()
+            writer.writerows(result.rows)
+    if args.plots:
+        written = write_plots(result, Path(args.plots))
+        print(f"plots: {', '.join(str(p) for p in written)}")
+    return 1 if result.failures else 0

@@ -7,7 +7,16 @@ manifests into the simulator's :class:`~elastic.sim.Scenario` and a
 :class:`~elastic.DecisionLoop`.
 """
 
-from elastic.scenario.build import Built, Manifests, build, distribution, load, validate
+from elastic.scenario.build import (
+    Built,
+    Manifests,
+    build,
+    distribution,
+    load,
+    policies,
+    policy_loop,
+    validate,
+)
 from elastic.scenario.documents import Document, Problem, ProblemList, read_documents
 
 __all__ = [
@@ -19,6 +28,8 @@ __all__ = [
     "build",
     "distribution",
     "load",
+    "policies",
+    "policy_loop",
     "read_documents",
     "validate",
 ]

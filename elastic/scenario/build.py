@@ -48,7 +48,7 @@ from elastic.sim.distributions import (
 from elastic.sim.scenario import MetricsSpec, ReplicaSpec, Scenario
 from elastic.sim.workload import MMPP, Diurnal, FlashCrowd, Poisson, Ramp, TraceReplay, Workload
 
-__all__ = ["Built", "Manifests", "build", "load", "validate"]
+__all__ = ["Built", "Manifests", "build", "load", "policies", "policy_loop", "validate"]
 
 
 @dataclass
@@ -461,6 +461,35 @@ def _workload(document: Document, model: WorkloadModel, base: Path) -> Workload:
         raise _Located(("spec", "generator", name), str(error)) from None
 
 
+def policies(manifests: Manifests) -> list[str]:
+    """The names of the ScalingPolicy and HorizontalPodAutoscaler objects."""
+    return sorted(
+        {
+            *manifests.objects.get("ScalingPolicy", {}),
+            *manifests.objects.get("HorizontalPodAutoscaler", {}),
+        }
+    )
+
+
+def policy_loop(manifests: Manifests, name: str) -> DecisionLoop:
+    """The decision loop of the ScalingPolicy or HorizontalPodAutoscaler called ``name``."""
+    found = manifests.named("ScalingPolicy", name) or manifests.named(
+        "HorizontalPodAutoscaler", name
+    )
+    if found is None:
+        have = ", ".join(policies(manifests)) or "none"
+        raise ProblemList(
+            [Problem("<manifests>", 1, 1, "", f"no policy named {name!r}; have {have}")]
+        )
+    document, policy = found
+    if isinstance(policy, HorizontalPodAutoscaler):
+        return policy.loop()
+    try:
+        return _loop(document, policy)
+    except _Located as located:
+        raise ProblemList([document.problem(located.path, str(located))]) from None
+
+
 def build(manifests: Manifests, name: str | None = None, *, base: str | Path = ".") -> Built:
     """The runnable scenario ``name`` (the only one when ``None``).
 
@@ -530,15 +559,7 @@ def _build(manifests: Manifests, document: Document, model: ScenarioModel, base:
     if initial is None and spec.deployment is not None:
         _, deployment = manifests.named("Deployment", spec.deployment)  # type: ignore[misc]
         initial = deployment.spec.replicas
-    policy_doc, policy = (manifests.named("ScalingPolicy", spec.policy)
-                          or manifests.named("HorizontalPodAutoscaler", spec.policy))  # type: ignore[misc]  # fmt: skip
-    if isinstance(policy, HorizontalPodAutoscaler):
-        loop = policy.loop()
-    else:
-        try:
-            loop = _loop(policy_doc, policy)
-        except _Located as located:
-            raise ProblemList([policy_doc.problem(located.path, str(located))]) from None
+    loop = policy_loop(manifests, spec.policy)
     try:
         scenario = Scenario(
             workload,

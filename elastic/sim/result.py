@@ -395,8 +395,11 @@ class RunResult:
         capacity.step(hours, self.ready, where="pre", label="ready replicas")
         capacity.set_ylabel("replicas")
         capacity.legend(loc="upper left")
-        latency.plot(hours, self.latency_p95, label="p95")
-        latency.plot(hours, self.latency_p99, label="p99", alpha=0.6)
+        if np.isnan(self.latency_p95).all():  # fluid fidelity: only means
+            latency.plot(hours, self.latency_mean, label="mean")
+        else:
+            latency.plot(hours, self.latency_p95, label="p95")
+            latency.plot(hours, self.latency_p99, label="p99", alpha=0.6)
         if self.facts.slo:
             latency.axhline(self.facts.slo, color="red", linestyle="--", label="SLO")
         latency.set_ylabel("latency (s)")

@@ -130,7 +130,10 @@ def test_the_corrected_origin_runs():
 
 def test_cli_validate(capsys):
     assert main(["validate", str(EXAMPLE)]) == 0
-    assert capsys.readouterr().out.startswith("ok: 1 Cluster, 1 Deployment, 1 ScalingPolicy")
+    assert capsys.readouterr().out == (
+        "ok: 1 Cluster, 1 Deployment, 1 HorizontalPodAutoscaler, 2 ScalingPolicy, 1 Scenario, "
+        "1 Service, 1 Task, 1 Workload\n"
+    )
     origin = Path(__file__).parent / "origin"
     assert main(["validate", str(origin)]) == 1
     err = capsys.readouterr().err
@@ -143,3 +146,22 @@ def test_cli_run(capsys, tmp_path):
     text = capsys.readouterr().out
     assert "ecs-test-app-on-nasa: 86400 s, fluid fidelity, seed 0" in text
     assert json.loads(out.read_text())["fidelity"] == "fluid"
+
+
+def test_cli_compare_writes_the_table_the_rows_and_the_plots(capsys, tmp_path):
+    args = ["compare", str(EXAMPLE), "--fidelity", "fluid", "--serial", "--policy",
+            "ecs-test-app", "--policy", "step-scaling", "--json", str(tmp_path / "rows.json"),
+            "--csv", str(tmp_path / "rows.csv"), "--plots", str(tmp_path / "plots")]  # fmt: skip
+    assert main(args) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:4] == ["policy", "scenario", "cost", "slo_attainment"]
+    assert [line.split()[0] for line in table[1:3]] == ["ecs-test-app", "step-scaling"]
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert [r["policy"] for r in rows] == ["ecs-test-app", "step-scaling"]
+    assert (tmp_path / "rows.csv").read_text().startswith("policy,scenario,seed,cost,")
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir())[0] == "comparison.png"
+
+
+def test_cli_compare_names_a_missing_policy(capsys):
+    assert main(["compare", str(EXAMPLE), "--policy", "nope", "--serial"]) == 1
+    assert "no policy named 'nope'" in capsys.readouterr().err
