@@ -41,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="simulate a scenario from manifest files or folders")
     run.add_argument("paths", nargs="+", metavar="SCENARIO", help="YAML files or folders")
     run.add_argument("--scenario", help="the Scenario to run when the files hold several")
+    run.add_argument("--policy", help="run this ScalingPolicy or HPA instead of the scenario's")
     run.add_argument("--fidelity", choices=("request", "fluid"), help="override the scenario's")
     run.add_argument("--seed", type=int, help="override the scenario's seed")
     run.add_argument("--json", metavar="FILE", help="write the run (RunResult JSON) to FILE")
@@ -106,9 +107,18 @@ def _manifests(args: argparse.Namespace) -> int:
         return 1
     from elastic.sim import simulate
 
+    loop = built.loop
+    if args.policy:
+        from elastic.scenario import policy_loop
+
+        try:
+            loop = policy_loop(manifests, args.policy)
+        except ElasticError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     fidelity = args.fidelity or built.fidelity
     seed = built.seed if args.seed is None else args.seed
-    result = simulate(built.scenario, built.loop, seed=seed, fidelity=fidelity)
+    result = simulate(built.scenario, loop, seed=seed, fidelity=fidelity)
     summary = result.summary()
     print(f"{built.scenario.name}: {built.scenario.duration:g} s, {fidelity} fidelity, seed {seed}")
     for key in ("cost", "slo_attainment", "latency_p99", "theta_u", "theta_o", "tau_u",

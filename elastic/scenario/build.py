@@ -267,7 +267,7 @@ def _check_kind(document: Document, model: BaseModel, manifests: Manifests) -> N
             seen.setdefault(labels, node.name)
     elif isinstance(model, WorkloadModel) and model.spec.generator is not None:
         generator = model.spec.generator
-        if len(generator) != 1 or next(iter(generator)) not in GENERATORS:
+        if len(generator) != 1 or _camel_to_snake(next(iter(generator))) not in GENERATORS:
             problems.append(
                 document.problem(
                     ("spec", "generator"),
@@ -449,7 +449,8 @@ def _workload(document: Document, model: WorkloadModel, base: Path) -> Workload:
             )  # fmt: skip
         return replay
     assert spec.generator is not None
-    ((name, params),) = spec.generator.items()
+    ((key, params),) = spec.generator.items()
+    name = _camel_to_snake(key)
     params = {_camel_to_snake(k): v for k, v in (params or {}).items()}
     makers: dict[str, Any] = {"poisson": Poisson, "diurnal": Diurnal, "ramp": Ramp,
                               "flash_crowd": FlashCrowd, "mmpp": MMPP}  # fmt: skip
@@ -458,7 +459,7 @@ def _workload(document: Document, model: WorkloadModel, base: Path) -> Workload:
             return MMPP(params["rates"], params["mean_durations"])
         return makers[name](**params)  # type: ignore[no-any-return]
     except (ElasticError, TypeError, KeyError, ValueError) as error:
-        raise _Located(("spec", "generator", name), str(error)) from None
+        raise _Located(("spec", "generator", key), str(error)) from None
 
 
 def policies(manifests: Manifests) -> list[str]:

@@ -146,6 +146,10 @@ def test_cli_run(capsys, tmp_path):
     text = capsys.readouterr().out
     assert "ecs-test-app-on-nasa: 86400 s, fluid fidelity, seed 0" in text
     assert json.loads(out.read_text())["fidelity"] == "fluid"
+    assert main(["run", str(EXAMPLE), "--fidelity", "fluid", "--policy", "ecs-test-app"]) == 0
+    hpa = capsys.readouterr().out
+    assert hpa != text.split("run written")[0]  # another policy, another run
+    assert main(["run", str(EXAMPLE), "--policy", "nope"]) == 1
 
 
 def test_cli_compare_writes_the_table_the_rows_and_the_plots(capsys, tmp_path):
