@@ -402,7 +402,7 @@ def _loop(document: Document, model: ScalingPolicyModel) -> DecisionLoop:
         behavior = Behavior(rules(spec.behavior.scale_up), rules(spec.behavior.scale_down))
     cooldown: Any = spec.cooldown
     if cooldown is not None and not isinstance(cooldown, int | float):
-        cooldown = Cooldown(cooldown.mode, cooldown.scale_out, cooldown.scale_in)
+        cooldown = Cooldown(cooldown.scale_out, cooldown.scale_in, mode=cooldown.mode)
     return DecisionLoop(
         chosen,
         min_replicas=spec.min_replicas,

@@ -169,3 +169,15 @@ def test_cli_compare_writes_the_table_the_rows_and_the_plots(capsys, tmp_path):
 def test_cli_compare_names_a_missing_policy(capsys):
     assert main(["compare", str(EXAMPLE), "--policy", "nope", "--serial"]) == 1
     assert "no policy named 'nope'" in capsys.readouterr().err
+
+
+def test_every_policy_of_the_docs_builds():
+    from elastic.scenario import policy_loop
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "manifests.md"
+    import re
+
+    manifests = load("\n---\n".join(re.findall(r"```yaml\n(.*?)```", doc.read_text(), re.S)))
+    steps = policy_loop(manifests, "steps")
+    assert steps.cooldown.mode == "simple" and steps.cooldown.scale_in == 300
+    assert policy_loop(manifests, "web").policies.max_replicas == 40  # the HPA itself
