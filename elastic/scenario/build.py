@@ -145,6 +145,15 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
                 problems.append(document.problem(field_path, f"{path}: {message}".strip(": ")))
             return
         manifests.objects.setdefault(kind, {})[document.name] = (document, model)
+        metadata = document.data.get("metadata") or {}
+        unmodeled = [("metadata", key) for key in metadata if key != "name"]
+        unmodeled += [("status",)] if "status" in document.data else []
+        for path in unmodeled:
+            manifests.notes.append(
+                document.problem(
+                    path, "not modelled: left out of the simulation and of to_manifest()"
+                )
+            )
         return
     if kind not in KINDS:
         known = ", ".join(sorted([*KINDS, "HorizontalPodAutoscaler"]))

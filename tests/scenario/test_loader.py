@@ -181,3 +181,18 @@ def test_every_policy_of_the_docs_builds():
     steps = policy_loop(manifests, "steps")
     assert steps.cooldown.mode == "simple" and steps.cooldown.scale_in == 300
     assert policy_loop(manifests, "web").policies.max_replicas == 40  # the HPA itself
+
+
+def test_what_an_hpa_manifest_holds_beyond_the_model_is_reported():
+    manifests = load(
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+        "metadata: {name: web, namespace: prod}\nspec:\n"
+        "  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
+        "  maxReplicas: 5\nstatus: {currentReplicas: 3}\n"
+    )
+    assert manifests.problems == []
+    assert [str(n) for n in manifests.notes] == [
+        "<text>:3:34: metadata.namespace: not modelled: left out of the simulation and of "
+        "to_manifest()",
+        "<text>:7:9: status: not modelled: left out of the simulation and of to_manifest()",
+    ]
