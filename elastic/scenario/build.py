@@ -146,7 +146,7 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
             return
         manifests.objects.setdefault(kind, {})[document.name] = (document, model)
         metadata = document.data.get("metadata") or {}
-        unmodeled = [("metadata", key) for key in metadata if key != "name"]
+        unmodeled: list[tuple[str | int, ...]] = [("metadata", k) for k in metadata if k != "name"]
         unmodeled += [("status",)] if "status" in document.data else []
         for path in unmodeled:
             manifests.notes.append(
