@@ -148,10 +148,10 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
         metadata = document.data.get("metadata") or {}
         unmodeled: list[tuple[str | int, ...]] = [("metadata", k) for k in metadata if k != "name"]
         unmodeled += [("status",)] if "status" in document.data else []
-        for path in unmodeled:
+        for where in unmodeled:
             manifests.notes.append(
                 document.problem(
-                    path, "not modelled: left out of the simulation and of to_manifest()"
+                    where, "not modelled: left out of the simulation and of to_manifest()"
                 )
             )
         return
