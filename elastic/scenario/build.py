@@ -263,6 +263,14 @@ def _check_kind(document: Document, model: BaseModel, manifests: Manifests) -> N
                         f"catalog: {known}",
                     )
                 )
+            if node.billing == "spot" or node.spot_share > 0:
+                manifests.notes.append(
+                    document.problem(
+                        (*at, "billing" if node.billing == "spot" else "spotShare"),
+                        "spot capacity is not simulated from a manifest yet: billed on demand, "
+                        "without interruptions",
+                    )
+                )
             labels = tuple(sorted(node.labels.items()))
             if labels and labels in seen:
                 shown = ", ".join(f"{k}={v}" for k, v in labels)
@@ -560,16 +568,26 @@ def _build(manifests: Manifests, document: Document, model: ScenarioModel, base:
             queue_capacity=body.queue_capacity,
             timeout=body.timeout,
         )
+    tariffs = None
+    node: NodeModel | None = None
     if spec.cluster is not None:
         _, cluster = manifests.named("Cluster", spec.cluster)  # type: ignore[misc]
         nodes: list[NodeModel] = cluster.spec.cluster.nodes
         node = next((n for n in nodes if n.name == spec.node), nodes[0])
         replica.update(kind=node.node_type, boot=distribution(node.boot))
+        if node.billing == "hourly":
+            tariffs = {node.node_type: default_catalog().hourly(node.node_type)}
     initial = spec.initial_replicas
     if initial is None and spec.deployment is not None:
         _, deployment = manifests.named("Deployment", spec.deployment)  # type: ignore[misc]
         initial = deployment.spec.replicas
     loop = policy_loop(manifests, spec.policy)
+    if node is not None and (node.min_nodes is not None or node.max_nodes is not None):
+        # the node group's size bounds the replicas, each replica being a node
+        params = loop.get_params()
+        high = min(params["max_replicas"], node.max_nodes or params["max_replicas"])
+        low = min(max(params["min_replicas"], node.min_nodes or 0), high)
+        loop = DecisionLoop(**(params | {"min_replicas": low, "max_replicas": high}))
     try:
         scenario = Scenario(
             workload,
@@ -582,6 +600,7 @@ def _build(manifests: Manifests, document: Document, model: ScenarioModel, base:
             initial_replicas=1 if initial is None else initial,
             slo=workload_model.spec.slo,
             name=document.name,
+            tariffs=tariffs,
         )
     except ElasticError as error:
         raise ProblemList([document.problem(("spec",), str(error))]) from None

@@ -196,3 +196,23 @@ def test_what_an_hpa_manifest_holds_beyond_the_model_is_reported():
         "to_manifest()",
         "<text>:7:9: status: not modelled: left out of the simulation and of to_manifest()",
     ]
+
+
+def test_the_node_group_bounds_the_replicas_and_sets_the_billing():
+    text = (EXAMPLE / "core.yaml").read_text().replace("maxNodes: 60", "maxNodes: 12")
+    text = text.replace("minNodes: 1", "minNodes: 2\n        billing: hourly")
+    files = [EXAMPLE / n for n in ("ecs.yaml", "deployment.yaml", "scenario.yaml", "hpa.yaml")]
+    built = build(validate(text, *files), base=EXAMPLE)
+    assert (built.loop.min_replicas, built.loop.max_replicas) == (2, 12)
+    assert type(built.scenario.tariffs["m5.large"]).__name__ == "Hourly"
+
+
+def test_spot_capacity_is_reported_as_not_simulated():
+    text = (
+        (EXAMPLE / "core.yaml")
+        .read_text()
+        .replace("minNodes: 1", "minNodes: 1\n        spotShare: 0.5")
+    )
+    notes = [str(n).removeprefix("<text>:") for n in load(text).notes]
+    assert notes == ["18:20: spec.cluster.nodes.0.spotShare: spot capacity is not simulated from a "
+                     "manifest yet: billed on demand, without interruptions"]  # fmt: skip
