@@ -105,7 +105,10 @@ class NodeModel(_Strict):
     billing: Literal["on-demand", "spot", "hourly"] = "on-demand"
     spot_share: float = Field(0.0, ge=0, le=1)
 
-    _boot = field_validator("boot")(classmethod(lambda cls, v: _distribution(v)))
+    @field_validator("boot")
+    @classmethod
+    def _boot(cls, value: Any) -> Any:
+        return _distribution(value)
 
     @model_validator(mode="after")
     def _bounds(self) -> NodeModel:
@@ -308,7 +311,10 @@ class WorkloadSpec(_Strict):
     service: Any = Field(default_factory=lambda: {"exponential": {"mean": 0.1}})
     slo: float | None = Field(None, gt=0)
 
-    _service = field_validator("service")(classmethod(lambda cls, v: _distribution(v)))
+    @field_validator("service")
+    @classmethod
+    def _service(cls, value: Any) -> Any:
+        return _distribution(value)
 
     @model_validator(mode="after")
     def _one_source(self) -> WorkloadSpec:
