@@ -212,13 +212,18 @@ class DecisionLoop(Params):
         return Decision(now, current, replicas, tuple(recommendations), tuple(stages))
 
     def _forget(self, now: float) -> None:
+        # all three lists are in time order: drop their old heads in place
         cutoff = now - self._horizon
-        if self.history_ and self.history_[0][0] <= cutoff:
-            self.history_ = [h for h in self.history_ if h[0] > cutoff]
-        if self.up_events_ and self.up_events_[0].time <= cutoff:
-            self.up_events_ = [e for e in self.up_events_ if e.time > cutoff]
-        if self.down_events_ and self.down_events_[0].time <= cutoff:
-            self.down_events_ = [e for e in self.down_events_ if e.time > cutoff]
+        history = self.history_
+        old = 0
+        while old < len(history) and history[old][0] <= cutoff:
+            old += 1
+        del history[:old]
+        for events in (self.up_events_, self.down_events_):
+            old = 0
+            while old < len(events) and events[old].time <= cutoff:
+                old += 1
+            del events[:old]
 
     def _added_within(self, now: float, seconds: float) -> int:
         if seconds <= 0:

@@ -86,13 +86,12 @@ def stabilize(
     (8, <Reason.STABILIZED: 'stabilized'>)
     """
     up = down = desired
-    up_cutoff = now - up_window
-    down_cutoff = now - down_window
-    for time, replicas in history:
-        if time > up_cutoff:
-            up = min(up, replicas)
-        if time > down_cutoff:
-            down = max(down, replicas)
+    if up_window > 0:  # a zero window holds nothing: no recommendation is newer than now
+        cutoff = now - up_window
+        up = min(up, min((r for t, r in history if t > cutoff), default=up))
+    if down_window > 0:
+        cutoff = now - down_window
+        down = max(down, max((r for t, r in history if t > cutoff), default=down))
     result = current
     if result < up:
         result = up

@@ -360,34 +360,79 @@ def _camel_to_snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
-def _policy(entry: Any, path: tuple[str | int, ...], document: Document) -> Policy:
-    from elastic import forecast, knative, policies
+def _registry() -> dict[str, type]:
+    """Every policy a manifest can name, by class name."""
+    from elastic import keda, knative, policies
+    from elastic.policies.base import BasePolicy
 
-    registry: dict[str, type] = {
-        "TargetTracking": policies.TargetTracking,
-        "StepScaling": policies.StepScaling,
-        "Predictive": policies.Predictive,
-        "KnativeKPA": knative.KnativeKPA,
+    found: dict[str, type] = {
+        name: obj
+        for name in policies.__all__
+        if isinstance(obj := getattr(policies, name), type)
+        and issubclass(obj, BasePolicy)
+        and obj is not BasePolicy
     }
-    cls = registry.get(entry.type)
-    if cls is None:
-        raise _Located((*path, "type"), f"unknown policy type {entry.type!r}; expected one of "
-                       + ", ".join(registry))  # fmt: skip
-    params = {_camel_to_snake(k): v for k, v in (entry.model_extra or {}).items()}
-    accepted = list(inspect.signature(cls).parameters)
-    for key in params:
-        if key not in accepted:
-            raise _Located((*path, key), f"{entry.type} has no parameter {key!r}; expected "
-                           + ", ".join(accepted))  # fmt: skip
-    if cls is policies.StepScaling and "steps" in params:
-        params["steps"] = [tuple(step) for step in params["steps"]]
-    if cls is policies.Predictive and isinstance(params.get("forecaster"), Mapping):
-        spec = dict(params["forecaster"])
-        kind = spec.pop("type", None)
+    return found | {"KnativeKPA": knative.KnativeKPA, "ScaledObject": keda.ScaledObject}
+
+
+def _value(value: Any, path: tuple[str | int, ...], key: str) -> Any:
+    """A manifest value as a policy parameter: nested policies and forecasters are built."""
+    from datetime import datetime
+
+    from elastic import forecast
+    from elastic.policies import ScheduledAction
+
+    if isinstance(value, list):
+        return [_value(item, (*path, i), key) for i, item in enumerate(value)]
+    if isinstance(value, Mapping) and "type" in value:
+        kind = value["type"]
+        if kind in _registry():
+            return _policy(value, path)
         maker = getattr(forecast, str(kind), None)
-        if not isinstance(maker, type) or not issubclass(maker, forecast.BaseForecaster):
-            raise _Located((*path, "forecaster", "type"), f"unknown forecaster {kind!r}")
-        params["forecaster"] = maker(**{_camel_to_snake(k): v for k, v in spec.items()})
+        if isinstance(maker, type) and issubclass(maker, forecast.BaseForecaster):
+            params = {_camel_to_snake(k): v for k, v in value.items() if k != "type"}
+            try:
+                return maker(**params)
+            except (ElasticError, TypeError) as error:
+                raise _Located(path, str(error)) from None
+        raise _Located((*path, "type"), f"unknown policy or forecaster {kind!r}")
+    if key == "actions" and isinstance(value, Mapping):
+        try:
+            return ScheduledAction(**{_camel_to_snake(k): v for k, v in value.items()})
+        except (ElasticError, TypeError) as error:
+            raise _Located(path, str(error)) from None
+    if key == "origin" and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise _Located(path, f"{value!r} is not an ISO 8601 time") from None
+    return value
+
+
+def _policy(entry: Any, path: tuple[str | int, ...]) -> Policy:
+    """A policy from ``{type: ClassName, parameter: value, ...}`` (camelCase or snake_case)."""
+    fields = (
+        dict(entry)
+        if isinstance(entry, Mapping)
+        else {"type": entry.type, **(entry.model_extra or {})}
+    )
+    kind = fields.pop("type")
+    registry = _registry()
+    cls = registry.get(kind)
+    if cls is None:
+        known = ", ".join(sorted(registry))
+        raise _Located((*path, "type"), f"unknown policy type {kind!r}; expected one of {known}")
+    accepted = list(inspect.signature(cls).parameters)
+    params: dict[str, Any] = {}
+    for raw, value in fields.items():
+        key = _camel_to_snake(raw)
+        if key not in accepted:
+            raise _Located(
+                (*path, raw), f"{kind} has no parameter {key!r}; expected {', '.join(accepted)}"
+            )
+        params[key] = _value(value, (*path, raw), key)
+    if kind == "StepScaling" and "steps" in params:
+        params["steps"] = [tuple(step) for step in params["steps"]]
     try:
         return cls(**params)  # type: ignore[no-any-return]
     except (ElasticError, TypeError, ValueError) as error:
@@ -402,9 +447,7 @@ class _Located(Exception):
 
 def _loop(document: Document, model: ScalingPolicyModel) -> DecisionLoop:
     spec = model.spec
-    chosen = [
-        _policy(entry, ("spec", "policies", i), document) for i, entry in enumerate(spec.policies)
-    ]
+    chosen = [_policy(entry, ("spec", "policies", i)) for i, entry in enumerate(spec.policies)]
     behavior = None
     if spec.behavior == "kubernetes-default":
         behavior = Behavior.kubernetes_default()

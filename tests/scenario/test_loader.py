@@ -114,7 +114,7 @@ def test_a_bad_policy_parameter_is_located():
     )
     manifests = load(*(EXAMPLE / n for n in ("core.yaml", "ecs.yaml", "deployment.yaml")), text)
     expected = (
-        r"<text>:20:5: spec.policies.0.scale_in_margn: TargetTracking has no parameter "
+        r"<text>:23:19: spec.policies.0.scaleInMargn: TargetTracking has no parameter "
         r"'scale_in_margn'; expected metric, target, kind"
     )
     with pytest.raises(ProblemList, match=expected):
@@ -216,3 +216,42 @@ def test_spot_capacity_is_reported_as_not_simulated():
     notes = [str(n).removeprefix("<text>:") for n in load(text).notes]
     assert notes == ["18:20: spec.cluster.nodes.0.spotShare: spot capacity is not simulated from a "
                      "manifest yet: billed on demand, without interruptions"]  # fmt: skip
+
+
+def test_any_elastic_policy_can_be_named_with_its_nested_policies():
+    from elastic.scenario import policy_loop
+
+    manifests = load("""\
+apiVersion: elastic/v1
+kind: ScalingPolicy
+metadata: {name: everything}
+spec:
+  minReplicas: 0
+  maxReplicas: 50
+  policies:
+  - type: MaxOf
+    policies:
+    - {type: TargetTracking, metric: cpu, target: 60}
+    - type: Fallback
+      primary: {type: TargetTracking, metric: latency_p95, target: 0.5}
+      fallback: {type: StepScaling, metric: cpu, threshold: 80, steps: [[0, null, 2]]}
+  - type: Scheduled
+    origin: "2026-01-05T00:00:00+00:00"
+    actions:
+    - {cron: "0 8 * * MON-FRI", timezone: Europe/Paris, minReplicas: 4}
+  - type: ScaledObject
+    metric: queue
+    activationThreshold: 5
+    hpa: {type: TargetTracking, metric: queue, target: 20, kind: value}
+  - type: Predictive
+    forecaster: {type: HoltWinters, periods: [24], alpha: 0.3}
+    metric: rps
+    target: 50
+""")
+    assert manifests.problems == []
+    loop = policy_loop(manifests, "everything")
+    kinds = [type(p).__name__ for p in loop.policies]
+    assert kinds == ["MaxOf", "Scheduled", "ScaledObject", "Predictive"]
+    assert type(loop.policies[0].policies[1].fallback).__name__ == "StepScaling"
+    assert loop.policies[1].actions[0].min_replicas == 4
+    assert loop.policies[3].forecaster.alpha == 0.3
