@@ -294,7 +294,7 @@ def _check_kind(document: Document, model: BaseModel, manifests: Manifests) -> N
 
 
 def _check_references(manifests: Manifests) -> None:
-    for name, (document, model) in manifests.objects.get("Scenario", {}).items():
+    for document, model in manifests.objects.get("Scenario", {}).values():
         spec = model.spec
         wanted = [
             ("workload", "Workload", spec.workload),
@@ -332,7 +332,6 @@ def _check_references(manifests: Manifests) -> None:
                         ("spec", "node"), f"no node {spec.node!r} in cluster {spec.cluster!r}"
                     )
                 )
-        _ = name
 
 
 # --- building -------------------------------------------------------------------------------------

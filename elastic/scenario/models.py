@@ -30,7 +30,6 @@ __all__ = [
 ]
 
 ELASTIC = "elastic/v1"
-Number = float | int
 
 
 class _Strict(BaseModel):
