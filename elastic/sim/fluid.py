@@ -163,7 +163,9 @@ class FluidSimulation:
         self.ledger = Ledger(dict(tariffs))
         self.metrics = MetricsPipeline(scenario.metrics, self._sample, streams.generator("metrics"))
         self.service = scenario.service.mean
-        self.units: list[_Unit] = []  # every replica of the run, by id
+        # every replica of the run by id; None once it is gone for good, so that a month
+        # of churn does not keep hundreds of thousands of objects for the GC to walk
+        self.units: list[_Unit | None] = []
         self.live: dict[int, _Unit] = {}  # not yet leaving, by id, oldest first
         self.leaving: list[_Unit] = []  # draining, until they stop
         self._changes: list[tuple[float, int, int]] = []  # (tick, order, slot change), a heap
@@ -248,6 +250,7 @@ class FluidSimulation:
             self._change(unit.ready_at, -slots)
             unit.stop_at = t
             self.ledger.stop(unit.name, t)
+            self.units[unit.id] = None
             return
         self._change(t, -slots)
         accepting = max(self._level // slots, 1)
@@ -309,7 +312,7 @@ class FluidSimulation:
         while events and events[0][0] < end:
             at, index, kind = heappop(events)
             unit = self.units[index]
-            if at >= unit.leave_at:
+            if unit is None or at >= unit.leave_at:
                 continue  # it had already left
             if kind == "fail":
                 self.failures += 1
@@ -323,7 +326,7 @@ class FluidSimulation:
         boots, warms, units = self._boots, self._warms, self.units
         while boots and boots[0][0] <= t:
             unit = units[heappop(boots)[1]]
-            if unit.phase == "pending":
+            if unit is not None and unit.phase == "pending":
                 self._pending -= 1
                 if unit.warm_at > t:
                     unit.phase = "warming"
@@ -333,7 +336,7 @@ class FluidSimulation:
                     unit.phase = "ready"
         while warms and warms[0][0] <= t:
             unit = units[heappop(warms)[1]]
-            if unit.phase == "warming":
+            if unit is not None and unit.phase == "warming":
                 unit.phase = "ready"
                 self._warming -= 1
         return self._pending, self._warming, len(self.live) - self._pending - self._warming
@@ -530,7 +533,11 @@ class FluidSimulation:
         now = self._totals()
         before, self._counted = self._counted, now
         pending, warming, ready = self._states(end)
-        self.leaving = [u for u in self.leaving if u.stop_at > end]
+        if self.leaving:
+            for unit in self.leaving:
+                if unit.stop_at <= end:
+                    self.units[unit.id] = None
+            self.leaving = [u for u in self.leaving if u.stop_at > end]
         counts, latency = ticks.counts, ticks.latency
         if not ticks.everyone:
             known = np.isfinite(latency)
