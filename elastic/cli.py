@@ -94,10 +94,9 @@ def _manifests(args: argparse.Namespace) -> int:
     if args.command == "compare":
         return _compare(args, manifests)
     if args.command == "validate":
-        counts: dict[str, int] = {}
-        for kind, named in manifests.objects.items():
-            counts[kind] = len(named)
-        listed = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        listed = ", ".join(
+            f"{len(named)} {kind}" for kind, named in sorted(manifests.objects.items())
+        )
         print(f"ok: {listed}")
         return 0
     try:

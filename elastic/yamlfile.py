@@ -35,10 +35,11 @@ class _StrictLoader(yaml.SafeLoader):
 
 # Dates stay strings (validated later, with a field path), so a bad one such
 # as 2026-13-01 is reported like any other bad value instead of crashing.
-_StrictLoader.yaml_implicit_resolvers = {
+RESOLVERS_WITHOUT_DATES = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_StrictLoader.yaml_implicit_resolvers = RESOLVERS_WITHOUT_DATES
 
 
 def load_yaml(source: str | Path, *, name: str | None = None) -> Any:

@@ -21,7 +21,7 @@ import numpy as np
 from elastic.core.types import Forecast
 from elastic.core.validate import check_int, check_number
 from elastic.errors import ForecastError, ParameterError
-from elastic.forecast.base import BaseForecaster, FloatArray
+from elastic.forecast.base import BaseForecaster, FloatArray, checked_value
 
 __all__ = ["AWSStyle"]
 
@@ -126,8 +126,7 @@ class AWSStyle(BaseForecaster):
     def learn_one(self, y: float, t: float | None = None) -> None:
         """Add ``y`` at ``t`` to its clock hour (the next hour when ``t`` is ``None``)."""
         owner = type(self).__name__
-        if not isinstance(y, int | float | np.number) or isinstance(y, bool) or math.isinf(y):
-            raise ParameterError("y", y, "a finite number, or NaN if missing", owner=owner)
+        y = checked_value(y, owner)
         if t is None:
             t = 0.0 if self.last_hour_ is None else (self.last_hour_ + 1) * HOUR
             t = t if self.hour_ is None else (self.hour_ + 1) * HOUR

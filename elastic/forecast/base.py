@@ -117,9 +117,7 @@ class BaseForecaster(Params):
         ([5.0, 5.0], [120.0, 180.0])
         """
         owner = type(self).__name__
-        if not isinstance(y, int | float | np.number) or isinstance(y, bool) or math.isinf(y):
-            raise ParameterError("y", y, "a finite number, or NaN if missing", owner=owner)
-        value = float(y)
+        value = checked_value(y, owner)
         if t is None:
             t = 0.0 if self.t_ is None else self.t_ + (self.step_ or 1.0)
         t = check_number(t, "t", owner=f"{owner}.learn_one")
@@ -209,6 +207,13 @@ class BaseForecaster(Params):
         spread = sigma * np.sqrt(self._variance(horizon))
         z = np.array([z_score(lv) for lv in levels])[:, None]
         return Forecast(mean, levels, mean - z * spread, mean + z * spread, times)
+
+
+def checked_value(y: Any, owner: str) -> float:
+    """A learned value: a finite number, or NaN for a missing one."""
+    if not isinstance(y, int | float | np.number) or isinstance(y, bool) or math.isinf(y):
+        raise ParameterError("y", y, "a finite number, or NaN if missing", owner=owner)
+    return float(y)
 
 
 def check_period(value: Any, name: str, owner: str) -> int:

@@ -9,12 +9,14 @@ when it is strictly before both windows.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from elastic.core import behavior as core
 from elastic.core.behavior import ScaleEvent
+from elastic.core.stages import scale_down_limit, scale_up_limit
+from elastic.core.stages import stabilize as core_stabilize
 from elastic.core.validate import check_choice, check_int, check_number
 from elastic.errors import ParameterError
 
@@ -190,17 +192,15 @@ def stabilize(
                 highest = replicas
         stabilized = highest
     else:
-        up_cutoff = now - (behavior.up.stabilization_window_seconds or 0)
-        down_cutoff = now - (behavior.down.stabilization_window_seconds or 0)
-        up, down = desired_replicas, desired_replicas
-        for i, (time, replicas) in enumerate(kept):
-            if time > up_cutoff:
-                up = min(replicas, up)
-            if time > down_cutoff:
-                down = max(replicas, down)
-            if time < up_cutoff and time < down_cutoff:
+        up_window = behavior.up.stabilization_window_seconds or 0
+        down_window = behavior.down.stabilization_window_seconds or 0
+        stabilized = core_stabilize(
+            desired_replicas, current_replicas, now, kept, up_window, down_window
+        )[0]
+        oldest = now - max(up_window, down_window)  # before both windows
+        for i, (time, _) in enumerate(kept):
+            if time < oldest:
                 old = i
-        stabilized = min(max(current_replicas, up), down)
     if old is None:
         kept.append((now, desired_replicas))
     else:
@@ -208,54 +208,13 @@ def stabilize(
     return stabilized, kept
 
 
-def _period_start(
-    current: int, period: int, ups: Sequence[ScaleEvent], downs: Sequence[ScaleEvent], now: float
-) -> int:
-    """The replicas when the period began: now, less the ups and plus the downs inside it."""
-    cutoff = now - period
-    added = sum(e.replica_change for e in ups if e.time > cutoff)
-    removed = sum(e.replica_change for e in downs if e.time > cutoff)
-    return current - added + removed
-
-
-def _scale_up_limit(
-    current: int,
-    ups: Sequence[ScaleEvent],
-    downs: Sequence[ScaleEvent],
-    rules: ScalingRules,
-    now: float,
-) -> int:
-    if rules.select_policy == "Disabled":
-        return current
-    pick, result = (min, 2**31 - 1) if rules.select_policy == "Min" else (max, -(2**31))
-    for policy in rules.policies or ():
-        start = _period_start(current, policy.period_seconds, ups, downs, now)
-        if policy.type == "Pods":
-            proposed = start + policy.value
-        else:  # rounded up, or a small group would never grow
-            proposed = math.ceil(start * (1 + policy.value / 100))
-        result = pick(result, proposed)
-    return result
-
-
-def _scale_down_limit(
-    current: int,
-    ups: Sequence[ScaleEvent],
-    downs: Sequence[ScaleEvent],
-    rules: ScalingRules,
-    now: float,
-) -> int:
-    if rules.select_policy == "Disabled":
-        return current
-    pick, result = (max, -(2**31)) if rules.select_policy == "Min" else (min, 2**31 - 1)
-    for policy in rules.policies or ():
-        start = _period_start(current, policy.period_seconds, ups, downs, now)
-        if policy.type == "Pods":
-            proposed = start - policy.value
-        else:  # truncated toward zero, as Go's int32(float64)
-            proposed = int(start * (1 - policy.value / 100))
-        result = pick(result, proposed)
-    return result
+def _core(rules: ScalingRules) -> core.ScalingRules:
+    """The same rules as the decision loop's stages take them."""
+    return core.ScalingRules(
+        float(rules.stabilization_window_seconds or 0),
+        [core.RateLimit(p.type, p.value, float(p.period_seconds)) for p in rules.policies or ()],
+        rules.select_policy,
+    )
 
 
 def normalize(
@@ -300,9 +259,9 @@ def normalize(
             return highest, reason
         return desired, "DesiredWithinRange"
     if desired > current:
-        limit = max(
-            _scale_up_limit(current, scale_up_events, scale_down_events, behavior.up, now), current
-        )
+        # upstream's selection over no policy leaves no room: the core's None holds too
+        found = scale_up_limit(current, now, scale_up_events, scale_down_events, _core(behavior.up))
+        limit = current if found is None else max(found, current)
         if max_replicas > limit:
             highest, reason = limit, "ScaleUpLimit"
         else:
@@ -310,10 +269,10 @@ def normalize(
         if desired > highest:
             return highest, reason
     elif desired < current:
-        limit = min(
-            _scale_down_limit(current, scale_up_events, scale_down_events, behavior.down, now),
-            current,
+        found = scale_down_limit(
+            current, now, scale_up_events, scale_down_events, _core(behavior.down)
         )
+        limit = current if found is None else min(found, current)
         if min_replicas < limit:
             lowest, reason = limit, "ScaleDownLimit"
         else:

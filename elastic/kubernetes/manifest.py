@@ -15,7 +15,7 @@ from elastic.kubernetes.quantity import format_milli, parse_quantity
 from elastic.kubernetes.replicas import Tolerance
 from elastic.yamlfile import load_yaml, pydantic_errors
 
-__all__ = ["hpa_from_manifest", "hpa_to_manifest"]
+__all__ = ["HPAManifest", "SpecError", "hpa_from_manifest", "hpa_from_model", "hpa_to_manifest"]
 
 Quantity = str | int | float
 
@@ -197,12 +197,24 @@ class _Metadata(BaseModel):
     name: str
 
 
-class _HPA(_Model):
+class HPAManifest(_Model):
     api_version: Literal["autoscaling/v2"] = Field(alias="apiVersion")
     kind: Literal["HorizontalPodAutoscaler"]
     metadata: _Metadata
     spec: _Spec
     status: dict[str, Any] | None = None  # what the controller wrote: not an input
+
+
+class SpecError(ValueError):
+    """A field of an HPA's ``spec`` that cannot become a policy, at ``path`` under ``spec``."""
+
+    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
+        self.path = path
+        self.message = message
+        dotted = ".".join(str(p) for p in path)
+        super().__init__(
+            f"{dotted}{message}" if message.startswith("=") else f"{dotted}: {message}"
+        )
 
 
 def hpa_from_manifest(
@@ -216,13 +228,30 @@ def hpa_from_manifest(
     data = load_yaml(doc, name="HorizontalPodAutoscaler") if isinstance(doc, str) else doc
     name = "HorizontalPodAutoscaler"
     try:
-        model = _HPA.model_validate(data)
-        metrics = [m.build() for m in model.spec.metrics or ()]
+        model = HPAManifest.model_validate(data)
     except ValidationError as error:
         raise pydantic_errors(name, error.errors()) from None
+    try:
+        return hpa_from_model(model, tolerance=tolerance)
     except ValueError as error:
-        raise ManifestError(f"{name}: spec.metrics: {error}") from None
+        raise ManifestError(f"{name}: spec.{error}") from None
+
+
+def hpa_from_model(
+    model: HPAManifest, *, tolerance: float | Tolerance = 0.1
+) -> HorizontalPodAutoscaler:
+    """The policy of a validated manifest.
+
+    Raises :class:`SpecError` (a ``ValueError``) naming the field of ``spec``
+    that cannot be built.
+    """
     spec = model.spec
+    metrics = []
+    for i, metric in enumerate(spec.metrics or ()):
+        try:
+            metrics.append(metric.build())
+        except ValueError as error:
+            raise SpecError(("metrics", i), str(error)) from None
     behavior = None
     if spec.behavior is not None:
         behavior = Behavior(
@@ -231,9 +260,9 @@ def hpa_from_manifest(
         )
     low = 1 if spec.min_replicas is None else spec.min_replicas
     if low > spec.max_replicas:
-        raise ManifestError(
-            f"{name}: spec.minReplicas={low} is invalid; expected at most maxReplicas "
-            f"({spec.max_replicas})"
+        raise SpecError(
+            ("minReplicas",),
+            f"={low} is invalid; expected at most maxReplicas ({spec.max_replicas})",
         )
     return HorizontalPodAutoscaler(
         metrics,

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_snake
 
 from elastic.core.behavior import Behavior, RateLimit, ScalingRules
 from elastic.core.cooldown import Cooldown
@@ -19,6 +20,7 @@ from elastic.core.protocols import Policy
 from elastic.cost.catalog import default_catalog
 from elastic.errors import ElasticError
 from elastic.kubernetes.hpa import HorizontalPodAutoscaler
+from elastic.kubernetes.manifest import HPAManifest, SpecError, hpa_from_model
 from elastic.kubernetes.quantity import parse_quantity
 from elastic.scenario.documents import Document, Problem, ProblemList, read_documents, shell_syntax
 from elastic.scenario.models import (
@@ -135,14 +137,12 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
         return
     if kind == "HorizontalPodAutoscaler":
         try:
-            model: Any = HorizontalPodAutoscaler.from_manifest(document.data)
-        except ElasticError as error:
-            for line in str(error).splitlines()[1:] or [str(error)]:
-                path, _, message = line.strip().partition(": ")
-                field_path = tuple(
-                    int(p) if p.isdigit() else p for p in path.split("=")[0].split(".") if p
-                )
-                problems.append(document.problem(field_path, f"{path}: {message}".strip(": ")))
+            model: Any = hpa_from_model(HPAManifest.model_validate(document.data))
+        except ValidationError as error:
+            problems += _pydantic_problems(document, error)
+            return
+        except SpecError as error:
+            problems.append(document.problem(("spec", *error.path), str(error)))
             return
         manifests.objects.setdefault(kind, {})[document.name] = (document, model)
         metadata = document.data.get("metadata") or {}
@@ -284,7 +284,7 @@ def _check_kind(document: Document, model: BaseModel, manifests: Manifests) -> N
             seen.setdefault(labels, node.name)
     elif isinstance(model, WorkloadModel) and model.spec.generator is not None:
         generator = model.spec.generator
-        if len(generator) != 1 or _camel_to_snake(next(iter(generator))) not in GENERATORS:
+        if len(generator) != 1 or to_snake(next(iter(generator))) not in GENERATORS:
             problems.append(
                 document.problem(
                     ("spec", "generator"),
@@ -355,10 +355,6 @@ def distribution(value: Any) -> Distribution:
     return maker(*(params[key] for key in DISTRIBUTIONS[name]))
 
 
-def _camel_to_snake(name: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
-
-
 def _registry() -> dict[str, type]:
     """Every policy a manifest can name, by class name."""
     from elastic import keda, knative, policies
@@ -389,7 +385,7 @@ def _value(value: Any, path: tuple[str | int, ...], key: str) -> Any:
             return _policy(value, path)
         maker = getattr(forecast, str(kind), None)
         if isinstance(maker, type) and issubclass(maker, forecast.BaseForecaster):
-            params = {_camel_to_snake(k): v for k, v in value.items() if k != "type"}
+            params = {to_snake(k): v for k, v in value.items() if k != "type"}
             try:
                 return maker(**params)
             except (ElasticError, TypeError) as error:
@@ -397,7 +393,7 @@ def _value(value: Any, path: tuple[str | int, ...], key: str) -> Any:
         raise _Located((*path, "type"), f"unknown policy or forecaster {kind!r}")
     if key == "actions" and isinstance(value, Mapping):
         try:
-            return ScheduledAction(**{_camel_to_snake(k): v for k, v in value.items()})
+            return ScheduledAction(**{to_snake(k): v for k, v in value.items()})
         except (ElasticError, TypeError) as error:
             raise _Located(path, str(error)) from None
     if key == "origin" and isinstance(value, str):
@@ -424,7 +420,7 @@ def _policy(entry: Any, path: tuple[str | int, ...]) -> Policy:
     accepted = list(inspect.signature(cls).parameters)
     params: dict[str, Any] = {}
     for raw, value in fields.items():
-        key = _camel_to_snake(raw)
+        key = to_snake(raw)
         if key not in accepted:
             raise _Located(
                 (*path, raw), f"{kind} has no parameter {key!r}; expected {', '.join(accepted)}"
@@ -509,8 +505,8 @@ def _workload(document: Document, model: WorkloadModel, base: Path) -> Workload:
         return replay
     assert spec.generator is not None
     ((key, params),) = spec.generator.items()
-    name = _camel_to_snake(key)
-    params = {_camel_to_snake(k): v for k, v in (params or {}).items()}
+    name = to_snake(key)
+    params = {to_snake(k): v for k, v in (params or {}).items()}
     makers: dict[str, Any] = {"poisson": Poisson, "diurnal": Diurnal, "ramp": Ramp,
                               "flash_crowd": FlashCrowd, "mmpp": MMPP}  # fmt: skip
     try:

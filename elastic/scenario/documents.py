@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from elastic.errors import ManifestError
+from elastic.yamlfile import RESOLVERS_WITHOUT_DATES
 
 __all__ = ["Document", "Problem", "ProblemList", "read_documents", "shell_syntax"]
 
@@ -106,10 +107,7 @@ class _Composer(yaml.SafeLoader):
     """Dates stay strings; mappings are built without deduplication checks (done on nodes)."""
 
 
-_Composer.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+_Composer.yaml_implicit_resolvers = RESOLVERS_WITHOUT_DATES
 
 
 def _walk(
