@@ -89,18 +89,11 @@ class _Unit:
         self.phase = "pending"  # then "warming", "ready"; "gone" once it leaves
 
 
-def _mmc_wait(
-    slots: int, load: float, mean_service: float, cache: dict[tuple[int, float], float]
-) -> float:
+def _mmc_wait(slots: int, load: float, mean_service: float) -> float:
     """Mean M/M/c wait (seconds) at ``load`` Erlangs on ``slots`` servers; 0 when overloaded."""
     if slots <= 0 or load <= 0 or load >= slots:
         return 0.0
-    key = (slots, round(load, 3))
-    if key not in cache:
-        cache[key] = (
-            erlang_c(slots, key[1]) * mean_service / (slots - key[1]) if key[1] < slots else 0.0
-        )
-    return cache[key]
+    return erlang_c(slots, load) * mean_service / (slots - load)
 
 
 class FluidSimulation:
@@ -187,8 +180,11 @@ class FluidSimulation:
         self._counted = (0, 0, 0, 0)  # completed, dropped, timed out, failed: last record
         self.failures = self.interruptions = 0
         self.histogram = LatencyHistogram()
-        self._erlang: dict[tuple[int, float], float] = {}
+        self._erlang: dict[tuple[int, float], float] = {}  # M/M/c waits by (servers, load)
+        self._scv = scenario.service.scv
         self._unbinned: list[tuple[FloatArray, NDArray[np.int64]]] = []  # latencies to bin
+        # and those of steady intervals: one latency, one count each
+        self._unbinned_flat: tuple[list[float], list[int]] = ([], [])
         self._scrape = _ScrapeState()
         for _ in range(scenario.initial_replicas):
             self._request(0.0, booted=True)
@@ -222,11 +218,15 @@ class FluidSimulation:
             self._changes, (math.ceil(t / self.tick - 1e-9) * self.tick, self._sequence, slots)
         )
 
-    def _slots(self, start: float, ticks: int, end: float) -> NDArray[np.int64]:
-        """Accepting slots at each tick start of ``[start, end)``."""
+    def _slots(self, start: float, ticks: int, end: float) -> int | NDArray[np.int64]:
+        """Accepting slots at each tick start of ``[start, end)`` (one number if constant)."""
         changes = self._changes
+        # changes at the first tick (boots and scale-ins land on decision times) keep it flat
+        first = start + 0.5 * self.tick
+        while changes and changes[0][0] < first:
+            self._level += heappop(changes)[2]
         if not changes or changes[0][0] >= end:
-            return np.full(ticks, self._level, dtype=np.int64)
+            return self._level
         change = np.zeros(ticks, dtype=np.int64)
         while changes and changes[0][0] < end:
             at, _, slots = heappop(changes)
@@ -349,15 +349,46 @@ class FluidSimulation:
         ticks = round((end - start) / tick)
         counts = self.arrivals.counts(end, tick)
         self._lifecycle_events(end)
-        slots = self._slots(start, ticks, end)
+        level = self._slots(start, ticks, end)
         spec = self.scenario.replica
+        arrived = int(counts.sum())
+        self.arrived += arrived
+        self.now = end
         work: FloatArray = np.multiply(counts, service, dtype=np.float64)
+        if isinstance(level, int):
+            capacity = level * tick
+            if (
+                level > 0
+                and self.backlog == 0.0
+                and spec.queue_capacity is None
+                and spec.timeout is None
+                and (not arrived or float(work.max()) <= capacity)
+            ):
+                # nothing queued and every tick below capacity (the usual interval):
+                # no backlog builds, all work is served, one latency for the interval
+                served_total = float(work.sum())
+                self.served += served_total
+                self._utilization = float(work[-1]) / capacity
+                load = arrived * service / (ticks * tick)
+                return _Ticks(
+                    counts=counts,
+                    served=work,
+                    capacity=capacity,
+                    backlog=0.0,
+                    latency=service + self._queueing(level / spec.slots, load),
+                    arrived=arrived,
+                    served_total=served_total,
+                    everyone=True,
+                )
+            slots = np.full(ticks, level, dtype=np.int64)
+        else:
+            slots = level
         everyone = bool(slots.min() > 0)
         if not everyone:
             nobody = slots == 0
             self.dropped += int(counts[nobody].sum())
             work[nobody] = 0.0
-        capacity: FloatArray = np.multiply(slots, tick, dtype=np.float64)
+        capacities: FloatArray = np.multiply(slots, tick, dtype=np.float64)
         cap = None
         if spec.queue_capacity is not None or spec.timeout is not None:
             cap = np.full(ticks, np.inf)
@@ -366,17 +397,15 @@ class FluidSimulation:
                 cap = np.minimum(cap, replicas * (spec.slots + spec.queue_capacity) * service)
             if spec.timeout is not None:
                 cap = np.minimum(cap, slots * spec.timeout)
-        backlog, served, lost = backlog_recursion(self.backlog, work, capacity, cap)
-        arrived = int(counts.sum())
-        self.arrived += arrived
+        backlog, served, lost = backlog_recursion(self.backlog, work, capacities, cap)
         served_total = float(served.sum())
         self.served += served_total
         if cap is not None:
             why = "timeout" if spec.timeout is not None and spec.queue_capacity is None else "drop"
             self._lose(float(lost.sum()), why)
         self.backlog = float(backlog[-1])
-        if capacity[-1] > 0:
-            self._utilization = float(served[-1] / capacity[-1])
+        if capacities[-1] > 0:
+            self._utilization = float(served[-1] / capacities[-1])
         # latency: the backlog ahead, plus the queueing wait below capacity
         if everyone:
             latency = service + backlog / slots
@@ -388,11 +417,10 @@ class FluidSimulation:
             if serving.any():
                 load = float(counts[serving].sum()) * service / (serving.sum() * tick)
                 latency += self._queueing(float(slots[serving].mean()) / spec.slots, load)
-        self.now = end
         return _Ticks(
             counts=counts,
             served=served,
-            capacity=capacity,
+            capacity=capacities,
             backlog=backlog,
             latency=latency,
             arrived=arrived,
@@ -406,15 +434,19 @@ class FluidSimulation:
         A balancer that reads the load pools the replicas into one M/M/(n c)
         queue; round robin and random give each replica its own M/M/c queue,
         fed by an Erlang-n (``ca2 = 1/n``) or a Poisson (``ca2 = 1``) stream.
+        The load is rounded to 0.001 Erlang, and the waits are cached.
         """
-        spec, balancer = self.scenario.replica, self.scenario.balancer
+        slots, balancer = self.scenario.replica.slots, self.scenario.balancer
         if balancer in ("least_outstanding", "shortest_queue"):
-            servers, offered, ca2 = round(replicas * spec.slots), load, 1.0
+            servers, offered, ca2 = round(replicas * slots), load, 1.0
         else:
-            servers, offered = spec.slots, load / replicas
+            servers, offered = slots, load / replicas
             ca2 = 1 / replicas if balancer == "round_robin" else 1.0
-        factor = (ca2 + self.scenario.service.scv) / 2
-        return factor * _mmc_wait(servers, offered, self.service, self._erlang)
+        key = (servers, round(offered, 3))
+        wait = self._erlang.get(key)
+        if wait is None:
+            wait = self._erlang[key] = _mmc_wait(servers, key[1], self.service)
+        return (ca2 + self._scv) / 2 * wait
 
     # --- what the controller sees ---------------------------------------------------------------
 
@@ -459,17 +491,16 @@ class FluidSimulation:
         """The scrapes that fall in this interval, from its ticks."""
         resolution, tick = self.scenario.metrics.resolution, self.tick
         state = self._scrape
-        served, capacity = np.cumsum(ticks.served), np.cumsum(ticks.capacity)
-        arrived = np.cumsum(ticks.counts)
+        served, arrived = np.cumsum(ticks.served), np.cumsum(ticks.counts)
         t = (math.floor(start / resolution + 1e-9) + 1) * resolution
         while t <= self.now + 1e-9:
             k = round((t - start) / tick) - 1
             state.served_now = state.served_base + float(served[k])
-            state.capacity_now = state.capacity_base + float(capacity[k])
             state.arrived_now = state.arrived_base + int(arrived[k])
-            state.busy_now = float(ticks.served[k]) / tick
-            state.backlog_now = float(ticks.backlog[k])
+            state.capacity_now = state.capacity_base + ticks.offered(k + 1)
             if self._read(t):
+                state.busy_now = float(ticks.served[k]) / tick
+                state.backlog_now = ticks.backlog_at(k)
                 self.metrics.scrape(t)
             else:  # no decision will read it: only move the window on
                 self.metrics.skip(t)
@@ -478,8 +509,8 @@ class FluidSimulation:
                 state.capacity_then = state.capacity_now
             t += resolution
         state.served_base += float(served[-1])
-        state.capacity_base += float(capacity[-1])
         state.arrived_base += int(arrived[-1])
+        state.capacity_base += ticks.offered(len(served))
 
     def _read(self, scrape: float) -> bool:
         """Whether a decision will read the scrape taken at ``scrape``.
@@ -539,16 +570,23 @@ class FluidSimulation:
                     self.units[unit.id] = None
             self.leaving = [u for u in self.leaving if u.stop_at > end]
         counts, latency = ticks.counts, ticks.latency
-        if not ticks.everyone:
-            known = np.isfinite(latency)
-            counts, latency = counts[known], latency[known]
-        served = int(counts.sum())
-        mean = float((latency * counts).sum() / served) if served else math.nan
-        if served:
-            self._unbinned.append((latency, counts))
-            if len(self._unbinned) >= 1000:
-                self._bin()
-        offered = float(ticks.capacity.sum())
+        if isinstance(latency, float):
+            served = ticks.arrived
+            mean = latency if served else math.nan
+            if served:
+                self._unbinned_flat[0].append(latency)
+                self._unbinned_flat[1].append(served)
+        else:
+            if not ticks.everyone:
+                known = np.isfinite(latency)
+                counts, latency = counts[known], latency[known]
+            served = int(counts.sum())
+            mean = float((latency * counts).sum() / served) if served else math.nan
+            if served:
+                self._unbinned.append((latency, counts))
+        offered = ticks.offered(len(ticks.counts))
+        if len(self._unbinned) + len(self._unbinned_flat[1]) >= 1000:
+            self._bin()
         return IntervalRecord(
             start=start,
             end=end,
@@ -576,9 +614,14 @@ class FluidSimulation:
 
     def _bin(self) -> LatencyHistogram:
         """Put the tick latencies gathered so far into the histogram (done in batches)."""
+        latencies, counts = self._unbinned_flat
+        if latencies:
+            self._unbinned.append((np.array(latencies), np.array(counts, dtype=np.int64)))
+            latencies.clear()
+            counts.clear()
         if self._unbinned:
-            values, counts = zip(*self._unbinned, strict=True)
-            self.histogram.add(np.concatenate(values), np.concatenate(counts))
+            values, weights = zip(*self._unbinned, strict=True)
+            self.histogram.add(np.concatenate(values), np.concatenate(weights))
             self._unbinned.clear()
         return self.histogram
 
@@ -639,9 +682,14 @@ def backlog_recursion(
 
 
 class _Ticks:
-    """Per tick of one control interval: arrivals, work served, capacity, backlog, latency."""
+    """Per tick of one control interval: arrivals, work served, capacity, backlog, latency.
+
+    In a steady interval (one capacity for every tick, no backlog) capacity,
+    backlog and latency are single numbers.
+    """
 
     __slots__ = (
+        "_offered",
         "arrived",
         "backlog",
         "capacity",
@@ -657,9 +705,9 @@ class _Ticks:
         *,
         counts: NDArray[np.int64],
         served: FloatArray,
-        capacity: FloatArray,
-        backlog: FloatArray,
-        latency: FloatArray,
+        capacity: FloatArray | float,
+        backlog: FloatArray | float,
+        latency: FloatArray | float,
         arrived: int,
         served_total: float,
         everyone: bool,
@@ -668,6 +716,19 @@ class _Ticks:
         self.backlog, self.latency = backlog, latency
         self.arrived, self.served_total = arrived, served_total
         self.everyone = everyone  # every tick had a replica serving
+        self._offered: FloatArray | None = None  # cumulative capacity, when it varies
+
+    def offered(self, ticks: int) -> float:
+        """Slot-seconds offered by the first ``ticks`` ticks."""
+        if isinstance(self.capacity, float):
+            return ticks * self.capacity
+        if self._offered is None:
+            self._offered = np.cumsum(self.capacity)
+        return float(self._offered[ticks - 1])
+
+    def backlog_at(self, k: int) -> float:
+        """Work queued at the end of tick ``k``."""
+        return self.backlog if isinstance(self.backlog, float) else float(self.backlog[k])
 
 
 class _ScrapeState:

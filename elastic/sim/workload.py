@@ -512,6 +512,7 @@ class _ReplayStream(ArrivalStream):
     def __init__(self, trace: TraceReplay, rng: np.random.Generator, start: float) -> None:
         super().__init__(start)
         self.trace, self.rng = trace, rng
+        self.origin = float(trace.times[0])
         self.next_bucket = int(np.searchsorted(trace.times + trace.bucket, start, side="right"))
         self.pending = np.empty(0)
         self.carry = np.empty(0, dtype=np.int64)  # tick counts left of a bucket begun
@@ -526,8 +527,7 @@ class _ReplayStream(ArrivalStream):
             abs(per * tick - trace.bucket) < 1e-9 * trace.bucket
             and per >= 1
             and not len(self.pending)
-            and abs(trace.times[0] + first * trace.bucket - len(self.carry) * tick - self.time)
-            < 1e-9
+            and abs(self.origin + first * trace.bucket - len(self.carry) * tick - self.time) < 1e-9
         )
         if not aligned:
             return ArrivalStream.counts(self, until, tick)
@@ -535,7 +535,7 @@ class _ReplayStream(ArrivalStream):
         missing = max(0, ticks - len(self.carry))
         last = min(first + -(-missing // per), len(trace.times))
         split = self._split(self._scaled(first, last), per) if last > first else self.carry[:0]
-        pool = np.concatenate([self.carry, split])
+        pool = np.concatenate([self.carry, split]) if len(self.carry) else split
         if len(pool) < ticks:  # past the end of the trace
             pool = np.concatenate([pool, np.zeros(ticks - len(pool), dtype=np.int64)])
         self.carry = pool[ticks:]
