@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 from elastic.sim.cluster import READY, Cluster
-from elastic.sim.result import percentiles_of_sorted
+from elastic.sim.result import LatencySorter, percentiles_of_sorted
 from elastic.sim.scenario import MetricsSpec
 
 __all__ = ["ClusterSampler", "MetricsPipeline"]
@@ -74,8 +74,9 @@ class MetricsPipeline:
 class ClusterSampler:
     """The metrics of a request-level cluster, over the time since the previous sample."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, sort: LatencySorter | None = None) -> None:
         self.cluster = cluster
+        self.sort = sort or LatencySorter()
         self._busy: dict[int, float] = {}  # replica id -> cumulative busy at the last sample
         self._last = 0.0
         self._arrived = 0
@@ -108,8 +109,8 @@ class ClusterSampler:
             sum(r.server.queued(now) for r in cluster.accepting if r.server)
         )
         if cluster.recent:
-            latest = np.sort(np.concatenate(cluster.recent))
-            sample["latency_p95"] = float(percentiles_of_sorted(latest, [95])[0])
+            latest = self.sort(cluster.recent)
+            sample["latency_p95"] = percentiles_of_sorted(latest, [95])[0]
             cluster.recent.clear()
         self._busy, self._last, self._arrived = busy_now, now, cluster.total.arrived
         return sample

@@ -32,6 +32,9 @@ from elastic.sim.stats import LatencyHistogram
 
 __all__ = ["IntervalRecord", "RunFacts", "RunResult"]
 
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
 QUANTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p95": 95, "latency_p99": 99}
 
 
@@ -73,39 +76,61 @@ class IntervalRecord:
     throttled: int = 0
 
 
-def percentiles_of_sorted(values: NDArray[np.float64], q: Sequence[float]) -> NDArray[np.float64]:
+def percentiles_of_sorted(values: NDArray[np.float64], q: Sequence[float]) -> list[float]:
     """``np.percentile(values, q)`` (linear interpolation) of already sorted values, faster.
 
     Examples
     --------
-    >>> percentiles_of_sorted(np.array([1.0, 2.0, 3.0, 4.0]), [50, 95]).tolist()
+    >>> percentiles_of_sorted(np.array([1.0, 2.0, 3.0, 4.0]), [50, 95])
     [2.5, 3.85]
     """
-    position = np.asarray(q, dtype=np.float64) / 100 * (len(values) - 1)
-    below = np.floor(position).astype(np.int64)
-    above = np.minimum(below + 1, len(values) - 1)
-    return values[below] + (values[above] - values[below]) * (position - below)
+    last = len(values) - 1
+    positions = [p / 100 * last for p in q]
+    below = [math.floor(p) for p in positions]
+    at = values[below + [min(b + 1, last) for b in below]].tolist()
+    return [
+        at[i] + (at[i + len(q)] - at[i]) * (p - b)
+        for i, (p, b) in enumerate(zip(positions, below, strict=True))
+    ]
 
 
-def latency_fields(latencies: Sequence[NDArray[np.float64]]) -> dict[str, float]:
-    """Mean, percentiles and max of the latencies of one interval."""
-    if not latencies or not sum(len(x) for x in latencies):
-        return {name: math.nan for name in ("latency_mean", *QUANTILES, "latency_max")}
-    values = np.sort(np.concatenate(latencies))
+class LatencySorter:
+    """Sorts the latency arrays of a window into one array, remembering the last result.
+
+    When the metrics window and the control interval hold the same requests
+    (the same arrays), the decision's record reuses the scrape's sort.
+    """
+
+    def __init__(self) -> None:
+        self._last: tuple[list[int], list[FloatArray], FloatArray] = ([], [], np.empty(0))
+
+    def __call__(self, parts: Sequence[FloatArray]) -> FloatArray:
+        key = [id(part) for part in parts]
+        if self._last[0] == key:
+            return self._last[2]
+        if not parts:
+            values = np.empty(0)
+        else:
+            values = np.sort(parts[0] if len(parts) == 1 else np.concatenate(parts))
+        self._last = (key, list(parts), values)  # holding the parts keeps their ids theirs
+        return values
+
+
+def latency_fields(values: NDArray[np.float64]) -> dict[str, float]:
+    """Mean, percentiles and max of the latencies of one interval, sorted."""
+    if not len(values):
+        return dict.fromkeys(("latency_mean", *QUANTILES, "latency_max"), math.nan)
     points = percentiles_of_sorted(values, list(QUANTILES.values()))
     return {
         "latency_mean": float(values.mean()),
-        **{name: float(p) for name, p in zip(QUANTILES, points, strict=True)},
-        "latency_max": float(values.max()),
+        **dict(zip(QUANTILES, points, strict=True)),
+        "latency_max": float(values[-1]),
     }
 
 
 _SERIES = [f.name for f in fields(IntervalRecord) if f.name not in ("observed", "decision")]
 _COUNTS = ("arrived", "completed", "dropped", "timed_out", "failed", "cold_starts", "throttled")
 _FLOATS = {"start", "end", "utilization", "latency_mean", "latency_max", *QUANTILES}
-
-IntArray = NDArray[np.int64]
-FloatArray = NDArray[np.float64]
 
 
 @dataclass(frozen=True)

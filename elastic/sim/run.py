@@ -22,7 +22,7 @@ from elastic.sim.cluster import Cluster
 from elastic.sim.fluid import FluidSimulation
 from elastic.sim.metrics import ClusterSampler, MetricsPipeline
 from elastic.sim.randomness import Streams
-from elastic.sim.result import IntervalRecord, RunResult, latency_fields
+from elastic.sim.result import IntervalRecord, LatencySorter, RunResult, latency_fields
 from elastic.sim.scenario import Scenario
 from elastic.sim.serverless import ENABLED, Platform, serverless_tariffs
 
@@ -55,6 +55,7 @@ class Simulation:
         self.seed = check_int(seed, "seed", owner="simulate", ge=0)
         streams = Streams(self.seed)
         self.env = simpy.Environment()
+        self._sort = LatencySorter()
         self.cluster: Cluster | Platform
         if scenario.serverless is not None:
             tariffs = dict(scenario.tariffs or serverless_tariffs(scenario.serverless))
@@ -70,7 +71,7 @@ class Simulation:
             )
             self.ledger = Ledger(tariffs)
             self.cluster = Cluster(scenario, self.env, streams, self.ledger)
-            sampler = ClusterSampler(self.cluster)
+            sampler = ClusterSampler(self.cluster, self._sort)
         self.metrics = MetricsPipeline(scenario.metrics, sampler, streams.generator("metrics"))
         self.records: list[IntervalRecord] = []
         self._new: list[IntervalRecord] = []
@@ -155,7 +156,7 @@ class Simulation:
             utilization=(busy - self._last_busy) / offered if offered > 0 else float("nan"),
             observed=seen,
             decision=decision,
-            **latency_fields(tally.latencies or []),
+            **latency_fields(self._sort(tally.latencies or [])),
         )
         self._last_tick, self._last_busy, self._last_capacity = now, busy, capacity
         self.records.append(record)

@@ -34,6 +34,7 @@ __all__ = ["ACCEPTED", "DROPPED", "TIMING_OUT", "Server", "Settled"]
 ACCEPTED, DROPPED, TIMING_OUT = 0, 1, 2
 
 FloatArray = NDArray[np.float64]
+_NONE: FloatArray = np.empty((3, 0))  # no requests
 
 
 @dataclass
@@ -93,8 +94,8 @@ class Server:
         self.timeout = timeout
         self._free = [now] * slots  # a heap: when each slot frees up
         # requests taken and not yet settled, in arrival order (starts never decrease):
-        # numpy chunks (arrival, start, end) from offer_many, then lists from offer
-        self._chunks: list[tuple[FloatArray, FloatArray, FloatArray]] = []
+        # numpy chunks of rows (arrival, start, end) from offer_many, then lists from offer
+        self._chunks: list[FloatArray] = []
         self._arrival: list[float] = []
         self._start: list[float] = []
         self._end: list[float] = []
@@ -103,6 +104,7 @@ class Server:
         self._ends: list[float] | None = [] if track_outstanding else None  # heap of ends
         self.dropped = 0
         self._first_end = np.inf  # no unsettled request ends before this
+        self._busy: tuple[float, float] | None = None  # (now, busy_seconds(now)) until a change
 
     def offer_many(self, arrivals: FloatArray, services: FloatArray) -> None:
         """Take requests arriving at ``arrivals`` (in time order) needing ``services`` seconds."""
@@ -112,11 +114,15 @@ class Server:
             return
         # the common case: no queue bound, no patience; the recursion (compiled if it can be)
         self._flush()
-        begin = np.asarray(starts(arrivals, services, self._free), dtype=np.float64)
-        ends = begin + services
-        self._chunks.append((np.asarray(arrivals, float), begin, ends))
-        if len(ends):
-            self._first_end = min(self._first_end, float(ends.min()))
+        if not len(arrivals):
+            return
+        chunk = np.empty((3, len(arrivals)))
+        chunk[0] = arrivals
+        chunk[1] = starts(arrivals, services, self._free)
+        np.add(chunk[1], services, out=chunk[2])
+        self._chunks.append(chunk)
+        self._first_end = min(self._first_end, float(chunk[2].min()))
+        self._busy = None
 
     def offer(self, arrival: float, service: float) -> int:
         """Take one request; return ``ACCEPTED``, ``DROPPED`` (queue full) or ``TIMING_OUT``."""
@@ -141,6 +147,7 @@ class Server:
             start = arrival
         end = start + service
         heapreplace(self._free, end)
+        self._busy = None
         self._arrival.append(arrival)
         self._start.append(start)
         self._end.append(end)
@@ -151,17 +158,14 @@ class Server:
 
     def _flush(self) -> None:
         if self._end:
-            chunk = (np.array(self._arrival), np.array(self._start), np.array(self._end))
-            self._chunks.append(chunk)
+            self._chunks.append(np.array([self._arrival, self._start, self._end]))
             self._arrival, self._start, self._end = [], [], []
 
-    def _pending(self) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Every unsettled request as one chunk (arrival, start, end)."""
+    def _pending(self) -> FloatArray:
+        """Every unsettled request as one chunk: rows arrival, start and end."""
         self._flush()
         if len(self._chunks) != 1:
-            empty = np.empty(0)
-            parts = self._chunks or [(empty, empty, empty)]
-            self._chunks = [tuple(np.concatenate(p) for p in zip(*parts, strict=True))]  # type: ignore[list-item]
+            self._chunks = [np.concatenate(self._chunks, axis=1) if self._chunks else _NONE]
         return self._chunks[0]
 
     def outstanding(self, now: float) -> int:
@@ -185,33 +189,39 @@ class Server:
         done = Settled()
         if now < self._first_end and not (self._abandon and self._abandon[0] <= now):
             return done
-        arrival, start, end = self._pending()
-        if len(end):
-            finished = end <= now
+        pending = self._pending()
+        if pending.shape[1]:
+            finished = pending[2] <= now
             done.completed = int(np.count_nonzero(finished))
             if done.completed:
-                done.busy_seconds = float((end[finished] - start[finished]).sum())
-                done.latencies.append(end[finished] - arrival[finished])
-                done.waits.append(start[finished] - arrival[finished])
-                keep = ~finished
-                self._chunks = [(arrival[keep], start[keep], end[keep])]
-                self._first_end = float(end[keep].min()) if keep.any() else np.inf
+                if done.completed == len(finished):
+                    gone, kept = pending, _NONE
+                else:
+                    gone = pending.compress(finished, axis=1)  # far faster than [:, mask]
+                    kept = pending.compress(~finished, axis=1)
+                done.busy_seconds = float((gone[2] - gone[1]).sum())
+                done.latencies.append(gone[2] - gone[0])
+                done.waits.append(gone[1] - gone[0])
+                self._chunks = [kept]
+                self._first_end = float(kept[2].min()) if kept.shape[1] else np.inf
+                self._busy = None
         abandon = self._abandon
-        gone = 0
-        while gone < len(abandon) and abandon[gone] <= now:
-            gone += 1
-        if gone:
-            del abandon[:gone]
-            done.timed_out = gone
+        left = 0
+        while left < len(abandon) and abandon[left] <= now:
+            left += 1
+        if left:
+            del abandon[:left]
+            done.timed_out = left
         return done
 
     def in_flight(self) -> int:
         """Requests taken and not yet settled (in service, waiting or timing out)."""
-        return sum(len(c[2]) for c in self._chunks) + len(self._end) + len(self._abandon)
+        taken: int = sum(c.shape[1] for c in self._chunks)
+        return taken + len(self._end) + len(self._abandon)
 
     def queued(self, now: float) -> int:
         """Requests taken and still waiting for a slot at ``now``."""
-        _, start, _ = self._pending()
+        start = self._pending()[1]
         return int(np.count_nonzero(start > now)) + sum(1 for t in self._abandon if t > now)
 
     def busy_slots(self, now: float) -> int:
@@ -221,13 +231,17 @@ class Server:
 
     def busy_seconds(self, now: float) -> float:
         """Slot-seconds of service given to unsettled requests up to ``now``."""
+        if self._busy is not None and self._busy[0] == now:
+            return self._busy[1]
         _, start, end = self._pending()
         served = np.minimum(end, now) - start
-        return float(served[served > 0].sum())
+        busy = float(served[served > 0].sum())
+        self._busy = (now, busy)
+        return busy
 
     def idle_at(self) -> float:
         """When the last request taken so far leaves (finishes or times out)."""
-        _, _, end = self._pending()
+        end = self._pending()[2]
         last = float(end.max()) if len(end) else -np.inf
         return max(last, self._abandon[-1] if self._abandon else -np.inf)
 
@@ -238,6 +252,7 @@ class Server:
         done.failed = self.in_flight()
         self._chunks, self._arrival, self._start, self._end = [], [], [], []
         self._first_end = np.inf
+        self._busy = None
         self._abandon.clear()
         self._leave.clear()
         if self._ends is not None:

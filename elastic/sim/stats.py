@@ -38,9 +38,15 @@ class LatencyHistogram:
         values = np.asarray(latencies, dtype=np.float64)
         if not len(values):
             return
-        weights = np.ones(len(values), np.int64) if counts is None else np.asarray(counts)
         position = (np.log10(np.maximum(values, 1e-300)) - self.LOW) * self.PER_DECADE
         bins = np.clip(np.floor(position).astype(np.int64) + 1, 0, len(self.counts) - 1)
+        if counts is None:
+            self.counts += np.bincount(bins, minlength=len(self.counts))
+            self.count += len(values)
+            self.total += float(values.sum())
+            self.max = max(self.max, float(values.max(initial=0.0)))
+            return
+        weights = np.asarray(counts)
         # float weights are exact for whole counts below 2**53
         self.counts += np.bincount(bins, weights, minlength=len(self.counts)).astype(np.int64)
         self.count += int(weights.sum())
