@@ -139,14 +139,14 @@ class Ledger:
 
     def start(self, unit: str, kind: str, time: float) -> None:
         """Unit ``unit`` of type ``kind`` starts being billed at ``time``."""
-        tariff = self._lifecycle_tariff(kind)
-        start = check_number(time, "time", owner=_OWNER)
-        tariff.check_start(start)
-        if unit in self._running:
-            raise ParameterError("unit", unit, "a unit that is not already running", owner=_OWNER)
         book = self._lifecycles.get(kind)
         if book is None:
+            self._lifecycle_tariff(kind)
             book = self._lifecycles[kind] = _Lifecycles()
+        start = check_number(time, "time", owner=_OWNER)
+        self.tariffs[kind].check_start(start)
+        if unit in self._running:
+            raise ParameterError("unit", unit, "a unit that is not already running", owner=_OWNER)
         self._running[unit] = (kind, len(book.units))
         book.units.append(unit)
         book.starts.append(start)
