@@ -143,7 +143,10 @@ class DecisionLoop(Params):
     def step(self, obs: Observation) -> Decision:
         """Decide the replica count for ``obs``; ``obs.time`` must not go backwards."""
         current = obs.replicas
-        if isinstance(current, bool) or not isinstance(current, Integral) or current < 0:
+        integer = type(current) is int or (
+            isinstance(current, Integral) and not isinstance(current, bool)
+        )
+        if not integer or current < 0:
             raise ParameterError(
                 "obs.replicas", current, "an integer >= 0", owner="DecisionLoop.step"
             )

@@ -60,7 +60,7 @@ def combine(recommendations: Sequence[Recommendation], current: int, rule: str) 
                 f"scale-in to {desired} needs every policy to agree; "
                 f"{len(blockers)} had no recommendation",
             )
-    return desired, Reason.COMBINED, f"largest of {sorted(wanted)}"
+    return desired, Reason.COMBINED, f"largest of {sorted(wanted) if len(wanted) > 1 else wanted}"
 
 
 def stabilize(
@@ -86,12 +86,14 @@ def stabilize(
     (8, <Reason.STABILIZED: 'stabilized'>)
     """
     up = down = desired
-    if up_window > 0:  # a zero window holds nothing: no recommendation is newer than now
-        cutoff = now - up_window
-        up = min(up, min((r for t, r in history if t > cutoff), default=up))
-    if down_window > 0:
-        cutoff = now - down_window
-        down = max(down, max((r for t, r in history if t > cutoff), default=down))
+    # a zero window holds nothing: no recommendation is newer than now
+    up_cutoff = now - up_window if up_window > 0 else math.inf
+    down_cutoff = now - down_window if down_window > 0 else math.inf
+    for t, r in history:
+        if t > up_cutoff and r < up:
+            up = r
+        if t > down_cutoff and r > down:
+            down = r
     result = current
     if result < up:
         result = up

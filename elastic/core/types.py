@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from elastic.core.frozen import fast_init
+
 __all__ = ["Decision", "Forecast", "Observation", "Reason", "Recommendation", "Stage"]
 
 
@@ -75,6 +77,7 @@ class Reason(enum.Enum):
     """Replicas are still warming up: scale-in is held."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Observation:
     """What a controller knows at one instant.
@@ -129,6 +132,7 @@ class Observation:
         return self.replicas if self.ready is None else self.ready
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Recommendation:
     """What one policy wants.
@@ -155,6 +159,7 @@ class Recommendation:
     max_replicas: int | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Stage:
     """The value one stage of the loop produced and why."""
@@ -165,6 +170,7 @@ class Stage:
     detail: str = ""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome of one step of a :class:`~elastic.DecisionLoop`.

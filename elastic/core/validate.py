@@ -33,7 +33,7 @@ def check_number(
     ...
     elastic.errors.ParameterError: TargetTracking: target=-1 is invalid; expected a number > 0
     """
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if type(value) is float or (isinstance(value, int | float) and not isinstance(value, bool)):
         number = float(value)
         if (
             math.isfinite(number)

@@ -126,6 +126,7 @@ class Ledger:
         self._lifecycles: dict[str, _Lifecycles] = {}
         self._requests: dict[str, _Requests] = {}
         self._running: dict[str, tuple[str, int]] = {}
+        self._started: dict[str, Tariff] = {}  # the tariffs of the kinds started, checked
 
     def __repr__(self) -> str:
         count = sum(len(c.units) for c in self._lifecycles.values())
@@ -139,14 +140,16 @@ class Ledger:
 
     def start(self, unit: str, kind: str, time: float) -> None:
         """Unit ``unit`` of type ``kind`` starts being billed at ``time``."""
-        book = self._lifecycles.get(kind)
-        if book is None:
-            self._lifecycle_tariff(kind)
-            book = self._lifecycles[kind] = _Lifecycles()
+        tariff = self._started.get(kind)
+        if tariff is None:
+            tariff = self._started[kind] = self._lifecycle_tariff(kind)
         start = check_number(time, "time", owner=_OWNER)
-        self.tariffs[kind].check_start(start)
+        tariff.check_start(start)
         if unit in self._running:
             raise ParameterError("unit", unit, "a unit that is not already running", owner=_OWNER)
+        book = self._lifecycles.get(kind)
+        if book is None:
+            book = self._lifecycles[kind] = _Lifecycles()
         self._running[unit] = (kind, len(book.units))
         book.units.append(unit)
         book.starts.append(start)

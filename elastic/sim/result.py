@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from elastic.core.frozen import fast_init
 from elastic.core.types import Decision, Reason, Stage
 from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
@@ -38,6 +39,7 @@ FloatArray = NDArray[np.float64]
 QUANTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p95": 95, "latency_p99": 99}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class IntervalRecord:
     """One control interval ``[start, end)``: what happened in it and what was decided at its end.
