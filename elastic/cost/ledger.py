@@ -22,6 +22,7 @@ to a Decimal only when handed out.
 from __future__ import annotations
 
 import itertools
+import math
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -293,14 +294,24 @@ class Ledger:
         count = max(1, int(np.ceil((until - start) / step - NOISE)))
         edges = start + step * np.arange(count + 1, dtype=np.float64)
         edges[-1] = until
-        cumulative = [Fraction(0)] * len(edges)
-        for kind, book in self._lifecycles.items():
-            at_edges = self._lifecycles_at(self._lifecycle_tariff(kind), book, edges)
-            cumulative = [a + b for a, b in zip(cumulative, at_edges, strict=True)]
-        for kind, requests in self._requests.items():
-            at_edges = self._requests_at(self._request_tariff(kind), requests, edges)
-            cumulative = [a + b for a, b in zip(cumulative, at_edges, strict=True)]
-        buckets = [to_decimal(b - a) for a, b in itertools.pairwise(cumulative)]
+        # the bill as of each edge, as integer numerators over one common denominator:
+        # a month of one-minute buckets in Fractions would take seconds
+        numerators, denominator = [0] * len(edges), 1
+        parts = [
+            self._lifecycles_at(self._lifecycle_tariff(kind), book, edges)
+            for kind, book in self._lifecycles.items()
+        ] + [
+            _over_common(self._requests_at(self._request_tariff(kind), requests, edges))
+            for kind, requests in self._requests.items()
+        ]
+        for values, below in parts:
+            common = math.lcm(denominator, below)
+            mine, theirs = common // denominator, common // below
+            numerators = [a * mine + b * theirs for a, b in zip(numerators, values, strict=True)]
+            denominator = common
+        # each bucket correctly rounded, as to_decimal rounds its exact amount
+        under = Decimal(denominator)
+        buckets = [Decimal(b - a) / under for a, b in itertools.pairwise(numerators)]
         if exact:
             return edges, np.array(buckets, dtype=object)
         return edges, np.array([float(b) for b in buckets], dtype=np.float64)
@@ -363,8 +374,8 @@ class Ledger:
     @staticmethod
     def _lifecycles_at(
         tariff: Tariff, book: _Lifecycles, edges: NDArray[np.float64]
-    ) -> list[Fraction]:
-        """The bill of the lifecycles as of each edge."""
+    ) -> tuple[list[int], int]:
+        """The bill of the lifecycles as of each edge: numerators over one denominator."""
         starts, ends = book.arrays()
         if not isinstance(tariff, QuantityTariff):
             amounts = []
@@ -372,7 +383,7 @@ class Ledger:
                 mask = starts < edge
                 begun = starts[mask]
                 amounts.append(tariff.amount(begun, np.minimum(ends[mask], edge) - begun))
-            return amounts
+            return _over_common(amounts)
         # Finished by the edge: the whole lifecycle. A zero-length one counts
         # only once the edge is past its start, hence the nudged key.
         finished = np.isfinite(ends)
@@ -390,7 +401,7 @@ class Ledger:
         partial = tariff.quantity(edges[at] - starts[owner])
         np.add.at(quantity, at, partial)
         rate = tariff.rate
-        return [rate * q for q in quantity.tolist()]
+        return [rate.numerator * q for q in quantity.tolist()], rate.denominator
 
     @staticmethod
     def _requests_at(
@@ -404,6 +415,12 @@ class Ledger:
         return [
             tariff.amount(n, ms) for n, ms in zip(counts.tolist(), billed_ms.tolist(), strict=True)
         ]
+
+
+def _over_common(amounts: Sequence[Fraction]) -> tuple[list[int], int]:
+    """``amounts`` as integer numerators over their least common denominator."""
+    denominator = math.lcm(*{a.denominator for a in amounts}) if amounts else 1
+    return [a.numerator * (denominator // a.denominator) for a in amounts], denominator
 
 
 def _from_edge(first: NDArray[np.intp], values: NDArray[np.int64], size: int) -> NDArray[np.int64]:
