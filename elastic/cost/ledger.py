@@ -395,11 +395,10 @@ class Ledger:
         first = np.searchsorted(edges, starts, side="right")
         last = np.searchsorted(edges, ends, side="left")
         spans = np.maximum(last - first, 0)
-        owner = np.repeat(np.arange(len(starts)), spans)
-        offsets = np.arange(len(owner)) - np.repeat(np.cumsum(spans) - spans, spans)
-        at = np.repeat(first, spans) + offsets
-        partial = tariff.quantity(edges[at] - starts[owner])
-        np.add.at(quantity, at, partial)
+        shift = np.repeat(first - (np.cumsum(spans) - spans), spans)
+        at = np.arange(len(shift)) + shift  # the edges each lifecycle runs across, in turn
+        partial = tariff.quantity(edges[at] - np.repeat(starts, spans))
+        quantity += _count_at(at, partial, len(edges))
         rate = tariff.rate
         return [rate.numerator * q for q in quantity.tolist()], rate.denominator
 
@@ -425,9 +424,12 @@ def _over_common(amounts: Sequence[Fraction]) -> tuple[list[int], int]:
 
 def _from_edge(first: NDArray[np.intp], values: NDArray[np.int64], size: int) -> NDArray[np.int64]:
     """At each of ``size`` edges, the sum of the values counted from edge ``first[i]`` on."""
-    added = np.zeros(size + 1, dtype=np.int64)
-    np.add.at(added, first, values)
-    return np.cumsum(added[:size])
+    return np.cumsum(_count_at(first, values, size + 1)[:size])
+
+
+def _count_at(at: NDArray[np.intp], values: NDArray[np.int64], size: int) -> NDArray[np.int64]:
+    """The sum of ``values`` at each index below ``size`` (exact while sums stay below 2**53)."""
+    return np.bincount(at, weights=values, minlength=size)[:size].astype(np.int64)
 
 
 def _times(values: ArrayLike, name: str, *, nonnegative: bool = False) -> NDArray[np.float64]:

@@ -8,6 +8,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -228,19 +229,15 @@ class RunResult:
         ``extra_totals`` adds what the records do not hold (waiting time,
         replica failures, spot interruptions).
         """
-        # summed from the records, so that the totals always agree with the series
-        totals: dict[str, float] = {
-            name: sum(getattr(r, name) for r in records) for name in _COUNTS
+        columns = zip(*map(attrgetter(*_SERIES), records), strict=True)
+        series: dict[str, Any] = {
+            name: np.array(column, dtype=np.float64 if name in _FLOATS else np.int64)
+            for name, column in zip(_SERIES, columns, strict=True)
         }
+        # summed from the records, so that the totals always agree with the series
+        totals: dict[str, float] = {name: int(series[name].sum()) for name in _COUNTS}
         totals["in_flight"] = records[-1].in_flight
         totals.update(extra_totals)
-        series: dict[str, Any] = {
-            name: np.array(
-                [getattr(r, name) for r in records],
-                dtype=np.float64 if name in _FLOATS else np.int64,
-            )
-            for name in _SERIES
-        }
         names = sorted({key for r in records for key in r.observed})
         observed = {
             key: np.array([r.observed.get(key, math.nan) for r in records]) for key in names
