@@ -47,6 +47,7 @@ from elastic.cost.catalog import default_catalog
 from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
 from elastic.queueing import erlang_c
+from elastic.sim.distributions import Constant
 from elastic.sim.metrics import MetricsPipeline
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult
@@ -61,32 +62,24 @@ _INF = math.inf
 
 
 class _Unit:
-    """A replica of the fluid model: the moments of its lifecycle."""
+    """Replicas of the fluid model requested together, sharing the moments of their lifecycle.
 
-    __slots__ = (
-        "fail_at",
-        "id",
-        "leave_at",
-        "name",
-        "notice_at",
-        "phase",
-        "ready_at",
-        "requested_at",
-        "stop_at",
-        "warm_at",
-    )
+    A cohort holds the replicas numbered ``first`` to ``first + count - 1``
+    (billed as ``r<number>``). Replicas that can fail or be interrupted on
+    their own, or that boot in random times, are cohorts of one; so a scale-up
+    of a hundred identical replicas is one object and one event, not a hundred.
+    """
 
-    def __init__(self, index: int, requested_at: float, ready_at: float, warm_at: float) -> None:
+    __slots__ = ("count", "first", "id", "leave_at", "phase", "ready_at", "warm_at")
+
+    def __init__(self, index: int, first: int, count: int, ready_at: float, warm_at: float) -> None:
         self.id = index
-        self.name = f"r{index}"
-        self.requested_at = requested_at
+        self.first = first
+        self.count = count
         self.ready_at = ready_at
         self.warm_at = warm_at
-        self.leave_at = _INF  # stops taking work (drain, notice, failure, cancel)
-        self.stop_at = _INF  # stops being billed
-        self.fail_at = _INF
-        self.notice_at = _INF
-        self.phase = "pending"  # then "warming", "ready"; "gone" once it leaves
+        self.leave_at = _INF  # its last replica stops taking work (drain, notice, failure, cancel)
+        self.phase = "pending"  # then "warming", "ready"; "gone" once the last one leaves
 
 
 def _mmc_wait(slots: int, load: float, mean_service: float) -> float:
@@ -159,8 +152,10 @@ class FluidSimulation:
         # every replica of the run by id; None once it is gone for good, so that a month
         # of churn does not keep hundreds of thousands of objects for the GC to walk
         self.units: list[_Unit | None] = []
-        self.live: dict[int, _Unit] = {}  # not yet leaving, by id, oldest first
-        self.leaving: list[_Unit] = []  # draining, until they stop
+        self.live: dict[int, _Unit] = {}  # cohorts not yet leaving, by id, oldest first
+        self._live = 0  # replicas in them
+        self._numbered = 0  # replicas requested so far
+        self.leaving: list[tuple[float, int]] = []  # draining: (stops at, replicas)
         self._changes: list[tuple[float, int, int]] = []  # (tick, order, slot change), a heap
         self._events: list[tuple[float, int, str]] = []  # (time, unit, failure or notice)
         self._level = 0  # accepting slots at the current tick
@@ -186,30 +181,40 @@ class FluidSimulation:
         # and those of steady intervals: one latency, one count each
         self._unbinned_flat: tuple[list[float], list[int]] = ([], [])
         self._scrape = _ScrapeState()
-        for _ in range(scenario.initial_replicas):
-            self._request(0.0, booted=True)
+        self._request(0.0, scenario.initial_replicas, booted=True)
 
     # --- the replicas ------------------------------------------------------------------------
 
-    def _request(self, now: float, *, booted: bool = False) -> _Unit:
+    def _request(self, now: float, count: int, *, booted: bool = False) -> None:
         spec = self.scenario.replica
-        boot = 0.0 if booted else spec.boot.one(self.rng["boot"])
-        unit = _Unit(
-            len(self.units), now, now + boot, now + boot + (0.0 if booted else spec.warmup)
-        )
-        self.units.append(unit)
-        self.live[unit.id] = unit
-        self._pending += 1
-        heappush(self._boots, (unit.ready_at, unit.id))
-        self._change(unit.ready_at, spec.slots)
-        if spec.mtbf is not None:
-            unit.fail_at = now + self.rng["failures"].exponential(spec.mtbf)
-            heappush(self._events, (unit.fail_at, unit.id, "fail"))
-        if spec.spot_mtbi is not None:
-            unit.notice_at = now + self.rng["spot"].exponential(spec.spot_mtbi)
-            heappush(self._events, (unit.notice_at, unit.id, "notice"))
-        self.ledger.start(unit.name, spec.kind, now)
-        return unit
+        alike = spec.mtbf is None and spec.spot_mtbi is None and isinstance(spec.boot, Constant)
+        for size in [count] if alike else [1] * count:
+            if not size:
+                continue
+            boot = 0.0 if booted else spec.boot.one(self.rng["boot"])
+            ready = now + boot
+            unit = _Unit(
+                len(self.units),
+                self._numbered,
+                size,
+                ready,
+                ready + (0.0 if booted else spec.warmup),
+            )
+            self._numbered += size
+            self.units.append(unit)
+            self.live[unit.id] = unit
+            self._live += size
+            self._pending += size
+            heappush(self._boots, (unit.ready_at, unit.id))
+            self._change(unit.ready_at, spec.slots * size)
+            if spec.mtbf is not None:
+                fail_at = now + self.rng["failures"].exponential(spec.mtbf)
+                heappush(self._events, (fail_at, unit.id, "fail"))
+            if spec.spot_mtbi is not None:
+                notice_at = now + self.rng["spot"].exponential(spec.spot_mtbi)
+                heappush(self._events, (notice_at, unit.id, "notice"))
+            names = [f"r{number}" for number in range(unit.first, unit.first + size)]
+            self.ledger.start_many(names, spec.kind, now)
 
     def _change(self, t: float, slots: int) -> None:
         """Accepting slots change by ``slots`` from the first tick boundary at or after ``t``."""
@@ -235,43 +240,58 @@ class FluidSimulation:
         self._level = int(level[-1])
         return level
 
-    def _leave(self, unit: _Unit, t: float, *, limit: float, fail_rest: bool) -> None:
-        """``unit`` stops taking work at ``t``; it has ``limit`` s for its share of the backlog."""
+    def _leave(self, unit: _Unit, count: int, t: float, *, limit: float, fail_rest: bool) -> None:
+        """The ``count`` newest replicas of ``unit`` stop taking work at ``t``.
+
+        Each has ``limit`` seconds for its share of the backlog, newest first.
+        """
         slots = self.scenario.replica.slots
-        del self.live[unit.id]
-        unit.leave_at = t
         self._states(t)
         if unit.phase == "pending":
-            self._pending -= 1
+            self._pending -= count
         elif unit.phase == "warming":
-            self._warming -= 1
-        unit.phase = "gone"
-        if unit.ready_at > t:  # still provisioning: cancelled
-            self._change(unit.ready_at, -slots)
-            unit.stop_at = t
-            self.ledger.stop(unit.name, t)
+            self._warming -= count
+        last = unit.first + unit.count
+        numbers = range(last - 1, last - 1 - count, -1)
+        unit.count -= count
+        self._live -= count
+        if not unit.count:
+            del self.live[unit.id]
+            unit.leave_at = t
+            unit.phase = "gone"
             self.units[unit.id] = None
+        names = [f"r{number}" for number in numbers]
+        if unit.ready_at > t:  # still provisioning: cancelled
+            self._change(unit.ready_at, -slots * count)
+            self.ledger.stop_many(names, [t] * count)
             return
-        self._change(t, -slots)
+        self._change(t, -slots * count)
         accepting = max(self._level // slots, 1)
-        share = self.backlog / accepting
-        self.backlog -= share
-        finish = share / slots
-        if fail_rest:
-            # its requests in service fail too: about its busy slots' worth of requests
-            in_service = min(self.served, slots * self._utilization * self.service)
-            self.served -= in_service
-            self._lose(share + in_service, "fail")
-            finish = 0.0
-        elif finish > limit:
-            self._lose(share - slots * limit, "fail")
-            self.served += slots * limit
-            finish = limit
-        else:
-            self.served += share
-        unit.stop_at = t + finish
-        self.leaving.append(unit)
-        self.ledger.stop(unit.name, unit.stop_at)
+        stops = []
+        for _ in numbers:
+            share = self.backlog / accepting
+            self.backlog -= share
+            finish = share / slots
+            if fail_rest:
+                # its requests in service fail too: about its busy slots' worth of requests
+                in_service = min(self.served, slots * self._utilization * self.service)
+                self.served -= in_service
+                self._lose(share + in_service, "fail")
+                finish = 0.0
+            elif finish > limit:
+                self._lose(share - slots * limit, "fail")
+                self.served += slots * limit
+                finish = limit
+            else:
+                self.served += share
+            stop = t + finish
+            stops.append(stop)
+            leaving = self.leaving
+            if leaving and leaving[-1][0] == stop:
+                leaving[-1] = (stop, leaving[-1][1] + 1)
+            else:
+                leaving.append((stop, 1))
+        self.ledger.stop_many(names, stops)
 
     def _lose(self, work: float, why: str) -> None:
         if work <= 0:
@@ -285,25 +305,23 @@ class FluidSimulation:
 
     def scale_to(self, replicas: int, now: float) -> None:
         """Request or remove replicas so that ``replicas`` are live (newest go first)."""
-        for _ in range(replicas - len(self.live)):
-            self._request(now)
-        surplus = len(self.live) - replicas
-        if surplus <= 0:
+        if replicas > self._live:
+            self._request(now, replicas - self._live)
             return
-        leaving: list[_Unit] = []
-        if self._pending:  # provisioning ones first, newest first
+        left = self._live - replicas
+        plan: list[tuple[_Unit, int]] = []
+        for provisioning in (True, False) if self._pending else (False,):
+            # provisioning ones first, then the others; newest first in each
             for unit in reversed(self.live.values()):
-                if len(leaving) == surplus:
+                if not left:
                     break
-                if unit.ready_at > now:
-                    leaving.append(unit)
-        for unit in reversed(self.live.values()):
-            if len(leaving) == surplus:
-                break
-            if unit.ready_at <= now:
-                leaving.append(unit)
-        for unit in leaving:
-            self._leave(unit, now, limit=self.scenario.replica.drain_timeout, fail_rest=False)
+                if (unit.ready_at > now) == provisioning:
+                    plan.append((unit, min(left, unit.count)))
+                    left -= plan[-1][1]
+        for unit, count in plan:
+            self._leave(
+                unit, count, now, limit=self.scenario.replica.drain_timeout, fail_rest=False
+            )
 
     def _lifecycle_events(self, end: float) -> None:
         """Failures and spot notices before ``end``."""
@@ -316,10 +334,10 @@ class FluidSimulation:
                 continue  # it had already left
             if kind == "fail":
                 self.failures += 1
-                self._leave(unit, at, limit=0.0, fail_rest=True)
+                self._leave(unit, 1, at, limit=0.0, fail_rest=True)
             else:
                 self.interruptions += 1
-                self._leave(unit, at, limit=spec.spot_notice, fail_rest=False)
+                self._leave(unit, 1, at, limit=spec.spot_notice, fail_rest=False)
 
     def _states(self, t: float) -> tuple[int, int, int]:
         """Live replicas provisioning, warming and ready at ``t`` (``t`` never goes back)."""
@@ -327,10 +345,10 @@ class FluidSimulation:
         while boots and boots[0][0] <= t:
             unit = units[heappop(boots)[1]]
             if unit is not None and unit.phase == "pending":
-                self._pending -= 1
+                self._pending -= unit.count
                 if unit.warm_at > t:
                     unit.phase = "warming"
-                    self._warming += 1
+                    self._warming += unit.count
                     heappush(warms, (unit.warm_at, unit.id))
                 else:
                     unit.phase = "ready"
@@ -338,8 +356,8 @@ class FluidSimulation:
             unit = units[heappop(warms)[1]]
             if unit is not None and unit.phase == "warming":
                 unit.phase = "ready"
-                self._warming -= 1
-        return self._pending, self._warming, len(self.live) - self._pending - self._warming
+                self._warming -= unit.count
+        return self._pending, self._warming, self._live - self._pending - self._warming
 
     # --- one control interval ------------------------------------------------------------------
 
@@ -530,7 +548,7 @@ class FluidSimulation:
         pending, warming, ready = self._states(now)
         obs = Observation(
             time=now,
-            replicas=len(self.live),
+            replicas=self._live,
             metrics=seen,
             ready=warming + ready,
             pending=pending,
@@ -565,10 +583,7 @@ class FluidSimulation:
         before, self._counted = self._counted, now
         pending, warming, ready = self._states(end)
         if self.leaving:
-            for unit in self.leaving:
-                if unit.stop_at <= end:
-                    self.units[unit.id] = None
-            self.leaving = [u for u in self.leaving if u.stop_at > end]
+            self.leaving = [(stop, count) for stop, count in self.leaving if stop > end]
         counts, latency = ticks.counts, ticks.latency
         if isinstance(latency, float):
             served = ticks.arrived
@@ -596,11 +611,11 @@ class FluidSimulation:
             timed_out=now[2] - before[2],
             failed=now[3] - before[3],
             in_flight=self.arrived - sum(now),
-            replicas=len(self.live),
+            replicas=self._live,
             ready=warming + ready,
             pending=pending,
             warming=warming,
-            draining=len(self.leaving),
+            draining=sum(count for _, count in self.leaving),
             utilization=ticks.served_total / offered if offered > 0 else math.nan,
             latency_mean=mean,
             latency_max=math.nan,

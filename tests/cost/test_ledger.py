@@ -171,6 +171,11 @@ def test_lifecycles_read_back_as_recorded():
         (lambda ledger: ledger.add_requests("fn", [0, np.inf], [1, 1]), "times[1]", "infinite"),
         (lambda ledger: ledger.by_time(60, start=10, until=10), "until", "an empty span"),
         (lambda ledger: ledger.by_time(0, until=3600), "step", "a zero step"),
+        (lambda ledger: ledger.start_many(["x", "a"], "m5.large", 0), "units", "`a` runs"),
+        (lambda ledger: ledger.start_many(["x", "x"], "m5.large", 0), "units", "`x` twice"),
+        (lambda ledger: ledger.start_many(["x"], "fn", 0), "kind", "requests have no lifecycle"),
+        (lambda ledger: ledger.stop_many(["a"], [20, 30]), "times", "one time per unit"),
+        (lambda ledger: ledger.stop_many(["a"], [5]), "time", "a stop before its start"),
     ],
 )
 def test_bad_records_name_the_field(call, name, why):
@@ -269,3 +274,30 @@ def test_the_ledger_bills_like_the_one_shot_function(lifecycles, until):
         (per_second(min(s + d, until) - s, "0.096") for s, d in lifecycles if s < until), D(0)
     )
     assert abs(ledger.total(until=until) - expected) <= D("1e-20")
+
+
+@pytest.mark.parametrize("pairs", [1, 7, 1000])
+def test_by_time_bills_the_same_in_small_batches_of_lifecycles(monkeypatch, pairs):
+    # by_time bills running lifecycles a batch at a time to bound its memory
+    rng = np.random.default_rng(1)
+    ledger = Ledger(TARIFFS)
+    for i in range(200):
+        start = float(rng.uniform(0, 5000))
+        ledger.start(f"u{i}", "m5.large", start)
+        if rng.random() < 0.7:
+            ledger.stop(f"u{i}", start + float(rng.exponential(900)))
+    whole = ledger.by_time(60.0, until=8000.0, exact=True)[1]
+    monkeypatch.setattr("elastic.cost.ledger._PAIRS", pairs)
+    assert list(ledger.by_time(60.0, until=8000.0, exact=True)[1]) == list(whole)
+
+
+def test_bulk_starts_and_stops_record_what_one_at_a_time_records():
+    one, bulk = Ledger(TARIFFS), Ledger(TARIFFS)
+    for unit in ("a", "b", "c"):
+        one.start(unit, "hourly", 100.0)
+    for unit, end in (("a", 200.0), ("c", 9000.0)):
+        one.stop(unit, end)
+    bulk.start_many(["a", "b", "c"], "hourly", 100.0)
+    bulk.stop_many(["a", "c"], [200.0, 9000.0])
+    assert list(bulk.lifecycles()) == list(one.lifecycles())
+    assert bulk.total(until=10_000.0) == one.total(until=10_000.0)

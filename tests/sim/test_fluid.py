@@ -22,7 +22,7 @@ from elastic.sim import (
     simulate,
 )
 from elastic.sim.fluid import FluidSimulation, backlog_recursion
-from tests.sim.test_simulate import loops, pinned, scenarios
+from tests.sim.test_simulate import loops, pinned, scenarios, scripted
 
 finite = st.floats(0, 100, allow_nan=False)
 
@@ -163,3 +163,26 @@ def test_scrapes_no_decision_reads_are_not_measured_and_change_nothing():
     reference = every.result()
     np.testing.assert_array_equal(result.observed["cpu"], reference.observed["cpu"])
     np.testing.assert_array_equal(result.replicas, reference.replicas)
+
+
+def test_replicas_requested_together_are_billed_one_by_one_and_leave_newest_first():
+    # identical replicas are one cohort inside the fluid model; the bill must not show it
+    scenario = Scenario(
+        Poisson(1.0),
+        duration=600.0,
+        replica=ReplicaSpec(slots=2, boot=Constant(30.0)),
+        control_interval=60.0,
+        initial_replicas=1,
+    )
+    loop = scripted([(60.0, 5), (120.0, 7), (240.0, 3), (300.0, 3)])
+    run = FluidSimulation(scenario, loop.clone())
+    result = run.result()
+    assert result.replicas.tolist()[:5] == [5, 7, 7, 3, 3]
+    assert result.ready.tolist()[:5] == [1, 5, 7, 3, 3]
+    lifecycles = {c.unit: (c.start, c.end) for c in run.ledger.lifecycles()}
+    assert lifecycles == {
+        "r0": (0.0, None),
+        **{f"r{i}": (60.0, None) for i in (1, 2)},
+        **{f"r{i}": (60.0, 240.0) for i in (3, 4)},
+        **{f"r{i}": (120.0, 240.0) for i in (5, 6)},
+    }
