@@ -434,20 +434,39 @@ class Ledger:
         keys = ends[finished]
         keys = np.where(starts[finished] == keys, np.nextafter(keys, np.inf), keys)
         quantity = _from_edge(np.searchsorted(edges, keys, side="left"), final_q, len(edges))
-        # Running at the edge (start < edge < end): the part up to the edge.
+        # Running at the edge (start < edge < end): the part up to the edge. Lifecycles
+        # that start together (replicas requested at once) owe the same at each edge they
+        # run across: each start is expanded over its edges once, weighted by how many of
+        # its lifecycles still run there.
         first = np.searchsorted(edges, starts, side="right")
         last = np.searchsorted(edges, ends, side="left")
-        spans = np.maximum(last - first, 0)
-        through = np.cumsum(spans)
+        running = last > first
+        begun, group = np.unique(starts[running], return_inverse=True)
+        order = np.argsort(group, kind="stable")
+        member_group = group[order]
+        group_first = np.searchsorted(edges, begun, side="right")
+        member_end = last[running][order] - group_first[member_group]  # past its group's first
+        members = np.bincount(member_group, minlength=len(begun))
+        spans = np.zeros(len(begun), dtype=np.int64)
+        np.maximum.at(spans, member_group, member_end)
+        through, joined = np.cumsum(spans), np.cumsum(members)
         begin = 0
-        while begin < len(spans):  # about _PAIRS (lifecycle, edge) pairs at a time
+        while begin < len(begun):  # about _PAIRS (start, edge) pairs at a time
             done = int(through[begin - 1]) if begin else 0
             end = max(begin + 1, int(np.searchsorted(through, done + _PAIRS, side="right")))
             span = spans[begin:end]
-            shift = np.repeat(first[begin:end] - (through[begin:end] - span - done), span)
-            at = np.arange(len(shift)) + shift  # the edges each lifecycle runs across, in turn
-            partial = tariff.quantity(edges[at] - np.repeat(starts[begin:end], span))
-            quantity += _count_at(at, partial, len(edges))
+            size = int(through[end - 1]) - done
+            offset = through[begin:end] - span - done  # each start's first pair
+            mine = slice(int(joined[begin - 1]) if begin else 0, int(joined[end - 1]))
+            # lifecycles running at each pair: all of a start's at its first pair, less those
+            # that ended; each start's count falls to zero one past its last pair
+            change = np.bincount(offset, weights=members[begin:end], minlength=size + 1)
+            ended = offset[member_group[mine] - begin] + member_end[mine]
+            change -= np.bincount(ended, minlength=size + 1)
+            weight = np.cumsum(change)[:size].astype(np.int64)
+            at = np.arange(size) + np.repeat(group_first[begin:end] - offset, span)
+            partial = tariff.quantity(edges[at] - np.repeat(begun[begin:end], span))
+            quantity += _count_at(at, partial * weight, len(edges))
             begin = end
         rate = tariff.rate
         return [rate.numerator * q for q in quantity.tolist()], rate.denominator
