@@ -196,8 +196,17 @@ class Ledger:
             raise ParameterError(
                 "times", len(times), f"one time per unit ({len(units)})", owner=_OWNER
             )
+        running, books = self._running, self._lifecycles
         for unit, time in zip(units, times, strict=True):
-            self.stop(unit, time)
+            found = running.get(unit)
+            if found is None:
+                raise ParameterError("unit", unit, "a running unit", owner=_OWNER)
+            book = books[found[0]]
+            begun = book.starts[found[1]]
+            if not (type(time) is float and begun <= time < np.inf):
+                time = check_number(time, "time", owner=_OWNER, ge=begun)
+            book.ends[found[1]] = time
+            del running[unit]
 
     def stop(self, unit: str, time: float) -> None:
         """Unit ``unit`` stops being billed at ``time`` (not before it started)."""

@@ -266,6 +266,10 @@ class FluidSimulation:
             self.ledger.stop_many(names, [t] * count)
             return
         self._change(t, -slots * count)
+        if not self.backlog and not fail_rest:  # nothing to finish: they all stop now
+            self._stopped(t, count)
+            self.ledger.stop_many(names, [t] * count)
+            return
         accepting = max(self._level // slots, 1)
         stops = []
         for _ in numbers:
@@ -284,14 +288,17 @@ class FluidSimulation:
                 finish = limit
             else:
                 self.served += share
-            stop = t + finish
-            stops.append(stop)
-            leaving = self.leaving
-            if leaving and leaving[-1][0] == stop:
-                leaving[-1] = (stop, leaving[-1][1] + 1)
-            else:
-                leaving.append((stop, 1))
+            stops.append(t + finish)
+            self._stopped(t + finish, 1)
         self.ledger.stop_many(names, stops)
+
+    def _stopped(self, stop: float, count: int) -> None:
+        """``count`` replicas drain until ``stop``."""
+        leaving = self.leaving
+        if leaving and leaving[-1][0] == stop:
+            leaving[-1] = (stop, leaving[-1][1] + count)
+        else:
+            leaving.append((stop, count))
 
     def _lose(self, work: float, why: str) -> None:
         if work <= 0:
