@@ -149,8 +149,8 @@ class FluidSimulation:
         self.ledger = Ledger(dict(tariffs))
         self.metrics = MetricsPipeline(scenario.metrics, self._sample, streams.generator("metrics"))
         self.service = scenario.service.mean
-        # every replica of the run by id; None once it is gone for good, so that a month
-        # of churn does not keep hundreds of thousands of objects for the GC to walk
+        # every cohort of the run by id; None once its last replica has left, so that a
+        # month of churn does not keep tens of thousands of objects for the GC to walk
         self.units: list[_Unit | None] = []
         self.live: dict[int, _Unit] = {}  # cohorts not yet leaving, by id, oldest first
         self._live = 0  # replicas in them

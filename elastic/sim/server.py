@@ -35,6 +35,7 @@ ACCEPTED, DROPPED, TIMING_OUT = 0, 1, 2
 
 FloatArray = NDArray[np.float64]
 _NONE: FloatArray = np.empty((3, 0))  # no requests
+_NONE.flags.writeable = False
 
 
 @dataclass
