@@ -16,7 +16,8 @@ traffic; it is measured at several scales. At each scale:
   request times the month's requests. Its time per control interval is
   under 2 % of its time per request at these rates, so the projection is
   close to what a month would take (hours);
-- both report mean replicas and cost over the slice, to show they agree.
+- both report mean replicas and cost over the slice, to show they agree;
+  ``replicas`` is the month's mean, in fluid fidelity.
 
 Each run is in a fresh process, best of ``--repeats``.
 
@@ -95,7 +96,7 @@ def main() -> None:
     week = float(per_minute.sum())
     print(f"NASA week as a 1-s trace, 30 days; best of {args.repeats} runs in fresh processes")
     print(
-        f"{'scale':>6} {'req/s':>7} {'fluid month s':>14} {'request slice':>14} "
+        f"{'scale':>6} {'req/s':>7} {'replicas':>9} {'fluid month s':>14} {'request slice':>14} "
         f"{'us / request':>13} {'request month s':>16} {'x faster':>9} "
         f"{'replicas (r / f)':>17} {'cost $ (r / f)':>16}"
     )
@@ -108,7 +109,8 @@ def main() -> None:
         per_request = request[0] / request[3]
         projected = per_request * month[3]
         print(
-            f"{scale:6g} {rate:7.0f} {month[0]:14.2f} {f'{days:.3g} d, {request[0]:.1f} s':>14} "
+            f"{scale:6g} {rate:7.0f} {month[1]:9.1f} {month[0]:14.2f} "
+            f"{f'{days:.3g} d, {request[0]:.1f} s':>14} "
             f"{per_request * 1e6:13.3f} {projected:16.0f} {projected / month[0]:9.0f} "
             f"{f'{request[1]:.1f} / {fluid[1]:.1f}':>17} {f'{request[2]:.2f} / {fluid[2]:.2f}':>16}"
         )
