@@ -60,7 +60,7 @@ def combine(recommendations: Sequence[Recommendation], current: int, rule: str) 
                 f"scale-in to {desired} needs every policy to agree; "
                 f"{len(blockers)} had no recommendation",
             )
-    return desired, Reason.COMBINED, f"largest of {sorted(wanted) if len(wanted) > 1 else wanted}"
+    return desired, Reason.COMBINED, f"largest of {sorted(wanted)}"
 
 
 def stabilize(

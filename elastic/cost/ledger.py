@@ -141,20 +141,10 @@ class Ledger:
 
     def start(self, unit: str, kind: str, time: float) -> None:
         """Unit ``unit`` of type ``kind`` starts being billed at ``time``."""
-        tariff = self._started.get(kind)
-        if tariff is None:
-            tariff = self._started[kind] = self._lifecycle_tariff(kind)
-        start = check_number(time, "time", owner=_OWNER)
-        tariff.check_start(start)
+        start = self._start_time(kind, time)
         if unit in self._running:
             raise ParameterError("unit", unit, "a unit that is not already running", owner=_OWNER)
-        book = self._lifecycles.get(kind)
-        if book is None:
-            book = self._lifecycles[kind] = _Lifecycles()
-        self._running[unit] = (kind, len(book.units))
-        book.units.append(unit)
-        book.starts.append(start)
-        book.ends.append(np.inf)
+        self._record_starts([unit], kind, start)
 
     def start_many(self, units: Sequence[str], kind: str, time: float) -> None:
         """Units ``units`` of type ``kind`` all start being billed at ``time``.
@@ -171,24 +161,17 @@ class Ledger:
         >>> ledger.total(until=3600.0)
         Decimal('0.0976')
         """
-        tariff = self._started.get(kind)
-        if tariff is None:
-            tariff = self._started[kind] = self._lifecycle_tariff(kind)
-        start = check_number(time, "time", owner=_OWNER)
-        tariff.check_start(start)
+        start = self._start_time(kind, time)
         names = list(units)
         running = self._running
         if len(set(names)) != len(names) or not running.keys().isdisjoint(names):
             again = next(u for i, u in enumerate(names) if u in running or u in names[:i])
             raise ParameterError("units", again, "units that are not already running", owner=_OWNER)
-        book = self._lifecycles.get(kind)
-        if book is None:
-            book = self._lifecycles[kind] = _Lifecycles()
-        first = len(book.units)
-        running.update(zip(names, ((kind, first + i) for i in range(len(names))), strict=True))
-        book.units.extend(names)
-        book.starts.extend([start] * len(names))
-        book.ends.extend([np.inf] * len(names))
+        self._record_starts(names, kind, start)
+
+    def stop(self, unit: str, time: float) -> None:
+        """Unit ``unit`` stops being billed at ``time`` (not before it started)."""
+        self.stop_many((unit,), (time,))
 
     def stop_many(self, units: Sequence[str], times: Sequence[float]) -> None:
         """Each of ``units`` stops being billed at its time in ``times`` (see :meth:`stop`)."""
@@ -208,15 +191,24 @@ class Ledger:
             book.ends[found[1]] = time
             del running[unit]
 
-    def stop(self, unit: str, time: float) -> None:
-        """Unit ``unit`` stops being billed at ``time`` (not before it started)."""
-        if unit not in self._running:
-            raise ParameterError("unit", unit, "a running unit", owner=_OWNER)
-        kind, index = self._running[unit]
-        book = self._lifecycles[kind]
-        end = check_number(time, "time", owner=_OWNER, ge=book.starts[index])
-        book.ends[index] = end
-        del self._running[unit]
+    def _start_time(self, kind: str, time: float) -> float:
+        """``time`` as the start of a ``kind`` lifecycle, checked (the tariff once per kind)."""
+        tariff = self._started.get(kind)
+        if tariff is None:
+            tariff = self._started[kind] = self._lifecycle_tariff(kind)
+        start = check_number(time, "time", owner=_OWNER)
+        tariff.check_start(start)
+        return start
+
+    def _record_starts(self, units: list[str], kind: str, start: float) -> None:
+        book = self._lifecycles.get(kind)
+        if book is None:
+            book = self._lifecycles[kind] = _Lifecycles()
+        first = len(book.units)
+        self._running.update((unit, (kind, first + i)) for i, unit in enumerate(units))
+        book.units.extend(units)
+        book.starts.extend([start] * len(units))
+        book.ends.extend([np.inf] * len(units))
 
     def request(self, kind: str, time: float, duration: float, *, init: float = 0.0) -> None:
         """A request of ``kind`` completed at ``time``, after ``duration`` (+ ``init``) seconds."""
@@ -494,7 +486,7 @@ class Ledger:
         ]
 
 
-_PAIRS = 1 << 21  # (lifecycle, edge) pairs billed at once by by_time: 16 MB an array
+_PAIRS = 1 << 21  # (start, edge) pairs billed at once by by_time: 16 MB an array
 
 
 def _over_common(amounts: Sequence[Fraction]) -> tuple[list[int], int]:

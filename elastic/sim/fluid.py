@@ -187,10 +187,10 @@ class FluidSimulation:
 
     def _request(self, now: float, count: int, *, booted: bool = False) -> None:
         spec = self.scenario.replica
+        if not count:
+            return
         alike = spec.mtbf is None and spec.spot_mtbi is None and isinstance(spec.boot, Constant)
         for size in [count] if alike else [1] * count:
-            if not size:
-                continue
             boot = 0.0 if booted else spec.boot.one(self.rng["boot"])
             ready = now + boot
             unit = _Unit(

@@ -68,22 +68,22 @@ def test_each_default_factory_call_makes_a_new_value():
 
 
 @pytest.mark.parametrize(
-    ("make", "why"),
+    "make",
     [
-        (
+        pytest.param(
             lambda: dataclasses.dataclass(slots=True)(
                 type("A", (), {"__annotations__": {"x": int}})
             ),
-            "not frozen",
+            id="not frozen",
         ),
-        (
+        pytest.param(
             lambda: dataclasses.dataclass(frozen=True)(
                 type("B", (), {"__annotations__": {"x": int}})
             ),
-            "no slots",
+            id="no slots",
         ),
     ],
 )
-def test_only_frozen_slotted_dataclasses_are_taken(make, why):
+def test_only_frozen_slotted_dataclasses_are_taken(make):
     with pytest.raises(TypeError):
         fast_init(make())
