@@ -53,12 +53,13 @@ from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult
 from elastic.sim.scenario import Scenario
 from elastic.sim.stats import LatencyHistogram
-from elastic.sim.workload import TraceReplay
+from elastic.sim.workload import ArrivalStream, TraceReplay
 
 __all__ = ["FluidSimulation", "backlog_recursion"]
 
 FloatArray = NDArray[np.float64]
 _INF = math.inf
+_BATCH_TICKS = 1 << 16  # arrival counts fetched ahead at a time
 
 
 class _Unit:
@@ -141,7 +142,12 @@ class FluidSimulation:
                     owner="simulate",
                 )
         streams = Streams(self.seed)
-        self.arrivals = workload.stream(streams.generator("arrivals"))
+        self.arrivals = _Arrivals(
+            workload.stream(streams.generator("arrivals")),
+            self.tick,
+            scenario.control_interval,
+            scenario.duration,
+        )
         self.rng = {name: streams.generator(name) for name in ("boot", "failures", "spot")}
         tariffs = scenario.tariffs or {
             scenario.replica.kind: default_catalog().on_demand(scenario.replica.kind)
@@ -368,18 +374,18 @@ class FluidSimulation:
 
     # --- one control interval ------------------------------------------------------------------
 
-    def _advance(self, end: float) -> _Ticks:
-        """Run the ticks of ``[self.now, end)``."""
+    def _advance(self) -> _Ticks:
+        """Run the ticks of the next control interval, ``[self.now, self.arrivals.end)``."""
         start, tick, service = self.now, self.tick, self.service
-        ticks = round((end - start) / tick)
-        counts = self.arrivals.counts(end, tick)
+        arrivals = self.arrivals
+        arrivals.next(start, service)
+        end, counts, arrived = arrivals.end, arrivals.row_counts, arrivals.arrived
+        ticks = len(counts)
         self._lifecycle_events(end)
         level = self._slots(start, ticks, end)
         spec = self.scenario.replica
-        arrived = int(counts.sum())
         self.arrived += arrived
         self.now = end
-        work: FloatArray = np.multiply(counts, service, dtype=np.float64)
         if isinstance(level, int):
             capacity = level * tick
             if (
@@ -387,27 +393,30 @@ class FluidSimulation:
                 and self.backlog == 0.0
                 and spec.queue_capacity is None
                 and spec.timeout is None
-                and (not arrived or float(work.max()) <= capacity)
+                and (not arrived or arrivals.peak <= capacity)
             ):
                 # nothing queued and every tick below capacity (the usual interval):
                 # no backlog builds, all work is served, one latency for the interval
-                served_total = float(work.sum())
+                served_total = arrivals.total
                 self.served += served_total
-                self._utilization = float(work[-1]) / capacity
+                self._utilization = arrivals.last / capacity
                 load = arrived * service / (ticks * tick)
                 return _Ticks(
                     counts=counts,
-                    served=work,
+                    served=arrivals.row_work,
                     capacity=capacity,
                     backlog=0.0,
                     latency=service + self._queueing(level / spec.slots, load),
                     arrived=arrived,
                     served_total=served_total,
                     everyone=True,
+                    served_upto=arrivals.row_work_upto,
+                    arrived_upto=arrivals.row_counts_upto,
                 )
             slots = np.full(ticks, level, dtype=np.int64)
         else:
             slots = level
+        work = arrivals.row_work.copy()
         everyone = bool(slots.min() > 0)
         if not everyone:
             nobody = slots == 0
@@ -451,6 +460,8 @@ class FluidSimulation:
             arrived=arrived,
             served_total=served_total,
             everyone=everyone,
+            served_upto=np.cumsum(served),
+            arrived_upto=arrivals.row_counts_upto,
         )
 
     def _queueing(self, replicas: float, load: float) -> float:
@@ -500,8 +511,8 @@ class FluidSimulation:
         interval = scenario.control_interval
         while not self.done:
             start = self.now
-            end = min(start + interval, scenario.duration)
-            ticks = self._advance(end)
+            ticks = self._advance()
+            end = self.now
             self._scrapes(start, ticks)
             seen: dict[str, float] = {}
             decision = None
@@ -516,7 +527,7 @@ class FluidSimulation:
         """The scrapes that fall in this interval, from its ticks."""
         resolution, tick = self.scenario.metrics.resolution, self.tick
         state = self._scrape
-        served, arrived = np.cumsum(ticks.served), np.cumsum(ticks.counts)
+        served, arrived = ticks.served_upto, ticks.arrived_upto
         t = (math.floor(start / resolution + 1e-9) + 1) * resolution
         while t <= self.now + 1e-9:
             k = round((t - start) / tick) - 1
@@ -713,6 +724,7 @@ class _Ticks:
     __slots__ = (
         "_offered",
         "arrived",
+        "arrived_upto",
         "backlog",
         "capacity",
         "counts",
@@ -720,6 +732,7 @@ class _Ticks:
         "latency",
         "served",
         "served_total",
+        "served_upto",
     )
 
     def __init__(
@@ -733,8 +746,11 @@ class _Ticks:
         arrived: int,
         served_total: float,
         everyone: bool,
+        served_upto: FloatArray,
+        arrived_upto: NDArray[np.int64],
     ) -> None:
         self.counts, self.served, self.capacity = counts, served, capacity
+        self.served_upto, self.arrived_upto = served_upto, arrived_upto  # cumulative sums
         self.backlog, self.latency = backlog, latency
         self.arrived, self.served_total = arrived, served_total
         self.everyone = everyone  # every tick had a replica serving
@@ -751,6 +767,68 @@ class _Ticks:
     def backlog_at(self, k: int) -> float:
         """Work queued at the end of tick ``k``."""
         return self.backlog if isinstance(self.backlog, float) else float(self.backlog[k])
+
+
+class _Arrivals:
+    """The arrival counts of the coming control intervals, fetched a batch at a time.
+
+    Arrivals do not depend on what the replicas do, so the counts of up to
+    ``_BATCH_TICKS`` ticks of whole intervals are asked of the stream ahead,
+    interval by interval as they would be one at a time (so they are the
+    same counts), and numpy reduces the batch in one call per quantity
+    instead of one per interval. :meth:`next` moves to the next interval and
+    sets the ``row_*`` views and the scalars of it.
+    """
+
+    def __init__(
+        self, stream: ArrivalStream, tick: float, interval: float, duration: float
+    ) -> None:
+        self.stream, self.tick, self.interval, self.duration = stream, tick, interval, duration
+        self.ends: list[float] = []
+        self.index = 0
+        self.end = 0.0
+        self.arrived, self.peak, self.total, self.last = 0, 0.0, 0.0, 0.0
+        empty = np.empty(0)
+        self.row_work = self.row_work_upto = empty
+        self.row_counts = self.row_counts_upto = empty.astype(np.int64)
+
+    def next(self, start: float, service: float) -> None:
+        """Move to the interval that starts at ``start`` (the end of the previous one)."""
+        if self.index == len(self.ends):
+            self._fetch(start, service)
+        i = self.index
+        self.index += 1
+        self.end = self.ends[i]
+        self.row_counts, self.row_counts_upto = self._counts[i], self._counts_upto[i]
+        self.row_work, self.row_work_upto = self._work[i], self._work_upto[i]
+        self.arrived, self.peak = self._arrived[i], self._peak[i]
+        self.total, self.last = self._total[i], self._last[i]
+
+    def _fetch(self, start: float, service: float) -> None:
+        # the intervals of the batch have the same number of ticks (the last one may be shorter)
+        tick = self.tick
+        ends: list[float] = []
+        rows: list[NDArray[np.int64]] = []
+        first = min(start + self.interval, self.duration)
+        ticks = round((first - start) / tick)
+        batch = max(1, _BATCH_TICKS // ticks)
+        end = start
+        while len(ends) < batch and end < self.duration:
+            after = min(end + self.interval, self.duration)
+            if ends and round((after - end) / tick) != ticks:
+                break
+            rows.append(self.stream.counts(after, tick))
+            ends.append(after)
+            end = after
+        counts = np.stack(rows)
+        work: FloatArray = np.multiply(counts, service, dtype=np.float64)
+        self.ends, self.index = ends, 0
+        self._counts, self._counts_upto = counts, np.cumsum(counts, axis=1)
+        self._work, self._work_upto = work, np.cumsum(work, axis=1)
+        self._arrived = counts.sum(axis=1).tolist()
+        self._peak = work.max(axis=1).tolist()
+        self._total = work.sum(axis=1).tolist()
+        self._last = work[:, -1].tolist()
 
 
 class _ScrapeState:
