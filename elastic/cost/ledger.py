@@ -180,15 +180,20 @@ class Ledger:
                 "times", len(times), f"one time per unit ({len(units)})", owner=_OWNER
             )
         running, books = self._running, self._lifecycles
-        for unit, time in zip(units, times, strict=True):
-            found = running.get(unit)
-            if found is None:
-                raise ParameterError("unit", unit, "a running unit", owner=_OWNER)
-            book = books[found[0]]
-            begun = book.starts[found[1]]
+        found = list(map(running.get, units))
+        if None in found:
+            missing = next(unit for unit, at in zip(units, found, strict=True) if at is None)
+            raise ParameterError("unit", missing, "a running unit", owner=_OWNER)
+        checked = []
+        for (kind, index), time in zip(found, times, strict=True):  # type: ignore[misc]
+            begun = books[kind].starts[index]
             if not (type(time) is float and begun <= time < np.inf):
                 time = check_number(time, "time", owner=_OWNER, ge=begun)
-            book.ends[found[1]] = time
+            checked.append(time)
+        # nothing is changed before every unit and time is checked
+        for (kind, index), time in zip(found, checked, strict=True):  # type: ignore[misc]
+            books[kind].ends[index] = time
+        for unit in units:
             del running[unit]
 
     def _start_time(self, kind: str, time: float) -> float:
@@ -204,11 +209,12 @@ class Ledger:
         book = self._lifecycles.get(kind)
         if book is None:
             book = self._lifecycles[kind] = _Lifecycles()
-        first = len(book.units)
-        self._running.update((unit, (kind, first + i)) for i, unit in enumerate(units))
+        first, count = len(book.units), len(units)
+        indices = zip(itertools.repeat(kind, count), range(first, first + count), strict=True)
+        self._running.update(zip(units, indices, strict=True))
         book.units.extend(units)
-        book.starts.extend([start] * len(units))
-        book.ends.extend([np.inf] * len(units))
+        book.starts.extend(array("d", (start,)) * count)
+        book.ends.extend(array("d", (np.inf,)) * count)
 
     def request(self, kind: str, time: float, duration: float, *, init: float = 0.0) -> None:
         """A request of ``kind`` completed at ``time``, after ``duration`` (+ ``init``) seconds."""

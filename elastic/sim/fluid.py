@@ -808,7 +808,6 @@ class _Arrivals:
         # the intervals of the batch have the same number of ticks (the last one may be shorter)
         tick = self.tick
         ends: list[float] = []
-        rows: list[NDArray[np.int64]] = []
         first = min(start + self.interval, self.duration)
         ticks = round((first - start) / tick)
         batch = max(1, _BATCH_TICKS // ticks)
@@ -817,10 +816,9 @@ class _Arrivals:
             after = min(end + self.interval, self.duration)
             if ends and round((after - end) / tick) != ticks:
                 break
-            rows.append(self.stream.counts(after, tick))
             ends.append(after)
             end = after
-        counts = np.stack(rows)
+        counts = self.stream.counts_of(ends, tick)
         work: FloatArray = np.multiply(counts, service, dtype=np.float64)
         self.ends, self.index = ends, 0
         self._counts, self._counts_upto = counts, np.cumsum(counts, axis=1)

@@ -71,6 +71,15 @@ class ArrivalStream(ABC):
         arrivals = self.take(until)
         return np.histogram(arrivals, edges)[0].astype(np.int64)
 
+    def counts_of(self, ends: Sequence[float], tick: float) -> NDArray[np.int64]:
+        """:meth:`counts` of consecutive windows ending at ``ends``, a row each.
+
+        The windows must have the same number of ticks. The rows are what
+        calls of :meth:`counts` in turn give; a stream that can, fetches
+        them at once.
+        """
+        return np.stack([self.counts(end, tick) for end in ends])
+
     @abstractmethod
     def _take(self, start: float, end: float) -> FloatArray: ...
 
@@ -517,19 +526,43 @@ class _ReplayStream(ArrivalStream):
         self.pending = np.empty(0)
         self.carry = np.empty(0, dtype=np.int64)  # tick counts left of a bucket begun
 
-    def counts(self, until: float, tick: float) -> NDArray[np.int64]:
-        # Bucket counts handed out directly, split into ticks when a bucket spans several
-        # (multinomially for "poisson", by the even positions for "uniform").
+    def _aligned(self, tick: float) -> int:
+        """Ticks per bucket if the buckets split into whole ticks from ``self.time`` on, else 0."""
         trace = self.trace
         per = round(trace.bucket / tick)
-        first = self.next_bucket
         aligned = (
             abs(per * tick - trace.bucket) < 1e-9 * trace.bucket
             and per >= 1
             and not len(self.pending)
-            and abs(self.origin + first * trace.bucket - len(self.carry) * tick - self.time) < 1e-9
+            and abs(
+                self.origin + self.next_bucket * trace.bucket - len(self.carry) * tick - self.time
+            )
+            < 1e-9
         )
-        if not aligned:
+        return per if aligned else 0
+
+    def counts_of(self, ends: Sequence[float], tick: float) -> NDArray[np.int64]:
+        # with a bucket per tick and no scaling nothing is drawn: one slice for all windows
+        windows, time = [], self.time
+        for end in ends:
+            windows.append(round((end - time) / tick))
+            time = end
+        if (
+            self.trace.scale == 1.0
+            and self._aligned(tick) == 1
+            and len(set(windows)) == 1
+            and sum(windows) == round((ends[-1] - self.time) / tick)
+        ):
+            return self.counts(ends[-1], tick).reshape(len(ends), windows[0])
+        return ArrivalStream.counts_of(self, ends, tick)
+
+    def counts(self, until: float, tick: float) -> NDArray[np.int64]:
+        # Bucket counts handed out directly, split into ticks when a bucket spans several
+        # (multinomially for "poisson", by the even positions for "uniform").
+        trace = self.trace
+        per = self._aligned(tick)
+        first = self.next_bucket
+        if not per:
             return ArrivalStream.counts(self, until, tick)
         ticks = round((until - self.time) / tick)
         missing = max(0, ticks - len(self.carry))

@@ -304,3 +304,18 @@ def test_bulk_starts_and_stops_record_what_one_at_a_time_records():
     bulk.stop_many(["a", "c"], [200.0, 9000.0])
     assert list(bulk.lifecycles()) == list(one.lifecycles())
     assert bulk.total(until=10_000.0) == one.total(until=10_000.0)
+
+
+@pytest.mark.parametrize(
+    ("units", "times", "why"),
+    [
+        (["a", "x"], [20.0, 20.0], "`x` never started"),
+        (["a", "b"], [20.0, 5.0], "`b` would stop before its start"),
+    ],
+)
+def test_a_bulk_stop_that_fails_stops_nothing(units, times, why):
+    ledger = ledger_with(("a", "m5.large", 10, None), ("b", "m5.large", 10, None))
+    with pytest.raises(ParameterError):
+        ledger.stop_many(units, times)
+    assert ledger.running == ("a", "b"), why
+    assert [c.end for c in ledger.lifecycles()] == [None, None], why

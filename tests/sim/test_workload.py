@@ -188,3 +188,33 @@ def test_fluid_counts_split_buckets_into_ticks_without_losing_any(counts, window
     if spread == "uniform":
         arrivals = trace.stream(np.random.default_rng(2)).take(until)
         assert ticks == np.histogram(arrivals, np.arange(len(ticks) + 1) * 15.0)[0].tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 40), min_size=1, max_size=30),
+    bucket=st.sampled_from([1.0, 2.0, 3.0]),
+    scale=st.sampled_from([1.0, 0.5]),
+    width=st.integers(1, 6),
+    windows=st.integers(1, 8),
+    offset=st.integers(0, 3),
+)
+def test_fluid_counts_of_windows_at_once_are_those_of_windows_in_turn(
+    counts, bucket, scale, width, windows, offset
+):
+    # a bucket per tick and no scaling is fetched as one slice; the rest window by window
+    trace = TraceReplay(np.arange(len(counts)) * bucket, counts, bucket=bucket, scale=scale)
+    one, each = (trace.stream(np.random.default_rng(3)) for _ in range(2))
+    one.counts(float(offset), 1.0), each.counts(float(offset), 1.0)
+    ends = [offset + width * (i + 1.0) for i in range(windows)]
+    rows = one.counts_of(ends, 1.0)
+    assert rows.tolist() == [each.counts(end, 1.0).tolist() for end in ends]
+    assert one.counts(ends[-1] + 5.0, 1.0).tolist() == each.counts(ends[-1] + 5.0, 1.0).tolist()
+
+
+def test_fluid_counts_of_a_generator_at_once_are_those_of_windows_in_turn():
+    one, each = (
+        Diurnal(30.0, 0.5, period=600.0).stream(np.random.default_rng(4)) for _ in range(2)
+    )
+    ends = [60.0, 120.0, 180.0]
+    assert one.counts_of(ends, 1.0).tolist() == [each.counts(end, 1.0).tolist() for end in ends]
