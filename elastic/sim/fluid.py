@@ -524,29 +524,51 @@ class FluidSimulation:
             yield self.records[-1]
 
     def _scrapes(self, start: float, ticks: _Ticks) -> None:
-        """The scrapes that fall in this interval, from its ticks."""
-        resolution, tick = self.scenario.metrics.resolution, self.tick
-        state = self._scrape
-        served, arrived = ticks.served_upto, ticks.arrived_upto
+        """The scrapes that fall in this interval, from its ticks.
+
+        A scrape that no decision reads only moves the metrics window on, so
+        the cumulative values at it are needed only if it is the last one
+        before a scrape that is read, or before the interval's end.
+        """
+        resolution = self.scenario.metrics.resolution
+        state, metrics = self._scrape, self.metrics
+        skipped = None  # the newest scrape skipped since the last one taken
         t = (math.floor(start / resolution + 1e-9) + 1) * resolution
         while t <= self.now + 1e-9:
-            k = round((t - start) / tick) - 1
-            state.served_now = state.served_base + float(served[k])
-            state.arrived_now = state.arrived_base + int(arrived[k])
-            state.capacity_now = state.capacity_base + ticks.offered(k + 1)
             if self._read(t):
-                state.busy_now = float(ticks.served[k]) / tick
+                if skipped is not None:
+                    self._move_window(skipped, start, ticks)
+                    skipped = None
+                k = self._reach(t, start, ticks)
+                state.busy_now = float(ticks.served[k]) / self.tick
                 state.backlog_now = ticks.backlog_at(k)
-                self.metrics.scrape(t)
-            else:  # no decision will read it: only move the window on
-                self.metrics.skip(t)
-                state.last = t
-                state.arrived_then, state.served_then = state.arrived_now, state.served_now
-                state.capacity_then = state.capacity_now
+                metrics.scrape(t)
+            else:
+                metrics.skip(t)
+                skipped = t
             t += resolution
-        state.served_base += float(served[-1])
-        state.arrived_base += int(arrived[-1])
-        state.capacity_base += ticks.offered(len(served))
+        if skipped is not None:
+            self._move_window(skipped, start, ticks)
+        state.served_base += float(ticks.served_upto[-1])
+        state.arrived_base += int(ticks.arrived_upto[-1])
+        state.capacity_base += ticks.offered(len(ticks.counts))
+
+    def _reach(self, t: float, start: float, ticks: _Ticks) -> int:
+        """Set the cumulative values at the scrape ``t`` of the interval; its last tick."""
+        state = self._scrape
+        k = round((t - start) / self.tick) - 1
+        state.served_now = state.served_base + float(ticks.served_upto[k])
+        state.arrived_now = state.arrived_base + int(ticks.arrived_upto[k])
+        state.capacity_now = state.capacity_base + ticks.offered(k + 1)
+        return k
+
+    def _move_window(self, t: float, start: float, ticks: _Ticks) -> None:
+        """The window of the next scrape starts at the skipped scrape ``t``."""
+        self._reach(t, start, ticks)
+        state = self._scrape
+        state.last = t
+        state.arrived_then, state.served_then = state.arrived_now, state.served_now
+        state.capacity_then = state.capacity_now
 
     def _read(self, scrape: float) -> bool:
         """Whether a decision will read the scrape taken at ``scrape``.
