@@ -17,7 +17,12 @@ traffic; it is measured at several scales. At each scale:
   under 2 % of its time per request at these rates, so the projection is
   close to what a month would take (hours);
 - both report mean replicas and cost over the slice, to show they agree;
-  ``replicas`` is the month's mean, in fluid fidelity.
+  ``replicas`` is the month's mean, in fluid fidelity;
+- ``loop alone`` is the part of the month that no simulator running the
+  same ``DecisionLoop`` in Python can skip: the month's observations
+  replayed into the loop, and a record built per interval. ``x at most`` is
+  the request-level month over it: how much faster than request-level any
+  such fluid run could be.
 
 Each run is in a fresh process, best of ``--repeats``.
 
@@ -30,13 +35,19 @@ import argparse
 import math
 import multiprocessing
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
-from elastic import Behavior, DecisionLoop
+from elastic import Behavior, DecisionLoop, Observation
 from elastic.data import load_trace
 from elastic.policies import TargetTracking
 from elastic.sim import Constant, Exponential, ReplicaSpec, Scenario, TraceReplay, simulate
+from elastic.sim.fluid import FluidSimulation
+from elastic.sim.result import IntervalRecord
+
+T = TypeVar("T")
 
 
 def scenario(days: float, scale: float) -> Scenario:
@@ -55,14 +66,18 @@ def scenario(days: float, scale: float) -> Scenario:
     )
 
 
-def run(days: float, scale: float, fidelity: str) -> tuple[float, float, float, int]:
-    """Seconds, mean replicas, cost and arrivals of one run, in this process."""
-    loop = DecisionLoop(
+def hpa() -> DecisionLoop:
+    return DecisionLoop(
         TargetTracking("cpu", 60.0),
         min_replicas=1,
         max_replicas=50_000,
         behavior=Behavior.kubernetes_default(),
     )
+
+
+def run(days: float, scale: float, fidelity: str) -> tuple[float, float, float, int]:
+    """Seconds, mean replicas, cost and arrivals of one run, in this process."""
+    loop = hpa()
     simulate(scenario(1 / 1440, scale), loop, fidelity=fidelity)  # warm-up: imports, catalog
     setup = scenario(days, scale)
     start = time.perf_counter()
@@ -76,14 +91,43 @@ def run(days: float, scale: float, fidelity: str) -> tuple[float, float, float, 
     )
 
 
-def best(days: float, scale: float, fidelity: str, repeats: int) -> tuple[float, float, float, int]:
-    """The fastest of ``repeats`` runs, each in a fresh process (timings here vary)."""
+def loop_alone(days: float, scale: float) -> float:
+    """Seconds of the part of a fluid run no simulator can skip: the decisions and the records.
+
+    The observations of a fluid run are replayed into a fresh loop, and an
+    ``IntervalRecord`` is built per interval, as every run builds them.
+    """
+    run = FluidSimulation(scenario(days, scale), hpa())
+    run.result()
+    seen = [(r.start, r.end, r.observed, r.decision) for r in run.records if r.decision]
+    del run
+    loop, records = hpa(), []
+    nan = math.nan
+    start = time.perf_counter()
+    for begin, end, observed, decision in seen:
+        assert decision is not None
+        obs = Observation(time=end, replicas=decision.current, metrics=observed, startup=120.0)
+        made = loop.step(obs)
+        records.append(
+            IntervalRecord(
+                start=begin, end=end, arrived=0, completed=0, dropped=0, timed_out=0,
+                failed=0, in_flight=0, replicas=made.replicas, ready=made.replicas, pending=0,
+                warming=0, draining=0, utilization=nan, latency_mean=nan, latency_max=nan,
+                latency_p50=nan, latency_p90=nan, latency_p95=nan, latency_p99=nan,
+                observed=observed, decision=made,
+            )
+        )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def best(function: Callable[..., T], args: tuple[Any, ...], repeats: int) -> T:
+    """The fastest of ``repeats`` calls, each in a fresh process (timings here vary)."""
     context = multiprocessing.get_context("spawn")
     runs = []
     for _ in range(repeats):
         with context.Pool(1, maxtasksperchild=1) as pool:
-            runs.append(pool.apply(run, (days, scale, fidelity)))
-    return min(runs)
+            runs.append(pool.apply(function, args))
+    return min(runs)  # type: ignore[type-var]
 
 
 def main() -> None:
@@ -98,14 +142,15 @@ def main() -> None:
     print(
         f"{'scale':>6} {'req/s':>7} {'replicas':>9} {'fluid month s':>14} {'request slice':>14} "
         f"{'us / request':>13} {'request month s':>16} {'x faster':>9} "
-        f"{'replicas (r / f)':>17} {'cost $ (r / f)':>16}"
+        f"{'replicas (r / f)':>17} {'cost $ (r / f)':>16} {'loop alone s':>13} {'x at most':>10}"
     )
     for scale in (float(s) for s in args.scales.split(",")):
-        month = best(30.0, scale, "fluid", args.repeats)
+        month = best(run, (30.0, scale, "fluid"), args.repeats)
         rate = week * scale * 30 / 7 / (30 * 86400)
         days = max(1, round(args.requests / rate / 60)) * 60 / 86400  # whole intervals
-        request = best(days, scale, "request", args.repeats)
-        fluid = best(days, scale, "fluid", 1)
+        request = best(run, (days, scale, "request"), args.repeats)
+        fluid = best(run, (days, scale, "fluid"), 1)
+        alone = best(loop_alone, (30.0, scale), args.repeats)
         per_request = request[0] / request[3]
         projected = per_request * month[3]
         print(
@@ -113,6 +158,7 @@ def main() -> None:
             f"{f'{days:.3g} d, {request[0]:.1f} s':>14} "
             f"{per_request * 1e6:13.3f} {projected:16.0f} {projected / month[0]:9.0f} "
             f"{f'{request[1]:.1f} / {fluid[1]:.1f}':>17} {f'{request[2]:.2f} / {fluid[2]:.2f}':>16}"
+            f" {alone:13.2f} {projected / alone:10.0f}"
         )
 
 

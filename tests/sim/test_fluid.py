@@ -19,6 +19,7 @@ from elastic.sim import (
     ReplicaSpec,
     Scenario,
     TraceReplay,
+    fluid,
     simulate,
 )
 from elastic.sim.fluid import FluidSimulation, backlog_recursion
@@ -63,6 +64,25 @@ def test_fluid_runs_conserve_requests_and_repeat_themselves(scenario, loop, seed
     np.testing.assert_array_equal(first.replicas, again.replicas)
     np.testing.assert_array_equal(first.completed, again.completed)
     assert first.cost() == again.cost()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scenario=fluid_scenarios,
+    loop=loops,
+    seed=st.integers(0, 2**32),
+    batch=st.sampled_from([1, 7, 130]),
+)
+def test_fetching_arrivals_ahead_in_batches_of_any_size_changes_nothing(
+    scenario, loop, seed, batch
+):
+    # the arrivals of up to 2**16 ticks are fetched ahead; a batch of one interval is the
+    # interval-by-interval reference
+    reference = simulate(scenario, loop, seed=seed, fidelity="fluid")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fluid, "_BATCH_TICKS", batch)
+        batched = simulate(scenario, loop, seed=seed, fidelity="fluid")
+    assert batched.to_dict() == reference.to_dict()
 
 
 HPA = DecisionLoop(
