@@ -128,7 +128,7 @@ def load_c(library: Path) -> Callable[..., None]:
     array = np.ctypeslib.ndpointer(np.float64, flags="C_CONTIGUOUS")
     function.argtypes = [array, array, ctypes.c_long, array, ctypes.c_long, array]
     function.restype = None
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def recursion_in_c(library: Path) -> float:
