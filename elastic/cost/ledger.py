@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -184,14 +184,18 @@ class Ledger:
         if None in found:
             missing = next(unit for unit, at in zip(units, found, strict=True) if at is None)
             raise ParameterError("unit", missing, "a running unit", owner=_OWNER)
+        if len(set(units)) != len(units):
+            again = next(u for i, u in enumerate(units) if u in units[:i])
+            raise ParameterError("units", again, "each unit once", owner=_OWNER)
+        located = cast("list[tuple[str, int]]", found)
         checked = []
-        for (kind, index), time in zip(found, times, strict=True):  # type: ignore[misc]
+        for (kind, index), time in zip(located, times, strict=True):
             begun = books[kind].starts[index]
             if not (type(time) is float and begun <= time < np.inf):
                 time = check_number(time, "time", owner=_OWNER, ge=begun)
             checked.append(time)
         # nothing is changed before every unit and time is checked
-        for (kind, index), time in zip(found, checked, strict=True):  # type: ignore[misc]
+        for (kind, index), time in zip(located, checked, strict=True):
             books[kind].ends[index] = time
         for unit in units:
             del running[unit]

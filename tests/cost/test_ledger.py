@@ -311,6 +311,7 @@ def test_bulk_starts_and_stops_record_what_one_at_a_time_records():
     [
         (["a", "x"], [20.0, 20.0], "`x` never started"),
         (["a", "b"], [20.0, 5.0], "`b` would stop before its start"),
+        (["a", "b", "a"], [20.0, 20.0, 30.0], "`a` twice"),
     ],
 )
 def test_a_bulk_stop_that_fails_stops_nothing(units, times, why):
