@@ -88,13 +88,14 @@ def percentiles_of_sorted(values: NDArray[np.float64], q: Sequence[float]) -> li
     [2.5, 3.85]
     """
     last = len(values) - 1
-    positions = [p / 100 * last for p in q]
-    below = [math.floor(p) for p in positions]
-    at = values[below + [min(b + 1, last) for b in below]].tolist()
-    return [
-        at[i] + (at[i + len(q)] - at[i]) * (p - b)
-        for i, (p, b) in enumerate(zip(positions, below, strict=True))
-    ]
+    item = values.item
+    points = []
+    for p in q:
+        position = p / 100 * last
+        below = math.floor(position)
+        low = item(below)
+        points.append(low + (item(min(below + 1, last)) - low) * (position - below))
+    return points
 
 
 class LatencySorter:
@@ -125,7 +126,7 @@ def latency_fields(values: NDArray[np.float64]) -> dict[str, float]:
         return dict.fromkeys(("latency_mean", *QUANTILES, "latency_max"), math.nan)
     points = percentiles_of_sorted(values, list(QUANTILES.values()))
     return {
-        "latency_mean": float(values.mean()),
+        "latency_mean": float(values.sum()) / len(values),  # values.mean(), without its overhead
         **dict(zip(QUANTILES, points, strict=True)),
         "latency_max": float(values[-1]),
     }

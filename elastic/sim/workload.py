@@ -129,11 +129,15 @@ class _RateStream(ArrivalStream):
             return np.empty(0)
         count = self.rng.poisson(peak * (end - start))
         times = np.sort(self.rng.uniform(start, end, count))
-        keep = self.rng.random(count) * peak < self.workload.mean_rate(times)
-        return times[keep]
+        thinning = self.rng.random(count)  # drawn for a constant rate too: the same stream
+        if self.workload.constant:
+            return times  # random() * peak < peak: every point is kept
+        return times[thinning * peak < self.workload.mean_rate(times)]
 
 
 class _RateWorkload(Workload):
+    constant = False  # the rate is its peak everywhere
+
     def stream(self, rng: np.random.Generator, start: float = 0.0) -> ArrivalStream:
         return _RateStream(self, rng, start)
 
@@ -157,6 +161,8 @@ class Poisson(_RateWorkload):
 
     def mean_rate(self, times: ArrayLike) -> FloatArray:
         return np.full(np.shape(times), self.rate)
+
+    constant = True
 
     def peak_rate(self, start: float, end: float) -> float:
         return self.rate

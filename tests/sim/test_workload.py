@@ -218,3 +218,13 @@ def test_fluid_counts_of_a_generator_at_once_are_those_of_windows_in_turn():
     )
     ends = [60.0, 120.0, 180.0]
     assert one.counts_of(ends, 1.0).tolist() == [each.counts(end, 1.0).tolist() for end in ends]
+
+
+@settings(max_examples=30, deadline=None)
+@given(rate=st.floats(0.1, 500.0), cuts=st.lists(st.floats(0, 100), max_size=6))
+def test_a_constant_rate_skips_thinning_yet_draws_what_any_rate_draws(rate, cuts):
+    # Poisson keeps every candidate point without comparing; a flat ramp compares them all
+    flat = Ramp(rate, rate, start=0.0, end=100.0)
+    poisson, ramp = (w.stream(np.random.default_rng(5)) for w in (Poisson(rate), flat))
+    windows = [*sorted(cuts), 100.0]
+    assert take_in_windows(poisson, windows).tolist() == take_in_windows(ramp, windows).tolist()
