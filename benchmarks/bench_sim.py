@@ -109,12 +109,11 @@ void starts(const double *arrivals, const double *services, long n, double *free
 """
 
 
-def compile_c() -> Path | None:
-    """The C recursion as a shared library, built by the system C compiler (None: none)."""
+def compile_c(folder: Path) -> Path | None:
+    """The C recursion as a shared library in ``folder``, built by the system C compiler."""
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         return None
-    folder = Path(tempfile.mkdtemp())
     (folder / "starts.c").write_text(C_SOURCE)
     library = folder / "starts.so"
     command = [compiler, "-O2", "-shared", "-fPIC", "-o", str(library), str(folder / "starts.c")]
@@ -174,10 +173,11 @@ def main() -> None:
         ("recursion alone, pure Python", *timed(recursion_alone, pure=True)),
         ("recursion alone, numba kernel", *timed(recursion_alone)),
     ]
-    library = compile_c()
-    if library is not None:
-        run = functools.partial(recursion_in_c, library)
-        rows.append(("recursion alone, C loop (cc -O2)", *timed(run, library=library)))
+    with tempfile.TemporaryDirectory() as folder:
+        library = compile_c(Path(folder))
+        if library is not None:
+            run = functools.partial(recursion_in_c, library)
+            rows.append(("recursion alone, C loop (cc -O2)", *timed(run, library=library)))
     print(f"M/M/{C}, lambda={LAMBDA:g}/s, mu={MU:g}/s, {HOURS:g} h; best of {REPEATS} runs")
     print(f"Erlang C mean wait: {theory:.6f} s")
     print(f"{'case':42} {'seconds':>8} {'x faster':>9} {'mean wait s':>12}")
