@@ -147,6 +147,7 @@ class FluidSimulation:
             self.tick,
             scenario.control_interval,
             scenario.duration,
+            scenario.service.mean,
         )
         self.rng = {name: streams.generator(name) for name in ("boot", "failures", "spot")}
         tariffs = scenario.tariffs or {
@@ -378,7 +379,7 @@ class FluidSimulation:
         """Run the ticks of the next control interval, ``[self.now, self.arrivals.end)``."""
         start, tick, service = self.now, self.tick, self.service
         arrivals = self.arrivals
-        arrivals.next(start, service)
+        arrivals.next(start)
         end, counts, arrived = arrivals.end, arrivals.row_counts, arrivals.arrived
         ticks = len(counts)
         self._lifecycle_events(end)
@@ -803,9 +804,10 @@ class _Arrivals:
     """
 
     def __init__(
-        self, stream: ArrivalStream, tick: float, interval: float, duration: float
+        self, stream: ArrivalStream, tick: float, interval: float, duration: float, service: float
     ) -> None:
         self.stream, self.tick, self.interval, self.duration = stream, tick, interval, duration
+        self.service = service  # mean seconds of work per request
         self.ends: list[float] = []
         self.index = 0
         self.end = 0.0
@@ -814,10 +816,10 @@ class _Arrivals:
         self.row_work = self.row_work_upto = empty
         self.row_counts = self.row_counts_upto = empty.astype(np.int64)
 
-    def next(self, start: float, service: float) -> None:
+    def next(self, start: float) -> None:
         """Move to the interval that starts at ``start`` (the end of the previous one)."""
         if self.index == len(self.ends):
-            self._fetch(start, service)
+            self._fetch(start)
         i = self.index
         self.index += 1
         self.end = self.ends[i]
@@ -826,7 +828,7 @@ class _Arrivals:
         self.arrived, self.peak = self._arrived[i], self._peak[i]
         self.total, self.last = self._total[i], self._last[i]
 
-    def _fetch(self, start: float, service: float) -> None:
+    def _fetch(self, start: float) -> None:
         # the intervals of the batch have the same number of ticks (the last one may be shorter)
         tick = self.tick
         ends: list[float] = []
@@ -841,7 +843,7 @@ class _Arrivals:
             ends.append(after)
             end = after
         counts = self.stream.counts_of(ends, tick)
-        work: FloatArray = np.multiply(counts, service, dtype=np.float64)
+        work: FloatArray = np.multiply(counts, self.service, dtype=np.float64)
         self.ends, self.index = ends, 0
         self._counts, self._counts_upto = counts, np.cumsum(counts, axis=1)
         self._work, self._work_upto = work, np.cumsum(work, axis=1)
