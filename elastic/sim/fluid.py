@@ -279,7 +279,7 @@ class FluidSimulation:
             return
         accepting = max(self._level // slots, 1)
         stops = []
-        for _ in numbers:
+        for _ in range(count):  # newest first, each taking its share of what is left
             share = self.backlog / accepting
             self.backlog -= share
             finish = share / slots
@@ -832,8 +832,7 @@ class _Arrivals:
         # the intervals of the batch have the same number of ticks (the last one may be shorter)
         tick = self.tick
         ends: list[float] = []
-        first = min(start + self.interval, self.duration)
-        ticks = round((first - start) / tick)
+        ticks = round((min(start + self.interval, self.duration) - start) / tick)
         batch = max(1, _BATCH_TICKS // ticks)
         end = start
         while len(ends) < batch and end < self.duration:

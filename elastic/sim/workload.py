@@ -156,13 +156,13 @@ class Poisson(_RateWorkload):
     50
     """
 
+    constant = True
+
     def __init__(self, rate: float) -> None:
         self.rate = check_number(rate, "rate", owner="Poisson", ge=0)
 
     def mean_rate(self, times: ArrayLike) -> FloatArray:
         return np.full(np.shape(times), self.rate)
-
-    constant = True
 
     def peak_rate(self, start: float, end: float) -> float:
         return self.rate
