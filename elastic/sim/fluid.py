@@ -26,7 +26,9 @@ What it reports, and how it approximates the request-level run:
   or timed out;
 - a draining replica takes its share of the backlog with it and finishes it
   at its own capacity, within the drain timeout; a failed replica fails its
-  share and its busy slots' requests in service;
+  share and its busy slots' requests in service (taken from the work served
+  in the interval of the failure, so a request is never both completed and
+  failed);
 - a failure or a spot notice takes effect on the backlog at the start of
   the control interval it falls in (on capacity, at its tick).
 """
@@ -179,6 +181,7 @@ class FluidSimulation:
         self.arrived = self.dropped = 0
         self.served = 0.0
         self.lost_drop = self.lost_timeout = self.lost_fail = 0.0  # work, for exact counts
+        self._in_service_failed = 0.0  # work in service on replicas failed in this interval
         self._counted = (0, 0, 0, 0)  # completed, dropped, timed out, failed: last record
         self.failures = self.interruptions = 0
         self.histogram = LatencyHistogram()
@@ -284,10 +287,11 @@ class FluidSimulation:
             self.backlog -= share
             finish = share / slots
             if fail_rest:
-                # its requests in service fail too: about its busy slots' worth of requests
-                in_service = min(self.served, slots * self._utilization * self.service)
-                self.served -= in_service
-                self._lose(share + in_service, "fail")
+                # its requests in service fail too: about its busy slots' worth of requests.
+                # Their work counts as served as it is done, so they are taken from the work
+                # served in this interval (never from requests already counted as completed)
+                self._lose(share, "fail")
+                self._in_service_failed += slots * self._utilization * self.service
                 finish = 0.0
             elif finish > limit:
                 self._lose(share - slots * limit, "fail")
@@ -620,6 +624,13 @@ class FluidSimulation:
         seen: dict[str, float],
         decision: Decision | None,
     ) -> IntervalRecord:
+        if self._in_service_failed:
+            # what the failed replicas had in service is served work of this interval that
+            # fails instead; at most that work, so no completed request is counted twice
+            taken = min(self._in_service_failed, ticks.served_total)
+            self.served -= taken
+            self._lose(taken, "fail")
+            self._in_service_failed = 0.0
         now = self._totals()
         before, self._counted = self._counted, now
         pending, warming, ready = self._states(end)
@@ -695,6 +706,7 @@ class FluidSimulation:
                 "wait_seconds": math.nan,
                 "replica_failures": self.failures,
                 "spot_interruptions": self.interruptions,
+                "workload_arrivals": self.arrivals.produced,
             },
             latency=self._bin(),
             ledger=self.ledger,
@@ -809,6 +821,7 @@ class _Arrivals:
         self.stream, self.tick, self.interval, self.duration = stream, tick, interval, duration
         self.service = service  # mean seconds of work per request
         self.ends: list[float] = []
+        self.produced = 0  # arrivals the stream handed out, for the conservation check
         self.index = 0
         self.end = 0.0
         self.arrived, self.peak, self.total, self.last = 0, 0.0, 0.0, 0.0
@@ -842,6 +855,7 @@ class _Arrivals:
             ends.append(after)
             end = after
         counts = self.stream.counts_of(ends, tick)
+        self.produced += int(counts.sum())
         work: FloatArray = np.multiply(counts, self.service, dtype=np.float64)
         self.ends, self.index = ends, 0
         self._counts, self._counts_upto = counts, np.cumsum(counts, axis=1)

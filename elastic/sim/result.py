@@ -451,9 +451,27 @@ class RunResult:
         return self.totals["wait_seconds"] / completed if completed else math.nan
 
     def conserved(self) -> bool:
-        """Whether every request is accounted for at the end of every interval."""
-        done = np.cumsum(self.completed + self.dropped + self.timed_out + self.failed)
-        return bool(np.all(np.cumsum(self.arrived) == done + self.in_flight))
+        """Whether every request is accounted for at the end of every interval.
+
+        At the end of every interval, the arrivals so far equal the requests
+        completed, dropped, timed out and failed so far plus those in flight;
+        no count is negative (in flight included); and the arrivals of the
+        run are those the workload produced (``totals["workload_arrivals"]``,
+        which every simulated run carries), so no arrival was lost on its way
+        into the records.
+        """
+        outcomes = self.completed + self.dropped + self.timed_out + self.failed
+        for counts in (self.arrived, self.completed, self.dropped, self.timed_out, self.failed):
+            if np.any(counts < 0):
+                return False
+        if np.any(self.in_flight < 0):
+            return False
+        arrived = np.cumsum(self.arrived)
+        if not np.array_equal(arrived, np.cumsum(outcomes) + self.in_flight):
+            return False
+        produced = self.totals.get("workload_arrivals")
+        total = int(arrived[-1]) if len(arrived) else 0
+        return produced is None or (produced == total and self.totals["arrived"] == total)
 
     def __repr__(self) -> str:
         t = self.totals

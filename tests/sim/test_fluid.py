@@ -206,3 +206,46 @@ def test_replicas_requested_together_are_billed_one_by_one_and_leave_newest_firs
         **{f"r{i}": (60.0, 240.0) for i in (3, 4)},
         **{f"r{i}": (120.0, 240.0) for i in (5, 6)},
     }
+
+
+# --- replica failures (issue 15, A1) -------------------------------------------------------------
+
+FAILING = Scenario(
+    TraceReplay(np.arange(30.0), [100] * 30, bucket=1.0),  # 30 s at 100 requests/s
+    duration=120.0,
+    service=Exponential(0.1),
+    replica=ReplicaSpec(slots=2, mtbf=50.0, boot=Constant(20.0)),
+    initial_replicas=1,
+)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_replica_failure_fails_each_request_once(seed):
+    # a failure used to take back requests already counted as completed and count them as
+    # failed: outcomes exceeded arrivals and in flight went negative (seed 1: -2 from 30 s on)
+    loop = DecisionLoop(TargetTracking("cpu", 60.0), min_replicas=1, max_replicas=20)
+    run = simulate(FAILING, loop, seed=seed, fidelity="fluid")
+    t = run.totals
+    assert t["arrived"] == 3000
+    assert t["completed"] + t["dropped"] + t["timed_out"] + t["failed"] <= t["arrived"]
+    assert np.all(run.in_flight >= 0), run.in_flight.tolist()
+    assert np.all(run.completed >= 0) and np.all(run.failed >= 0)
+    assert run.conserved()
+
+
+def test_conservation_is_refused_when_in_flight_goes_negative():
+    # counts that add up (arrived = outcomes + in flight) but with fewer than nothing in flight
+    run = simulate(FAILING, pinned(1), seed=1, fidelity="fluid")
+    assert run.conserved() and run.in_flight.min() < 5
+    run.completed[0] += 5
+    run.in_flight[:] -= 5
+    assert not run.conserved()
+
+
+def test_conservation_ties_arrivals_to_what_the_workload_produced():
+    run = simulate(FAILING, pinned(1), seed=1, fidelity="fluid")
+    assert run.totals["workload_arrivals"] == 3000
+    # an interval that lost arrivals on the way into the records, and its outcomes with them
+    run.arrived[0] -= 7
+    run.completed[0] -= 7
+    assert not run.conserved()
