@@ -499,11 +499,11 @@ class FluidSimulation:
             sample["rps"] = (state.arrived_now - state.arrived_then) / window
         offered = state.capacity_now - state.capacity_then
         ready = self._states(now)[2]
+        queued = state.backlog_now / self.service if self.service else 0.0
         if ready and offered > 0:
             sample["cpu"] = 100.0 * (state.served_now - state.served_then) / offered
-            in_flight = state.busy_now + state.backlog_now / self.service
-            sample["concurrency"] = in_flight / ready
-        sample["queue_length"] = state.backlog_now / self.service
+            sample["concurrency"] = (state.busy_now + queued) / ready
+        sample["queue_length"] = queued
         state.last = now
         state.arrived_then, state.served_then = state.arrived_now, state.served_now
         state.capacity_then = state.capacity_now
@@ -607,6 +607,10 @@ class FluidSimulation:
     def _totals(self) -> tuple[int, int, int, int]:
         """Completed, dropped, timed out, failed, since the start, in whole requests."""
         service = self.service
+        if not service:
+            # requests that take no time: no work, no backlog; each completes in its tick
+            # unless no replica took it (dropped)
+            return self.arrived - self.dropped, self.dropped, 0, 0
         completed = math.floor(self.served / service + 1e-9)
         dropped = self.dropped + math.floor(self.lost_drop / service + 1e-9)
         timed_out = math.floor(self.lost_timeout / service + 1e-9)

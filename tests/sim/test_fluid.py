@@ -249,3 +249,20 @@ def test_conservation_ties_arrivals_to_what_the_workload_produced():
     run.arrived[0] -= 7
     run.completed[0] -= 7
     assert not run.conserved()
+
+
+@pytest.mark.parametrize(
+    "workload",
+    [Poisson(10.0), TraceReplay([0.0, 60.0], [600, 0], bucket=60.0)],
+    ids=["poisson", "trace"],
+)
+def test_requests_that_take_no_time_complete_at_once_with_no_busy_time(workload):
+    # Constant(0) service used to divide by zero in the fluid metrics and counts
+    scenario = Scenario(workload, duration=120.0, service=Constant(0.0), initial_replicas=2)
+    run = simulate(scenario, pinned(2), seed=0, fidelity="fluid")
+    assert run.conserved()
+    assert run.totals["completed"] == run.totals["arrived"] > 0
+    assert run.totals["in_flight"] == 0
+    assert run.latency.mean == 0.0
+    assert np.all(run.utilization == 0.0)
+    assert np.all(run.observed["cpu"][~np.isnan(run.observed["cpu"])] == 0.0)
