@@ -19,11 +19,28 @@ class TargetTracking(BasePolicy):
     """Scale so that ``metric`` comes back to ``target``.
 
     For a per-replica metric (``kind="utilization"`` or ``"average_value"``)
-    the wanted count is ``ceil(current * value / target)``; for a total over
+    the wanted count is ``ceil(measured * value / target)`` (below); for a total over
     all replicas (``kind="value"``, e.g. requests per second of the whole
     service) it is ``ceil(value / target)``, ``target`` being what one
     replica should carry. Rounding up is the conservative rounding of AWS and
     the HPA: up when adding, fewer removed when removing.
+
+    A per-replica metric is an average over the replicas it was measured on:
+    the ready ones that are not warming up (:attr:`Observation.metrics`).
+    Replicas still booting or warming are capacity on its way, so the wanted
+    count is ``ceil(measured * value / target)`` for the ``measured``
+    replicas, and:
+
+    - on a metric above target, the replicas on their way count toward it
+      (never fewer than the current count): AWS counts instances in warm-up
+      toward the desired capacity and leaves them out of the metric, and the
+      HPA counts unready pods at 0 % when scaling up (4 replicas, 2 ready at
+      twice the target: 4, not 8);
+    - on a metric below target, only the measured replicas are judged idle;
+      the replicas on their way are kept;
+    - with none measured yet, the policy holds (``Reason.WARMUP``).
+
+    With ``ready`` unknown (``None``) every replica is taken as measured.
 
     Parameters
     ----------
@@ -52,6 +69,8 @@ class TargetTracking(BasePolicy):
     7
     >>> tt.recommend(Observation(time=0, replicas=4, metrics={"cpu": 53.0})).reason
     <Reason.WITHIN_TOLERANCE: 'within_tolerance'>
+    >>> tt.recommend(Observation(time=0, replicas=4, metrics={"cpu": 100.0}, ready=2)).replicas
+    4
     >>> rps = TargetTracking("rps", 100.0, kind="value")
     >>> rps.recommend(Observation(time=0, replicas=2, metrics={"rps": 950.0})).replicas
     10
@@ -117,14 +136,27 @@ class TargetTracking(BasePolicy):
             ratio = wanted / current if current else (math.inf if value > 0 else 1.0)
         else:
             ratio = value / target
-            wanted = current * ratio
+            measured = min(current, max(obs.ready_replicas - obs.warming, 0))
+            if not measured and current:
+                return Recommendation(
+                    current,
+                    Reason.WARMUP,
+                    f"no replica measured yet ({current} on their way): hold",
+                )
+            wanted = measured * ratio
         if abs(ratio - 1.0) <= self.tolerance:
             return Recommendation(
                 current,
                 Reason.WITHIN_TOLERANCE,
                 f"{self.metric} at {ratio:.3f} of target, inside the ±{self.tolerance:g} band",
             )
-        desired = math.ceil(wanted)
+        # a count within float residue of a whole one is that one (100.00000000000003 % of
+        # a 50 % target on one replica wants 2, not 3)
+        desired = math.ceil(wanted - 1e-9 * max(1.0, wanted))
+        if self.kind != "value":
+            on_the_way = current - measured
+            # above target they count toward the wanted capacity; below, they are kept
+            desired = max(desired, current) if ratio > 1.0 else desired + on_the_way
         if desired < current:
             if self.disable_scale_in:
                 return Recommendation(

@@ -55,7 +55,7 @@ from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult
 from elastic.sim.scenario import Scenario
 from elastic.sim.stats import LatencyHistogram
-from elastic.sim.workload import ArrivalStream, TraceReplay
+from elastic.sim.workload import ArrivalStream, Superpose, TraceReplay, Workload, _RateWorkload
 
 __all__ = ["FluidSimulation", "backlog_recursion"]
 
@@ -109,13 +109,19 @@ class FluidSimulation:
     >>> from elastic.policies import TargetTracking
     >>> from elastic.sim import Poisson, Scenario
     >>> loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=10)
-    >>> run = FluidSimulation(Scenario(Poisson(20.0), duration=600.0), loop)
+    >>> run = FluidSimulation(Scenario(Poisson(20.0), duration=600.0), loop, seed=2)
     >>> int(run.result().replicas[-1])
     4
     """
 
     def __init__(
-        self, scenario: Scenario, loop: DecisionLoop, *, seed: int = 0, tick: float | None = None
+        self,
+        scenario: Scenario,
+        loop: DecisionLoop,
+        *,
+        seed: int = 0,
+        tick: float | None = None,
+        scrape_noise: bool = True,
     ) -> None:
         self.scenario = scenario
         self.loop = loop
@@ -157,6 +163,11 @@ class FluidSimulation:
         }
         self.ledger = Ledger(dict(tariffs))
         self.metrics = MetricsPipeline(scenario.metrics, self._sample, streams.generator("metrics"))
+        # the sampling noise of each scrape: a stream of its own, one row of draws per scrape
+        # on the schedule (read or not), so measuring more or fewer scrapes changes nothing
+        self.scrape_noise = bool(scrape_noise)
+        self._noise = streams.generator("scrape noise")
+        self._expected = _MeanField(workload)
         self.service = scenario.service.mean
         # every cohort of the run by id; None once its last replica has left, so that a
         # month of churn does not keep tens of thousands of objects for the GC to walk
@@ -495,19 +506,58 @@ class FluidSimulation:
         state = self._scrape
         window = now - state.last
         sample: dict[str, float] = {}
-        if window > 0:
-            sample["rps"] = (state.arrived_now - state.arrived_then) / window
+        arrived = float(state.arrived_now - state.arrived_then)
+        served = state.served_now - state.served_then
+        busy = state.busy_now
         offered = state.capacity_now - state.capacity_then
+        if self.scrape_noise and window > 0:
+            arrived, served, busy = self._noisy(now, window, arrived, served, busy, offered)
+        if window > 0:
+            sample["rps"] = arrived / window
         ready = self._states(now)[2]
         queued = state.backlog_now / self.service if self.service else 0.0
         if ready and offered > 0:
-            sample["cpu"] = 100.0 * (state.served_now - state.served_then) / offered
-            sample["concurrency"] = (state.busy_now + queued) / ready
+            sample["cpu"] = 100.0 * served / offered
+            sample["concurrency"] = (busy + queued) / ready
         sample["queue_length"] = queued
         state.last = now
         state.arrived_then, state.served_then = state.arrived_now, state.served_now
         state.capacity_then = state.capacity_now
         return sample
+
+    def _noisy(
+        self, now: float, window: float, arrived: float, served: float, busy: float, offered: float
+    ) -> tuple[float, float, float]:
+        """What a scrape of real requests measures: arrivals, busy work, busy slots, with noise.
+
+        The fluid values are expectations; a finite window of requests has a
+        Poisson count (when the fluid counts are expected ones, see
+        :class:`_MeanField`) and random service times. Over a window ``W``
+        at ``n`` requests of mean ``s`` and squared coefficient of variation
+        ``scv``, the busy time of an infinite-server queue has variance
+        ``(n / W) s**2 (c + scv) h``, ``h = W - s (1 - exp(-W / s))``
+        (``h`` is ``W`` for windows much longer than a request, and
+        ``W**2 / (2 s)`` for much shorter ones) where ``c`` is the share of
+        the counts that are expected; the busy slots at the scrape vary as a
+        Poisson count. Nothing varies while work is queued (every slot is busy).
+        """
+        z_count, z_service, z_busy = self._scrape.noise
+        s = self.service
+        count_share = self._expected.share(now)
+        if count_share and arrived > 0:
+            arrived = max(0.0, arrived + math.sqrt(count_share * arrived) * z_count)
+        if self._scrape.backlog_now > 0 or s <= 0:
+            return arrived, served, busy
+        requests = served / s
+        if requests > 0:
+            h = window - s * -math.expm1(-window / s)
+            rate = requests / window
+            count = s * math.sqrt(rate * count_share * h) * z_count
+            service = s * math.sqrt(rate * self._scv * h) * z_service
+            served = min(max(served + count + service, 0.0), offered)
+        if busy > 0:
+            busy = min(max(busy + math.sqrt(busy) * z_busy, 0.0), float(self._level))
+        return arrived, served, busy
 
     # --- the run --------------------------------------------------------------------------------
 
@@ -538,8 +588,17 @@ class FluidSimulation:
         resolution = self.scenario.metrics.resolution
         state, metrics = self._scrape, self.metrics
         skipped = None  # the newest scrape skipped since the last one taken
-        t = (math.floor(start / resolution + 1e-9) + 1) * resolution
+        first = math.floor(start / resolution + 1e-9) + 1
+        t = first * resolution
+        scrapes = math.floor(self.now / resolution + 1e-9) - first + 1
+        noise = None
+        if self.scrape_noise and scrapes > 0:
+            noise = self._noise.standard_normal((scrapes, 3)).tolist()
+        index = 0
         while t <= self.now + 1e-9:
+            if noise is not None:
+                state.noise = noise[index]
+            index += 1
             if self._read(t):
                 if skipped is not None:
                     self._move_window(skipped, start, ticks)
@@ -881,6 +940,31 @@ class _ScrapeState:
         self.capacity_now = self.capacity_then = 0.0
         self.arrived_now = self.arrived_then = 0
         self.busy_now = self.backlog_now = 0.0
+        self.noise: list[float] = [0.0, 0.0, 0.0]  # standard normal draws of the scrape
+
+
+class _MeanField:
+    """Which share of a workload's fluid counts are expected counts, not drawn ones.
+
+    A generator with a rate function (Poisson, diurnal, ramp, flash crowd) is
+    fed to the fluid model at its expected rate; a trace, timestamps or an
+    MMPP give counts of real arrivals, with their Poisson noise already in.
+    """
+
+    def __init__(self, workload: Workload) -> None:
+        parts = workload.workloads if isinstance(workload, Superpose) else (workload,)
+        self.expected = [p for p in parts if isinstance(p, _RateWorkload)]
+        self.drawn = [p for p in parts if not isinstance(p, _RateWorkload)]
+
+    def share(self, t: float) -> float:
+        """The expected counts' share of the arrival rate at ``t``."""
+        if not self.drawn:
+            return 1.0
+        if not self.expected:
+            return 0.0
+        rate = sum(float(p.mean_rate([t])[0]) for p in self.expected)
+        other = sum(float(p.mean_rate([t])[0]) for p in self.drawn)
+        return rate / (rate + other) if rate + other > 0 else 0.0
 
 
 def _common_tick(*spans: float) -> float:

@@ -199,9 +199,9 @@ def iter_run(
     >>> for record in iter_run(Scenario(Poisson(20.0), duration=60.0), loop):
     ...     print(record.end, record.replicas, round(record.utilization, 2))
     15.0 2 1.0
-    30.0 4 1.0
-    45.0 9 1.0
-    60.0 10 1.0
+    30.0 2 1.0
+    45.0 2 1.0
+    60.0 2 1.0
     """
     check_choice(fidelity, "fidelity", FIDELITIES, owner="iter_run")
     if fidelity == "fluid":

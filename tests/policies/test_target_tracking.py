@@ -97,3 +97,27 @@ def test_bad_parameters(params, name, expected):
     assert info.value.name == name
     assert expected in str(info.value)
     assert repr(params[name]) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("replicas", "ready", "warming", "value", "expected", "why"),
+    [
+        (4, 2, 0, 120.0, 4, "2 measured at 2x target need 4; the 2 booting count toward them"),
+        (4, 2, 0, 180.0, 6, "2 measured at 3x target need 6 in all: 2 more than the 4 there"),
+        (4, 4, 2, 120.0, 4, "warming replicas are left out of the metric, as booting ones"),
+        (6, 2, 0, 90.0, 6, "ceil(2 * 1.5) = 3 < 6: a high metric never scales in"),
+        (4, 2, 0, 30.0, 3, "scale-in: the 2 measured need 1; the 2 on the way are kept"),
+        (4, 0, 0, 120.0, 4, "nothing measured yet: hold"),
+        (4, 0, 0, 10.0, 4, "nothing measured yet: hold, even on a low value"),
+        (4, None, 0, 120.0, 8, "readiness unknown: every replica is measured"),
+        (1, 1, 0, 100.00000000000003, 2, "float residue of an average is not a replica more"),
+    ],
+)
+def test_replicas_not_ready_yet_count_as_capacity_on_its_way(
+    replicas, ready, warming, value, expected, why
+):
+    # the metric is averaged over ready replicas that are not warming; multiplying the whole
+    # count by it (4 x 120/60 = 8) double-counted the replicas still booting (issue 15, A10c)
+    policy = TargetTracking("cpu", 60.0)
+    obs = Observation(0.0, replicas, {"cpu": value}, ready=ready, warming=warming)
+    assert policy.recommend(obs).replicas == expected, why

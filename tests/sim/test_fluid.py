@@ -266,3 +266,55 @@ def test_requests_that_take_no_time_complete_at_once_with_no_busy_time(workload)
     assert run.latency.mean == 0.0
     assert np.all(run.utilization == 0.0)
     assert np.all(run.observed["cpu"][~np.isnan(run.observed["cpu"])] == 0.0)
+
+
+# --- target tracking while replicas boot (issue 15, A10c) ------------------------------------
+
+DOCUMENTED = Scenario(  # the example of docs/simulator.md
+    Diurnal(40.0, 0.6, period=3600.0, peak_at=1800.0),
+    duration=3600.0,
+    service=Exponential(0.1),
+    replica=ReplicaSpec(slots=2, boot=Constant(60.0)),
+    initial_replicas=3,
+)
+DOCUMENTED_LOOP = DecisionLoop(
+    TargetTracking("cpu", 60.0),
+    min_replicas=1,
+    max_replicas=20,
+    behavior=Behavior.kubernetes_default(),
+)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fluid_cost_agrees_with_request_level_on_every_seed_not_one(seed):
+    # target tracking multiplied booting replicas by the ready ones' utilization: fluid
+    # overshot (+1 % to +18.7 % over seeds 0-5) and the documented 5 % held for seed 1 only
+    request = simulate(DOCUMENTED, DOCUMENTED_LOOP, seed=seed)
+    fluid = simulate(DOCUMENTED, DOCUMENTED_LOOP, seed=seed, fidelity="fluid")
+    assert float(fluid.cost()) == pytest.approx(float(request.cost()), rel=0.05)
+    assert fluid.replicas.mean() == pytest.approx(request.replicas.mean(), rel=0.05)
+
+
+# --- the sampling noise of a finite scrape (issue 15, A10d) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "rate",
+    [36.0, 48.0, 72.0, 42.0, 54.0],
+    ids=["3 at target", "4 at target", "6 at target", "3.5 at target", "4.5 at target"],
+)
+def test_fluid_holds_what_request_level_holds_on_and_off_a_replica_boundary(rate):
+    # one replica carries 12 requests/s at the 60 % target. On a boundary a scrape of real
+    # requests is above the 10 % band now and then and the HPA keeps one replica more; fluid
+    # measured the expected utilization exactly and held one fewer (cost -12 % to -22 %)
+    scenario = Scenario(
+        Poisson(rate),
+        duration=3600.0,
+        service=Exponential(0.1),
+        replica=ReplicaSpec(slots=2, boot=Constant(30.0)),
+        initial_replicas=5,
+    )
+    for seed in (0, 1):
+        request = simulate(scenario, HPA, seed=seed)
+        fluid = simulate(scenario, HPA, seed=seed, fidelity="fluid")
+        assert float(fluid.cost()) == pytest.approx(float(request.cost()), rel=0.05), seed
