@@ -17,10 +17,14 @@ What it reports, and how it approximates the request-level run:
 - counts are whole requests: ``completed`` is the served work divided by the
   mean service time, rounded down cumulatively, so conservation holds exactly;
 - ``utilization`` is served work over offered capacity, as in request-level;
-- the latency is a mean only: ``E[S] + B / slots`` (the backlog ahead) plus
-  the Allen-Cunneen mean wait at the interval's load when it is below
-  capacity (see ``_queueing``); percentiles are NaN, and ``latency_p95`` is
-  not among the metrics a controller sees;
+- the mean latency of a tick is ``E[S] + B / slots`` (the backlog ahead)
+  plus the Allen-Cunneen mean wait at the interval's load when it is below
+  capacity (see ``_queueing``); the run's latency histogram is the
+  distribution this implies, the service distribution and an Erlang C
+  wait around those means, mixed over the ticks
+  (:class:`~elastic.sim.fluid_latency.LatencyMix`). Per-interval
+  percentiles are NaN, and ``latency_p95`` is not among the metrics a
+  controller sees;
 - a queue bound or a timeout caps the backlog (``slots + queue_capacity``
   requests per replica; ``timeout`` seconds of wait): the excess is dropped
   or timed out;
@@ -50,11 +54,11 @@ from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
 from elastic.queueing import erlang_c
 from elastic.sim.distributions import Constant
+from elastic.sim.fluid_latency import LatencyMix
 from elastic.sim.metrics import MetricsPipeline
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult
 from elastic.sim.scenario import Scenario
-from elastic.sim.stats import LatencyHistogram
 from elastic.sim.workload import ArrivalStream, Superpose, TraceReplay, Workload, _RateWorkload
 
 __all__ = ["FluidSimulation", "backlog_recursion"]
@@ -85,11 +89,15 @@ class _Unit:
         self.phase = "pending"  # then "warming", "ready"; "gone" once the last one leaves
 
 
-def _mmc_wait(slots: int, load: float, mean_service: float) -> float:
-    """Mean M/M/c wait (seconds) at ``load`` Erlangs on ``slots`` servers; 0 when overloaded."""
+def _mmc_wait(slots: int, load: float, mean_service: float) -> tuple[float, float]:
+    """Mean M/M/c wait (seconds) at ``load`` Erlangs on ``slots`` servers, and the chance to wait.
+
+    Both are 0 when overloaded (the backlog is the wait then) or idle.
+    """
     if slots <= 0 or load <= 0 or load >= slots:
-        return 0.0
-    return erlang_c(slots, load) * mean_service / (slots - load)
+        return 0.0, 0.0
+    chance = erlang_c(slots, load)
+    return chance * mean_service / (slots - load), chance
 
 
 class FluidSimulation:
@@ -195,12 +203,10 @@ class FluidSimulation:
         self._in_service_failed = 0.0  # work in service on replicas failed in this interval
         self._counted = (0, 0, 0, 0)  # completed, dropped, timed out, failed: last record
         self.failures = self.interruptions = 0
-        self.histogram = LatencyHistogram()
-        self._erlang: dict[tuple[int, float], float] = {}  # M/M/c waits by (servers, load)
+        self._latencies = LatencyMix(scenario.service, streams.generator("fluid service"))
+        # M/M/c mean waits and chances to wait by (servers, load)
+        self._erlang: dict[tuple[int, float], tuple[float, float]] = {}
         self._scv = scenario.service.scv
-        self._unbinned: list[tuple[FloatArray, NDArray[np.int64]]] = []  # latencies to bin
-        # and those of steady intervals: one latency, one count each
-        self._unbinned_flat: tuple[list[float], list[int]] = ([], [])
         self._scrape = _ScrapeState()
         self._request(0.0, scenario.initial_replicas, booted=True)
 
@@ -417,12 +423,16 @@ class FluidSimulation:
                 self.served += served_total
                 self._utilization = arrivals.last / capacity
                 load = arrived * service / (ticks * tick)
+                wait, chance = self._queueing(level / spec.slots, load)
                 return _Ticks(
                     counts=counts,
                     served=arrivals.row_work,
                     capacity=capacity,
                     backlog=0.0,
-                    latency=service + self._queueing(level / spec.slots, load),
+                    latency=service + wait,
+                    delay=0.0,
+                    wait=wait,
+                    chance=chance,
                     arrived=arrived,
                     served_total=served_total,
                     everyone=True,
@@ -457,22 +467,26 @@ class FluidSimulation:
         if capacities[-1] > 0:
             self._utilization = float(served[-1] / capacities[-1])
         # latency: the backlog ahead, plus the queueing wait below capacity
+        wait = chance = 0.0
         if everyone:
-            latency = service + backlog / slots
+            delay = backlog / slots
             load = arrived * service / (ticks * tick)
-            latency += self._queueing(float(slots.mean()) / spec.slots, load)
+            wait, chance = self._queueing(float(slots.mean()) / spec.slots, load)
         else:
             serving = ~nobody
-            latency = np.where(serving, service + backlog / np.maximum(slots, 1), np.nan)
+            delay = np.where(serving, backlog / np.maximum(slots, 1), np.nan)
             if serving.any():
                 load = float(counts[serving].sum()) * service / (serving.sum() * tick)
-                latency += self._queueing(float(slots[serving].mean()) / spec.slots, load)
+                wait, chance = self._queueing(float(slots[serving].mean()) / spec.slots, load)
         return _Ticks(
             counts=counts,
             served=served,
             capacity=capacities,
             backlog=backlog,
-            latency=latency,
+            latency=service + delay + wait,
+            delay=delay,
+            wait=wait,
+            chance=chance,
             arrived=arrived,
             served_total=served_total,
             everyone=everyone,
@@ -480,8 +494,10 @@ class FluidSimulation:
             arrived_upto=arrivals.row_counts_upto,
         )
 
-    def _queueing(self, replicas: float, load: float) -> float:
-        """Mean wait below capacity (Allen-Cunneen): ``(ca2 + cs2) / 2`` times the M/M/c wait.
+    def _queueing(self, replicas: float, load: float) -> tuple[float, float]:
+        """Mean wait below capacity (Allen-Cunneen: ``(ca2 + cs2) / 2`` times the M/M/c wait).
+
+        With it, the chance to wait (Erlang C), for the wait's distribution.
 
         A balancer that reads the load pools the replicas into one M/M/(n c)
         queue; round robin and random give each replica its own M/M/c queue,
@@ -495,10 +511,11 @@ class FluidSimulation:
             servers, offered = slots, load / replicas
             ca2 = 1 / replicas if balancer == "round_robin" else 1.0
         key = (servers, round(offered, 3))
-        wait = self._erlang.get(key)
-        if wait is None:
-            wait = self._erlang[key] = _mmc_wait(servers, key[1], self.service)
-        return (ca2 + self._scv) / 2 * wait
+        cached = self._erlang.get(key)
+        if cached is None:
+            cached = self._erlang[key] = _mmc_wait(servers, key[1], self.service)
+        wait, chance = cached
+        return (ca2 + self._scv) / 2 * wait, chance
 
     # --- what the controller sees ---------------------------------------------------------------
 
@@ -699,24 +716,24 @@ class FluidSimulation:
         pending, warming, ready = self._states(end)
         if self.leaving:
             self.leaving = [(stop, count) for stop, count in self.leaving if stop > end]
-        counts, latency = ticks.counts, ticks.latency
+        counts, latency, delay = ticks.counts, ticks.latency, ticks.delay
         if isinstance(latency, float):
             served = ticks.arrived
             mean = latency if served else math.nan
             if served:
-                self._unbinned_flat[0].append(latency)
-                self._unbinned_flat[1].append(served)
+                self._latencies.add(0.0, served, wait=ticks.wait, chance=ticks.chance)
         else:
+            assert not isinstance(delay, float)
             if not ticks.everyone:
                 known = np.isfinite(latency)
-                counts, latency = counts[known], latency[known]
+                counts, latency, delay = counts[known], latency[known], delay[known]
             served = int(counts.sum())
             mean = float((latency * counts).sum() / served) if served else math.nan
             if served:
-                self._unbinned.append((latency, counts))
+                self._latencies.add(delay, counts, wait=ticks.wait, chance=ticks.chance)
         offered = ticks.offered(len(ticks.counts))
-        if len(self._unbinned) + len(self._unbinned_flat[1]) >= 1000:
-            self._bin()
+        if self._latencies.pending() >= 1000:
+            self._latencies.fold()
         return IntervalRecord(
             start=start,
             end=end,
@@ -742,19 +759,6 @@ class FluidSimulation:
             decision=decision,
         )
 
-    def _bin(self) -> LatencyHistogram:
-        """Put the tick latencies gathered so far into the histogram (done in batches)."""
-        latencies, counts = self._unbinned_flat
-        if latencies:
-            self._unbinned.append((np.array(latencies), np.array(counts, dtype=np.int64)))
-            latencies.clear()
-            counts.clear()
-        if self._unbinned:
-            values, weights = zip(*self._unbinned, strict=True)
-            self.histogram.add(np.concatenate(values), np.concatenate(weights))
-            self._unbinned.clear()
-        return self.histogram
-
     def result(self) -> RunResult:
         """The whole run (runs what is left of it first)."""
         for _ in self:
@@ -771,7 +775,7 @@ class FluidSimulation:
                 "spot_interruptions": self.interruptions,
                 "workload_arrivals": self.arrivals.produced,
             },
-            latency=self._bin(),
+            latency=self._latencies.histogram(),
             ledger=self.ledger,
         )
 
@@ -825,12 +829,15 @@ class _Ticks:
         "arrived_upto",
         "backlog",
         "capacity",
+        "chance",
         "counts",
+        "delay",
         "everyone",
         "latency",
         "served",
         "served_total",
         "served_upto",
+        "wait",
     )
 
     def __init__(
@@ -841,6 +848,9 @@ class _Ticks:
         capacity: FloatArray | float,
         backlog: FloatArray | float,
         latency: FloatArray | float,
+        delay: FloatArray | float,
+        wait: float,
+        chance: float,
         arrived: int,
         served_total: float,
         everyone: bool,
@@ -850,6 +860,8 @@ class _Ticks:
         self.counts, self.served, self.capacity = counts, served, capacity
         self.served_upto, self.arrived_upto = served_upto, arrived_upto  # cumulative sums
         self.backlog, self.latency = backlog, latency
+        # the latency's parts: the backlog ahead (per tick), the queueing wait and its chance
+        self.delay, self.wait, self.chance = delay, wait, chance
         self.arrived, self.served_total = arrived, served_total
         self.everyone = everyone  # every tick had a replica serving
         self._offered: FloatArray | None = None  # cumulative capacity, when it varies
