@@ -175,6 +175,8 @@ class FluidSimulation:
         # on the schedule (read or not), so measuring more or fewer scrapes changes nothing
         self.scrape_noise = bool(scrape_noise)
         self._noise = streams.generator("scrape noise")
+        self._noise_rows: list[list[float]] = []
+        self._noise_at = 0
         self._expected = _MeanField(workload)
         self.service = scenario.service.mean
         # every cohort of the run by id; None once its last replica has left, so that a
@@ -605,17 +607,11 @@ class FluidSimulation:
         resolution = self.scenario.metrics.resolution
         state, metrics = self._scrape, self.metrics
         skipped = None  # the newest scrape skipped since the last one taken
-        first = math.floor(start / resolution + 1e-9) + 1
-        t = first * resolution
-        scrapes = math.floor(self.now / resolution + 1e-9) - first + 1
-        noise = None
-        if self.scrape_noise and scrapes > 0:
-            noise = self._noise.standard_normal((scrapes, 3)).tolist()
-        index = 0
+        t = (math.floor(start / resolution + 1e-9) + 1) * resolution
+        noisy = self.scrape_noise
         while t <= self.now + 1e-9:
-            if noise is not None:
-                state.noise = noise[index]
-            index += 1
+            if noisy:  # a row of draws for every scrape on the schedule, read or not
+                state.noise = self._next_noise()
             if self._read(t):
                 if skipped is not None:
                     self._move_window(skipped, start, ticks)
@@ -633,6 +629,14 @@ class FluidSimulation:
         state.served_base += float(ticks.served_upto[-1])
         state.arrived_base += int(ticks.arrived_upto[-1])
         state.capacity_base += ticks.offered(len(ticks.counts))
+
+    def _next_noise(self) -> list[float]:
+        """The next row of the scrape noise stream (drawn 1,024 rows at a time)."""
+        if self._noise_at == len(self._noise_rows):
+            self._noise_rows = self._noise.standard_normal((1024, 3)).tolist()
+            self._noise_at = 0
+        self._noise_at += 1
+        return self._noise_rows[self._noise_at - 1]
 
     def _reach(self, t: float, start: float, ticks: _Ticks) -> int:
         """Set the cumulative values at the scrape ``t`` of the interval; its last tick."""
