@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from numbers import Integral
 from typing import Literal
 
 from elastic.core.behavior import Behavior, ScaleEvent
@@ -142,16 +141,9 @@ class DecisionLoop(Params):
 
     def step(self, obs: Observation) -> Decision:
         """Decide the replica count for ``obs``; ``obs.time`` must not go backwards."""
-        current = obs.replicas
-        integer = type(current) is int or (
-            isinstance(current, Integral) and not isinstance(current, bool)
-        )
-        if not integer or current < 0:
-            raise ParameterError(
-                "obs.replicas", current, "an integer >= 0", owner="DecisionLoop.step"
-            )
-        now, current = float(obs.time), int(current)
-        if now != now or (self.time_ is not None and now < self.time_):
+        # the Observation checked its own fields when it was made
+        now, current = float(obs.time), int(obs.replicas)
+        if self.time_ is not None and now < self.time_:
             raise ParameterError(
                 "obs.time",
                 obs.time,

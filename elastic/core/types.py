@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
 
 from elastic.core.frozen import fast_init
+from elastic.errors import ParameterError
 
 __all__ = ["Decision", "Forecast", "Observation", "Reason", "Recommendation", "Stage"]
 
@@ -77,7 +80,6 @@ class Reason(enum.Enum):
     """Replicas are still warming up: scale-in is held."""
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Observation:
     """What a controller knows at one instant.
@@ -102,6 +104,13 @@ class Observation:
         expected boot time), when the controller knows it; ``None`` otherwise.
         Predictive policies plan that far ahead.
 
+    Every field is checked when the observation is made, so no policy ever
+    sees an impossible one: the counts are integers ``>= 0``, ``time`` and
+    ``startup`` finite numbers, and every metric value a real number (not a
+    bool or a string). A metric value that is NaN or infinite is kept as
+    given but reads as missing (:meth:`metric` returns ``None``), as a
+    failed scrape does.
+
     Examples
     --------
     >>> obs = Observation(time=60.0, replicas=4, metrics={"cpu": 75.0})
@@ -109,6 +118,12 @@ class Observation:
     (75.0, None)
     >>> obs.ready_replicas
     4
+    >>> Observation(time=0.0, replicas=4, metrics={"cpu": float("inf")}).metric("cpu") is None
+    True
+    >>> Observation(time=0.0, replicas=4, metrics={"cpu": "50"})
+    Traceback (most recent call last):
+    ...
+    elastic.errors.ParameterError: Observation: metrics['cpu']='50' is invalid; expected a real ...
     """
 
     time: float
@@ -119,17 +134,62 @@ class Observation:
     warming: int = 0
     startup: float | None = None
 
+    def __post_init__(self) -> None:
+        time = self.time
+        if not (type(time) is float or _is_real(time)) or not math.isfinite(time):
+            raise ParameterError("time", time, "a finite number of seconds", owner="Observation")
+        for name in ("replicas", "pending", "warming"):
+            _check_count(name, getattr(self, name))
+        if self.ready is not None:
+            _check_count("ready", self.ready)
+        startup = self.startup
+        if startup is not None and (not _is_real(startup) or not 0 <= startup < math.inf):
+            raise ParameterError("startup", startup, "None or seconds >= 0", owner="Observation")
+        metrics = self.metrics
+        if type(metrics) is not dict and not isinstance(metrics, Mapping):
+            raise ParameterError(
+                "metrics", metrics, "a mapping of metric names to numbers", owner="Observation"
+            )
+        for key, value in metrics.items():
+            if type(key) is str and type(value) is float:
+                continue
+            if type(key) is not str:
+                raise ParameterError(
+                    "metrics", metrics, "metric names that are strings", owner="Observation"
+                )
+            if not (type(value) is float or _is_real(value)):
+                raise ParameterError(
+                    f"metrics[{key!r}]",
+                    value,
+                    "a real number (NaN or inf for a missing value)",
+                    owner="Observation",
+                )
+
     def metric(self, name: str) -> float | None:
-        """The value of metric ``name``, or ``None`` when it is missing or NaN."""
+        """The value of metric ``name``, or ``None`` when it is missing, NaN or infinite."""
         value = self.metrics.get(name)
-        if value is None or value != value:
+        if value is None:
             return None
-        return float(value)
+        value = float(value)
+        return value if -math.inf < value < math.inf else None
 
     @property
     def ready_replicas(self) -> int:
         """Ready replicas, taking ``ready=None`` to mean all of them."""
         return self.replicas if self.ready is None else self.ready
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _check_count(name: str, value: object) -> None:
+    if type(value) is int:
+        if value >= 0:
+            return
+    elif isinstance(value, Integral) and not isinstance(value, bool) and int(value) >= 0:
+        return
+    raise ParameterError(name, value, "an integer >= 0", owner="Observation")
 
 
 @fast_init
