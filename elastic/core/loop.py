@@ -65,7 +65,7 @@ class DecisionLoop(Params):
     ...                     behavior=Behavior.kubernetes_default())
     >>> d = loop.step(Observation(time=0.0, replicas=2, metrics={"cpu": 100.0}))
     >>> d.replicas, d.reason
-    (4, <Reason.COMBINED: 'combined'>)
+    (4, <Reason.TARGET_TRACKING: 'target_tracking'>)
     >>> d = loop.step(Observation(time=15.0, replicas=4, metrics={"cpu": 10.0}))
     >>> d.replicas, d.reason   # the 300 s scale-down window remembers 4
     (4, <Reason.STABILIZED: 'stabilized'>)

@@ -54,7 +54,8 @@ class Reason(enum.Enum):
     FALLBACK = "fallback"
     """The primary policy could not decide; its fallback did."""
     COMBINED = "combined"
-    """A combinator merged the recommendations of several policies."""
+    """Not produced any more: the loop's combine stage and the combinators keep the
+    reason of the recommendation they took. Kept so that older records still read."""
     # Stages of the loop
     UNCHANGED = "unchanged"
     """The stage did not change the number."""
@@ -252,7 +253,10 @@ class Decision:
 
     @property
     def reason(self) -> Reason:
-        """The reason of the last stage that changed the number (``UNCHANGED`` if none)."""
+        """Why the decision is what it is: the reason of the last stage that changed the
+        number, or, when no later stage did, the reason of the recommendation the combine
+        stage took (the policy's own: ``TARGET_TRACKING``, ``WITHIN_TOLERANCE``,
+        ``NO_DATA``...)."""
         for stage in reversed(self.stages):
             if stage.reason is not Reason.UNCHANGED:
                 return stage.reason

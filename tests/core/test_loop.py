@@ -270,3 +270,18 @@ def test_bad_rules_name_themselves(build, name):
     with pytest.raises(ParameterError) as info:
         build()
     assert info.value.name == name
+
+
+@pytest.mark.parametrize(
+    ("cpu", "reason"),
+    [
+        pytest.param(52.0, Reason.WITHIN_TOLERANCE, id="inside the tolerance: hold"),
+        pytest.param(math.nan, Reason.NO_DATA, id="no data: hold"),
+        pytest.param(100.0, Reason.TARGET_TRACKING, id="scale out"),
+    ],
+)
+def test_decision_reason_is_the_policys_own_when_no_stage_changes_it(cpu, reason):
+    loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=10)
+    decision = loop.step(Observation(0.0, 4, {"cpu": cpu}))
+    assert decision.reason is reason
+    assert decision.stage("combine").reason is reason
