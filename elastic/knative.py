@@ -307,6 +307,8 @@ class KnativeKPA(BasePolicy):
 
     def observe(self, obs: Observation) -> None:
         now = float(obs.time)
+        if self.last_ is not None and now <= self.last_[0]:
+            return  # a time seen already teaches nothing (the Policy contract)
         value = obs.metric(self.metric)
         ready = obs.ready_replicas
         if value is not None:

@@ -322,6 +322,8 @@ class HorizontalPodAutoscaler(BasePolicy):
         return Recommendation(replicas, reason, f"{detail}; {condition}"), state
 
     def observe(self, obs: Observation) -> None:
+        if self.last_ is not None and float(obs.time) <= self.last_[0]:
+            return  # a time seen already teaches nothing (the Policy contract)
         rec, self.state_ = self._reconcile(obs, self.state_)
         self.last_ = (float(obs.time), int(obs.replicas), rec)
 
