@@ -228,12 +228,12 @@ class BaseForecaster(Params):
 
 def check_horizon(horizon: Any, owner: str) -> int:
     """A forecast horizon: an integer from 1 to :data:`MAX_HORIZON` steps."""
-    horizon = check_int(horizon, "horizon", owner=f"{owner}.forecast", ge=1)
-    if horizon > MAX_HORIZON:
+    steps = check_int(horizon, "horizon", owner=f"{owner}.forecast", ge=1)
+    if steps > MAX_HORIZON:
         raise ParameterError(
-            "horizon", horizon, f"at most {MAX_HORIZON} steps", owner=f"{owner}.forecast"
+            "horizon", steps, f"at most {MAX_HORIZON} steps", owner=f"{owner}.forecast"
         )
-    return horizon
+    return steps
 
 
 def checked_value(y: Any, owner: str) -> float:
