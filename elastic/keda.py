@@ -16,7 +16,6 @@ reads the same metric, holds.
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 from elastic.core.loop import DecisionLoop
@@ -136,12 +135,7 @@ class ScaledObject(BasePolicy):
 
     def _unreadable(self, obs: Observation) -> str | None:
         """Why the trigger's metric cannot be read in ``obs``, or None if it can."""
-        value = obs.metric(self.metric)
-        if value is None:
-            return f"{self.metric} is missing"
-        if not (math.isfinite(value) and value >= 0):
-            return f"{self.metric}={value!r} is not a finite number >= 0"
-        return None
+        return obs.missing(self.metric, nonnegative=True)
 
     def observe(self, obs: Observation) -> None:
         now = float(obs.time)

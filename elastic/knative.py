@@ -326,19 +326,19 @@ class KnativeKPA(BasePolicy):
         now = float(obs.time)
         if self.last_ is not None and now <= self.last_[0]:
             return  # a time seen already teaches nothing (the Policy contract)
-        value = obs.metric(self.metric)
+        value = obs.metric(self.metric, nonnegative=True)
         ready = obs.ready_replicas
         self.rejected_ = None
         if value is not None:
             total = value * ready if self.per_replica else value
-            if _usable(value) and _usable(total):
+            if math.isfinite(total):
                 self.samples_.append((now, total))
             else:
-                overflow = f" ({ready} ready pods' total overflows)" if _usable(value) else ""
                 self.rejected_ = (
-                    f"{self.metric}={value!r}{overflow} is not a finite number >= 0; "
-                    "taken as missing"
+                    f"{self.metric}={value!r} over {ready} ready pods overflows; taken as missing"
                 )
+        elif self.metric in obs.metrics:
+            self.rejected_ = f"{obs.missing(self.metric, nonnegative=True)}; taken as missing"
         cutoff = now - float(self.stable_window)
         self.samples_ = [(t, v) for t, v in self.samples_ if t > cutoff or t == now]
         if self.decider_ is None:

@@ -166,13 +166,35 @@ class Observation:
                     owner="Observation",
                 )
 
-    def metric(self, name: str) -> float | None:
-        """The value of metric ``name``, or ``None`` when it is missing, NaN or infinite."""
+    def metric(self, name: str, *, nonnegative: bool = False) -> float | None:
+        """The value of metric ``name``, or ``None`` when it is missing, NaN or infinite
+        (or negative, with ``nonnegative=True``: a utilization or a count cannot be);
+        :meth:`missing` says why."""
         value = self.metrics.get(name)
         if value is None:
             return None
         value = float(value)
-        return value if -math.inf < value < math.inf else None
+        if -math.inf < value < math.inf and (value >= 0 or not nonnegative):
+            return value
+        return None
+
+    def missing(self, name: str, *, nonnegative: bool = False) -> str | None:
+        """Why :meth:`metric` has no value for ``name``, as a phrase (``None`` if it has one).
+
+        Examples
+        --------
+        >>> obs = Observation(0.0, 2, {"cpu": float("inf"), "rps": -3.0})
+        >>> obs.missing("cpu"), obs.missing("rps", nonnegative=True), obs.missing("queue")
+        ('cpu=inf is not a finite number', 'rps=-3.0 is negative', 'no value for queue')
+        """
+        if self.metric(name, nonnegative=nonnegative) is not None:
+            return None
+        value = self.metrics.get(name)
+        if value is None:
+            return f"no value for {name}"
+        if math.isfinite(value):
+            return f"{name}={float(value)!r} is negative"
+        return f"{name}={float(value)!r} is not a finite number"
 
     @property
     def ready_replicas(self) -> int:

@@ -24,7 +24,6 @@ saturate at the int64 maximum, as the metrics APIs' do.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
@@ -243,11 +242,9 @@ class HorizontalPodAutoscaler(BasePolicy):
 
     def _propose(self, metric: Metric, obs: Observation, current: int) -> int:
         """One metric's proposal (raises MetricsError where upstream fails)."""
-        value = obs.metric(metric.name)
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            raise MetricsError(
-                f"{metric.name}={value!r} is not a finite number >= 0; taken as missing"
-            )
+        value = obs.metric(metric.name, nonnegative=True)
+        if value is None and metric.name in obs.metrics:
+            raise MetricsError(f"{obs.missing(metric.name, nonnegative=True)}; taken as missing")
         tolerance = self._tolerance()
         if metric.type in ("Resource", "ContainerResource"):
             cpu = metric.name == "cpu"
