@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from elastic.bench.stats import mean_ci
+from elastic.bench.stats import format_ci, mean_ci
 from elastic.core.loop import DecisionLoop
 from elastic.errors import ParameterError
 from elastic.sim.result import RunResult
@@ -168,18 +168,14 @@ class Comparison:
         return pd.DataFrame(self.rows)
 
     def format(self, metrics: Sequence[str], *, digits: int = 3) -> str:
-        """A plain-text table of the aggregate: mean ± CI half-width per metric."""
+        """A plain-text table of the aggregate: mean ± CI half-width per metric (``format_ci``)."""
         table = self.aggregate(metrics)
         header = ["policy", "scenario", *metrics]
         lines = [header]
         for entry in table:
             cells = [entry["policy"], entry["scenario"]]
             for name in metrics:
-                mean, half = entry[name], entry[f"{name}_ci"]
-                text = f"{mean:.{digits}g}"
-                if not math.isnan(half):
-                    text += f" ±{half:.2g}"
-                cells.append(text)
+                cells.append(format_ci(entry[name], entry[f"{name}_ci"], digits))
             lines.append(cells)
         widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
         return "\n".join(

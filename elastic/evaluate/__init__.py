@@ -12,10 +12,16 @@ from elastic.evaluate.elasticity import (
     theta_u,
 )
 from elastic.evaluate.scaling import scaling_actions, time_to_scale_out
-from elastic.evaluate.slo import latency_percentiles, seconds_in_violation, slo_attainment
+from elastic.evaluate.slo import (
+    attainment,
+    latency_percentiles,
+    seconds_in_violation,
+    slo_attainment,
+)
 
 __all__ = [
     "SPEEDUP_METRICS",
+    "attainment",
     "demand_replicas",
     "elastic_speedup",
     "instability",

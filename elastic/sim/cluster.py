@@ -125,7 +125,7 @@ class Cluster:
         self._capacity_since = 0.0
         self.failures = 0
         self.interruptions = 0
-        self.histogram = LatencyHistogram()
+        self.histogram = LatencyHistogram(scenario.slo)  # exact SLO attainment
         self.recent: list[NDArray[np.float64]] = []  # latencies since the metrics last looked
         self._unbinned: list[NDArray[np.float64]] = []  # latencies not yet in the histogram
         self._unbinned_count = 0

@@ -20,6 +20,7 @@ from elastic.core.types import Decision, Reason, Stage
 from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
 from elastic.evaluate import (
+    attainment,
     demand_replicas,
     instability,
     jitter,
@@ -340,8 +341,10 @@ class RunResult:
     def summary(self) -> dict[str, float]:
         """The run in numbers: cost, SLO, latency, requests, elasticity, scaling.
 
-        ``slo_attainment`` is NaN without ``scenario.slo``; latency
-        quantiles come from the run's histogram (within about 1 %). The
+        ``slo_attainment`` is NaN without ``scenario.slo``, and is
+        :func:`elastic.evaluate.attainment` of the requests within it (counted
+        exactly) and of those lost; latency quantiles come from the run's
+        histogram (within about 1 %). The
         elasticity metrics compare ready replicas with :meth:`demand`.
         """
         t = self.totals
@@ -352,6 +355,7 @@ class RunResult:
         slo = self.facts.slo
         lost = t["dropped"] + t["timed_out"] + t["failed"]
         served = t["completed"]
+        # exact: the histogram counts its run's objective itself, not to a bin
         within = self.latency.fraction_within(slo) * served if slo else math.nan
         actions = scaling_actions(self.replicas)
         return {
@@ -359,7 +363,7 @@ class RunResult:
             "cost_per_hour": cost / hours,
             "cost_per_million_requests": cost / t["arrived"] * 1e6 if t["arrived"] else math.nan,
             "requests": float(t["arrived"]),
-            "slo_attainment": within / (served + lost) if slo and served + lost else math.nan,
+            "slo_attainment": attainment(within, served, lost) if slo else math.nan,
             "latency_mean": self.latency.mean,
             "latency_p50": self.latency.quantile(0.5),
             "latency_p95": self.latency.quantile(0.95),

@@ -63,7 +63,7 @@ def test_aggregate_gives_means_and_confidence_intervals(capsys):
 @pytest.mark.parametrize(
     ("values", "expected", "why"),
     [
-        ([1.0, 2.0, 3.0], (2.0, 4.303 / math.sqrt(3)), "t(2) = 4.303, sd 1"),
+        ([1.0, 2.0, 3.0], (2.0, 4.302652729749464 / math.sqrt(3)), "t(2) = 4.3027, sd 1"),
         ([4.0, 4.0], (4.0, 0.0), "no spread"),
         ([5.0, math.nan], (5.0, math.nan), "NaN left out; one value has no interval"),
     ],
