@@ -1,6 +1,6 @@
 """Layer 2: evaluation. Plain functions over numpy arrays: SLO, elasticity, scaling, demand."""
 
-from elastic.evaluate.demand import demand_replicas
+from elastic.evaluate.demand import demand_replicas, offered_rate
 from elastic.evaluate.elasticity import (
     SPEEDUP_METRICS,
     elastic_speedup,
@@ -27,6 +27,7 @@ __all__ = [
     "instability",
     "jitter",
     "latency_percentiles",
+    "offered_rate",
     "scaling_actions",
     "seconds_in_violation",
     "slo_attainment",

@@ -24,6 +24,7 @@ from elastic.evaluate import (
     demand_replicas,
     instability,
     jitter,
+    offered_rate,
     scaling_actions,
     tau_o,
     tau_u,
@@ -176,7 +177,9 @@ class RunResult:
     interval; ``totals`` the requests by outcome over the run, with replica
     failures and spot interruptions; ``latency`` a histogram of every
     completed request; ``ledger`` the bill of the run's replicas (None for a
-    result read back from JSON, which keeps the bill's total); ``facts`` what
+    result read back from JSON, which keeps the bill's total); ``offered``
+    the workload's mean arrival rate over each interval (its load intensity,
+    the basis of :meth:`demand`); ``facts`` what
     evaluation needs of the scenario (``scenario`` itself is None for a
     result read back from JSON).
     """
@@ -215,6 +218,7 @@ class RunResult:
     observed: dict[str, FloatArray]
     decisions: list[Decision | None]
     cost_per_interval: FloatArray
+    offered: FloatArray | None = None
 
     @classmethod
     def from_records(
@@ -246,6 +250,7 @@ class RunResult:
         }
         _, per_interval = ledger.by_time(scenario.control_interval, until=scenario.duration)
         return cls(
+            offered=offered_rate(scenario.workload.mean_rate, series["start"], series["end"]),
             scenario=scenario,
             facts=RunFacts.of(scenario),
             ledger=ledger,
@@ -275,6 +280,7 @@ class RunResult:
             "totals": {key: _plain(value) for key, value in self.totals.items()},
             "cost": str(self.bill),
             "cost_per_interval": _listed(self.cost_per_interval),
+            "offered": None if self.offered is None else _listed(self.offered),
             "series": {name: _listed(getattr(self, name)) for name in _SERIES},
             "observed": {name: _listed(values) for name, values in self.observed.items()},
             "decisions": [None if d is None else _decision(d) for d in self.decisions],
@@ -315,6 +321,11 @@ class RunResult:
             ledger=None,
             bill=Decimal(data["cost"]),
             cost_per_interval=np.array(data["cost_per_interval"], dtype=np.float64),
+            offered=(
+                None
+                if data.get("offered") is None
+                else np.array(data["offered"], dtype=np.float64)
+            ),
             **series,
             observed=observed,
             decisions=[None if d is None else _undecision(d) for d in data["decisions"]],
@@ -327,12 +338,18 @@ class RunResult:
         return cls.from_dict(json.loads(text))
 
     def demand(self) -> IntArray:
-        """Replicas needed in each interval to serve its arrivals at the scenario's SLO.
+        """Replicas needed in each interval to serve its offered load at the scenario's SLO.
 
         See :func:`elastic.evaluate.demand_replicas`: the pooled M/M/c mean
         response time within ``scenario.slo`` (or, without one, not overloaded).
+        The load is ``offered``, the workload's intensity over each interval
+        (its rate function, or a trace's buckets), not the requests that
+        happened to arrive; a result saved without it falls back to those.
         """
-        rate = self.arrived / np.maximum(self.end - self.start, 1e-12)
+        if self.offered is not None:
+            rate = self.offered
+        else:
+            rate = self.arrived / np.maximum(self.end - self.start, 1e-12)
         facts = self.facts
         service = facts.mean_service
         objective = facts.slo if facts.slo and facts.slo > service else None

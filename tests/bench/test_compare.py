@@ -95,3 +95,32 @@ def test_a_dask_local_cluster_gives_the_same_rows():
     ):
         remote = compare(LOOPS, SCENARIOS, 2, executor=client.get_executor(), progress=False)
     assert remote.rows == serial.rows
+
+
+def test_paired_differences_are_per_seed_differences_against_the_baseline():
+    # issue 15 A2: the same scenario and seed pair two policies' runs
+    result = compare(LOOPS, SCENARIOS, 3, executor=SerialExecutor(), progress=False)
+    rows = result.paired("cost", baseline="target tracking")
+    assert [(r["policy"], r["baseline"], r["scenario"], r["seeds"]) for r in rows] == [
+        ("step", "target tracking", "poisson", 3)
+    ]
+    by = {(r["policy"], r["seed"]): r["cost"] for r in result.rows}
+    differences = [by[("step", s)] - by[("target tracking", s)] for s in range(3)]
+    mean, half = mean_ci(differences)
+    assert rows[0]["difference"] == pytest.approx(mean)
+    assert rows[0]["difference_ci"] == pytest.approx(half)
+    text = result.format_paired(["cost"], baseline="target tracking")
+    assert text.splitlines()[0].split() == ["policy", "baseline", "scenario", "seeds", "cost"]
+
+
+def test_a_policy_against_itself_differs_by_exactly_zero():
+    twins = {"a": LOOPS["step"], "b": LOOPS["step"]}
+    result = compare(twins, SCENARIOS, 2, executor=SerialExecutor(), progress=False)
+    (row,) = result.paired("cost", baseline="a")
+    assert (row["difference"], row["difference_ci"]) == (0.0, 0.0)
+
+
+def test_paired_differences_refuse_an_unknown_baseline():
+    result = compare(LOOPS, SCENARIOS, 1, executor=SerialExecutor(), progress=False)
+    with pytest.raises(ParameterError, match="baseline"):
+        result.paired("cost", baseline="nope")
