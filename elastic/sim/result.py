@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
@@ -332,10 +333,40 @@ class RunResult:
         )
 
     @classmethod
-    def from_json(cls, source: str | Path) -> RunResult:
-        """Read a run from JSON text or from a file."""
-        text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, source: str | os.PathLike[str]) -> RunResult:
+        """Read a run from a file, as :meth:`to_json` writes it, or from JSON text.
+
+        The rule: a path object is a file; a string whose first non-blank
+        character is ``{`` is JSON text (a run is a JSON object, and no file
+        name in practice starts so); any other string is a file path. So
+        ``RunResult.from_json("run.json")`` reads what
+        ``result.to_json("run.json")`` wrote.
+        """
+        owner = "RunResult.from_json"
+        if isinstance(source, str) and source.lstrip().startswith("{"):
+            text, where = source, "the JSON text"
+        else:
+            path = Path(source)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                reason = getattr(error, "strerror", None) or str(error)
+                raise ParameterError(
+                    "source", str(source), f"a readable JSON file ({reason})", owner=owner
+                ) from None
+            where = str(path)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ParameterError(
+                "source",
+                f"{where}: line {error.lineno}, column {error.colno}",
+                f"a run as to_json writes it ({error.msg})",
+                owner=owner,
+            ) from None
+        if not isinstance(data, Mapping):
+            raise ParameterError("source", where, "a JSON object", owner=owner)
+        return cls.from_dict(data)
 
     def demand(self) -> IntArray:
         """Replicas needed in each interval to serve its offered load at the scenario's SLO.
