@@ -29,7 +29,7 @@ def test_from_json_reads_the_file_to_json_wrote_given_as_a_string(result, tmp_pa
 
 
 def test_from_json_names_a_missing_file_and_bad_text(tmp_path):
-    with pytest.raises(ElasticError, match="missing.json"):
+    with pytest.raises(ElasticError, match=r"missing\.json"):
         RunResult.from_json(str(tmp_path / "missing.json"))
     with pytest.raises(ElasticError, match=r"line 1, column \d+"):
         RunResult.from_json('{"format": ')
