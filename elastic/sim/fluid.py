@@ -181,7 +181,7 @@ class FluidSimulation:
         self.lost_drop = self.lost_timeout = self.lost_fail = 0.0  # work, for exact counts
         self._counted = (0, 0, 0, 0)  # completed, dropped, timed out, failed: last record
         self.failures = self.interruptions = 0
-        self.histogram = LatencyHistogram()
+        self.histogram = LatencyHistogram(scenario.slo)  # exact SLO attainment
         self._erlang: dict[tuple[int, float], float] = {}  # M/M/c waits by (servers, load)
         self._scv = scenario.service.scv
         self._unbinned: list[tuple[FloatArray, NDArray[np.int64]]] = []  # latencies to bin
