@@ -123,6 +123,30 @@ def check_deterministic(policy: Policy) -> None:
     )
 
 
+def check_repeated_time(policy: Policy) -> None:
+    """Observing one time twice teaches nothing more than observing it once.
+
+    One instance shared by two loops, or a step retried after a failed
+    actuation, observes the same time again; the policy must then recommend
+    exactly what it would have after a single observation.
+    """
+    stream = observation_stream(policy, seed=3)
+    once, twice = clone(policy), clone(policy)
+    for obs in stream:
+        once.observe(obs)
+        twice.observe(obs)
+        state = pickle.dumps(twice)
+        twice.observe(obs)
+        assert pickle.dumps(twice) == state, (
+            f"{policy!r} learned from a second observation of t={obs.time:g}"
+        )
+        expected, got = once.recommend(obs), twice.recommend(obs)
+        assert got == expected, (
+            f"{policy!r} observed t={obs.time:g} twice and recommends {got} "
+            f"instead of {expected}"
+        )
+
+
 def check_clone_and_pickle(policy: Policy) -> None:
     """A clone has the same parameters; a pickled policy carries on where it stopped."""
     twin = clone(policy)
@@ -151,6 +175,7 @@ def yield_checks(policy: Policy) -> Iterator[Check]:
     yield check_recommend_is_pure
     yield check_within_bounds
     yield check_deterministic
+    yield check_repeated_time
     yield check_clone_and_pickle
     yield check_repr
 

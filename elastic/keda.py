@@ -8,7 +8,10 @@ large the metric. With replicas, an HPA (the policy given) decides between
 ``max(min_replica_count, 1)`` and ``max_replica_count``; when the trigger
 is inactive and ``min_replica_count`` is 0, KEDA scales to zero once
 ``cooldown_period`` has passed since the trigger was last active (at once
-if it never was).
+if it never was). A trigger whose metric cannot be read (missing, or not a
+finite number >= 0) is a scaler error: not active, and, as KEDA without a
+``fallback``, never a reason to scale to zero; the HPA underneath, which
+reads the same metric, holds.
 """
 
 from __future__ import annotations
@@ -96,6 +99,7 @@ class ScaledObject(BasePolicy):
         self.last_poll_: float | None = None
         self.active_ = False
         self.last_active_: float | None = None
+        self.error_: str | None = None
 
     def validate(self) -> None:
         owner = type(self).__name__
@@ -129,15 +133,23 @@ class ScaledObject(BasePolicy):
     def _floor(self) -> int:
         return max(int(self.min_replica_count), 1)
 
+    def _unreadable(self, obs: Observation) -> str | None:
+        """Why the trigger's metric cannot be read in ``obs``, or None if it can."""
+        return obs.missing(self.metric, nonnegative=True)
+
     def observe(self, obs: Observation) -> None:
         now = float(obs.time)
         if self.last_poll_ is None or now - self.last_poll_ >= float(self.polling_interval):
+            self.error_ = self._unreadable(obs)
             value = obs.metric(self.metric)
-            self.active_ = value is not None and value > float(self.activation_threshold)
+            self.active_ = self.error_ is None and value is not None and (
+                value > float(self.activation_threshold)
+            )  # fmt: skip
             self.last_poll_ = now
             if self.active_:
                 self.last_active_ = now
-        if obs.replicas >= 1:  # at zero the HPA is not running (ScalingDisabled)
+        # at zero the HPA is not running (ScalingDisabled); it cannot read a broken metric
+        if obs.replicas >= 1 and self._unreadable(obs) is None:
             self.hpa.observe(obs)
 
     def recommend(self, obs: Observation) -> Recommendation:
@@ -151,9 +163,14 @@ class ScaledObject(BasePolicy):
                     f"activated: {self.metric} above {self.activation_threshold:g}; "
                     f"scaling from zero to {self._floor}",
                 )
+            if self.error_ is not None:
+                return Recommendation(None, Reason.NO_DATA, f"trigger error: {self.error_}")
             return Recommendation(
                 int(self.min_replica_count), Reason.HOLD, f"{self.metric} trigger not active"
             )
+        unreadable = self._unreadable(obs)
+        if unreadable is not None:
+            return Recommendation(None, Reason.NO_DATA, f"trigger error: {unreadable}; holding")
         if polled and not self.active_ and self.min_replica_count == 0:
             last = self.last_active_
             if last is None or last + float(self.cooldown_period) < float(obs.time):

@@ -31,7 +31,9 @@ class DeciderSpec:
     ``target_value`` is the per-pod target of the scaling metric (for
     concurrency: the container concurrency target times the target
     utilization), ``total_value`` a pod's full capacity, ``panic_threshold``
-    a ratio (2.0 = 200 %), windows in seconds.
+    a ratio (2.0 = 200 %), windows in seconds. Upstream's zero values are
+    valid: an ``activation_scale`` of 0 acts as 1, and a ``stable_window`` of
+    0 leaves panic mode at the first decision under the threshold.
     """
 
     target_value: float
@@ -56,9 +58,9 @@ class DeciderSpec:
         check_number(self.max_scale_up_rate, "max_scale_up_rate", owner=owner, gt=1)
         check_number(self.max_scale_down_rate, "max_scale_down_rate", owner=owner, gt=1)
         check_number(self.activator_capacity, "activator_capacity", owner=owner, gt=0)
-        check_number(self.stable_window, "stable_window", owner=owner, gt=0)
+        check_number(self.stable_window, "stable_window", owner=owner, ge=0)
         check_number(self.scale_down_delay, "scale_down_delay", owner=owner, ge=0)
-        check_int(self.activation_scale, "activation_scale", owner=owner, ge=1)
+        check_int(self.activation_scale, "activation_scale", owner=owner, ge=0)
         check_choice(self.scaling_metric, "scaling_metric", ("concurrency", "rps"), owner=owner)
 
     @classmethod
@@ -94,6 +96,16 @@ class ScaleResult:
 
 
 INVALID = ScaleResult(0, 0, False)
+
+
+def _usable(value: float | None) -> bool:
+    """Whether ``value`` is a metric the KPA can decide on: a finite number >= 0."""
+    return value is not None and math.isfinite(value) and value >= 0
+
+
+def _ceil(x: float) -> float:
+    """``math.ceil`` as Go's: a float, infinite for an infinite ``x``."""
+    return float(math.ceil(x)) if math.isfinite(x) else x
 
 
 class _MaxWindow:
@@ -152,15 +164,18 @@ class Decider:
         observed_stable: float | None,
         observed_panic: float | None,
     ) -> ScaleResult:
-        """Decide at ``now``; ``None`` observations mean no data (an invalid result)."""
+        """Decide at ``now``; ``None`` observations (or values that are not finite numbers
+        >= 0) mean no data: an invalid result."""
         spec = self.spec
-        if observed_stable is None or observed_panic is None:
+        if not (_usable(observed_stable) and _usable(observed_panic)):
             return INVALID
+        assert observed_stable is not None and observed_panic is not None
         ready = max(1.0, float(ready_pods))
         max_up = math.ceil(spec.max_scale_up_rate * ready)
         max_down = math.floor(ready / spec.max_scale_down_rate) if spec.reachable else 0.0
-        dspc = math.ceil(observed_stable / spec.target_value)
-        dppc = math.ceil(observed_panic / spec.target_value)
+        # as Go's math.Ceil, infinite for a ratio too large for a float; the rates bound it
+        dspc = _ceil(observed_stable / spec.target_value)
+        dppc = _ceil(observed_panic / spec.target_value)
         stable = int(min(max(dspc, max_down), max_up))
         panic = int(min(max(dppc, max_down), max_up))
         if spec.activation_scale > 1:
@@ -179,7 +194,7 @@ class Decider:
             desired = max(desired, panic)
             self.max_panic_pods = max(self.max_panic_pods, desired)  # never down while panicking
             desired = self.max_panic_pods
-        if self.delay is not None:
+        if self.delay is not None and spec.reachable:  # upstream: unreachable goes at once
             self.delay.record(now, desired)
             desired = self.delay.current()
         if spec.target_burst_capacity == 0:
@@ -254,6 +269,7 @@ class KnativeKPA(BasePolicy):
         self.samples_: list[tuple[float, float]] = []
         self.decider_: Decider | None = None
         self.last_: tuple[float, ScaleResult] | None = None
+        self.rejected_: str | None = None
 
     def spec(self) -> DeciderSpec:
         """The decider's spec from these parameters."""
@@ -299,20 +315,32 @@ class KnativeKPA(BasePolicy):
     def _windows(self, now: float) -> tuple[float | None, float | None]:
         stable_from = now - float(self.stable_window)
         panic_from = now - float(self.stable_window) * float(self.panic_window_percentage) / 100
-        stable = [v for t, v in self.samples_ if t > stable_from]
-        panic = [v for t, v in self.samples_ if t > panic_from] or stable[-1:]
+        # a window of 0 s holds the value observed now
+        stable = [v for t, v in self.samples_ if t > stable_from or t == now]
+        panic = [v for t, v in self.samples_ if t > panic_from or t == now] or stable[-1:]
         if not stable:
             return None, None
         return sum(stable) / len(stable), sum(panic) / len(panic)
 
     def observe(self, obs: Observation) -> None:
         now = float(obs.time)
-        value = obs.metric(self.metric)
+        if self.last_ is not None and now <= self.last_[0]:
+            return  # a time seen already teaches nothing (the Policy contract)
+        value = obs.metric(self.metric, nonnegative=True)
         ready = obs.ready_replicas
+        self.rejected_ = None
         if value is not None:
-            self.samples_.append((now, value * ready if self.per_replica else value))
+            total = value * ready if self.per_replica else value
+            if math.isfinite(total):
+                self.samples_.append((now, total))
+            else:
+                self.rejected_ = (
+                    f"{self.metric}={value!r} over {ready} ready pods overflows; taken as missing"
+                )
+        elif self.metric in obs.metrics:
+            self.rejected_ = f"{obs.missing(self.metric, nonnegative=True)}; taken as missing"
         cutoff = now - float(self.stable_window)
-        self.samples_ = [(t, v) for t, v in self.samples_ if t > cutoff]
+        self.samples_ = [(t, v) for t, v in self.samples_ if t > cutoff or t == now]
         if self.decider_ is None:
             self.decider_ = Decider(self.spec(), ready, now=now)
         stable, panic = self._windows(now)
@@ -322,12 +350,13 @@ class KnativeKPA(BasePolicy):
         if self.last_ is None or self.last_[0] != float(obs.time):
             return Recommendation(None, Reason.NO_DATA, "the KPA has not observed this time")
         result = self.last_[1]
+        rejected = "" if self.rejected_ is None else f"; {self.rejected_}"
         if not result.scale_valid:
-            return Recommendation(None, Reason.NO_DATA, f"no {self.metric} data yet")
+            return Recommendation(None, Reason.NO_DATA, f"no {self.metric} data yet{rejected}")
         mode = "panic" if self.decider_ is not None and self.decider_.panicking else "stable"
         return Recommendation(
             result.desired_pod_count,
             Reason.TARGET_TRACKING,
             f"{mode} mode: {result.desired_pod_count} pods; "
-            f"excess burst capacity {result.excess_burst_capacity}",
+            f"excess burst capacity {result.excess_burst_capacity}{rejected}",
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from numbers import Integral
 from typing import Literal
 
 from elastic.core.behavior import Behavior, ScaleEvent
@@ -66,7 +65,7 @@ class DecisionLoop(Params):
     ...                     behavior=Behavior.kubernetes_default())
     >>> d = loop.step(Observation(time=0.0, replicas=2, metrics={"cpu": 100.0}))
     >>> d.replicas, d.reason
-    (4, <Reason.COMBINED: 'combined'>)
+    (4, <Reason.TARGET_TRACKING: 'target_tracking'>)
     >>> d = loop.step(Observation(time=15.0, replicas=4, metrics={"cpu": 10.0}))
     >>> d.replicas, d.reason   # the 300 s scale-down window remembers 4
     (4, <Reason.STABILIZED: 'stabilized'>)
@@ -142,16 +141,9 @@ class DecisionLoop(Params):
 
     def step(self, obs: Observation) -> Decision:
         """Decide the replica count for ``obs``; ``obs.time`` must not go backwards."""
-        current = obs.replicas
-        integer = type(current) is int or (
-            isinstance(current, Integral) and not isinstance(current, bool)
-        )
-        if not integer or current < 0:
-            raise ParameterError(
-                "obs.replicas", current, "an integer >= 0", owner="DecisionLoop.step"
-            )
-        now, current = float(obs.time), int(current)
-        if now != now or (self.time_ is not None and now < self.time_):
+        # the Observation checked its own fields when it was made
+        now, current = float(obs.time), int(obs.replicas)
+        if self.time_ is not None and now < self.time_:
             raise ParameterError(
                 "obs.time",
                 obs.time,

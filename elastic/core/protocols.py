@@ -21,6 +21,12 @@ class Policy(Protocol):
     lives in attributes whose names end with ``_`` and changes only in
     :meth:`observe`. :meth:`recommend` reads and never mutates. No clock, I/O
     or global random state inside.
+
+    :meth:`observe` may see one time more than once: one instance shared by
+    several loops, or a step retried after a failed actuation. An observation
+    at or before the time last observed teaches the policy nothing: it keeps
+    its state, and :meth:`recommend` answers as after the first observation
+    of that time (``elastic.checks.check_repeated_time`` tests this).
     """
 
     def observe(self, obs: Observation) -> None:

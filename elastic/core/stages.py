@@ -38,18 +38,31 @@ def combine(recommendations: Sequence[Recommendation], current: int, rule: str) 
     abstains for another reason (its scale-in is disabled, no alarm) does not.
     When no policy has a number the current count is kept.
 
+    The stage keeps the reason of the recommendation it took (of the first
+    policy, in order, among equal ones), so a decision says why in the
+    policy's own words: ``WITHIN_TOLERANCE``, not merely that policies were
+    combined. When every policy abstains for one reason, that reason is kept
+    (``NO_DATA``); for several different ones the reason is ``HOLD``.
+
     Examples
     --------
     >>> from elastic.core.types import Reason, Recommendation
     >>> recs = [Recommendation(3, Reason.TARGET_TRACKING), Recommendation(None, Reason.NO_DATA)]
     >>> combine(recs, 5, "max")[:2]
-    (3, <Reason.COMBINED: 'combined'>)
+    (3, <Reason.TARGET_TRACKING: 'target_tracking'>)
     >>> combine(recs, 5, "aws")[:2]
     (5, <Reason.SCALE_IN_BLOCKED: 'scale_in_blocked'>)
+    >>> combine([Recommendation(5, Reason.WITHIN_TOLERANCE)], 5, "max")[:2]
+    (5, <Reason.WITHIN_TOLERANCE: 'within_tolerance'>)
     """
     wanted = [r.replicas for r in recommendations if r.replicas is not None]
     if not wanted:
-        return current, Reason.HOLD, "no policy has a recommendation"
+        reasons = {r.reason for r in recommendations}
+        reason = recommendations[0].reason if len(reasons) == 1 else Reason.HOLD
+        details = "; ".join(r.detail for r in recommendations if r.detail)
+        return current, reason, "no policy has a recommendation" + (
+            f": {details}" if details else ""
+        )
     desired = max(wanted)
     if rule == "aws" and desired < current:
         blockers = [r for r in recommendations if r.replicas is None and r.reason is Reason.NO_DATA]
@@ -60,7 +73,10 @@ def combine(recommendations: Sequence[Recommendation], current: int, rule: str) 
                 f"scale-in to {desired} needs every policy to agree; "
                 f"{len(blockers)} had no recommendation",
             )
-    return desired, Reason.COMBINED, f"largest of {sorted(wanted)}"
+    taken = next(r for r in recommendations if r.replicas == desired)
+    if len(recommendations) == 1:
+        return desired, taken.reason, taken.detail
+    return desired, taken.reason, f"largest of {sorted(wanted)}: {taken.detail}"
 
 
 def stabilize(

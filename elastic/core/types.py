@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
 
 from elastic.core.frozen import fast_init
+from elastic.errors import ParameterError
 
 __all__ = ["Decision", "Forecast", "Observation", "Reason", "Recommendation", "Stage"]
 
@@ -51,7 +54,8 @@ class Reason(enum.Enum):
     FALLBACK = "fallback"
     """The primary policy could not decide; its fallback did."""
     COMBINED = "combined"
-    """A combinator merged the recommendations of several policies."""
+    """Not produced any more: the loop's combine stage and the combinators keep the
+    reason of the recommendation they took. Kept so that older records still read."""
     # Stages of the loop
     UNCHANGED = "unchanged"
     """The stage did not change the number."""
@@ -77,7 +81,6 @@ class Reason(enum.Enum):
     """Replicas are still warming up: scale-in is held."""
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Observation:
     """What a controller knows at one instant.
@@ -102,6 +105,13 @@ class Observation:
         expected boot time), when the controller knows it; ``None`` otherwise.
         Predictive policies plan that far ahead.
 
+    Every field is checked when the observation is made, so no policy ever
+    sees an impossible one: the counts are integers ``>= 0``, ``time`` and
+    ``startup`` finite numbers, and every metric value a real number (not a
+    bool or a string). A metric value that is NaN or infinite is kept as
+    given but reads as missing (:meth:`metric` returns ``None``), as a
+    failed scrape does.
+
     Examples
     --------
     >>> obs = Observation(time=60.0, replicas=4, metrics={"cpu": 75.0})
@@ -109,6 +119,12 @@ class Observation:
     (75.0, None)
     >>> obs.ready_replicas
     4
+    >>> Observation(time=0.0, replicas=4, metrics={"cpu": float("inf")}).metric("cpu") is None
+    True
+    >>> Observation(time=0.0, replicas=4, metrics={"cpu": "50"})
+    Traceback (most recent call last):
+    ...
+    elastic.errors.ParameterError: Observation: metrics['cpu']='50' is invalid; expected a real ...
     """
 
     time: float
@@ -119,17 +135,84 @@ class Observation:
     warming: int = 0
     startup: float | None = None
 
-    def metric(self, name: str) -> float | None:
-        """The value of metric ``name``, or ``None`` when it is missing or NaN."""
+    def __post_init__(self) -> None:
+        time = self.time
+        if not (type(time) is float or _is_real(time)) or not math.isfinite(time):
+            raise ParameterError("time", time, "a finite number of seconds", owner="Observation")
+        for name in ("replicas", "pending", "warming"):
+            _check_count(name, getattr(self, name))
+        if self.ready is not None:
+            _check_count("ready", self.ready)
+        startup = self.startup
+        if startup is not None and (not _is_real(startup) or not 0 <= startup < math.inf):
+            raise ParameterError("startup", startup, "None or seconds >= 0", owner="Observation")
+        metrics = self.metrics
+        if type(metrics) is not dict and not isinstance(metrics, Mapping):
+            raise ParameterError(
+                "metrics", metrics, "a mapping of metric names to numbers", owner="Observation"
+            )
+        for key, value in metrics.items():
+            if type(key) is str and type(value) is float:
+                continue
+            if type(key) is not str:
+                raise ParameterError(
+                    "metrics", metrics, "metric names that are strings", owner="Observation"
+                )
+            if not (type(value) is float or _is_real(value)):
+                raise ParameterError(
+                    f"metrics[{key!r}]",
+                    value,
+                    "a real number (NaN or inf for a missing value)",
+                    owner="Observation",
+                )
+
+    def metric(self, name: str, *, nonnegative: bool = False) -> float | None:
+        """The value of metric ``name``, or ``None`` when it is missing, NaN or infinite
+        (or negative, with ``nonnegative=True``: a utilization or a count cannot be);
+        :meth:`missing` says why."""
         value = self.metrics.get(name)
-        if value is None or value != value:
+        if value is None:
             return None
-        return float(value)
+        value = float(value)
+        if -math.inf < value < math.inf and (value >= 0 or not nonnegative):
+            return value
+        return None
+
+    def missing(self, name: str, *, nonnegative: bool = False) -> str | None:
+        """Why :meth:`metric` has no value for ``name``, as a phrase (``None`` if it has one).
+
+        Examples
+        --------
+        >>> obs = Observation(0.0, 2, {"cpu": float("inf"), "rps": -3.0})
+        >>> obs.missing("cpu"), obs.missing("rps", nonnegative=True), obs.missing("queue")
+        ('cpu=inf is not a finite number', 'rps=-3.0 is negative', 'no value for queue')
+        """
+        if self.metric(name, nonnegative=nonnegative) is not None:
+            return None
+        value = self.metrics.get(name)
+        if value is None:
+            return f"no value for {name}"
+        if math.isfinite(value):
+            return f"{name}={float(value)!r} is negative"
+        return f"{name}={float(value)!r} is not a finite number"
 
     @property
     def ready_replicas(self) -> int:
         """Ready replicas, taking ``ready=None`` to mean all of them."""
         return self.replicas if self.ready is None else self.ready
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _check_count(name: str, value: object) -> None:
+    if type(value) is int:
+        if value >= 0:
+            return
+    elif isinstance(value, Integral) and not isinstance(value, bool) and int(value) >= 0:
+        return
+    raise ParameterError(name, value, "an integer >= 0", owner="Observation")
 
 
 @fast_init
@@ -192,7 +275,10 @@ class Decision:
 
     @property
     def reason(self) -> Reason:
-        """The reason of the last stage that changed the number (``UNCHANGED`` if none)."""
+        """Why the decision is what it is: the reason of the last stage that changed the
+        number, or, when no later stage did, the reason of the recommendation the combine
+        stage took (the policy's own: ``TARGET_TRACKING``, ``WITHIN_TOLERANCE``,
+        ``NO_DATA``...)."""
         for stage in reversed(self.stages):
             if stage.reason is not Reason.UNCHANGED:
                 return stage.reason

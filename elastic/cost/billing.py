@@ -51,7 +51,7 @@ def per_second(seconds: float, price_per_hour: Price, *, minimum_seconds: int = 
     >>> per_second(30, "0.096")
     Decimal('0.0016')
     >>> per_second(3600.2, "0.096")
-    Decimal('0.09602666666666666666666666667')
+    Decimal('0.096026666666666667')
     """
     return PerSecond(price_per_hour, minimum_seconds=minimum_seconds).charge(seconds)
 
@@ -86,7 +86,7 @@ def fargate(
     0.25 vCPU / 0.5 GB for 45 s is billed 60 s of both (x86 prices of 2026):
 
     >>> fargate(45, 0.25, 0.5, "0.04048", "0.004445")
-    Decimal('0.0002057083333333333333333333333')
+    Decimal('0.000205708333333333')
     """
     tariff = Fargate(
         vcpu, memory_gb, price_vcpu_hour, price_gb_hour, minimum_seconds=minimum_seconds

@@ -14,9 +14,19 @@ bill never decreases as ``t`` grows, and the bill of ``[t0, t1)`` is
 add up to the run, with each start's minimum counted once, in the part where
 the unit started, the way the provider counts it.
 
+**Interruptions.** A unit the provider stops (a Spot interruption:
+``stop(unit, time, interrupted=True)``) is billed by its tariff's rule for
+interruptions: EC2 Linux Spot charges nothing for an instance it interrupts
+in its first hour. Such a unit is billed at every ``until`` no more than its
+whole lifecycle is, so the bill still never decreases.
+
 Every amount is exact: quantities (seconds, hours, milliseconds, requests)
 are integers summed with numpy, multiplied by exact rates once, and rounded
-to a Decimal only when handed out.
+to the :data:`~elastic.cost.money.QUANTUM` (1e-18 $) only when handed out.
+Parts are rounded so that they add up: the items of ``by_unit`` and
+``by_type`` add up to ``total`` exactly, the buckets of ``by_time`` to
+``between`` of their span, and ``between`` of consecutive spans to
+``between`` of their union (``total(until=t)`` is ``between(-inf, t)``).
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from elastic.core.validate import check_number
-from elastic.cost.money import NOISE, to_decimal
+from elastic.cost.money import NOISE, apportion, from_quanta, quanta, to_decimal
 from elastic.cost.tariffs import LambdaRequests, QuantityTariff, Tariff
 from elastic.errors import ParameterError
 
@@ -50,8 +60,8 @@ class CostObserver(Protocol):
     def start(self, unit: str, kind: str, time: float) -> None:
         """Unit ``unit`` of type ``kind`` starts being billed at ``time``."""
 
-    def stop(self, unit: str, time: float) -> None:
-        """Unit ``unit`` stops being billed at ``time``."""
+    def stop(self, unit: str, time: float, *, interrupted: bool = False) -> None:
+        """Unit ``unit`` stops being billed at ``time`` (``interrupted``: by the provider)."""
 
     def request(self, kind: str, time: float, duration: float, *, init: float = 0.0) -> None:
         """A request billed per use completed at ``time`` after ``duration`` seconds."""
@@ -65,6 +75,7 @@ class Lifecycle:
     kind: str
     start: float
     end: float | None
+    interrupted: bool = False
 
 
 @dataclass
@@ -72,9 +83,13 @@ class _Lifecycles:
     units: list[str] = field(default_factory=list)
     starts: array[float] = field(default_factory=lambda: array("d"))
     ends: array[float] = field(default_factory=lambda: array("d"))
+    interrupted: array[int] = field(default_factory=lambda: array("b"))
 
     def arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         return np.array(self.starts, dtype=np.float64), np.array(self.ends, dtype=np.float64)
+
+    def stopped_by_provider(self) -> NDArray[np.bool_]:
+        return np.array(self.interrupted, dtype=bool)
 
 
 @dataclass
@@ -109,7 +124,7 @@ class Ledger:
     >>> ledger.total(until=3600.0)
     Decimal('0.0976')
     >>> list(ledger.lifecycles())[0]
-    Lifecycle(unit='i-1', kind='m5.large', start=0.0, end=30.0)
+    Lifecycle(unit='i-1', kind='m5.large', start=0.0, end=30.0, interrupted=False)
     >>> ledger.by_unit(until=3600.0)
     {'i-1': Decimal('0.0016'), 'i-2': Decimal('0.096')}
     >>> edges, cost = ledger.by_time(1800.0, until=3600.0)
@@ -169,12 +184,23 @@ class Ledger:
             raise ParameterError("units", again, "units that are not already running", owner=_OWNER)
         self._record_starts(names, kind, start)
 
-    def stop(self, unit: str, time: float) -> None:
-        """Unit ``unit`` stops being billed at ``time`` (not before it started)."""
-        self.stop_many((unit,), (time,))
+    def stop(self, unit: str, time: float, *, interrupted: bool = False) -> None:
+        """Unit ``unit`` stops being billed at ``time`` (not before it started).
 
-    def stop_many(self, units: Sequence[str], times: Sequence[float]) -> None:
+        ``interrupted``: the provider stopped it (a Spot interruption), which
+        its tariff may bill otherwise (see :meth:`Tariff.interrupted_amounts`).
+        """
+        self.stop_many((unit,), (time,), interrupted=interrupted)
+
+    def stop_many(
+        self,
+        units: Sequence[str],
+        times: Sequence[float],
+        *,
+        interrupted: bool | Sequence[bool] = False,
+    ) -> None:
         """Each of ``units`` stops being billed at its time in ``times`` (see :meth:`stop`)."""
+        flags = _flags(interrupted, len(units))
         if len(units) != len(times):
             raise ParameterError(
                 "times", len(times), f"one time per unit ({len(units)})", owner=_OWNER
@@ -195,8 +221,9 @@ class Ledger:
                 time = check_number(time, "time", owner=_OWNER, ge=begun)
             checked.append(time)
         # nothing is changed before every unit and time is checked
-        for (kind, index), time in zip(located, checked, strict=True):
+        for (kind, index), time, flag in zip(located, checked, flags, strict=True):
             books[kind].ends[index] = time
+            books[kind].interrupted[index] = flag
         for unit in units:
             del running[unit]
 
@@ -219,6 +246,7 @@ class Ledger:
         book.units.extend(units)
         book.starts.extend(array("d", (start,)) * count)
         book.ends.extend(array("d", (np.inf,)) * count)
+        book.interrupted.extend(array("b", (0,)) * count)
 
     def request(self, kind: str, time: float, duration: float, *, init: float = 0.0) -> None:
         """A request of ``kind`` completed at ``time``, after ``duration`` (+ ``init``) seconds."""
@@ -239,8 +267,13 @@ class Ledger:
         starts: ArrayLike,
         ends: ArrayLike,
         units: Sequence[str] | None = None,
+        *,
+        interrupted: ArrayLike | None = None,
     ) -> None:
-        """Record finished lifecycles in bulk (unit ids default to ``"kind/i"``)."""
+        """Record finished lifecycles in bulk (unit ids default to ``"kind/i"``).
+
+        ``interrupted`` marks those the provider stopped (see :meth:`stop`).
+        """
         tariff = self._lifecycle_tariff(kind)
         begin = _times(starts, "starts")
         end = _times(ends, "ends")
@@ -258,8 +291,18 @@ class Ledger:
         book = self._lifecycles.setdefault(kind, _Lifecycles())
         first = len(book.units)
         book.units.extend(units if units is not None else _ids(kind, first, len(begin)))
+        flags = np.zeros(len(begin), dtype=np.int8) if interrupted is None else interrupted
+        stopped = np.asarray(flags, dtype=bool).reshape(-1)
+        if stopped.shape != begin.shape:
+            raise ParameterError(
+                "interrupted",
+                np.shape(flags),
+                f"one flag per lifecycle ({len(begin)})",
+                owner=_OWNER,
+            )
         book.starts.frombytes(begin.tobytes())
         book.ends.frombytes(end.tobytes())
+        book.interrupted.frombytes(stopped.astype(np.int8).tobytes())
 
     def add_requests(
         self,
@@ -289,8 +332,10 @@ class Ledger:
     def lifecycles(self) -> Iterator[Lifecycle]:
         """The recorded lifecycles, kind by kind, in the order they were recorded."""
         for kind, book in self._lifecycles.items():
-            for unit, start, end in zip(book.units, book.starts, book.ends, strict=True):
-                yield Lifecycle(unit, kind, start, None if end == np.inf else end)
+            rows = zip(book.units, book.starts, book.ends, book.interrupted, strict=True)
+            for unit, start, end, interrupted in rows:
+                end_ = None if end == np.inf else end
+                yield Lifecycle(unit, kind, start, end_, bool(interrupted))
 
     @property
     def running(self) -> tuple[str, ...]:
@@ -304,34 +349,41 @@ class Ledger:
         return to_decimal(sum(self._by_type(until).values(), Fraction(0)))
 
     def between(self, start: float, end: float) -> Decimal:
-        """The bill of ``[start, end)``: ``total(until=end) - total(until=start)``."""
+        """The bill of ``[start, end)``: ``total(until=end) - total(until=start)``, exactly."""
         if not end >= start:
             raise ParameterError("end", end, f"a time >= start ({start})", owner=_OWNER)
-        amount = sum(self._by_type(end).values(), Fraction(0))
-        return to_decimal(amount - sum(self._by_type(start).values(), Fraction(0)))
+        later = sum(self._by_type(end).values(), Fraction(0))
+        earlier = sum(self._by_type(start).values(), Fraction(0))
+        return from_quanta(
+            quanta(later.numerator, later.denominator)
+            - quanta(earlier.numerator, earlier.denominator)
+        )
 
     def by_type(self, *, until: float | None = None) -> dict[str, Decimal]:
-        """The bill itemized by kind of unit (instance type, task size, function)."""
-        return {kind: to_decimal(amount) for kind, amount in self._by_type(until).items()}
+        """The bill itemized by kind of unit (instance type, task size, function).
+
+        The items add up to :meth:`total` exactly (each is within 1e-18 $ of its exact amount).
+        """
+        return _itemized(self._by_type(until))
 
     def by_unit(self, *, until: float | None = None) -> dict[str, Decimal]:
-        """The bill itemized by unit id; requests are billed to their kind."""
-        # (rate, quantity) pairs per unit: most units have one, priced in one division
-        parts: dict[str, list[tuple[Fraction, int]]] = {}
+        """The bill itemized by unit id; requests are billed to their kind.
+
+        The items add up to :meth:`total` exactly (each is within 1e-18 $ of its exact amount).
+        """
+        amounts: dict[str, Fraction] = {}
         for kind, book in self._lifecycles.items():
             tariff = self._lifecycle_tariff(kind)
-            starts, seconds, mask = self._clipped(kind, book, until)
+            mask, billed = self._billed(kind, book, until)
             units = [book.units[i] for i in np.flatnonzero(mask).tolist()]
             if isinstance(tariff, QuantityTariff):
                 rate = tariff.rate
-                for unit, q in zip(units, tariff.quantity(seconds).tolist(), strict=True):
-                    parts.setdefault(unit, []).append((rate, q))
-            else:
-                for unit, amount in zip(units, tariff.amounts(starts, seconds), strict=True):
-                    parts.setdefault(unit, []).append((amount, 1))
+                billed = [rate * q for q in cast("NDArray[np.int64]", billed).tolist()]
+            for unit, amount in zip(units, cast("list[Fraction]", billed), strict=True):
+                amounts[unit] = amounts.get(unit, Fraction(0)) + amount
         for kind in self._requests:
-            parts.setdefault(kind, []).append((self._request_amount(kind, until), 1))
-        return {unit: _priced(pairs) for unit, pairs in parts.items()}
+            amounts[kind] = amounts.get(kind, Fraction(0)) + self._request_amount(kind, until)
+        return _itemized(amounts)
 
     def by_time(
         self, step: float = 3600.0, *, until: float, start: float = 0.0, exact: bool = False
@@ -339,8 +391,9 @@ class Ledger:
         """The bill of each time bucket ``[edges[i], edges[i + 1])``, for plotting.
 
         Buckets are ``step`` seconds long from ``start``; the last one ends at
-        ``until``. They add up to ``between(start, until)``. Amounts are floats
-        (converted from the exact ones), or Decimals with ``exact=True``.
+        ``until``. Each is ``between(edges[i], edges[i + 1])``, so with
+        ``exact=True`` (Decimals) they add up to ``between(start, until)``
+        exactly; else they are floats converted from those Decimals.
         """
         step = check_number(step, "step", owner=_OWNER, gt=0)
         start = check_number(start, "start", owner=_OWNER)
@@ -363,9 +416,9 @@ class Ledger:
             mine, theirs = common // denominator, common // below
             numerators = [a * mine + b * theirs for a, b in zip(numerators, values, strict=True)]
             denominator = common
-        # each bucket correctly rounded, as to_decimal rounds its exact amount
-        under = Decimal(denominator)
-        buckets = [Decimal(b - a) / under for a, b in itertools.pairwise(numerators)]
+        # each edge's bill rounded as total rounds it; a bucket is the difference
+        rounded = [quanta(n, denominator) for n in numerators]
+        buckets = [from_quanta(b - a) for a, b in itertools.pairwise(rounded)]
         if exact:
             return edges, np.array(buckets, dtype=object)
         return edges, np.array([float(b) for b in buckets], dtype=np.float64)
@@ -410,11 +463,29 @@ class Ledger:
         starts = starts[mask]
         return starts, np.minimum(ends[mask], until) - starts, mask
 
+    def _billed(
+        self, kind: str, book: _Lifecycles, until: float | None
+    ) -> tuple[NDArray[np.bool_], NDArray[np.int64] | list[Fraction]]:
+        """Which lifecycles began before ``until``, and the bill of each as of ``until``.
+
+        Quantities for a :class:`QuantityTariff`, else exact amounts. A
+        lifecycle the provider interrupted is billed no more than its whole
+        lifecycle is under the tariff's rule for interruptions.
+        """
+        starts, seconds, mask = self._clipped(kind, book, until)
+        ends = np.array(book.ends, dtype=np.float64)[mask]
+        stopped = book.stopped_by_provider()[mask]
+        return mask, _as_of(self._lifecycle_tariff(kind), starts, seconds, ends, stopped)
+
     def _by_type(self, until: float | None) -> dict[str, Fraction]:
         amounts: dict[str, Fraction] = {}
         for kind, book in self._lifecycles.items():
-            starts, seconds, _ = self._clipped(kind, book, until)
-            amounts[kind] = self._lifecycle_tariff(kind).amount(starts, seconds)
+            tariff = self._lifecycle_tariff(kind)
+            _, billed = self._billed(kind, book, until)
+            if isinstance(tariff, QuantityTariff):
+                amounts[kind] = tariff.rate * int(cast("NDArray[np.int64]", billed).sum())
+            else:
+                amounts[kind] = sum(cast("list[Fraction]", billed), Fraction(0))
         for kind in self._requests:
             amounts[kind] = self._request_amount(kind, until)
         return amounts
@@ -431,13 +502,34 @@ class Ledger:
     ) -> tuple[list[int], int]:
         """The bill of the lifecycles as of each edge: numerators over one denominator."""
         starts, ends = book.arrays()
+        stopped = book.stopped_by_provider()
         if not isinstance(tariff, QuantityTariff):
             amounts = []
             for edge in edges.tolist():
                 mask = starts < edge
                 begun = starts[mask]
-                amounts.append(tariff.amount(begun, np.minimum(ends[mask], edge) - begun))
+                billed = _as_of(
+                    tariff, begun, np.minimum(ends[mask], edge) - begun, ends[mask], stopped[mask]
+                )
+                amounts.append(sum(cast("list[Fraction]", billed), Fraction(0)))
             return _over_common(amounts)
+        # Interrupted lifecycles billed less than their whole under the rule for
+        # interruptions are billed apart, one by one, capped at that bill (they are few).
+        capped = np.zeros(len(edges), dtype=np.int64)
+        if stopped.any():
+            whole = ends[stopped] - starts[stopped]
+            ceiling = tariff.interrupted_quantity(whole)
+            apart = np.zeros(len(starts), dtype=bool)
+            apart[stopped] = ceiling < tariff.quantity(whole)
+            for begin, end, most in zip(
+                starts[apart].tolist(), ends[apart].tolist(), ceiling[apart[stopped]].tolist(),
+                strict=True,
+            ):
+                at = np.flatnonzero(edges > begin)
+                if most and len(at):
+                    used = tariff.quantity(np.minimum(edges[at], end) - begin)
+                    capped[at] += np.minimum(used, most)
+            starts, ends = starts[~apart], ends[~apart]
         # Finished by the edge: the whole lifecycle. A zero-length one counts
         # only once the edge is past its start, hence the nudged key.
         finished = np.isfinite(ends)
@@ -480,6 +572,7 @@ class Ledger:
             quantity += _count_at(at, partial * weight, len(edges))
             begin = end
         rate = tariff.rate
+        quantity += capped
         return [rate.numerator * q for q in quantity.tolist()], rate.denominator
 
     @staticmethod
@@ -525,11 +618,56 @@ def _times(values: ArrayLike, name: str, *, nonnegative: bool = False) -> NDArra
     return array_
 
 
-def _priced(pairs: list[tuple[Fraction, int]]) -> Decimal:
-    if len(pairs) == 1:
-        rate, quantity = pairs[0]
-        return Decimal(rate.numerator * quantity) / Decimal(rate.denominator)
-    return to_decimal(sum((rate * quantity for rate, quantity in pairs), Fraction(0)))
+def _as_of(
+    tariff: Tariff,
+    starts: NDArray[np.float64],
+    seconds: NDArray[np.float64],
+    ends: NDArray[np.float64],
+    stopped: NDArray[np.bool_],
+) -> NDArray[np.int64] | list[Fraction]:
+    """The bill of lifecycles run ``seconds`` so far: quantities, or amounts if not by quantity.
+
+    One the provider interrupted (``stopped``, ending at ``ends``) is billed
+    no more than its whole lifecycle is under the tariff's rule for
+    interruptions, so that its bill never decreases with time.
+    """
+    whole = ends[stopped] - starts[stopped]
+    if isinstance(tariff, QuantityTariff):
+        quantity = tariff.quantity(seconds)
+        if stopped.any():
+            quantity[stopped] = np.minimum(quantity[stopped], tariff.interrupted_quantity(whole))
+        return quantity
+    amounts = tariff.amounts(starts, seconds)
+    if not stopped.any():
+        return amounts
+    ceiling = iter(tariff.interrupted_amounts(starts[stopped], whole))
+    return [
+        min(amount, next(ceiling)) if flag else amount
+        for amount, flag in zip(amounts, stopped.tolist(), strict=True)
+    ]
+
+
+def _itemized(amounts: Mapping[str, Fraction]) -> dict[str, Decimal]:
+    """Exact amounts by name, rounded so that they add up to the rounded total exactly.
+
+    They are apportioned in the order of their names, so that the items do
+    not depend on the order the records came in.
+    """
+    names = sorted(amounts)
+    numerators, denominator = _over_common([amounts[name] for name in names])
+    rounded = dict(zip(names, apportion(numerators, denominator), strict=True))
+    return {name: rounded[name] for name in amounts}
+
+
+def _flags(interrupted: bool | Sequence[bool], count: int) -> list[bool]:
+    if isinstance(interrupted, bool | np.bool_):
+        return [bool(interrupted)] * count
+    flags = list(interrupted)
+    if len(flags) != count or not all(isinstance(f, bool | np.bool_) for f in flags):
+        raise ParameterError(
+            "interrupted", interrupted, f"a bool, or one bool per unit ({count})", owner=_OWNER
+        )
+    return [bool(f) for f in flags]
 
 
 def _ids(kind: str, first: int, count: int) -> Iterable[str]:

@@ -2,14 +2,19 @@
 
 Money is :class:`decimal.Decimal` dollars at the boundary and
 :class:`fractions.Fraction` inside: a sum of Fractions is exact, so a bill
-does not depend on the order or grouping of its parts, and each amount
-handed to the user is the correctly rounded value of the exact one (28
-significant digits).
+does not depend on the order or grouping of its parts. An amount handed to
+the user is the exact one rounded (half to even) to a fixed quantum,
+:data:`QUANTUM` (1e-18 $), and parts of one bill are rounded so that they
+add up to the rounded whole exactly (:func:`apportion`): the items of a bill,
+its time buckets and its splits at any times sum to its total to the last
+digit, in plain ``Decimal`` arithmetic (for bills below 1e10 $, which 28
+digits hold at that quantum).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 
@@ -19,11 +24,26 @@ from numpy.typing import NDArray
 from elastic.core.validate import check_number
 from elastic.errors import ParameterError
 
-__all__ = ["ceil_units", "ceil_units_array", "exact_time", "money", "to_decimal"]
+__all__ = [
+    "DIGITS",
+    "QUANTUM",
+    "apportion",
+    "ceil_units",
+    "ceil_units_array",
+    "exact_time",
+    "from_quanta",
+    "money",
+    "quanta",
+    "to_decimal",
+]
 
 # A duration within a nanosecond of a whole unit counts as that unit, so float
 # noise such as 60.00000000001 s does not bill an extra second.
 NOISE = 1e-9
+
+DIGITS = 18  # amounts are handed out in whole 1e-18 $: fixed point, so that parts add up
+QUANTUM = Decimal(1).scaleb(-DIGITS)
+_SCALE = 10**DIGITS
 
 
 def money(
@@ -54,15 +74,75 @@ def money(
     return amount
 
 
-def to_decimal(amount: Fraction) -> Decimal:
-    """The exact ``amount`` correctly rounded to a Decimal.
+def quanta(numerator: int, denominator: int = 1) -> int:
+    """``numerator / denominator`` dollars in whole :data:`QUANTUM`\\ s, rounded half to even.
 
     Examples
     --------
-    >>> to_decimal(Fraction(1, 625))
-    Decimal('0.0016')
+    >>> quanta(1, 3), quanta(1, 4 * 10**18), quanta(3, 4 * 10**18)
+    (333333333333333333, 0, 1)
     """
-    return Decimal(amount.numerator) / Decimal(amount.denominator)
+    whole: int
+    rest: int
+    whole, rest = divmod(numerator * _SCALE, denominator)
+    twice = 2 * rest
+    if twice > denominator or (twice == denominator and whole % 2):
+        whole += 1
+    return whole
+
+
+def from_quanta(count: int) -> Decimal:
+    """``count`` quanta as a Decimal of dollars, without trailing zeros (exact, any size).
+
+    Examples
+    --------
+    >>> from_quanta(1_600_000_000_000_000), from_quanta(0), from_quanta(5 * 10**18)
+    (Decimal('0.0016'), Decimal('0'), Decimal('5'))
+    """
+    if count == 0:
+        return Decimal(0)
+    digits = str(abs(count))
+    kept = digits.rstrip("0")
+    zeros = min(len(digits) - len(kept), DIGITS)
+    digits = digits[: len(digits) - zeros]
+    return Decimal((int(count < 0), tuple(map(int, digits)), zeros - DIGITS))
+
+
+def to_decimal(amount: Fraction) -> Decimal:
+    """The exact ``amount`` rounded to the :data:`QUANTUM` (half to even), as a Decimal.
+
+    Examples
+    --------
+    >>> to_decimal(Fraction(1, 625)), to_decimal(Fraction(1, 3))
+    (Decimal('0.0016'), Decimal('0.333333333333333333'))
+    """
+    return from_quanta(quanta(amount.numerator, amount.denominator))
+
+
+def apportion(numerators: Sequence[int], denominator: int = 1) -> list[Decimal]:
+    """Parts ``numerators[i] / denominator`` rounded so that they add up to the rounded whole.
+
+    Each part is the difference of the rounded running sums (cumulative
+    rounding): the parts add up exactly to ``to_decimal`` of the exact
+    total, and each is within one :data:`QUANTUM` of its exact value.
+
+    Examples
+    --------
+    Three thirds of a cent, which rounded one by one would add up to less than a cent:
+
+    >>> parts = apportion([1, 1, 1], 300)
+    >>> [str(part) for part in parts]
+    ['0.003333333333333333', '0.003333333333333334', '0.003333333333333333']
+    >>> sum(parts)
+    Decimal('0.010000000000000000')
+    """
+    parts, running, before = [], 0, 0
+    for numerator in numerators:
+        running += numerator
+        now = quanta(running, denominator)
+        parts.append(from_quanta(now - before))
+        before = now
+    return parts
 
 
 def exact_time(seconds: float) -> Fraction:

@@ -24,7 +24,14 @@ from numpy.typing import NDArray
 
 from elastic.core.params import Params
 from elastic.core.validate import check_int, check_number
-from elastic.cost.money import ceil_units, ceil_units_array, exact_time, money, to_decimal
+from elastic.cost.money import (
+    NOISE,
+    ceil_units,
+    ceil_units_array,
+    exact_time,
+    money,
+    to_decimal,
+)
 from elastic.errors import ParameterError
 
 __all__ = [
@@ -36,14 +43,49 @@ __all__ = [
     "QuantityTariff",
     "Spot",
     "Tariff",
+    "check_lifecycles",
 ]
 
 Price = Decimal | str | float
 FloatArray = NDArray[np.float64]
 
 
+# EC2 Spot, Linux: an instance the provider interrupts in its first hour is not charged
+# (AWS EC2 User Guide, "Billing for interrupted Spot Instances").
+FREE_INTERRUPTED_SECONDS = 3600
+
+
+def check_lifecycles(starts: FloatArray, seconds: FloatArray, *, owner: str) -> None:
+    """Raise a :class:`ParameterError` unless ``starts`` are times and ``seconds`` durations.
+
+    Examples
+    --------
+    >>> check_lifecycles(np.array([0.0]), np.array([-1.0]), owner="PerSecond")
+    Traceback (most recent call last):
+    ...
+    elastic.errors.ParameterError: PerSecond: seconds[0]=-1.0 is invalid; expected ...
+    """
+    begin, length = np.asarray(starts), np.asarray(seconds)
+    if begin.shape != length.shape:
+        raise ParameterError(
+            "starts", begin.shape, f"one start per duration ({length.shape})", owner=owner
+        )
+    for name, values, expected in (
+        ("starts", begin, "a finite time"),
+        ("seconds", length, "a finite number >= 0"),
+    ):
+        good = np.isfinite(values) & (values >= 0 if name == "seconds" else True)
+        if not np.all(good):
+            index = int(np.argmin(good))
+            raise ParameterError(f"{name}[{index}]", float(values[index]), expected, owner=owner)
+
+
 class Tariff(Params, ABC):
-    """How the lifecycle of one billable unit (instance, task, replica) is charged."""
+    """How the lifecycle of one billable unit (instance, task, replica) is charged.
+
+    A lifecycle ended by the provider (a Spot interruption) may be billed
+    otherwise than one the user stopped: :meth:`interrupted_amounts`.
+    """
 
     label: str
 
@@ -51,11 +93,29 @@ class Tariff(Params, ABC):
     def amounts(self, starts: FloatArray, seconds: FloatArray) -> list[Fraction]:
         """The exact bill of each lifecycle, from ``starts[i]`` for ``seconds[i]``."""
 
+    def interrupted_amounts(self, starts: FloatArray, seconds: FloatArray) -> list[Fraction]:
+        """The exact bill of each lifecycle the provider interrupted after ``seconds[i]``.
+
+        By default an interruption is billed as any stop.
+        """
+        return self.amounts(starts, seconds)
+
     def check_start(self, start: float) -> None:
         """Raise a :class:`ParameterError` if a lifecycle cannot start at ``start``."""
 
     def amount(self, starts: FloatArray, seconds: FloatArray) -> Fraction:
-        """The exact bill of all the lifecycles together."""
+        """The exact bill of all the lifecycles together.
+
+        Examples
+        --------
+        >>> float(PerSecond("0.096").amount(np.array([0.0, 0.0]), np.array([30.0, 3600.0])))
+        0.0976
+        >>> PerSecond("0.096").amount(np.array([0.0]), np.array([float("nan")]))
+        Traceback (most recent call last):
+        ...
+        elastic.errors.ParameterError: PerSecond: seconds[0]=nan is invalid; expected ...
+        """
+        check_lifecycles(starts, seconds, owner=type(self).__name__)
         return sum(self.amounts(starts, seconds), Fraction(0))
 
     def charge(self, seconds: float, *, start: float = 0.0) -> Decimal:
@@ -84,11 +144,22 @@ class QuantityTariff(Tariff):
     def quantity(self, seconds: FloatArray) -> NDArray[np.int64]:
         """Billed units of each lifecycle lasting ``seconds[i]``."""
 
+    def interrupted_quantity(self, seconds: FloatArray) -> NDArray[np.int64]:
+        """Billed units of each lifecycle the provider interrupted after ``seconds[i]``."""
+        return self.quantity(seconds)
+
     def amounts(self, starts: FloatArray, seconds: FloatArray) -> list[Fraction]:
+        check_lifecycles(starts, seconds, owner=type(self).__name__)
         rate = self.rate
         return [rate * q for q in self.quantity(seconds).tolist()]
 
+    def interrupted_amounts(self, starts: FloatArray, seconds: FloatArray) -> list[Fraction]:
+        check_lifecycles(starts, seconds, owner=type(self).__name__)
+        rate = self.rate
+        return [rate * q for q in self.interrupted_quantity(seconds).tolist()]
+
     def amount(self, starts: FloatArray, seconds: FloatArray) -> Fraction:
+        check_lifecycles(starts, seconds, owner=type(self).__name__)
         return self.rate * int(self.quantity(seconds).sum())
 
 
@@ -100,7 +171,9 @@ class PerSecond(QuantityTariff):
     """EC2 Linux on-demand (and Spot at a fixed price): per second, ``minimum_seconds`` per start.
 
     A lifecycle is rounded up to the second and billed at least
-    ``minimum_seconds`` (60 s since 2017-10-02).
+    ``minimum_seconds`` (60 s since 2017-10-02). One the provider interrupts
+    (only Spot instances are) in its first hour is not charged; after it,
+    the seconds used are (EC2 Linux Spot).
 
     Examples
     --------
@@ -127,9 +200,15 @@ class PerSecond(QuantityTariff):
     def quantity(self, seconds: FloatArray) -> NDArray[np.int64]:
         return np.maximum(ceil_units_array(seconds), self.minimum_seconds)
 
+    def interrupted_quantity(self, seconds: FloatArray) -> NDArray[np.int64]:
+        return np.where(seconds < FREE_INTERRUPTED_SECONDS, 0, self.quantity(seconds))
+
 
 class Hourly(QuantityTariff):
     """Hourly billing: every started hour is billed whole, at least one per start.
+
+    One the provider interrupts is billed its full hours, not the
+    interrupted partial hour (EC2 Spot with RHEL or SUSE).
 
     Examples
     --------
@@ -148,6 +227,9 @@ class Hourly(QuantityTariff):
     def quantity(self, seconds: FloatArray) -> NDArray[np.int64]:
         return np.maximum(ceil_units_array(seconds / 3600), 1)
 
+    def interrupted_quantity(self, seconds: FloatArray) -> NDArray[np.int64]:
+        return np.floor(seconds / 3600 + NOISE).astype(np.int64)
+
 
 class Fargate(QuantityTariff):
     """Fargate: configured vCPU and GB, per second, 1-minute minimum.
@@ -161,7 +243,7 @@ class Fargate(QuantityTariff):
     0.25 vCPU / 0.5 GB for 45 s is billed 60 s of both (x86 prices of 2026):
 
     >>> Fargate(0.25, 0.5, "0.04048", "0.004445").charge(45)
-    Decimal('0.0002057083333333333333333333333')
+    Decimal('0.000205708333333333')
     """
 
     def __init__(
@@ -229,7 +311,9 @@ class Spot(Tariff):
     The billed seconds, ``max(minimum, ceil(seconds))`` from the start, are
     charged at the price in effect during each of them: ``prices_per_hour[i]``
     from ``times[i]`` until ``times[i + 1]``. Each lifecycle is priced in
-    exact arithmetic, one by one: spot units bill slower than the others.
+    exact arithmetic, one by one: spot units bill slower than the others. A
+    lifecycle the provider interrupts in its first hour is not charged
+    (Linux).
 
     Examples
     --------
@@ -263,8 +347,14 @@ class Spot(Tariff):
         self._prices = [Fraction(p) for p in self.prices_per_hour]
 
     def amounts(self, starts: FloatArray, seconds: FloatArray) -> list[Fraction]:
+        check_lifecycles(starts, seconds, owner="Spot")
         billed = np.maximum(ceil_units_array(seconds), self.minimum_seconds).tolist()
         return [self._one(float(s), b) for s, b in zip(starts.tolist(), billed, strict=True)]
+
+    def interrupted_amounts(self, starts: FloatArray, seconds: FloatArray) -> list[Fraction]:
+        amounts = self.amounts(starts, seconds)
+        free = (np.asarray(seconds) < FREE_INTERRUPTED_SECONDS).tolist()
+        return [Fraction(0) if f else a for a, f in zip(amounts, free, strict=True)]
 
     def check_start(self, start: float) -> None:
         if start < self.times[0]:

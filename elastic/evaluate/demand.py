@@ -6,11 +6,17 @@ rate ``λ`` with mean service time ``E[S]`` such that the mean response time
 of the pooled M/M/c queue (``c = replicas * slots``, Erlang C) is within the
 objective; without an objective, the fewest that keep utilization at or
 below ``utilization`` (100 % by default: not overloaded).
+
+The arrival rate is the load intensity the workload defines, averaged over
+each interval (:func:`offered_rate`), as the SPEC Research Group's BUNGEE
+derives demand from its load profile: a curve of the requests that happened
+to arrive would make the metrics measure Poisson noise.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -18,7 +24,39 @@ from numpy.typing import ArrayLike, NDArray
 from elastic.core.validate import check_int, check_number
 from elastic.queueing import mmc_mean_wait
 
-__all__ = ["demand_replicas"]
+__all__ = ["demand_replicas", "offered_rate"]
+
+# samples per interval of the rate function: one a second, at most this many
+MAX_SAMPLES = 64
+
+
+def offered_rate(
+    rate: Callable[[NDArray[np.float64]], ArrayLike],
+    starts: ArrayLike,
+    ends: ArrayLike,
+) -> NDArray[np.float64]:
+    """The mean of the rate function ``rate(times)`` over each interval ``[starts, ends)``.
+
+    The midpoint rule on one sample a second (at most 64 an interval), the
+    same for every interval: exact for rates constant over each interval or
+    over whole seconds, as a trace's buckets are.
+
+    Examples
+    --------
+    >>> step = lambda t: np.where(t < 10.0, 0.0, 6.0)
+    >>> offered_rate(step, [0.0, 5.0], [5.0, 15.0]).tolist()
+    [0.0, 3.0]
+    """
+    begin = np.asarray(starts, dtype=np.float64).reshape(-1)
+    end = np.asarray(ends, dtype=np.float64).reshape(-1)
+    if not len(begin):
+        return np.empty(0)
+    length = end - begin
+    samples = int(min(MAX_SAMPLES, max(1, math.ceil(float(length.max()) - 1e-9))))
+    where = (np.arange(samples) + 0.5) / samples
+    times = begin[:, None] + length[:, None] * where[None, :]
+    values = np.asarray(rate(times.reshape(-1)), dtype=np.float64).reshape(times.shape)
+    return np.asarray(values.mean(axis=1), dtype=np.float64)
 
 
 def demand_replicas(

@@ -8,7 +8,23 @@ from numpy.typing import ArrayLike
 from elastic.core.validate import check_number
 from elastic.errors import ParameterError
 
-__all__ = ["latency_percentiles", "seconds_in_violation", "slo_attainment"]
+__all__ = ["attainment", "latency_percentiles", "seconds_in_violation", "slo_attainment"]
+
+
+def attainment(within: float, served: float, lost: float = 0) -> float:
+    """Share of requests within the objective: ``within`` of the ``served`` plus the ``lost``.
+
+    The one rule behind :func:`slo_attainment` and a run's summary: a request
+    dropped, timed out or failed missed the objective. NaN when no request
+    was served or lost.
+
+    Examples
+    --------
+    >>> attainment(3, 4, lost=1)
+    0.6
+    """
+    total = served + lost
+    return within / total if total else float("nan")
 
 
 def slo_attainment(
@@ -27,11 +43,8 @@ def slo_attainment(
     """
     check_number(objective, "objective", owner="slo_attainment", gt=0)
     values = np.asarray(latencies, dtype=np.float64).reshape(-1)
-    lost = dropped + timed_out + failed
-    total = len(values) + lost
-    if total == 0:
-        return float("nan")
-    return float(np.count_nonzero(values <= objective) / total)
+    within = int(np.count_nonzero(values <= objective))
+    return attainment(within, len(values), dropped + timed_out + failed)
 
 
 def latency_percentiles(

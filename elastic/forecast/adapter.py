@@ -10,7 +10,7 @@ import numpy as np
 from elastic.core.types import Forecast
 from elastic.core.validate import check_int
 from elastic.errors import ForecastError, ParameterError
-from elastic.forecast.base import BaseForecaster, FloatArray
+from elastic.forecast.base import BaseForecaster, FloatArray, check_horizon
 
 __all__ = ["External"]
 
@@ -145,6 +145,7 @@ class External(BaseForecaster):
 
     def forecast(self, horizon: int, level: Sequence[float] = ()) -> Forecast:
         """Forecasts from the model; its own intervals when it gives them."""
+        horizon = check_horizon(horizon, type(self).__name__)
         levels = tuple(level) if isinstance(level, Sequence) else (level,)
         if levels and self.ready and self._has_fit():
             out = self._predict(horizon, levels)

@@ -165,7 +165,9 @@ class AWSStyle(BaseForecaster):
     def _close(self, hour: int) -> None:
         """The values of ``hour`` are all in: learn their mean."""
         if self.last_hour_ is not None:
-            self.hours_.extend([math.nan] * (hour - self.last_hour_ - 1))
+            # hours older than the history fall out below: a longer gap adds no more
+            gap = min(hour - self.last_hour_ - 1, 24 * self.history_days)
+            self.hours_.extend([math.nan] * gap)
         self.hours_.append(self.sum_ / self.count_ if self.count_ else math.nan)
         self.last_hour_ = hour
         old = self.hours_[: max(0, len(self.hours_) - 24 * self.history_days)]

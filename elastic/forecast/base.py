@@ -31,6 +31,14 @@ def z_score(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 200.0)
 
 
+MAX_GAP = 100_000
+"""The most missing steps a forecaster fills with its one-step forecasts (about half a
+second of work); a longer gap starts the series again."""
+
+MAX_HORIZON = 100_000
+"""The most steps a forecast reaches ahead (a forecast array is as long as its horizon)."""
+
+
 class BaseForecaster(Params):
     """Base class of the forecasters: a regular series learned one value at a time.
 
@@ -39,7 +47,12 @@ class BaseForecaster(Params):
     one-step forecast (the state moves on without a correction, as a state
     space model does with a missing value), and it does not count as an error.
     A NaN value is a missing one. ``t`` may be left out: the values are then
-    taken one step apart.
+    taken one step apart. A gap of more than :data:`MAX_GAP` steps is not
+    filled: the series starts again at the new value (the state and the error
+    statistics are forgotten, the step is kept), since a forecast carried that
+    far says nothing about the series.
+
+    A forecast reaches at most :data:`MAX_HORIZON` steps ahead.
 
     Intervals are normal: ``mean ± z * sigma * sqrt(v[h])`` where ``sigma`` is
     the root mean square of the one-step forecast errors made while learning
@@ -131,6 +144,10 @@ class BaseForecaster(Params):
                 self.step_ = t - self.t_
             else:
                 missing = max(0, round((t - self.t_) / self.step_) - 1)
+                if missing > MAX_GAP:
+                    step = self.step_
+                    self._reset()
+                    self.step_, missing = step, 0
         for _ in range(missing):
             self._learn(self._one())
             self.n_ += 1
@@ -185,7 +202,7 @@ class BaseForecaster(Params):
         [16.39, 17.8, 18.88]
         """
         owner = type(self).__name__
-        horizon = check_int(horizon, "horizon", owner=f"{owner}.forecast", ge=1)
+        horizon = check_horizon(horizon, owner)
         levels = tuple(
             check_number(lv, "level", owner=f"{owner}.forecast", gt=0, le=99.999)
             for lv in ([level] if isinstance(level, int | float) else level)
@@ -207,6 +224,16 @@ class BaseForecaster(Params):
         spread = sigma * np.sqrt(self._variance(horizon))
         z = np.array([z_score(lv) for lv in levels])[:, None]
         return Forecast(mean, levels, mean - z * spread, mean + z * spread, times)
+
+
+def check_horizon(horizon: Any, owner: str) -> int:
+    """A forecast horizon: an integer from 1 to :data:`MAX_HORIZON` steps."""
+    steps = check_int(horizon, "horizon", owner=f"{owner}.forecast", ge=1)
+    if steps > MAX_HORIZON:
+        raise ParameterError(
+            "horizon", steps, f"at most {MAX_HORIZON} steps", owner=f"{owner}.forecast"
+        )
+    return steps
 
 
 def checked_value(y: Any, owner: str) -> float:

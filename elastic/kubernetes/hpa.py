@@ -10,12 +10,16 @@ them. The policy therefore does its own stabilization and rate limiting:
 run it in a loop with no ``behavior`` (:meth:`HorizontalPodAutoscaler.loop`).
 
 An :class:`~elastic.Observation` carries aggregates, so the pods are
-rebuilt from it: ``ready - warming`` running pods and ``warming`` pods in
+rebuilt from it, as counts (a billion replicas are three pod groups, not a
+billion pods): ``ready - warming`` running pods and ``warming`` pods in
 their CPU initialization period, all with the observed per-pod value, and
 ``pending`` pods in phase Pending. Metric values are read from
 ``obs.metrics`` by metric name, in their natural unit (a Utilization metric
 in percent, other values as plain numbers); targets are milli-units, as in
-the API.
+the API. A value that is not a finite number >= 0 (infinite, NaN, negative)
+is a missing metric, with the reason in the detail: as upstream with a
+metric it cannot read, the HPA then does not scale down. Milli-values
+saturate at the int64 maximum, as the metrics APIs' do.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ __all__ = ["DEFAULT_CPU_UTILIZATION", "HorizontalPodAutoscaler", "Metric"]
 #: the target of an HPA that names no metric (``DefaultCPUUtilization``)
 DEFAULT_CPU_UTILIZATION = 80
 _REQUEST = 1000  # the rebuilt pods' request: utilization is usage / request
+_INT64_MAX = 2**63 - 1  # the metrics APIs' milli-values are int64
 
 MetricType = Literal["Resource", "ContainerResource", "Pods", "Object", "External"]
 TargetType = Literal["Utilization", "AverageValue", "Value"]
@@ -67,6 +72,11 @@ _REASONS = {
     "TooFewReplicas": Reason.TOO_FEW,
     "TooManyReplicas": Reason.TOO_MANY,
 }
+
+
+def _milli(value: float) -> int:
+    """A finite value >= 0 as a metrics API milli-value: rounded, saturating at int64."""
+    return _INT64_MAX if value >= _INT64_MAX else round(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,22 +224,27 @@ class HorizontalPodAutoscaler(BasePolicy):
         )
 
     def _pods(self, obs: Observation, value: float | None, utilization: bool) -> list[Pod]:
-        """The pods as the HPA would list them, from the observation's aggregates."""
-        if value is None:
-            usage = None
-        else:
-            usage = round(value * _REQUEST / 100) if utilization else round(value * 1000)
+        """The pods as the HPA would list them, from the observation's aggregates, as groups
+        of identical pods."""
+        usage = None if value is None else _milli(value * (_REQUEST / 100 if utilization else 1000))
         ready = obs.ready_replicas
-        pods = [
-            Pod(f"pod-{i}", request=_REQUEST, usage=usage, initializing=i >= ready - obs.warming)
-            for i in range(ready)
-        ]
-        pods += [Pod(f"pending-{i}", phase="Pending", request=_REQUEST) for i in range(obs.pending)]
-        return pods
+        warming = min(max(obs.warming, 0), ready)
+        groups: list[Pod] = []
+        for name, count, initializing in (("running", ready - warming, False),
+                                          ("warming", warming, True)):  # fmt: skip
+            if count > 0:
+                groups.append(
+                    Pod(name, request=_REQUEST, usage=usage, initializing=initializing, count=count)
+                )
+        if obs.pending > 0:
+            groups.append(Pod("pending", phase="Pending", request=_REQUEST, count=obs.pending))
+        return groups
 
     def _propose(self, metric: Metric, obs: Observation, current: int) -> int:
         """One metric's proposal (raises MetricsError where upstream fails)."""
-        value = obs.metric(metric.name)
+        value = obs.metric(metric.name, nonnegative=True)
+        if value is None and metric.name in obs.metrics:
+            raise MetricsError(f"{obs.missing(metric.name, nonnegative=True)}; taken as missing")
         tolerance = self._tolerance()
         if metric.type in ("Resource", "ContainerResource"):
             cpu = metric.name == "cpu"
@@ -249,7 +264,7 @@ class HorizontalPodAutoscaler(BasePolicy):
             ).replicas
         if value is None:
             raise MetricsError(f"unable to get {metric.type} metric {metric.name}")
-        milli = round(value * 1000)
+        milli = _milli(value * 1000)
         if metric.target_type == "Value":
             if current and not obs.ready_replicas + obs.pending:
                 raise MetricsError("no pods returned by selector while calculating replica count")
@@ -322,6 +337,8 @@ class HorizontalPodAutoscaler(BasePolicy):
         return Recommendation(replicas, reason, f"{detail}; {condition}"), state
 
     def observe(self, obs: Observation) -> None:
+        if self.last_ is not None and float(obs.time) <= self.last_[0]:
+            return  # a time seen already teaches nothing (the Policy contract)
         rec, self.state_ = self._reconcile(obs, self.state_)
         self.last_ = (float(obs.time), int(obs.replicas), rec)
 

@@ -3,7 +3,9 @@
 Quantities are integers in milli-units, as the Kubernetes metrics APIs give
 them: a CPU request of one core is 1000, a metric value of 15 is 15000.
 Averages and utilizations are truncated where upstream truncates (integer
-division), and the usage ratio is computed from the truncated value.
+division), and the usage ratio is computed from the truncated value. A
+replica count saturates at the int32 maximum, as upstream's does, however
+large the metric.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from elastic.core.validate import check_choice, check_int, check_number
 from elastic.errors import MetricsError, ParameterError
 
 __all__ = [
+    "INT32_MAX",
     "Pod",
     "Tolerance",
     "UsageReplicas",
@@ -26,6 +29,9 @@ __all__ = [
     "utilization_replicas",
     "value_replicas",
 ]
+
+#: the largest replica count (``int32``): a count computed from a huge metric saturates here
+INT32_MAX = 2**31 - 1
 
 Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"]
 PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
@@ -55,6 +61,9 @@ class Pod:
         ``None`` when a container has none (an error for utilization targets).
     usage
         The pod's metric sample, milli; ``None`` when the metrics API has none.
+    count
+        How many identical pods this entry stands for (default 1): a fleet of
+        a billion alike pods is one entry, not a billion.
     """
 
     name: str
@@ -64,9 +73,11 @@ class Pod:
     initializing: bool = False
     request: int | None = None
     usage: int | None = None
+    count: int = 1
 
     def __post_init__(self) -> None:
         check_choice(self.phase, "phase", PHASES, owner=f"Pod {self.name!r}")
+        check_int(self.count, "count", owner=f"Pod {self.name!r}", ge=1)
         for name in ("request", "usage"):
             value = getattr(self, name)
             if value is not None:
@@ -76,6 +87,9 @@ class Pod:
 @dataclass(frozen=True, slots=True)
 class Tolerance:
     """No change while ``1 - scale_down <= ratio <= 1 + scale_up``.
+
+    A ``scale_down`` tolerance of 1 or more is valid, as upstream: the band
+    then reaches every ratio below 1, and the count never goes down.
 
     Examples
     --------
@@ -88,7 +102,7 @@ class Tolerance:
 
     def __post_init__(self) -> None:
         check_number(self.scale_up, "scale_up", owner="Tolerance", ge=0)
-        check_number(self.scale_down, "scale_down", owner="Tolerance", ge=0, le=1)
+        check_number(self.scale_down, "scale_down", owner="Tolerance", ge=0)
 
     def within(self, ratio: float) -> bool:
         """Whether ``ratio`` is inside the band (a change would be too small)."""
@@ -124,47 +138,70 @@ class UsageReplicas:
     usage: int
 
 
+def _ceil(x: float) -> int:
+    """``ceil(x)`` as a replica count, saturating at :data:`INT32_MAX` (upstream)."""
+    return INT32_MAX if x >= INT32_MAX else math.ceil(x)
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    """``numerator / denominator``, infinite where the quotient does not fit a float."""
+    try:
+        return numerator / denominator
+    except OverflowError:
+        return math.inf
+
+
+# A pod group's samples: name -> (value, how many pods)
+_Samples = dict[str, tuple[int, int]]
+
+
 def _group(
     pods: Sequence[Pod], cpu: bool
-) -> tuple[int, dict[str, int], set[str], set[str], set[str]]:
-    """Upstream ``groupPods``: ready count, samples, unready, missing and ignored pods."""
+) -> tuple[int, _Samples, dict[str, int], dict[str, int], dict[str, int]]:
+    """Upstream ``groupPods``: ready count, samples, unready, missing and ignored pods
+    (each a name and how many pods it stands for)."""
     ready = 0
-    samples: dict[str, int] = {}
-    unready: set[str] = set()
-    missing: set[str] = set()
-    ignored: set[str] = set()
+    samples: _Samples = {}
+    unready: dict[str, int] = {}
+    missing: dict[str, int] = {}
+    ignored: dict[str, int] = {}
     for pod in pods:
         if pod.deleting or pod.phase == "Failed":
-            ignored.add(pod.name)
+            ignored[pod.name] = pod.count
             continue
         if pod.phase == "Pending":
-            unready.add(pod.name)
+            unready[pod.name] = pod.count
             continue
         if pod.usage is None:
-            missing.add(pod.name)
+            missing[pod.name] = pod.count
             continue
         if cpu and pod.initializing:
-            unready.add(pod.name)
+            unready[pod.name] = pod.count
             continue
-        samples[pod.name] = pod.usage
-        ready += 1
+        samples[pod.name] = (pod.usage, pod.count)
+        ready += pod.count
     return ready, samples, unready, missing, ignored
 
 
+def _size(samples: _Samples) -> int:
+    """How many pods the samples stand for (upstream ``len(metrics)``)."""
+    return sum(count for _, count in samples.values())
+
+
 def _utilization(
-    samples: dict[str, int], requests: dict[str, int], target: int
+    samples: _Samples, requests: dict[str, int], target: int
 ) -> tuple[float, int, int]:
     """Upstream ``GetResourceUtilizationRatio``: ratio, utilization (%), raw average."""
     usage = total = entries = 0
-    for name, value in samples.items():
+    for name, (value, count) in samples.items():
         if name in requests:
-            usage += value
-            total += requests[name]
-            entries += 1
+            usage += value * count
+            total += requests[name] * count
+            entries += count
     if total == 0:
         raise MetricsError("no metrics returned matched known pods")
     utilization = usage * 100 // total
-    return utilization / target, utilization, usage // entries
+    return _ratio(utilization, target), utilization, usage // entries
 
 
 def _recount(current: int, ratio: float, new_ratio: float, pods: int, band: Tolerance) -> int:
@@ -173,7 +210,7 @@ def _recount(current: int, ratio: float, new_ratio: float, pods: int, band: Tole
     flipped = (ratio < 1.0 and new_ratio > 1.0) or (ratio > 1.0 and new_ratio < 1.0)
     if band.within(new_ratio) or flipped:
         return current
-    replicas = math.ceil(new_ratio * pods)
+    replicas = _ceil(new_ratio * pods)
     if (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current):
         return current
     return replicas
@@ -227,27 +264,27 @@ def utilization_replicas(
     if not up_with_unready and not missing:
         if band.within(ratio):
             return UtilizationReplicas(current_replicas, utilization, raw)
-        return UtilizationReplicas(math.ceil(ratio * ready), utilization, raw)
+        return UtilizationReplicas(_ceil(ratio * ready), utilization, raw)
     if missing:
         if ratio < 1.0:
             fallback = max(100, target)
-            for name in missing:
-                samples[name] = requests[name] * fallback // 100
+            for name, count in missing.items():
+                samples[name] = (requests[name] * fallback // 100, count)
         elif ratio > 1.0:
-            for name in missing:
-                samples[name] = 0
+            for name, count in missing.items():
+                samples[name] = (0, count)
     if up_with_unready:
-        for name in unready:
-            samples[name] = 0
+        for name, count in unready.items():
+            samples[name] = (0, count)
     new_ratio = _utilization(samples, requests, target)[0]
-    replicas = _recount(current_replicas, ratio, new_ratio, len(samples), band)
+    replicas = _recount(current_replicas, ratio, new_ratio, _size(samples), band)
     return UtilizationReplicas(replicas, utilization, raw)
 
 
-def _average(samples: dict[str, int], target: int) -> tuple[float, int]:
+def _average(samples: _Samples, target: int) -> tuple[float, int]:
     """Upstream ``GetMetricUsageRatio``: ratio of the truncated average to the target."""
-    usage = sum(samples.values()) // len(samples)
-    return usage / target, usage
+    usage = sum(value * count for value, count in samples.values()) // _size(samples)
+    return _ratio(usage, target), usage
 
 
 def average_value_replicas(
@@ -285,15 +322,19 @@ def average_value_replicas(
     if not up_with_unready and not missing:
         if band.within(ratio):
             return UsageReplicas(current_replicas, usage)
-        return UsageReplicas(math.ceil(ratio * ready), usage)
-    if missing:
-        for name in missing:
-            samples[name] = target if ratio < 1.0 else 0
+        return UsageReplicas(_ceil(ratio * ready), usage)
+    if missing:  # at a ratio of exactly 1 upstream leaves missing pods out
+        if ratio < 1.0:
+            for name, count in missing.items():
+                samples[name] = (target, count)
+        elif ratio > 1.0:
+            for name, count in missing.items():
+                samples[name] = (0, count)
     if up_with_unready:
-        for name in unready:
-            samples[name] = 0
+        for name, count in unready.items():
+            samples[name] = (0, count)
     new_ratio = _average(samples, target)[0]
-    return UsageReplicas(_recount(current_replicas, ratio, new_ratio, len(samples), band), usage)
+    return UsageReplicas(_recount(current_replicas, ratio, new_ratio, _size(samples), band), usage)
 
 
 def value_replicas(
@@ -323,12 +364,12 @@ def value_replicas(
     target = check_int(target_value, "target_value", owner=owner, ge=1)
     ready = check_int(ready_pods, "ready_pods", owner=owner, ge=0)
     band = Tolerance.of(tolerance)
-    ratio = value / target
+    ratio = _ratio(value, target)
     if current_replicas == 0:
-        return UsageReplicas(math.ceil(ratio), value)
+        return UsageReplicas(_ceil(ratio), value)
     if band.within(ratio):
         return UsageReplicas(current_replicas, value)
-    return UsageReplicas(math.ceil(ratio * ready), value)
+    return UsageReplicas(_ceil(ratio * ready), value)
 
 
 def average_value_total_replicas(
@@ -356,8 +397,9 @@ def average_value_total_replicas(
     current = check_int(current_replicas, "current_replicas", owner=owner, ge=0)
     band = Tolerance.of(tolerance)
     replicas = current
-    ratio = value / (target * current) if current else math.inf
+    ratio = _ratio(value, target * current) if current else math.inf
     if not band.within(ratio):
-        replicas = math.ceil(value / target)
-    usage = math.ceil(value / current) if current else value
+        replicas = _ceil(_ratio(value, target))
+    per_replica = _ratio(value, current) if current else math.inf
+    usage = math.ceil(per_replica) if math.isfinite(per_replica) else value
     return UsageReplicas(replicas, usage)

@@ -73,7 +73,7 @@ class _Group(BasePolicy):
         chosen = next(r for r in recs if r.replicas == replicas)
         return Recommendation(
             replicas,
-            Reason.COMBINED,
+            chosen.reason,
             f"{type(self).__name__} {wanted}: {chosen.reason.value}: {chosen.detail}",
             min_replicas=low,
             max_replicas=high,

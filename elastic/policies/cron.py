@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from elastic.errors import ParameterError
 
-__all__ = ["Cron"]
+__all__ = ["Cron", "cron_from_aws", "cron_to_aws"]
 
 _MONTHS = {
     m: i
@@ -176,3 +177,124 @@ def _parse_field(
             last = high if step_text else first
         values.update(range(first, last + 1, step))
     return values
+
+
+# AWS (Application Auto Scaling, EventBridge) six-field cron: name, low, high, names, wildcards
+_AWS_FIELDS: tuple[tuple[str, int, int, dict[str, int], str], ...] = (
+    ("minutes", 0, 59, {}, ",-*/"),
+    ("hours", 0, 23, {}, ",-*/"),
+    ("day-of-month", 1, 31, {}, ",-*?/"),
+    ("month", 1, 12, _MONTHS, ",-*/"),
+    ("day-of-week", 1, 7, {d: i + 1 for d, i in _DAYS.items()}, ",-*?"),
+    ("year", 1970, 2199, {}, ",-*/"),
+)
+_AWS_UNMODELLED = {"L": "last", "W": "nearest weekday", "#": "n-th weekday of the month"}
+_DAY_NAMES = list(_DAYS)
+
+
+def cron_from_aws(expression: str) -> str:
+    """The five-field cron of an AWS ``cron(...)`` expression's six fields.
+
+    AWS numbers the days of the week 1-7 from Sunday (five-field cron: 0-6,
+    0 or 7 for Sunday), wants ``?`` in exactly one of day-of-month and
+    day-of-week, and has a year. Only "any year" (``*``) is modelled, and
+    ``L``, ``W`` and ``#`` are refused; so is anything AWS would refuse.
+
+    Examples
+    --------
+    >>> cron_from_aws("0 8 ? * 2-6 *")   # Monday to Friday
+    '0 8 * * 1-5'
+    >>> cron_from_aws("30 6 1 * ? *")
+    '30 6 1 * *'
+    """
+    if not isinstance(expression, str):
+        raise ParameterError("cron", expression, "six fields as a string", owner="AWS cron")
+    parts = expression.split()
+    if len(parts) != 6:
+        raise ParameterError(
+            "cron", expression,
+            "six fields: minutes hours day-of-month month day-of-week year", owner="AWS cron",
+        )  # fmt: skip
+    for part, (name, low, high, names, wildcards) in zip(parts, _AWS_FIELDS, strict=True):
+        _check_aws_field(part, name, low, high, names, wildcards)
+    minute, hour, day, month, weekday, year = parts
+    if year != "*":
+        raise ParameterError("cron year", year, "'*' (any year; a year is not modelled)",
+                             owner="AWS cron")  # fmt: skip
+    if (day == "?") == (weekday == "?"):
+        raise ParameterError(
+            "cron", expression,
+            "one of day-of-month and day-of-week must be '?' and the other not", owner="AWS cron",
+        )  # fmt: skip
+    if weekday != "?":
+        weekday = re.sub(r"\d+", lambda m: str(int(m.group()) - 1), weekday)
+    five = " ".join([minute, hour, "*" if day == "?" else day, month,
+                     "*" if weekday == "?" else weekday])  # fmt: skip
+    Cron(five)  # what AWS would also refuse, such as 30 February
+    return five
+
+
+def _check_aws_field(
+    text: str, name: str, low: int, high: int, names: dict[str, int], wildcards: str
+) -> None:
+    field = f"cron {name}"
+    bare = text.upper()
+    for word in names:  # JUL and WED are not L and W
+        bare = bare.replace(word, "")
+    for mark, meaning in _AWS_UNMODELLED.items():
+        if mark in bare:
+            raise ParameterError(field, text, f"no '{mark}' ({meaning}: not modelled)",
+                                 owner="AWS cron")  # fmt: skip
+    if "?" in text and ("?" not in wildcards or text != "?"):
+        raise ParameterError(field, text, "'?' only alone, in day-of-month or day-of-week",
+                             owner="AWS cron")  # fmt: skip
+    if "/" in text and "/" not in wildcards:
+        raise ParameterError(field, text, "no '/' step in this field", owner="AWS cron")
+    if text == "?":
+        return
+    try:
+        _parse_field(text.replace("?", "*"), name, low, high, names, expression=text)
+    except ParameterError as error:
+        raise ParameterError(
+            field, text, f"{error.expected}" + (" (1 = SUN)" if name == "day-of-week" else ""),
+            owner="AWS cron",
+        ) from None  # fmt: skip
+
+
+def cron_to_aws(expression: str) -> str:
+    """The six fields of AWS's ``cron(...)`` for a five-field cron (any year).
+
+    Days of the week are written as names (``MON-FRI``), which mean the same
+    in both forms. A five-field cron that restricts both day fields (a day
+    matches either) has no AWS form and is refused.
+
+    Examples
+    --------
+    >>> cron_to_aws("0 8 * * 1-5")
+    '0 8 ? * MON-FRI *'
+    >>> cron_to_aws("0 0 1 * *")
+    '0 0 1 * ? *'
+    """
+    cron = Cron(expression)
+    minute, hour, day, month, _ = expression.split()
+    restricted_day, restricted_week = cron._restricted
+    if restricted_day and restricted_week:
+        raise ParameterError(
+            "cron", expression,
+            "at most one restricted day field (AWS cannot say 'this day of the month or this "
+            "day of the week')", owner="AWS cron",
+        )  # fmt: skip
+    if not restricted_week:
+        return f"{minute} {hour} {day.replace('?', '*')} {month} ? *"
+    days = sorted(cron._weekdays)
+    runs: list[list[int]] = []
+    for d in days:
+        if runs and runs[-1][-1] == d - 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    names = ",".join(
+        _DAY_NAMES[run[0]] if len(run) == 1 else f"{_DAY_NAMES[run[0]]}-{_DAY_NAMES[run[-1]]}"
+        for run in runs
+    )
+    return f"{minute} {hour} ? {month} {names} *"

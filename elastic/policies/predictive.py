@@ -268,7 +268,9 @@ class Predictive(BasePolicy):
 
     def observe(self, obs: Observation) -> None:
         now = float(obs.time)
-        if self.time_ is not None and now > self.time_:
+        if self.time_ is not None:
+            if now <= self.time_:
+                return  # a time seen already teaches nothing (the Policy contract)
             self.interval_ = now - self.time_
         self.time_ = now
         self._learn(self._load(obs), now)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_int, check_number
@@ -136,6 +137,12 @@ class Scheduled(BasePolicy):
                     )
                 seen[at] = i
                 self._crons.append(None)
+                try:
+                    ZoneInfo(action.timezone)
+                except (ZoneInfoNotFoundError, ValueError, TypeError):
+                    raise PolicyError(
+                        f"{name}.timezone", action.timezone, "an IANA time zone name", owner=owner
+                    ) from None
             else:
                 try:
                     self._crons.append(Cron(str(action.cron), action.timezone))
@@ -173,6 +180,10 @@ class Scheduled(BasePolicy):
                     check_number(
                         getattr(action, field), f"{name}.{field}", owner=owner, error=PolicyError
                     )
+            if action.start is not None and action.end is not None and action.end <= action.start:
+                raise PolicyError(
+                    f"{name}.end", action.end, f"a time after start ({action.start})", owner=owner
+                )
 
     def _latest(self, i: int, t: float) -> float | None:
         """When action ``i`` last fired at or before ``t`` (observation clock)."""

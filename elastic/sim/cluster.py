@@ -125,7 +125,7 @@ class Cluster:
         self._capacity_since = 0.0
         self.failures = 0
         self.interruptions = 0
-        self.histogram = LatencyHistogram()
+        self.histogram = LatencyHistogram(scenario.slo)  # exact SLO attainment
         self.recent: list[NDArray[np.float64]] = []  # latencies since the metrics last looked
         self._unbinned: list[NDArray[np.float64]] = []  # latencies not yet in the histogram
         self._unbinned_count = 0
@@ -355,8 +355,11 @@ class Cluster:
         if replica in self.live:
             self.live.remove(replica)
 
-    def _terminate(self, replica: Replica, now: float) -> None:
-        """Take ``replica`` away at ``now``, failing what it still had in flight."""
+    def _terminate(self, replica: Replica, now: float, *, interrupted: bool = False) -> None:
+        """Take ``replica`` away at ``now``, failing what it still had in flight.
+
+        ``interrupted``: the provider takes it (a spot interruption), which is billed apart.
+        """
         self._stop_accepting(replica)
         if replica in self.draining:
             self.draining.remove(replica)
@@ -366,7 +369,7 @@ class Cluster:
                 self._drop(replica.server.dropped)
         replica.state = TERMINATED
         replica.stopped_at = now
-        self.ledger.stop(replica.name, now)
+        self.ledger.stop(replica.name, now, interrupted=interrupted)
 
     def _failing(self, replica: Replica) -> Generator[simpy.Event, Any, None]:
         assert self.spec.mtbf is not None
@@ -383,7 +386,7 @@ class Cluster:
         self.interruptions += 1
         replica.noticed_at = self.env.now
         if replica.state == PROVISIONING:
-            self._terminate(replica, self.env.now)
+            self._terminate(replica, self.env.now, interrupted=True)
             return
         if replica.state != DRAINING:
             self._stop_accepting(replica)
@@ -391,4 +394,4 @@ class Cluster:
             self.draining.append(replica)
         yield self.env.timeout(self.spec.spot_notice)
         if replica.state != TERMINATED:
-            self._terminate(replica, self.env.now)
+            self._terminate(replica, self.env.now, interrupted=True)

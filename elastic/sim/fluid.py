@@ -205,7 +205,10 @@ class FluidSimulation:
         self._in_service_failed = 0.0  # work in service on replicas failed in this interval
         self._counted = (0, 0, 0, 0)  # completed, dropped, timed out, failed: last record
         self.failures = self.interruptions = 0
-        self._latencies = LatencyMix(scenario.service, streams.generator("fluid service"))
+        # the latency distribution of the run, counted exactly at the SLO
+        self._latencies = LatencyMix(
+            scenario.service, streams.generator("fluid service"), objective=scenario.slo
+        )
         # M/M/c mean waits and chances to wait by (servers, load)
         self._erlang: dict[tuple[int, float], tuple[float, float]] = {}
         self._scv = scenario.service.scv

@@ -49,17 +49,24 @@ def _levels() -> tuple[FloatArray, FloatArray]:
 class LatencyMix:
     """Latencies of a fluid run's ticks, gathered into a :class:`LatencyHistogram`.
 
+    With an ``objective`` (the SLO), the share of latencies at or below it
+    is counted from the distribution itself, not from the histogram's bins.
+
     Examples
     --------
     >>> from elastic.sim import Exponential
-    >>> mix = LatencyMix(Exponential(1.0), np.random.default_rng(0))
+    >>> mix = LatencyMix(Exponential(1.0), np.random.default_rng(0), objective=1.0)
     >>> mix.add(0.0, 10_000, wait=0.0, chance=0.0)  # no wait: the service times themselves
     >>> histogram = mix.histogram()
     >>> histogram.count, round(histogram.quantile(0.5), 1), round(histogram.quantile(0.99), 1)
     (10000, 0.7, 4.6)
+    >>> histogram.fraction_within(1.0)  # 1 - exp(-1) = 0.632
+    0.6319
     """
 
-    def __init__(self, service: Distribution, rng: np.random.Generator) -> None:
+    def __init__(
+        self, service: Distribution, rng: np.random.Generator, *, objective: float | None = None
+    ) -> None:
         levels, masses = _levels()
         sample = np.sort(service.sample(rng, _SAMPLE))
         self.mean_service = service.mean
@@ -69,6 +76,8 @@ class LatencyMix:
         self._waited: dict[int, FloatArray] = {}  # S + W's points, by group of W's mean
         self._groups: dict[tuple[int, int], list[float]] = {}  # (delay, wait) -> weights
         self._mass = np.zeros(len(LatencyHistogram().counts))
+        self.objective = objective
+        self._within = 0.0  # requests at or below the objective, from the points themselves
         self.count = 0
         self.total = 0.0  # the exact sum of the latencies, for the mean
         self.max = 0.0
@@ -125,19 +134,28 @@ class LatencyMix:
         if not self._groups:
             return
         values, weights = [], []
-        service, masses = self.service_points, self.masses
+        service, masses, objective = self.service_points, self.masses, self.objective
         for (delay_group, wait_group), (direct, waited) in self._groups.items():
             delay = _value(delay_group)
-            if direct > 0:
-                values.append(delay + service)
-                weights.append(direct * masses)
-            if waited > 0:
-                values.append(delay + self._waiting(wait_group))
-                weights.append(waited * masses)
+            for weight, points in (
+                (direct, service),
+                (waited, self._waiting(wait_group) if waited > 0 else service),
+            ):
+                if weight > 0:
+                    values.append(delay + points)
+                    weights.append(weight * masses)
+                    if objective is not None:
+                        self._within += weight * self._below(objective - delay, points)
         self._groups.clear()
         points, mass = np.concatenate(values), np.concatenate(weights)
         self.max = max(self.max, float(points.max()))
         self._mass += np.bincount(_bins(points, len(self._mass)), mass, minlength=len(self._mass))
+
+    def _below(self, limit: float, points: FloatArray) -> float:
+        """The probability of at most ``limit`` for quantile points (interpolated between them)."""
+        if limit < 0:
+            return 0.0
+        return float(np.interp(limit, points, self.levels, left=0.0, right=1.0))
 
     def _waiting(self, group: int) -> FloatArray:
         """The quantile points of ``S + W`` for a wait ``W`` of mean ``_value(group)``.
@@ -158,12 +176,13 @@ class LatencyMix:
     def histogram(self) -> LatencyHistogram:
         """The distribution so far, in whole requests (the bins rounded cumulatively)."""
         self._fold()
-        histogram = LatencyHistogram()
+        histogram = LatencyHistogram(self.objective)
         whole = np.round(np.cumsum(self._mass))
         histogram.counts = np.diff(whole, prepend=0.0).astype(np.int64)
         histogram.count = int(whole[-1]) if len(whole) else 0
         histogram.total = self.total * histogram.count / self.count if self.count else 0.0
         histogram.max = self.max
+        histogram.within = min(round(self._within), histogram.count)
         return histogram
 
     def pending(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
@@ -20,9 +21,11 @@ from elastic.core.types import Decision, Reason, Stage
 from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
 from elastic.evaluate import (
+    attainment,
     demand_replicas,
     instability,
     jitter,
+    offered_rate,
     scaling_actions,
     tau_o,
     tau_u,
@@ -175,7 +178,9 @@ class RunResult:
     interval; ``totals`` the requests by outcome over the run, with replica
     failures and spot interruptions; ``latency`` a histogram of every
     completed request; ``ledger`` the bill of the run's replicas (None for a
-    result read back from JSON, which keeps the bill's total); ``facts`` what
+    result read back from JSON, which keeps the bill's total); ``offered``
+    the workload's mean arrival rate over each interval (its load intensity,
+    the basis of :meth:`demand`); ``facts`` what
     evaluation needs of the scenario (``scenario`` itself is None for a
     result read back from JSON).
     """
@@ -214,6 +219,7 @@ class RunResult:
     observed: dict[str, FloatArray]
     decisions: list[Decision | None]
     cost_per_interval: FloatArray
+    offered: FloatArray | None = None
 
     @classmethod
     def from_records(
@@ -245,6 +251,7 @@ class RunResult:
         }
         _, per_interval = ledger.by_time(scenario.control_interval, until=scenario.duration)
         return cls(
+            offered=offered_rate(scenario.workload.mean_rate, series["start"], series["end"]),
             scenario=scenario,
             facts=RunFacts.of(scenario),
             ledger=ledger,
@@ -274,6 +281,7 @@ class RunResult:
             "totals": {key: _plain(value) for key, value in self.totals.items()},
             "cost": str(self.bill),
             "cost_per_interval": _listed(self.cost_per_interval),
+            "offered": None if self.offered is None else _listed(self.offered),
             "series": {name: _listed(getattr(self, name)) for name in _SERIES},
             "observed": {name: _listed(values) for name, values in self.observed.items()},
             "decisions": [None if d is None else _decision(d) for d in self.decisions],
@@ -314,24 +322,65 @@ class RunResult:
             ledger=None,
             bill=Decimal(data["cost"]),
             cost_per_interval=np.array(data["cost_per_interval"], dtype=np.float64),
+            offered=(
+                None
+                if data.get("offered") is None
+                else np.array(data["offered"], dtype=np.float64)
+            ),
             **series,
             observed=observed,
             decisions=[None if d is None else _undecision(d) for d in data["decisions"]],
         )
 
     @classmethod
-    def from_json(cls, source: str | Path) -> RunResult:
-        """Read a run from JSON text or from a file."""
-        text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, source: str | os.PathLike[str]) -> RunResult:
+        """Read a run from a file, as :meth:`to_json` writes it, or from JSON text.
+
+        The rule: a path object is a file; a string whose first non-blank
+        character is ``{`` is JSON text (a run is a JSON object, and no file
+        name in practice starts so); any other string is a file path. So
+        ``RunResult.from_json("run.json")`` reads what
+        ``result.to_json("run.json")`` wrote.
+        """
+        owner = "RunResult.from_json"
+        if isinstance(source, str) and source.lstrip().startswith("{"):
+            text, where = source, "the JSON text"
+        else:
+            path = Path(source)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                reason = getattr(error, "strerror", None) or str(error)
+                raise ParameterError(
+                    "source", str(source), f"a readable JSON file ({reason})", owner=owner
+                ) from None
+            where = str(path)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ParameterError(
+                "source",
+                f"{where}: line {error.lineno}, column {error.colno}",
+                f"a run as to_json writes it ({error.msg})",
+                owner=owner,
+            ) from None
+        if not isinstance(data, Mapping):
+            raise ParameterError("source", where, "a JSON object", owner=owner)
+        return cls.from_dict(data)
 
     def demand(self) -> IntArray:
-        """Replicas needed in each interval to serve its arrivals at the scenario's SLO.
+        """Replicas needed in each interval to serve its offered load at the scenario's SLO.
 
         See :func:`elastic.evaluate.demand_replicas`: the pooled M/M/c mean
         response time within ``scenario.slo`` (or, without one, not overloaded).
+        The load is ``offered``, the workload's intensity over each interval
+        (its rate function, or a trace's buckets), not the requests that
+        happened to arrive; a result saved without it falls back to those.
         """
-        rate = self.arrived / np.maximum(self.end - self.start, 1e-12)
+        if self.offered is not None:
+            rate = self.offered
+        else:
+            rate = self.arrived / np.maximum(self.end - self.start, 1e-12)
         facts = self.facts
         service = facts.mean_service
         objective = facts.slo if facts.slo and facts.slo > service else None
@@ -340,8 +389,10 @@ class RunResult:
     def summary(self) -> dict[str, float]:
         """The run in numbers: cost, SLO, latency, requests, elasticity, scaling.
 
-        ``slo_attainment`` is NaN without ``scenario.slo``; latency
-        quantiles come from the run's histogram (within about 1 %). The
+        ``slo_attainment`` is NaN without ``scenario.slo``, and is
+        :func:`elastic.evaluate.attainment` of the requests within it (counted
+        exactly) and of those lost; latency quantiles come from the run's
+        histogram (within about 1 %). The
         elasticity metrics compare ready replicas with :meth:`demand`.
         """
         t = self.totals
@@ -352,6 +403,7 @@ class RunResult:
         slo = self.facts.slo
         lost = t["dropped"] + t["timed_out"] + t["failed"]
         served = t["completed"]
+        # exact: the histogram counts its run's objective itself, not to a bin
         within = self.latency.fraction_within(slo) * served if slo else math.nan
         actions = scaling_actions(self.replicas)
         return {
@@ -359,7 +411,7 @@ class RunResult:
             "cost_per_hour": cost / hours,
             "cost_per_million_requests": cost / t["arrived"] * 1e6 if t["arrived"] else math.nan,
             "requests": float(t["arrived"]),
-            "slo_attainment": within / (served + lost) if slo and served + lost else math.nan,
+            "slo_attainment": attainment(within, served, lost) if slo else math.nan,
             "latency_mean": self.latency.mean,
             "latency_p50": self.latency.quantile(0.5),
             "latency_p95": self.latency.quantile(0.95),

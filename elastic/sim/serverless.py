@@ -92,7 +92,7 @@ class Platform:
         self.boot_rng = streams.generator("boot")
         self.tally = Tally()
         self.total = Tally(latencies=None)
-        self.histogram = LatencyHistogram()
+        self.histogram = LatencyHistogram(scenario.slo)  # exact SLO attainment
         self._interval: list[float] = []  # latencies since the last tally
         self._recent: list[float] = []  # latencies since the metrics last looked
         self._unbinned: list[float] = []  # latencies not yet in the histogram

@@ -15,7 +15,9 @@ class LatencyHistogram:
     """Counts of latencies in log-spaced bins, from 1 µs to 1e6 s, 200 bins a decade.
 
     A month of requests is a fixed 2,400 counters; a quantile read from it is
-    within 1.2 % of the exact one (half a bin).
+    within 1.2 % of the exact one (half a bin). With an ``objective`` (the
+    SLO), the latencies at or below it are counted exactly too (``within``),
+    so that attainment does not depend on the bins.
 
     Examples
     --------
@@ -27,7 +29,9 @@ class LatencyHistogram:
 
     LOW, DECADES, PER_DECADE = -6, 12, 200
 
-    def __init__(self) -> None:
+    def __init__(self, objective: float | None = None) -> None:
+        self.objective = objective
+        self.within = 0  # latencies <= objective, counted exactly
         self.counts = np.zeros(self.DECADES * self.PER_DECADE + 2, dtype=np.int64)
         self.count = 0
         self.total = 0.0
@@ -41,12 +45,16 @@ class LatencyHistogram:
         position = (np.log10(np.maximum(values, 1e-300)) - self.LOW) * self.PER_DECADE
         bins = np.clip(np.floor(position).astype(np.int64) + 1, 0, len(self.counts) - 1)
         if counts is None:
+            if self.objective is not None:
+                self.within += int(np.count_nonzero(values <= self.objective))
             self.counts += np.bincount(bins, minlength=len(self.counts))
             self.count += len(values)
             self.total += float(values.sum())
             self.max = max(self.max, float(values.max(initial=0.0)))
             return
         weights = np.asarray(counts)
+        if self.objective is not None:
+            self.within += int(weights[values <= self.objective].sum())
         # float weights are exact for whole counts below 2**53
         self.counts += np.bincount(bins, weights, minlength=len(self.counts)).astype(np.int64)
         self.count += int(weights.sum())
@@ -69,9 +77,11 @@ class LatencyHistogram:
         return float(min(10**edge, self.max))
 
     def fraction_within(self, limit: float) -> float:
-        """Share of latencies at or below ``limit`` (to the bin containing it)."""
+        """Share of latencies at or below ``limit``: exact at the ``objective``, else to its bin."""
         if not self.count:
             return float("nan")
+        if limit == self.objective:
+            return self.within / self.count
         position = (np.log10(max(limit, 1e-300)) - self.LOW) * self.PER_DECADE
         index = int(np.clip(np.floor(position) + 1, 0, len(self.counts) - 1))
         return float(self.counts[: index + 1].sum() / self.count)
@@ -85,12 +95,15 @@ class LatencyHistogram:
             "count": self.count,
             "total": self.total,
             "max": self.max,
+            "objective": self.objective,
+            "within": self.within,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> LatencyHistogram:
         """Read back what :meth:`to_dict` gave."""
-        histogram = cls()
+        histogram = cls(data.get("objective"))
+        histogram.within = int(data.get("within", 0))
         histogram.counts[np.asarray(data["bins"], dtype=np.int64)] = data["counts"]
         histogram.count, histogram.total, histogram.max = data["count"], data["total"], data["max"]
         return histogram

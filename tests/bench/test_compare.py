@@ -63,7 +63,7 @@ def test_aggregate_gives_means_and_confidence_intervals(capsys):
 @pytest.mark.parametrize(
     ("values", "expected", "why"),
     [
-        ([1.0, 2.0, 3.0], (2.0, 4.303 / math.sqrt(3)), "t(2) = 4.303, sd 1"),
+        ([1.0, 2.0, 3.0], (2.0, 4.302652729749464 / math.sqrt(3)), "t(2) = 4.3027, sd 1"),
         ([4.0, 4.0], (4.0, 0.0), "no spread"),
         ([5.0, math.nan], (5.0, math.nan), "NaN left out; one value has no interval"),
     ],
@@ -95,3 +95,32 @@ def test_a_dask_local_cluster_gives_the_same_rows():
     ):
         remote = compare(LOOPS, SCENARIOS, 2, executor=client.get_executor(), progress=False)
     assert remote.rows == serial.rows
+
+
+def test_paired_differences_are_per_seed_differences_against_the_baseline():
+    # issue 15 A2: the same scenario and seed pair two policies' runs
+    result = compare(LOOPS, SCENARIOS, 3, executor=SerialExecutor(), progress=False)
+    rows = result.paired("cost", baseline="target tracking")
+    assert [(r["policy"], r["baseline"], r["scenario"], r["seeds"]) for r in rows] == [
+        ("step", "target tracking", "poisson", 3)
+    ]
+    by = {(r["policy"], r["seed"]): r["cost"] for r in result.rows}
+    differences = [by[("step", s)] - by[("target tracking", s)] for s in range(3)]
+    mean, half = mean_ci(differences)
+    assert rows[0]["difference"] == pytest.approx(mean)
+    assert rows[0]["difference_ci"] == pytest.approx(half)
+    text = result.format_paired(["cost"], baseline="target tracking")
+    assert text.splitlines()[0].split() == ["policy", "baseline", "scenario", "seeds", "cost"]
+
+
+def test_a_policy_against_itself_differs_by_exactly_zero():
+    twins = {"a": LOOPS["step"], "b": LOOPS["step"]}
+    result = compare(twins, SCENARIOS, 2, executor=SerialExecutor(), progress=False)
+    (row,) = result.paired("cost", baseline="a")
+    assert (row["difference"], row["difference_ci"]) == (0.0, 0.0)
+
+
+def test_paired_differences_refuse_an_unknown_baseline():
+    result = compare(LOOPS, SCENARIOS, 1, executor=SerialExecutor(), progress=False)
+    with pytest.raises(ParameterError, match="baseline"):
+        result.paired("cost", baseline="nope")

@@ -41,7 +41,7 @@ def test_the_signature_is_the_dataclass_one(cls):
 SAMPLES = {
     Observation: ((60.0, 4), {"metrics": {"cpu": 75.0}, "ready": 3}),
     Recommendation: ((3, Reason.TARGET_TRACKING), {"detail": "x", "max_replicas": 9}),
-    Stage: (("combine", 3, Reason.COMBINED), {}),
+    Stage: (("combine", 3, Reason.TARGET_TRACKING), {}),
     Decision: ((1.0, 2, 3, (), ()), {}),
     ScaleEvent: ((2, 30.0), {}),
 }

@@ -1,3 +1,6 @@
+import math
+
+import numpy as np
 import pytest
 
 from elastic import (
@@ -200,11 +203,48 @@ def test_no_policy_and_not_a_policy_are_errors():
         DecisionLoop([TargetTracking("cpu", 50.0), "cpu"], min_replicas=1, max_replicas=2)
 
 
-@pytest.mark.parametrize("replicas", [-1, 2.0, None])
-def test_bad_observed_replicas(replicas):
+@pytest.mark.parametrize(
+    ("fields", "name"),
+    [
+        pytest.param({"replicas": -1}, "replicas", id="negative replicas"),
+        pytest.param({"replicas": 2.0}, "replicas", id="replicas a float"),
+        pytest.param({"replicas": None}, "replicas", id="replicas missing"),
+        pytest.param({"replicas": True}, "replicas", id="replicas a bool"),
+        pytest.param({"time": math.inf}, "time", id="time infinite"),
+        pytest.param({"time": math.nan}, "time", id="time NaN"),
+        pytest.param({"time": "60"}, "time", id="time a string"),
+        pytest.param({"ready": -1}, "ready", id="negative ready"),
+        pytest.param({"pending": -2}, "pending", id="negative pending"),
+        pytest.param({"warming": 1.5}, "warming", id="warming a float"),
+        pytest.param({"startup": -5.0}, "startup", id="negative startup"),
+        pytest.param({"startup": math.inf}, "startup", id="startup infinite"),
+        pytest.param({"metrics": None}, "metrics", id="metrics None"),
+        pytest.param({"metrics": [("cpu", 50.0)]}, "metrics", id="metrics a list"),
+        pytest.param({"metrics": {"cpu": True}}, r"metrics\['cpu'\]", id="metric a bool"),
+        pytest.param({"metrics": {"cpu": "50"}}, r"metrics\['cpu'\]", id="metric a string"),
+        pytest.param({"metrics": {"cpu": None}}, r"metrics\['cpu'\]", id="metric None"),
+        pytest.param({"metrics": {1: 50.0}}, "metrics", id="metric name not a string"),
+    ],
+)
+def test_impossible_observations_are_refused_when_made(fields, name):
+    values = {"time": 0.0, "replicas": 2, "metrics": {"cpu": 50.0}} | fields
+    with pytest.raises(ParameterError, match=rf"Observation: {name}="):
+        Observation(**values)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_metric_reads_as_missing(value):
+    observation = Observation(0.0, 2, {"cpu": value})
+    assert observation.metric("cpu") is None
     loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=5)
-    with pytest.raises(ParameterError, match=r"obs\.replicas"):
-        loop.step(Observation(0.0, replicas, {"cpu": 50.0}))
+    assert loop.step(observation).replicas == 2
+
+
+def test_numpy_numbers_make_an_observation():
+    observation = Observation(
+        np.float64(5.0), np.int64(3), {"cpu": np.float32(40.0)}, ready=np.int32(2)
+    )
+    assert observation.metric("cpu") == 40.0
 
 
 def test_time_must_not_go_backwards():
@@ -230,3 +270,18 @@ def test_bad_rules_name_themselves(build, name):
     with pytest.raises(ParameterError) as info:
         build()
     assert info.value.name == name
+
+
+@pytest.mark.parametrize(
+    ("cpu", "reason"),
+    [
+        pytest.param(52.0, Reason.WITHIN_TOLERANCE, id="inside the tolerance: hold"),
+        pytest.param(math.nan, Reason.NO_DATA, id="no data: hold"),
+        pytest.param(100.0, Reason.TARGET_TRACKING, id="scale out"),
+    ],
+)
+def test_decision_reason_is_the_policys_own_when_no_stage_changes_it(cpu, reason):
+    loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=10)
+    decision = loop.step(Observation(0.0, 4, {"cpu": cpu}))
+    assert decision.reason is reason
+    assert decision.stage("combine").reason is reason

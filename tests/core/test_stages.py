@@ -8,20 +8,41 @@ from elastic.core.types import Reason, Recommendation
 
 R = Recommendation
 TT = Reason.TARGET_TRACKING
+WT = Reason.WITHIN_TOLERANCE
+ND = Reason.NO_DATA
+SA = Reason.STEP_ADJUSTMENT
 
 
 @pytest.mark.parametrize(
     ("recs", "current", "rule", "expected", "reason", "why"),
     [
-        ([R(3, TT), R(7, TT)], 5, "max", 7, Reason.COMBINED, "max scales out if any wants to"),
-        ([R(3, TT), R(4, TT)], 5, "max", 4, Reason.COMBINED, "all want in: the least scale-in"),
-        ([R(None, Reason.NO_DATA)], 5, "max", 5, Reason.HOLD, "nobody has a number: hold"),
+        ([R(3, TT), R(7, TT)], 5, "max", 7, TT, "max scales out if any wants to"),
+        ([R(3, TT), R(4, TT)], 5, "max", 4, TT, "all want in: the least scale-in"),
+        ([R(None, ND)], 5, "max", 5, ND, "nobody has a number: hold, for the policy's reason"),
+        (
+            [R(None, ND), R(None, Reason.NO_BREACH)],
+            5,
+            "max",
+            5,
+            Reason.HOLD,
+            "nobody has a number, for different reasons: hold",
+        ),
+        ([R(5, WT)], 5, "max", 5, WT, "the policy's own reason survives the combine stage"),
+        (
+            [R(5, WT), R(5, TT)],
+            5,
+            "max",
+            5,
+            WT,
+            "equal recommendations: the first policy's reason",
+        ),
+        ([R(3, TT), R(6, SA)], 5, "max", 6, SA, "the reason of the recommendation taken"),
         (
             [R(3, TT), R(None, Reason.NO_DATA)],
             5,
             "max",
             3,
-            Reason.COMBINED,
+            TT,
             "max ignores abstainers",
         ),
         (
@@ -37,7 +58,7 @@ TT = Reason.TARGET_TRACKING
             5,
             "aws",
             3,
-            Reason.COMBINED,
+            TT,
             "aws: policies with scale-in disabled do not vote on scale-in",
         ),
         (
@@ -45,10 +66,10 @@ TT = Reason.TARGET_TRACKING
             5,
             "aws",
             8,
-            Reason.COMBINED,
+            TT,
             "aws: scale out if any policy wants to",
         ),
-        ([R(3, TT), R(5, TT)], 5, "aws", 5, Reason.COMBINED, "aws: one policy holds: no scale-in"),
+        ([R(3, TT), R(5, TT)], 5, "aws", 5, TT, "aws: one policy holds: no scale-in"),
     ],
 )
 def test_combine(recs, current, rule, expected, reason, why):

@@ -13,6 +13,7 @@ from elastic.cost import (
     provisioned_concurrency,
     spot,
 )
+from elastic.cost.money import QUANTUM
 from elastic.errors import ParameterError
 
 M5_LARGE = "0.096"
@@ -31,7 +32,8 @@ M5_LARGE = "0.096"
     ],
 )
 def test_per_second_with_minimum(seconds, expected, why):
-    assert per_second(seconds, M5_LARGE) == expected, why
+    # bills are handed out to the 1e-18 $ quantum
+    assert per_second(seconds, M5_LARGE) == expected.quantize(QUANTUM), why
 
 
 @pytest.mark.parametrize(
@@ -49,8 +51,9 @@ def test_hourly(seconds, hours, why):
 
 def test_fargate_bills_configured_resources_for_at_least_a_minute():
     # 0.25 vCPU x $0.04048 + 0.5 GB x $0.004445 = $0.0123425 per hour, for 60 s
-    assert fargate(45, 0.25, 0.5, "0.04048", "0.004445") == D("0.0123425") * 60 / 3600
-    assert fargate(90.5, 1, 2, "0.04048", "0.004445") == D("0.04937") * 91 / 3600
+    small, large = D("0.0123425") * 60 / 3600, D("0.04937") * 91 / 3600
+    assert fargate(45, 0.25, 0.5, "0.04048", "0.004445") == small.quantize(QUANTUM)
+    assert fargate(90.5, 1, 2, "0.04048", "0.004445") == large.quantize(QUANTUM)
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from decimal import Decimal as D
 import pytest
 
 from elastic.cost import default_catalog, load_catalog
+from elastic.cost.money import QUANTUM
 from elastic.errors import ManifestError, ParameterError
 
 CATALOG = default_catalog()
@@ -56,7 +57,8 @@ def test_serverless_prices_match_the_reference():
 
 
 def test_tariffs_from_the_catalog():
-    assert CATALOG.fargate_task(0.25, 0.5).charge(45) == D("0.0123425") * 60 / 3600
+    fargate = (D("0.0123425") * 60 / 3600).quantize(QUANTUM)
+    assert CATALOG.fargate_task(0.25, 0.5).charge(45) == fargate
     assert CATALOG.hourly("m5.large").charge(3601) == D("0.192")
     provisioned = CATALOG.lambda_function(1024, provisioned=True)
     assert provisioned.price_gb_second == D("0.0000097222")

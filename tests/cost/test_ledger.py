@@ -20,6 +20,7 @@ from elastic.cost import (
     Spot,
     per_second,
 )
+from elastic.cost.money import QUANTUM
 from elastic.errors import ParameterError
 
 PER_HOUR = D("0.096")
@@ -83,7 +84,8 @@ def ledger_with(*lifecycles):
     ],
 )
 def test_hand_computed_bills(lifecycles, until, expected, why):
-    assert ledger_with(*lifecycles).total(until=until) == expected, why
+    # bills are handed out to the 1e-18 $ quantum
+    assert ledger_with(*lifecycles).total(until=until) == expected.quantize(QUANTUM), why
 
 
 def test_a_restarted_unit_pays_a_minimum_per_start():
@@ -124,12 +126,14 @@ def test_itemized_by_type_and_time():
     )
     edges, cost = ledger.by_time(3600, until=9000, exact=True)
     assert edges.tolist() == [0, 3600, 7200, 9000]
-    assert cost.tolist() == [
-        seconds(2600) + seconds(60) + PER_HOUR,
-        seconds(3600) + seconds(60),
-        seconds(1800),
-    ]
-    assert ledger.by_type(until=9000) == {"m5.large": seconds(8000 + 120), "hourly": PER_HOUR}
+    expected = [seconds(2600) + seconds(60) + PER_HOUR, seconds(3600) + seconds(60), seconds(1800)]
+    # each bucket within a quantum of its exact bill, and together exactly the total
+    assert all(abs(c - e) <= QUANTUM for c, e in zip(cost, expected, strict=True))
+    assert sum(cost) == ledger.total(until=9000)
+    assert ledger.by_type(until=9000) == {
+        "m5.large": seconds(8000 + 120).quantize(QUANTUM),
+        "hourly": PER_HOUR,
+    }
 
 
 def test_by_time_starts_where_asked():
@@ -259,7 +263,7 @@ def test_a_run_split_in_two_ledgers_bills_the_same(run, data):
     parts = build(first, requests[:cut]).total(until=until) + build(second, requests[cut:]).total(
         until=until
     )
-    assert abs(whole - parts) <= D("1e-20")
+    assert abs(whole - parts) <= QUANTUM  # each ledger's bill is rounded once
 
 
 @settings(max_examples=60, deadline=None)
@@ -273,7 +277,8 @@ def test_the_ledger_bills_like_the_one_shot_function(lifecycles, until):
     expected = sum(
         (per_second(min(s + d, until) - s, "0.096") for s, d in lifecycles if s < until), D(0)
     )
-    assert abs(ledger.total(until=until) - expected) <= D("1e-20")
+    # each one-shot bill is rounded to the quantum, and the ledger's total once
+    assert abs(ledger.total(until=until) - expected) <= QUANTUM * (len(lifecycles) + 1)
 
 
 @pytest.mark.parametrize("pairs", [1, 7, 1000])

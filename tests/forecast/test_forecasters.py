@@ -237,3 +237,38 @@ def test_aws_style_averages_a_whole_hour_when_the_spacing_shrinks():
     assert f.last_hour_ == 0 and f.hours_ == [pytest.approx(np.mean(values))]
     with pytest.raises(ParameterError, match="a time after the last one"):
         f.learn_one(1.0, 3000.0)
+
+
+@pytest.mark.parametrize(
+    "forecaster",
+    [EWMA(), LastValue(), Drift(), SeasonalNaive(period=24), HoltWinters(periods=(24,))],
+    ids=lambda f: type(f).__name__,
+)
+def test_a_gap_of_a_trillion_steps_starts_the_series_again_at_once(forecaster):
+    forecaster.fit([float(v) for v in range(1, 60)], step=60.0)
+    forecaster.learn_one(7.0, t=60.0 * 1e12)
+    assert forecaster.t_ == 60.0 * 1e12 and forecaster.step_ == 60.0
+    assert forecaster.n_ == 1 and forecaster.errors_ == 0
+
+
+def test_a_gap_within_the_limit_is_still_filled():
+    from elastic.forecast.base import MAX_GAP
+
+    forecaster = LastValue().fit([1.0, 2.0, 3.0])
+    forecaster.learn_one(4.0, t=float(MAX_GAP + 3))
+    assert forecaster.n_ == 3 + MAX_GAP + 1
+
+
+def test_an_aws_style_gap_of_a_trillion_hours_does_not_fill_memory():
+    forecaster = AWSStyle()
+    for hour in range(48):
+        forecaster.learn_one(100.0, t=hour * 3600.0)
+    forecaster.learn_one(100.0, t=1e12 * 3600.0)
+    assert len(forecaster.hours_) <= 24 * forecaster.history_days + 1
+
+
+@pytest.mark.parametrize("horizon", [10**9, 100_001])
+def test_a_forecast_horizon_beyond_the_limit_is_refused(horizon):
+    forecaster = SeasonalNaive(period=3).fit([1.0, 5.0, 9.0, 2.0, 6.0, 10.0])
+    with pytest.raises(ParameterError, match=r"horizon=.* at most 100000 steps"):
+        forecaster.forecast(horizon)

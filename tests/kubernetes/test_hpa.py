@@ -1,5 +1,7 @@
 """The HPA policy: several metrics, the controller's sync over time, manifests in and out."""
 
+import re
+
 import pytest
 import yaml
 
@@ -165,3 +167,34 @@ def test_it_runs_in_the_simulator():
     scenario = Scenario(Poisson(40.0), duration=1200.0, replica=ReplicaSpec(boot=Constant(30.0)))
     result = simulate(scenario, hpa.loop(), fidelity="fluid")
     assert 2 <= result.replicas[-1] <= 30 and result.conserved()
+
+
+# --- issue 15 B6/B7: impossible metrics are missing data; huge fleets are counts -------------
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), 1e308, -5.0])
+@pytest.mark.parametrize("metric", [CPU_50, RPS, Metric("Pods", "qps", "AverageValue", 10_000)])
+def test_an_impossible_metric_is_missing_data_not_a_crash(metric, value):
+    hpa = HorizontalPodAutoscaler([metric], min_replicas=1, max_replicas=50)
+    rec = sync(hpa, 0, 4, **{metric.name: value})
+    if value == 1e308:  # finite: a valid, huge reading (saturates, then maxReplicas caps it)
+        assert rec.replicas == 8
+    else:
+        assert rec.replicas is None and rec.reason is Reason.NO_DATA
+        assert re.search("is not a finite number|is negative", rec.detail), rec.detail
+
+
+def test_an_impossible_metric_among_good_ones_never_scales_down():
+    hpa = HorizontalPodAutoscaler([CPU_50, RPS], min_replicas=1, max_replicas=50)
+    rec = sync(hpa, 0, 8, cpu=10.0, rps=float("inf"))
+    assert rec.replicas is None and rec.reason is Reason.NO_DATA
+
+
+def test_an_hpa_at_a_billion_replicas_decides_from_counts():
+    import time
+
+    hpa = HorizontalPodAutoscaler([CPU_50], min_replicas=1, max_replicas=2 * 10**9)
+    started = time.perf_counter()
+    rec = sync(hpa, 0, 10**9, cpu=75.0)
+    assert time.perf_counter() - started < 1.0  # one Pod object per replica took minutes
+    assert rec.replicas == 1_500_000_000

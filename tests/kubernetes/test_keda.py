@@ -41,7 +41,8 @@ TABLE = [
     ("never active and at one replica: to zero at the first poll", {}, [(0, 1, 0.0, 0)]),
     ("with min_replica_count 1 it never goes to zero", {"min_replica_count": 1},
      [(0, 1, 0.0, 1), (600, 1, 0.0, 1)]),
-    ("no metric is inactive", {}, [(0, 0, None, 0)]),
+    ("no metric is a scaler error: no activation, the policy abstains (the loop holds)", {},
+     [(0, 0, None, None)]),
 ]  # fmt: skip
 
 
@@ -69,3 +70,14 @@ def test_bad_parameters_name_themselves():
         keda(min_replica_count=5, max_replica_count=2)
     with pytest.raises(PolicyError, match="hpa"):
         ScaledObject("hpa", "queue")
+
+
+@pytest.mark.parametrize("value", [None, float("inf"), float("-inf"), -3.0])
+def test_an_unreadable_trigger_never_scales_to_zero(value):
+    # KEDA: no active trigger but a scaler error, and no fallback -> no scale to zero
+    policy = keda()
+    assert step(policy, 0, 0, 400.0).replicas == 1
+    assert step(policy, 15, 1, 400.0).replicas == 40
+    rec = step(policy, 600, 40, value)
+    assert rec.replicas != 0
+    assert step(policy, 900, 40, value).replicas != 0

@@ -1,5 +1,7 @@
 """Knative's KPA decider: panic mode's lifecycle, rate bounds, delay window, burst capacity."""
 
+import re
+
 import pytest
 
 from elastic import Observation, checks
@@ -103,3 +105,54 @@ def test_the_policy_averages_its_windows():
     assert kpa.recommend(obs).replicas == 2
     assert kpa._windows(62.0) == (20.0, 20.0)
     assert len(kpa.samples_) == 30, "the stable window keeps 60 s of samples"
+
+
+# --- issue 15 A11 / B6: upstream's edges, impossible metrics ---------------------------------
+
+
+def test_an_unreachable_revision_ignores_the_scale_down_delay():
+    spec = DeciderSpec.defaults(target_value=10.0, scale_down_delay=30.0, reachable=False)
+    decider = Decider(spec, 1)
+    assert decider.scale(0.0, 1, 50.0, 10.0).desired_pod_count == 5
+    assert decider.scale(2.0, 5, 0.0, 0.0).desired_pod_count == 0, "to zero at once, no delay"
+
+
+@pytest.mark.parametrize(
+    ("changes", "stable", "expected"),
+    [({"activation_scale": 0}, 5.0, 1),  # upstream: activation scale 0 acts as 1
+     ({"stable_window": 0.0}, 25.0, 3)],
+    ids=["activation scale 0", "stable window 0"],
+)  # fmt: skip
+def test_upstream_zero_values_are_accepted(changes, stable, expected):
+    spec = DeciderSpec.defaults(target_value=10.0, target_burst_capacity=0.0, **changes)
+    assert Decider(spec, 1).scale(0.0, 1, stable, stable).desired_pod_count == expected
+
+
+def test_a_kpa_with_a_stable_window_of_zero_decides_on_the_latest_value():
+    kpa = KnativeKPA("concurrency", 10.0, target_burst_capacity=0.0, stable_window=0.0)
+    obs = Observation(0.0, 1, {"concurrency": 25.0})
+    kpa.observe(obs)
+    assert kpa.recommend(obs).replicas == 3
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), -1.0, 1e308])
+def test_an_impossible_metric_is_missing_data_with_a_reason(value):
+    from elastic import Reason
+
+    kpa = KnativeKPA("concurrency", 10.0, target_burst_capacity=0.0)
+    obs = Observation(0.0, 4, {"concurrency": value})
+    kpa.observe(obs)  # 1e308 x 4 pods overflows: no finite total either
+    rec = kpa.recommend(obs)
+    assert rec.replicas is None and rec.reason is Reason.NO_DATA
+    assert re.search("is not a finite number|is negative|overflows", rec.detail), rec.detail
+    # with earlier good samples the KPA keeps deciding on them, never scaling to zero
+    kpa = KnativeKPA("concurrency", 10.0, target_burst_capacity=0.0)
+    kpa.observe(Observation(0.0, 4, {"concurrency": 10.0}))
+    later = Observation(2.0, 4, {"concurrency": value})
+    kpa.observe(later)
+    assert kpa.recommend(later).replicas == 4
+
+
+def test_a_huge_target_ratio_is_bounded_by_the_scale_up_rate():
+    decider = Decider(DeciderSpec.defaults(target_value=1e-300), 1)
+    assert decider.scale(0.0, 2, 1e300, 1e300).desired_pod_count == 2000  # ceil(1000 x 2)

@@ -167,3 +167,46 @@ AVERAGE_TOTAL = [
 def test_average_value_total(current, value, target, replicas, usage):
     result = average_value_total_replicas(current, value, target)
     assert (result.replicas, result.usage) == (replicas, usage)
+
+
+# --- issue 15 A11: exactness where upstream's edges differ ------------------------------------
+
+INT32_MAX = 2**31 - 1
+
+
+def test_a_scale_down_tolerance_above_one_is_valid_and_never_scales_down():
+    band = Tolerance(scale_up=0.1, scale_down=1.5)  # valid upstream: 1 - 1.5 < every ratio
+    assert band.within(0.0) and band.within(0.5) and not band.within(1.2)
+    assert utilization_replicas(10, pods(10, 10, 10), 50, tolerance=band).replicas == 10
+
+
+@pytest.mark.parametrize(
+    ("call", "why"),
+    [(lambda: utilization_replicas(3, pods(10**15, 10**15, 10**15), 50), "utilization"),
+     (lambda: average_value_replicas(3, pods(10**15, 10**15, 10**15), 1), "average value"),
+     (lambda: value_replicas(3, 10**30, 1, ready_pods=3), "object value"),
+     (lambda: value_replicas(0, 10**30, 1, ready_pods=0), "object value from zero"),
+     (lambda: average_value_total_replicas(3, 10**30, 1), "external average value")],
+    ids=["utilization", "average value", "value", "value from zero", "total average value"],
+)  # fmt: skip
+def test_replica_counts_from_huge_metrics_saturate_at_the_int32_maximum(call, why):
+    assert call().replicas == INT32_MAX, why
+
+
+def test_missing_pods_at_a_usage_ratio_of_exactly_one_hold():
+    # upstream fills missing pods only when the ratio is below or above 1; at 1.0 it holds
+    rows = [Pod("a", usage=10_000), Pod("b", usage=10_000), Pod("c", usage=None)]
+    assert average_value_replicas(3, rows, 10_000, tolerance=0.0).replicas == 3
+    rows = [Pod("a", request=1000, usage=500), Pod("b", request=1000, usage=None)]
+    assert utilization_replicas(2, rows, 50, tolerance=0.0).replicas == 2
+
+
+def test_identical_pods_given_as_a_count_decide_as_the_pods_would():
+    one_by_one = [Pod(f"p{i}", request=1000, usage=900) for i in range(6)]
+    one_by_one += [Pod(f"q{i}", request=1000, usage=None) for i in range(2)]
+    grouped = [Pod("p", request=1000, usage=900, count=6),
+               Pod("q", request=1000, usage=None, count=2)]  # fmt: skip
+    assert utilization_replicas(8, grouped, 50) == utilization_replicas(8, one_by_one, 50)
+    assert average_value_replicas(8, grouped, 500) == average_value_replicas(8, one_by_one, 500)
+    with pytest.raises(ElasticError, match="count"):
+        Pod("p", count=0)

@@ -254,3 +254,13 @@ def test_bad_history_names_itself(history):
     with pytest.raises(PolicyError) as error:
         Predictive(EWMA(), "rps", 100.0, history=history)
     assert error.value.name == "history"
+
+
+def test_one_predictive_shared_by_two_loops_keeps_forecasting():
+    shared = Predictive(LastValue(), "rps", 100.0)
+    loops = [DecisionLoop(shared, min_replicas=1, max_replicas=50) for _ in range(2)]
+    reasons = []
+    for i in range(6):
+        obs = Observation(60.0 * i, 3, {"rps": 250.0})
+        reasons += [loop.step(obs).stage("combine").reason for loop in loops]
+    assert reasons[-2:] == [Reason.FORECAST, Reason.FORECAST], reasons

@@ -145,6 +145,8 @@ def test_start_and_end_limit_a_cron_action():
         ([ScheduledAction(cron="0 9 * *", desired=1)], "actions[0].cron"),
         ([ScheduledAction(cron="0 9 * * *", timezone="Nowhere", desired=1)], "actions[0].timezone"),
         (["0 9 * * *"], "actions[0]"),
+        ([ScheduledAction(cron="0 9 * * *", start=100.0, end=50.0, desired=1)], "actions[0].end"),
+        ([ScheduledAction(at=1.0, timezone="Nowhere", desired=1)], "actions[0].timezone"),
     ],
 )
 def test_bad_actions(actions, name):
@@ -156,3 +158,24 @@ def test_bad_actions(actions, name):
 def test_origin_must_be_aware():
     with pytest.raises(PolicyError, match="origin"):
         Scheduled([ScheduledAction(at=1.0, desired=1)], origin=datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("aws", "five"),
+    [("0 8 ? * 2-6 *", "0 8 * * 1-5"), ("0 8 ? * 1 *", "0 8 * * 0"), ("0 8 ? * 7 *", "0 8 * * 6"),
+     ("0 8 ? * SUN,SAT *", "0 8 * * SUN,SAT"),
+     ("0/15 8-17 1 JAN-JUN ? *", "0/15 8-17 1 JAN-JUN *")],
+)  # fmt: skip
+def test_aws_cron_days_of_week_count_from_sunday(aws, five):
+    from elastic.policies.cron import cron_from_aws, cron_to_aws
+
+    assert cron_from_aws(aws) == five
+    # and back: the same days, spelled as names
+    assert Cron(cron_from_aws(cron_to_aws(five)))._weekdays == Cron(five)._weekdays
+
+
+def test_a_cron_restricting_both_day_fields_has_no_aws_form():
+    from elastic.policies.cron import cron_to_aws
+
+    with pytest.raises(ParameterError, match="at most one restricted day field"):
+        cron_to_aws("0 8 1 * MON")

@@ -1,0 +1,35 @@
+"""RunResult.from_json reads what to_json wrote, from a path as from text (issue 15 A11)."""
+
+import pytest
+
+from elastic import DecisionLoop
+from elastic.errors import ElasticError
+from elastic.policies import TargetTracking
+from elastic.sim import Poisson, RunResult, Scenario, simulate
+
+
+@pytest.fixture(scope="module")
+def result():
+    loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=3)
+    return simulate(Scenario(Poisson(5.0), duration=120.0), loop, seed=1)
+
+
+def same(a, b):
+    # (loop parameters are saved as their reprs, and read back as those strings)
+    keep = lambda run: {k: v for k, v in run.to_dict().items() if k != "loop_params"}  # noqa: E731
+    return keep(a) == keep(b)
+
+
+def test_from_json_reads_the_file_to_json_wrote_given_as_a_string(result, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result.to_json("run.json")
+    for source in ("run.json", tmp_path / "run.json", str(tmp_path / "run.json")):
+        assert same(RunResult.from_json(source), result)
+    assert same(RunResult.from_json(result.to_json()), result)
+
+
+def test_from_json_names_a_missing_file_and_bad_text(tmp_path):
+    with pytest.raises(ElasticError, match=r"missing\.json"):
+        RunResult.from_json(str(tmp_path / "missing.json"))
+    with pytest.raises(ElasticError, match=r"line 1, column \d+"):
+        RunResult.from_json('{"format": ')
