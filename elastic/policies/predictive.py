@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from elastic.core.counts import ceil_replicas
 from elastic.core.params import clone
 from elastic.core.protocols import Forecaster, Policy
 from elastic.core.types import Observation, Reason, Recommendation
@@ -261,10 +262,11 @@ class Predictive(BasePolicy):
     # --- learning ----------------------------------------------------------------------------
 
     def _load(self, obs: Observation) -> float | None:
-        value = obs.metric(self.metric)
+        value = obs.metric(self.metric, nonnegative=True)
         if value is None or self.kind == "value":
             return value
-        return value * obs.ready_replicas
+        load = value * obs.ready_replicas
+        return load if math.isfinite(load) else None
 
     def observe(self, obs: Observation) -> None:
         now = float(obs.time)
@@ -282,7 +284,7 @@ class Predictive(BasePolicy):
             except ForecastError:
                 return
             if plan.replicas > self.max_capacity:
-                raised = math.ceil(plan.replicas * (1 + self.max_capacity_buffer / 100) - 1e-9)
+                raised = ceil_replicas(plan.replicas * (1 + self.max_capacity_buffer / 100))
                 self.raised_max_ = max(self.raised_max_ or 0, raised)
 
     def _learn(self, load: float | None, now: float) -> None:
@@ -341,9 +343,11 @@ class Predictive(BasePolicy):
         levels = () if self.level is None else (float(self.level),)
         out = model.forecast(steps, levels)
         value = float(out.mean[-1] if self.level is None else out.upper[0][-1])
+        if value != value:
+            raise ForecastError(f"{type(model).__name__} forecast NaN")
         load = max(0.0, value) * (1.0 + float(self.buffer))
-        replicas = math.ceil(load / float(self.target) - 1e-9)
-        return Plan(at=at, steps=steps, load=load, replicas=max(0, replicas))
+        replicas = ceil_replicas(load / float(self.target))
+        return Plan(at=at, steps=steps, load=load, replicas=replicas)
 
     def recommend(self, obs: Observation) -> Recommendation:
         raised = self.raised_max_

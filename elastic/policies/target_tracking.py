@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Literal
 
+from elastic.core.counts import ceil_replicas
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_choice, check_number
 from elastic.errors import PolicyError
@@ -126,9 +127,10 @@ class TargetTracking(BasePolicy):
             )
 
     def recommend(self, obs: Observation) -> Recommendation:
-        value = obs.metric(self.metric)
+        value = obs.metric(self.metric, nonnegative=True)
         if value is None:
-            return Recommendation(None, Reason.NO_DATA, f"no value for metric {self.metric!r}")
+            why = obs.missing(self.metric, nonnegative=True)
+            return Recommendation(None, Reason.NO_DATA, f"{why}: taken as missing")
         current = obs.replicas
         target = float(self.target)
         if self.kind == "value":
@@ -150,9 +152,7 @@ class TargetTracking(BasePolicy):
                 Reason.WITHIN_TOLERANCE,
                 f"{self.metric} at {ratio:.3f} of target, inside the ±{self.tolerance:g} band",
             )
-        # a count within float residue of a whole one is that one (100.00000000000003 % of
-        # a 50 % target on one replica wants 2, not 3)
-        desired = math.ceil(wanted - 1e-9 * max(1.0, wanted))
+        desired = ceil_replicas(wanted)
         if self.kind != "value":
             on_the_way = current - measured
             # above target they count toward the wanted capacity; below, they are kept
