@@ -272,10 +272,21 @@ class FluidSimulation:
         self._level = int(level[-1])
         return level
 
-    def _leave(self, unit: _Unit, count: int, t: float, *, limit: float, fail_rest: bool) -> None:
+    def _leave(
+        self,
+        unit: _Unit,
+        count: int,
+        t: float,
+        *,
+        limit: float,
+        fail_rest: bool,
+        interrupted: bool = False,
+    ) -> None:
         """The ``count`` newest replicas of ``unit`` stop taking work at ``t``.
 
         Each has ``limit`` seconds for its share of the backlog, newest first.
+        ``interrupted``: the provider takes them back (a spot interruption), which
+        the ledger bills by its own rule.
         """
         slots = self.scenario.replica.slots
         self._states(t)
@@ -295,12 +306,12 @@ class FluidSimulation:
         names = [f"r{number}" for number in numbers]
         if unit.ready_at > t:  # still provisioning: cancelled
             self._change(unit.ready_at, -slots * count)
-            self.ledger.stop_many(names, [t] * count)
+            self.ledger.stop_many(names, [t] * count, interrupted=interrupted)
             return
         self._change(t, -slots * count)
         if not self.backlog and not fail_rest:  # nothing to finish: they all stop now
             self._stopped(t, count)
-            self.ledger.stop_many(names, [t] * count)
+            self.ledger.stop_many(names, [t] * count, interrupted=interrupted)
             return
         accepting = max(self._level // slots, 1)
         stops = []
@@ -323,7 +334,7 @@ class FluidSimulation:
                 self.served += share
             stops.append(t + finish)
             self._stopped(t + finish, 1)
-        self.ledger.stop_many(names, stops)
+        self.ledger.stop_many(names, stops, interrupted=interrupted)
 
     def _stopped(self, stop: float, count: int) -> None:
         """``count`` replicas drain until ``stop``."""
@@ -377,7 +388,9 @@ class FluidSimulation:
                 self._leave(unit, 1, at, limit=0.0, fail_rest=True)
             else:
                 self.interruptions += 1
-                self._leave(unit, 1, at, limit=spec.spot_notice, fail_rest=False)
+                self._leave(
+                    unit, 1, at, limit=spec.spot_notice, fail_rest=False, interrupted=True
+                )
 
     def _states(self, t: float) -> tuple[int, int, int]:
         """Live replicas provisioning, warming and ready at ``t`` (``t`` never goes back)."""

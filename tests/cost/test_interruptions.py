@@ -92,7 +92,8 @@ def test_a_tariff_refuses_starts_that_are_not_times():
         PerSecond("0.096").amount(np.array([0.0]), np.array([3.0, 4.0]))
 
 
-def test_the_simulator_bills_its_spot_interruptions_as_interruptions():
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_the_simulator_bills_its_spot_interruptions_as_interruptions(fidelity):
     from elastic import DecisionLoop
     from elastic.policies import TargetTracking
     from elastic.sim import Poisson, ReplicaSpec, Scenario, simulate
@@ -104,7 +105,7 @@ def test_the_simulator_bills_its_spot_interruptions_as_interruptions():
         initial_replicas=4,
     )
     loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=4, max_replicas=4)
-    result = simulate(scenario, loop, seed=3)
+    result = simulate(scenario, loop, seed=3, fidelity=fidelity)
     assert result.totals["spot_interruptions"] > 0
     assert result.ledger is not None
     cycles = [c for c in result.ledger.lifecycles() if c.start < scenario.duration]
