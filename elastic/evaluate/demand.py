@@ -78,9 +78,14 @@ def demand_replicas(
     [3, 0]
     >>> demand_replicas([10.0], 0.5, slots=2, objective=0.6).tolist()
     [4]
+
+    Requests that take no time still need a replica to run on:
+
+    >>> demand_replicas([10.0, 0.0], 0.0).tolist()
+    [1, 0]
     """
     owner = "demand_replicas"
-    service = check_number(mean_service, "mean_service", owner=owner, gt=0)
+    service = check_number(mean_service, "mean_service", owner=owner, ge=0)
     per = check_int(slots, "slots", owner=owner, ge=1)
     target = check_number(utilization, "utilization", owner=owner, gt=0, le=1)
     if objective is not None:
@@ -94,7 +99,7 @@ def demand_replicas(
         replicas = max(1, math.ceil(load / (per * target) - 1e-9))
         if load / (replicas * per) >= 1:
             replicas += 1  # a queue at 100 % never settles
-        if objective is not None:
+        if objective is not None and service > 0:  # work that takes no time never waits
             while service + mmc_mean_wait(replicas * per, rate, 1 / service) > objective:
                 replicas += 1
         needed[index] = replicas

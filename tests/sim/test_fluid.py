@@ -269,6 +269,8 @@ def test_requests_that_take_no_time_complete_at_once_with_no_busy_time(workload)
     assert run.latency.mean == 0.0
     assert np.all(run.utilization == 0.0)
     assert np.all(run.observed["cpu"][~np.isnan(run.observed["cpu"])] == 0.0)
+    summary = run.summary()  # demand is a replica wherever anything arrives
+    assert summary["theta_u"] == 0.0 and summary["latency_p99"] == 0.0
 
 
 # --- target tracking while replicas boot (issue 15, A10c) ------------------------------------
