@@ -316,7 +316,7 @@ class RunResult:
             facts=RunFacts(**data["facts"]),
             seed=data["seed"],
             fidelity=data["fidelity"],
-            loop_params=dict(data["loop_params"]),
+            loop_params={key: _Written(value) for key, value in data["loop_params"].items()},
             totals={k: math.nan if v is None else v for k, v in data["totals"].items()},
             latency=LatencyHistogram.from_dict(data["latency"]),
             ledger=None,
@@ -533,6 +533,15 @@ class RunResult:
             f"{t['completed']:.0f} completed, "
             f"cost ${self.cost():.2f})"
         )
+
+
+class _Written(str):
+    """A parameter read back from JSON, where it is kept as its ``repr``: written as read."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _plain(value: float) -> float | None:

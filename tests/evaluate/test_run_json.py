@@ -33,3 +33,9 @@ def test_from_json_names_a_missing_file_and_bad_text(tmp_path):
         RunResult.from_json(str(tmp_path / "missing.json"))
     with pytest.raises(ElasticError, match=r"line 1, column \d+"):
         RunResult.from_json('{"format": ')
+
+
+def test_parameters_read_back_are_written_as_they_were_read(result):
+    again = RunResult.from_json(result.to_json())
+    assert again.to_dict()["loop_params"] == result.to_dict()["loop_params"]
+    assert RunResult.from_json(again.to_json()).to_dict() == again.to_dict()
