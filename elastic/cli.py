@@ -1,18 +1,103 @@
-"""The ``elastic`` command line."""
+"""The ``elastic`` command line.
+
+Every error, of usage or of input, ends the command with exit status 1 and one
+message on stderr (``error: ...``), never a traceback; files to be written
+(``--json``, ``--csv``, ``--plots``) are checked before anything runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+from elastic.errors import ElasticError
 
 __all__ = ["main"]
 
 
+class _CommandError(Exception):
+    """A command line that cannot be carried out: bad usage, or a file that cannot be written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _CommandError(f"{message} (see {self.prog} --help)")
+
+
+def _seed(text: str) -> int:
+    """An ``--seed``: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; expected an integer >= 0")
+    return value
+
+
+def _count(text: str) -> int:
+    """A ``--seeds``: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is invalid; expected an integer >= 1")
+    return value
+
+
+def _writable_file(path: str, option: str) -> None:
+    """Refuse a ``--json``/``--csv`` path that cannot be written, before a run makes its data."""
+    target = Path(path)
+    if target.is_dir():
+        raise _CommandError(f"{option} {path}: is a folder; expected a file name")
+    folder = target.parent
+    if not folder.is_dir():
+        raise _CommandError(f"{option} {path}: no folder {str(folder)!r}; expected an existing one")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise _CommandError(f"{option} {path}: the file cannot be written (permission denied)")
+    _probe(folder, f"{option} {path}")
+
+
+def _writable_folder(path: str, option: str) -> None:
+    """Refuse a ``--plots`` folder that cannot be made or written, before the run."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise _CommandError(f"{option} {path}: is a file; expected a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _CommandError(f"{option} {path}: cannot be made ({error.strerror})") from None
+    _probe(folder, f"{option} {path}")
+
+
+def _probe(folder: Path, what: str) -> None:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise _CommandError(f"{what}: cannot write in {str(folder)!r} ({error.strerror})") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="elastic", description=__doc__)
+    """Run the command line; returns the exit status (0: done, 1: any error)."""
+    try:
+        return _main(argv)
+    except _CommandError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except ElasticError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = _Parser(prog="elastic", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
         "demo", help="compare scaling policies on the NASA 1995 trace, in the simulator"
@@ -26,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="0..6",
         help="first day of the shipped week (0: Sunday 1995-07-09; default 3, Wednesday)",
     )
-    demo.add_argument("--seeds", type=int, default=1, help="seeds per policy (default 1)")
+    demo.add_argument("--seeds", type=_count, default=1, help="seeds per policy (default 1)")
     demo.add_argument(
         "--plots",
         default="demo-plots",
@@ -43,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--scenario", help="the Scenario to run when the files hold several")
     run.add_argument("--policy", help="run this ScalingPolicy or HPA instead of the scenario's")
     run.add_argument("--fidelity", choices=("request", "fluid"), help="override the scenario's")
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--seed", type=_seed, help="override the scenario's seed (an integer >= 0)")
     run.add_argument("--json", metavar="FILE", help="write the run (RunResult JSON) to FILE")
     compare = commands.add_parser(
         "compare",
@@ -52,24 +137,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     compare.add_argument("paths", nargs="+", metavar="FILE", help="YAML files or folders")
     compare.add_argument("--policy", action="append", help="only this policy (repeatable)")
     compare.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
-    compare.add_argument("--seeds", type=int, default=1, help="seeds per run (default 1)")
+    compare.add_argument("--seeds", type=_count, default=1, help="seeds per run (default 1)")
     compare.add_argument("--fidelity", choices=("request", "fluid"), default="request")
     compare.add_argument("--json", metavar="FILE", help="write the rows as JSON")
     compare.add_argument("--csv", metavar="FILE", help="write the rows as CSV")
     compare.add_argument("--plots", metavar="DIR", help="write PNG plots to DIR")
     compare.add_argument("--serial", action="store_true", help="run in this process")
+    for command in (validate, run, compare):
+        command.add_argument(
+            "--allow-outside",
+            action="store_true",
+            help="let trace files be read from outside the manifests' folder",
+        )
     args = parser.parse_args(argv)
+    for option in ("json", "csv"):
+        if getattr(args, option, None):
+            _writable_file(getattr(args, option), f"--{option}")
     if args.command in ("validate", "run", "compare"):
-        if args.command == "compare" and args.seeds < 1:
-            parser.error("--seeds must be >= 1")
+        if getattr(args, "plots", None):
+            _writable_folder(args.plots, "--plots")
         return _manifests(args)
     if args.command == "demo":
         from elastic.demo import main as demo_main
 
-        if args.seeds < 1:
-            parser.error("--seeds must be >= 1")
         if args.first_day + args.days > 7:
             parser.error("--first-day + --days must stay within the week (7 days)")
+        if args.plots:
+            _writable_folder(args.plots, "--plots")
         plots = Path(args.plots) if args.plots else None
         result = demo_main(args.days, args.first_day, seeds=args.seeds, plots=plots)
         return 1 if result.failures else 0
@@ -77,12 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _manifests(args: argparse.Namespace) -> int:
-    import sys
-
-    from elastic.errors import ElasticError
     from elastic.scenario import build, load
 
-    manifests = load(*args.paths)
+    manifests = load(*args.paths, base=_base(args.paths), allow_outside=args.allow_outside)
     for note in manifests.notes:
         print(f"note: {note}", file=sys.stderr)
     if manifests.problems:
@@ -99,22 +190,14 @@ def _manifests(args: argparse.Namespace) -> int:
         )
         print(f"ok: {listed}")
         return 0
-    try:
-        built = build(manifests, args.scenario, base=_base(args.paths))
-    except ElasticError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    built = build(manifests, args.scenario)
     from elastic.sim import simulate
 
     loop = built.loop
     if args.policy:
         from elastic.scenario import policy_loop
 
-        try:
-            loop = policy_loop(manifests, args.policy)
-        except ElasticError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
+        loop = policy_loop(manifests, args.policy)
     fidelity = args.fidelity or built.fidelity
     seed = built.seed if args.seed is None else args.seed
     result = simulate(built.scenario, loop, seed=seed, fidelity=fidelity)
@@ -124,9 +207,16 @@ def _manifests(args: argparse.Namespace) -> int:
                 "tau_o", "scaling_actions", "mean_replicas", "dropped"):  # fmt: skip
         print(f"  {key:16} {summary[key]:.6g}")
     if args.json:
-        Path(args.json).write_text(result.to_json())
+        _write(args.json, result.to_json())
         print(f"run written to {args.json}")
     return 0
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text)
+    except OSError as error:
+        raise _CommandError(f"{path}: cannot be written ({error.strerror})") from None
 
 
 def _base(paths: Sequence[str]) -> Path:
@@ -137,22 +227,16 @@ def _base(paths: Sequence[str]) -> Path:
 
 def _compare(args: argparse.Namespace, manifests: Any) -> int:
     import csv
+    import io
     import json
-    import sys
 
     from elastic.bench import SerialExecutor, compare
     from elastic.demo import COLUMNS, write_plots
-    from elastic.errors import ElasticError
     from elastic.scenario import build, policies, policy_loop
 
-    try:
-        loops = {name: policy_loop(manifests, name) for name in args.policy or policies(manifests)}
-        names = args.scenario or manifests.scenarios()
-        base = _base(args.paths)
-        scenarios = {name: build(manifests, name, base=base).scenario for name in names}
-    except ElasticError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    loops = {name: policy_loop(manifests, name) for name in args.policy or policies(manifests)}
+    names = args.scenario or manifests.scenarios()
+    scenarios = {name: build(manifests, name).scenario for name in names}
     if not loops or not scenarios:
         print("error: the manifests hold no policy or no scenario to compare", file=sys.stderr)
         return 1
@@ -169,13 +253,18 @@ def _compare(args: argparse.Namespace, manifests: Any) -> int:
         print(f"FAILED {failure.policy} on {failure.scenario}, seed {failure.seed}: "
               f"{failure.error}", file=sys.stderr)  # fmt: skip
     if args.json:
-        Path(args.json).write_text(json.dumps(result.rows, indent=1, sort_keys=True))
+        _write(args.json, json.dumps(result.rows, indent=1, sort_keys=True))
     if args.csv and result.rows:
-        with open(args.csv, "w", newline="") as out:
-            writer = csv.DictWriter(out, fieldnames=list(result.rows[0]))
-            writer.writeheader()
-            writer.writerows(result.rows)
+        out = io.StringIO(newline="")
+        writer = csv.DictWriter(out, fieldnames=list(result.rows[0]))
+        writer.writeheader()
+        writer.writerows(result.rows)
+        _write(args.csv, out.getvalue())
     if args.plots:
-        written = write_plots(result, Path(args.plots))
+        try:
+            written = write_plots(result, Path(args.plots))
+        except OSError as error:
+            message = f"--plots {args.plots}: cannot be written ({error.strerror})"
+            raise _CommandError(message) from None
         print(f"plots: {', '.join(str(p) for p in written)}")
     return 1 if result.failures else 0

@@ -20,8 +20,9 @@ __all__ = ["HPAManifest", "SpecError", "hpa_from_manifest", "hpa_from_model", "h
 Quantity = str | int | float
 
 
+# strict: a boolean is not a number (YAML reads `yes` as true, and pydantic would take it as 1)
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, strict=True)
 
 
 class _Ref(_Model):
@@ -41,9 +42,11 @@ class _Target(_Model):
     def _quantity(cls, value: Quantity | None) -> Quantity | None:
         if value is not None:
             try:
-                parse_quantity(value)
+                milli = parse_quantity(value)
             except ValueError:
                 raise ValueError("expected a Kubernetes quantity such as 500m, 10 or 1k") from None
+            if milli <= 0:
+                raise ValueError("expected a quantity > 0 (Kubernetes refuses others)")
         return value
 
     @model_validator(mode="after")
@@ -166,6 +169,18 @@ class _Rules(_Model):
     policies: list[_Policy] | None = None
     tolerance: Quantity | None = None
 
+    @field_validator("tolerance")
+    @classmethod
+    def _tolerance(cls, value: Quantity | None) -> Quantity | None:
+        if value is not None:
+            try:
+                milli = parse_quantity(value)
+            except ValueError:
+                raise ValueError("expected a Kubernetes quantity such as 100m or 0.1") from None
+            if milli < 0:
+                raise ValueError("expected a quantity >= 0 (Kubernetes refuses others)")
+        return value
+
     def build(self) -> ScalingRules:
         policies = None
         if self.policies is not None:
@@ -193,7 +208,7 @@ class _Spec(_Model):
 
 
 class _Metadata(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
     name: str
 
 
@@ -254,10 +269,14 @@ def hpa_from_model(
             raise SpecError(("metrics", i), str(error)) from None
     behavior = None
     if spec.behavior is not None:
-        behavior = Behavior(
-            scale_up=spec.behavior.scale_up.build() if spec.behavior.scale_up else None,
-            scale_down=spec.behavior.scale_down.build() if spec.behavior.scale_down else None,
-        )
+        rules: dict[str, ScalingRules | None] = {}
+        for key, alias in (("scale_up", "scaleUp"), ("scale_down", "scaleDown")):
+            given = getattr(spec.behavior, key)
+            try:
+                rules[key] = None if given is None else given.build()
+            except ValueError as error:  # a ParameterError is a ValueError too
+                raise SpecError(("behavior", alias), str(error)) from None
+        behavior = Behavior(scale_up=rules["scale_up"], scale_down=rules["scale_down"])
     low = 1 if spec.min_replicas is None else spec.min_replicas
     if low > spec.max_replicas:
         raise SpecError(

@@ -25,6 +25,10 @@ _SUFFIXES = {
     "Pi": Decimal(2) ** 50,
     "Ei": Decimal(2) ** 60,
 }
+# Kubernetes: "no quantity may represent a number greater than 2^63-1 in magnitude"
+_LARGEST = Decimal(2**63 - 1)
+_TOO_LARGE = "a Kubernetes quantity of at most 2^63-1 (about 9.2e18) in magnitude"
+_MAX_EXPONENT = 40
 _PATTERN = re.compile(
     r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[mkMGTPE]))?$"
 )
@@ -39,6 +43,10 @@ def parse_quantity(value: str | int | float, name: str = "quantity") -> int:
     (500, 1500, 1000000, 2000)
     >>> parse_quantity("128Mi") == 128 * 2**20 * 1000
     True
+    >>> parse_quantity("1e1000000")
+    Traceback (most recent call last):
+    ...
+    elastic.errors.ParameterError: quantity='1e1000000' is invalid; expected ... at most 2^63-1 ...
     """
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ParameterError(name, value, "a Kubernetes quantity such as 500m, 2 or 1Gi")
@@ -47,12 +55,20 @@ def parse_quantity(value: str | int | float, name: str = "quantity") -> int:
     if not match:
         raise ParameterError(name, value, "a Kubernetes quantity such as 500m, 2 or 1Gi")
     number, exponent, suffix = match.groups()
+    power = int(exponent[1:]) if exponent else 0
+    if Decimal(number) == 0:
+        return 0
+    if power < -_MAX_EXPONENT:  # far below a milli-unit: rounds up as Kubernetes does
+        return 1 if Decimal(number) > 0 else 0
+    if power > _MAX_EXPONENT:
+        raise ParameterError(name, value, _TOO_LARGE)
     try:
-        amount = Decimal(number) * (Decimal(10) ** int(exponent[1:]) if exponent else 1)
+        amount = Decimal(number).scaleb(power) * _SUFFIXES[suffix or ""]
     except InvalidOperation:
         raise ParameterError(name, value, "a Kubernetes quantity") from None
-    milli = amount * _SUFFIXES[suffix or ""] * 1000
-    return int(milli.to_integral_value(rounding=ROUND_CEILING))
+    if abs(amount) > _LARGEST:
+        raise ParameterError(name, value, _TOO_LARGE)
+    return int((amount * 1000).to_integral_value(rounding=ROUND_CEILING))
 
 
 def format_milli(milli: int) -> str:

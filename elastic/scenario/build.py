@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
 import re
@@ -22,13 +23,24 @@ from elastic.errors import ElasticError
 from elastic.kubernetes.hpa import HorizontalPodAutoscaler
 from elastic.kubernetes.manifest import HPAManifest, SpecError, hpa_from_model
 from elastic.kubernetes.quantity import parse_quantity
-from elastic.scenario.documents import Document, Problem, ProblemList, read_documents, shell_syntax
+from elastic.scenario.documents import (
+    Document,
+    Problem,
+    ProblemList,
+    _exists,
+    read_documents,
+    shell_syntax,
+)
 from elastic.scenario.models import (
+    CONTAINER_FIELDS,
+    DEPLOYMENT_SPEC_FIELDS,
     DISTRIBUTIONS,
     ELASTIC,
     GENERATORS,
     IGNORED_KINDS,
     KINDS,
+    OBJECT_META_FIELDS,
+    POD_SPEC_FIELDS,
     ClusterModel,
     DeploymentModel,
     NodeModel,
@@ -55,11 +67,20 @@ __all__ = ["Built", "Manifests", "build", "load", "policies", "policy_loop", "va
 
 @dataclass
 class Manifests:
-    """Validated documents by kind and name, the problems found and what was ignored."""
+    """Validated documents by kind and name, the problems found and what was ignored.
+
+    ``base`` is the folder relative trace files are read from; a trace file
+    outside it is refused unless ``allow_outside``.
+    """
 
     objects: dict[str, dict[str, tuple[Document, Any]]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     notes: list[Problem] = field(default_factory=list)
+    base: Path = field(default_factory=lambda: Path("."))
+    allow_outside: bool = False
+    #: (kind, name) of the objects with problems of their own, so that a reference to one is
+    #: not reported again as missing, and it is not built
+    broken: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     def named(self, kind: str, name: str) -> tuple[Document, Any] | None:
         return self.objects.get(kind, {}).get(name)
@@ -78,17 +99,44 @@ class Built:
     fidelity: str
 
 
-def _loc_path(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
-    # pydantic adds the name of a union member or a validator to the location: drop them
-    return tuple(
-        p for p in loc if isinstance(p, int) or not str(p).startswith(("function-", "literal["))
-    )
+def _loc_path(document: Document, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """The field path of a pydantic location: the parts that index into the document's data
+    (pydantic adds the names of union members and validators: ``str``, ``function-after``)."""
+    path: list[str | int] = []
+    value = document.data
+    for part in loc:
+        inside = (isinstance(value, Mapping) and part in value) or (
+            isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+        )
+        if inside:
+            value = value[part]
+        elif isinstance(value, Mapping | list):
+            if not isinstance(part, int) and str(part)[:1].islower() and part not in _TYPE_TAGS:
+                path.append(part)  # a missing field: name it
+            continue
+        else:
+            continue
+        path.append(part)
+    return tuple(path)
+
+
+# names pydantic gives the members of a union and its validators, never fields
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "function-after",
+              "function-before", "function-plain", "function-wrap",
+              "constrained-float"}  # fmt: skip
 
 
 def _pydantic_problems(document: Document, error: ValidationError) -> list[Problem]:
     found = []
-    for item in error.errors():
-        path = _loc_path(item["loc"])
+    items = error.errors()
+    # a union reports one error per member: where one says what is wrong with the value
+    # (a bound), the others only say it is not of their type
+    paths = [_loc_path(document, item["loc"]) for item in items]
+    precise = {path for path, item in zip(paths, items, strict=True)
+               if not item["type"].endswith("_type")}  # fmt: skip
+    for path, item in zip(paths, items, strict=True):
+        if path in precise and item["type"].endswith("_type"):
+            continue
         value = item.get("input")
         message = item["msg"].removeprefix("Value error, ")
         text = repr(value)
@@ -101,22 +149,98 @@ def _pydantic_problems(document: Document, error: ValidationError) -> list[Probl
     return found
 
 
-def load(*sources: str | Path) -> Manifests:
-    """Read and check files, folders or YAML text; every problem is collected, none raised."""
+def load(
+    *sources: str | Path, base: str | Path | None = None, allow_outside: bool = False
+) -> Manifests:
+    """Read and check files, folders or YAML text; every problem is collected, none raised.
+
+    Everything :func:`build` builds is built once here too (every policy,
+    every workload, every scenario whose references resolve), so that what
+    loads without problems also runs. Relative trace files are read from
+    ``base`` (default: the folder of the first file, or the folder given,
+    or the working folder for text); a trace file outside ``base`` is a
+    problem unless ``allow_outside``.
+    """
     documents, problems = read_documents(*sources)
-    manifests = Manifests(problems=list(problems))
+    manifests = Manifests(
+        problems=list(problems),
+        base=Path(base) if base is not None else _base_of(sources),
+        allow_outside=allow_outside,
+    )
     for document in documents:
+        before = len(manifests.problems)
         _validate_document(document, manifests)
+        if len(manifests.problems) > before:
+            manifests.broken.add((document.kind, document.name))
     _check_references(manifests)
+    _check_builds(manifests, manifests.broken)
+    manifests.problems = list(dict.fromkeys(manifests.problems))
+    manifests.notes = list(dict.fromkeys(manifests.notes))
     return manifests
 
 
-def validate(*sources: str | Path) -> Manifests:
+def _base_of(sources: tuple[str | Path, ...]) -> Path:
+    """The folder of the first file, the first folder, or the working folder."""
+    for source in sources:
+        path = Path(source)
+        if isinstance(source, Path) or not ("\n" in source or ":" in source) or _exists(path):
+            return path if path.is_dir() else path.parent
+    return Path(".")
+
+
+def validate(
+    *sources: str | Path, base: str | Path | None = None, allow_outside: bool = False
+) -> Manifests:
     """:func:`load`, raising a :class:`~elastic.scenario.ProblemList` if anything is wrong."""
-    manifests = load(*sources)
+    manifests = load(*sources, base=base, allow_outside=allow_outside)
     if manifests.problems:
         raise ProblemList(manifests.problems)
     return manifests
+
+
+def _check_builds(manifests: Manifests, broken: set[tuple[str, str]]) -> None:
+    """Build every policy, workload and scenario, collecting what fails as problems
+    (objects that already have a problem are left out: it is reported once)."""
+    for name, (document, model) in manifests.objects.get("ScalingPolicy", {}).items():
+        if ("ScalingPolicy", name) in broken:
+            continue
+        try:
+            _loop(document, model)
+        except _Located as located:
+            manifests.problems.append(document.problem(located.path, str(located)))
+            broken.add(("ScalingPolicy", name))
+    for name, (document, model) in manifests.objects.get("Workload", {}).items():
+        if ("Workload", name) in broken:
+            continue
+        try:
+            _workload(document, model, manifests.base, manifests.allow_outside)
+            _service(document, model)
+        except ProblemList as error:
+            manifests.problems += error.problems
+            broken.add(("Workload", name))
+    for document, model in manifests.objects.get("Scenario", {}).values():
+        spec = model.spec
+        references = [("Workload", spec.workload), ("Task", spec.task),
+                      ("Cluster", spec.cluster), ("Deployment", spec.deployment),
+                      ("ScalingPolicy", spec.policy),
+                      ("HorizontalPodAutoscaler", spec.policy)]  # fmt: skip
+        if (
+            ("Scenario", document.name) in broken
+            or any((kind, ref) in broken for kind, ref in references)
+            or spec.policy not in policies(manifests)
+            or any(
+                ref is not None and manifests.named(kind, ref) is None
+                for kind, ref in references[:4]
+            )
+        ):
+            continue
+        try:
+            _build(manifests, document, model, manifests.base, manifests.allow_outside,
+                   notes=manifests.notes)  # fmt: skip
+        except ProblemList as error:
+            manifests.problems += error.problems
+        except _Located as located:
+            manifests.problems.append(document.problem(located.path, str(located)))
 
 
 def _validate_document(document: Document, manifests: Manifests) -> None:
@@ -128,6 +252,7 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
         return
     problems += shell_syntax(document)
     kind, api = document.kind, document.api_version
+    problems += _unknown_fields(document, ("metadata",), OBJECT_META_FIELDS, "ObjectMeta")
     if kind in IGNORED_KINDS:
         manifests.notes.append(
             document.problem(
@@ -144,7 +269,8 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
         except SpecError as error:
             problems.append(document.problem(("spec", *error.path), str(error)))
             return
-        manifests.objects.setdefault(kind, {})[document.name] = (document, model)
+        if not _register(document, kind, model, manifests):
+            return
         metadata = document.data.get("metadata") or {}
         unmodeled: list[tuple[str | int, ...]] = [("metadata", k) for k in metadata if k != "name"]
         unmodeled += [("status",)] if "status" in document.data else []
@@ -162,6 +288,8 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
         )
         return
     wanted, model_type = KINDS[kind]
+    if wanted == ELASTIC:
+        problems += _two_spellings(document)
     if api != wanted:
         owner = "an elastic kind" if wanted == ELASTIC else "a Kubernetes kind"
         problems.append(
@@ -174,18 +302,60 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
     except ValidationError as error:
         problems += _pydantic_problems(document, error)
         return
+    if _register(document, kind, model, manifests):
+        _check_kind(document, model, manifests)
+
+
+_POLICY_KINDS = ("ScalingPolicy", "HorizontalPodAutoscaler")
+
+
+def _register(document: Document, kind: str, model: Any, manifests: Manifests) -> bool:
+    """Keep ``model`` under its name, unless the name is taken (a scenario names its
+    policy by name alone, so a ScalingPolicy and an HPA may not share one either)."""
     name = document.name
-    if name in manifests.objects.get(kind, {}):
-        other = manifests.objects[kind][name][0]
-        problems.append(
-            document.problem(
-                ("metadata", "name"),
-                f"a second {kind} named {name!r} (the first is at {other.source}:{other.line})",
+    kinds = _POLICY_KINDS if kind in _POLICY_KINDS else (kind,)
+    for other_kind in kinds:
+        if name in manifests.objects.get(other_kind, {}):
+            other = manifests.objects[other_kind][name][0]
+            at = f"{other.source}:{other.line}"
+            message = (
+                f"a second {kind} named {name!r} (the first is at {at})"
+                if other_kind == kind
+                else f"a {other_kind} is named {name!r} too (at {at}); expected one name per "
+                "policy, as a Scenario names its policy by name alone"
             )
-        )
-        return
+            manifests.problems.append(document.problem(("metadata", "name"), message))
+            return False
     manifests.objects.setdefault(kind, {})[name] = (document, model)
-    _check_kind(document, model, manifests)
+    return True
+
+
+def _two_spellings(document: Document) -> list[Problem]:
+    """Mappings naming one field twice, in camelCase and snake_case (``scaleInMargin`` and
+    ``scale_in_margin``): which one wins would be an accident of the loader."""
+    found = []
+
+    def visit(value: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(value, Mapping):
+            seen: dict[str, Any] = {}
+            for key, item in value.items():
+                snake = to_snake(key) if isinstance(key, str) else key
+                if snake in seen:
+                    found.append(
+                        document.problem(
+                            (*path, key),
+                            f"{key!r} and {seen[snake]!r} are one field ({snake}) written "
+                            "twice; expected it once",
+                        )
+                    )
+                seen.setdefault(snake, key)
+                visit(item, (*path, key))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                visit(item, (*path, i))
+
+    visit(document.data, ())
+    return found
 
 
 # --- checks of one object -----------------------------------------------------------------------
@@ -220,6 +390,18 @@ def _requests_within_limits(
         except ValueError as error:
             problems.append(document.problem((*path, "requests", resource), str(error)))
             continue
+        negative = [(part, value) for part, value, amount in
+                    (("requests", wanted, low), ("limits", most, high))
+                    if amount is not None and amount < 0]  # fmt: skip
+        for part, value in negative:
+            problems.append(
+                document.problem(
+                    (*path, part, resource),
+                    f"{part}.{resource}={value!r} is negative; expected an amount >= 0",
+                )
+            )
+        if negative:
+            continue
         if low is not None and high is not None and low > high:
             problems.append(
                 document.problem(
@@ -228,6 +410,28 @@ def _requests_within_limits(
                     "expected requests <= limits",
                 )
             )
+
+
+def _unknown_fields(
+    document: Document, path: tuple[str | int, ...], known: frozenset[str], what: str
+) -> list[Problem]:
+    """Fields of the mapping at ``path`` that a Kubernetes ``what`` does not have."""
+    value = document.get(path)
+    if not isinstance(value, Mapping):
+        return []
+    found = []
+    for key in value:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            found.append(
+                document.problem(
+                    (*path, key),
+                    f"unknown field {key!r} of a {what} (kubectl's strict field validation "
+                    f"refuses it too){hint}",
+                )
+            )
+    return found
 
 
 def _check_kind(document: Document, model: BaseModel, manifests: Manifests) -> None:
@@ -239,6 +443,16 @@ def _check_kind(document: Document, model: BaseModel, manifests: Manifests) -> N
             document, path, resources.requests, resources.limits, True, problems
         )
     elif isinstance(model, DeploymentModel):
+        pod: tuple[str | int, ...] = ("spec", "template", "spec")
+        problems += _unknown_fields(document, ("spec",), DEPLOYMENT_SPEC_FIELDS, "DeploymentSpec")
+        problems += _unknown_fields(
+            document, ("spec", "template", "metadata"), OBJECT_META_FIELDS, "ObjectMeta"
+        )
+        problems += _unknown_fields(document, pod, POD_SPEC_FIELDS, "PodSpec")
+        for group in ("containers", "initContainers"):
+            for i, _ in enumerate(document.get((*pod, group)) or ()):
+                problems += _unknown_fields(document, (*pod, group, i), CONTAINER_FIELDS,
+                                            "Container")  # fmt: skip
         for i, container in enumerate(model.spec.template.spec.containers):
             if container.resources is not None:
                 where: tuple[str | int, ...] = ("spec", "template", "spec", "containers", i)
@@ -303,7 +517,11 @@ def _check_references(manifests: Manifests) -> None:
             ("deployment", "Deployment", spec.deployment),
         ]
         for field_name, kind, ref in wanted:
-            if ref is not None and manifests.named(kind, ref) is None:
+            if (
+                ref is not None
+                and manifests.named(kind, ref) is None
+                and (kind, ref) not in manifests.broken
+            ):
                 have = ", ".join(sorted(manifests.objects.get(kind, {}))) or "none"
                 manifests.problems.append(
                     document.problem(
@@ -313,7 +531,9 @@ def _check_references(manifests: Manifests) -> None:
                 )
         policies = {**manifests.objects.get("ScalingPolicy", {}),
                     **manifests.objects.get("HorizontalPodAutoscaler", {})}  # fmt: skip
-        if spec.policy not in policies:
+        if spec.policy not in policies and not {
+            ("ScalingPolicy", spec.policy), ("HorizontalPodAutoscaler", spec.policy)
+        } & manifests.broken:
             have = ", ".join(sorted(policies)) or "none"
             manifests.problems.append(
                 document.problem(
@@ -373,6 +593,7 @@ def _registry() -> dict[str, type]:
 def _value(value: Any, path: tuple[str | int, ...], key: str) -> Any:
     """A manifest value as a policy parameter: nested policies and forecasters are built."""
     from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from elastic import forecast
     from elastic.policies import ScheduledAction
@@ -392,6 +613,16 @@ def _value(value: Any, path: tuple[str | int, ...], key: str) -> Any:
                 raise _Located(path, str(error)) from None
         raise _Located((*path, "type"), f"unknown policy or forecaster {kind!r}")
     if key == "actions" and isinstance(value, Mapping):
+        zone = value.get("timezone")
+        if zone is not None:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError, TypeError):
+                raise _Located(
+                    (*path, "timezone"),
+                    f"unknown time zone {zone!r}; expected an IANA time zone name such as "
+                    "'UTC' or 'Europe/Paris'",
+                ) from None
         try:
             return ScheduledAction(**{to_snake(k): v for k, v in value.items()})
         except (ElasticError, TypeError) as error:
@@ -456,20 +687,60 @@ def _loop(document: Document, model: ScalingPolicyModel) -> DecisionLoop:
 
         behavior = Behavior(rules(spec.behavior.scale_up), rules(spec.behavior.scale_down))
     cooldown: Any = spec.cooldown
-    if cooldown is not None and not isinstance(cooldown, int | float):
-        cooldown = Cooldown(cooldown.scale_out, cooldown.scale_in, mode=cooldown.mode)
-    return DecisionLoop(
-        chosen,
-        min_replicas=spec.min_replicas,
-        max_replicas=spec.max_replicas,
-        behavior=behavior,
-        combine=spec.combine,
-        cooldown=cooldown,
-        warmup=spec.warmup,
-    )
+    try:
+        if cooldown is not None and not isinstance(cooldown, int | float):
+            cooldown = Cooldown(cooldown.scale_out, cooldown.scale_in, mode=cooldown.mode)
+        return DecisionLoop(
+            chosen,
+            min_replicas=spec.min_replicas,
+            max_replicas=spec.max_replicas,
+            behavior=behavior,
+            combine=spec.combine,
+            cooldown=cooldown,
+            warmup=spec.warmup,
+        )
+    except (ElasticError, TypeError, ValueError) as error:
+        raise _Located(("spec",), str(error)) from None
 
 
-def _workload(document: Document, model: WorkloadModel, base: Path) -> Workload:
+def _service(document: Document, model: WorkloadModel) -> Distribution:
+    """The workload's service time distribution, or a problem at ``spec.service``."""
+    try:
+        return distribution(model.spec.service)
+    except (ElasticError, TypeError, ValueError) as error:
+        raise ProblemList([document.problem(("spec", "service"), str(error))]) from None
+
+
+def _workload(
+    document: Document, model: WorkloadModel, base: Path, allow_outside: bool = False
+) -> Workload:
+    """The workload, or a :class:`ProblemList` located in ``document``."""
+    try:
+        return _workload_of(model, base, allow_outside)
+    except _Located as located:
+        raise ProblemList([document.problem(located.path, str(located))]) from None
+
+
+def _trace_file(name: str, base: Path, allow_outside: bool) -> Path:
+    """The trace file ``name`` (relative to ``base``), inside ``base`` unless allowed."""
+    where = ("spec", "trace", "file")
+    file = Path(name)
+    file = file if file.is_absolute() else base / file
+    if not allow_outside:
+        root = base.resolve()
+        if not file.resolve().is_relative_to(root):
+            raise _Located(
+                where,
+                f"{name!r} is outside the manifests' folder {str(root)!r}; expected a file "
+                "inside it (to allow it: elastic run/validate/compare --allow-outside, or "
+                "load(..., allow_outside=True))",
+            )
+    if not file.exists():
+        raise _Located(where, f"no file {str(file)!r}")
+    return file
+
+
+def _workload_of(model: WorkloadModel, base: Path, allow_outside: bool) -> Workload:
     spec = model.spec
     if spec.trace is not None:
         trace = spec.trace
@@ -485,19 +756,25 @@ def _workload(document: Document, model: WorkloadModel, base: Path) -> Workload:
                 times, counts, bucket=bucket, spread=trace.spread, scale=trace.scale
             )
         else:
-            file = Path(trace.file or "")
-            file = file if file.is_absolute() else base / file
-            if not file.exists():
-                raise _Located(("spec", "trace", "file"), f"no file {str(file)!r}")
-            replay = TraceReplay.from_csv(
-                file,
-                column=trace.column,
-                bucket=trace.bucket,
-                spread=trace.spread,
-                scale=trace.scale,
-            )
+            file = _trace_file(trace.file or "", base, allow_outside)
+            try:
+                replay = TraceReplay.from_csv(
+                    file,
+                    column=trace.column,
+                    bucket=trace.bucket,
+                    spread=trace.spread,
+                    scale=trace.scale,
+                )
+            except ElasticError as error:
+                raise _Located(("spec", "trace", "file"), str(error)) from None
         if trace.start:
             keep = replay.times >= trace.start
+            if not keep.any():
+                raise _Located(
+                    ("spec", "trace", "start"),
+                    f"={trace.start:g} is after the last bucket of the trace "
+                    f"({replay.times[-1]:g}); expected a start within it",
+                )
             replay = TraceReplay(
                 replay.times[keep] - trace.start, replay.counts[keep], bucket=replay.bucket,
                 spread=trace.spread, scale=trace.scale,
@@ -506,14 +783,30 @@ def _workload(document: Document, model: WorkloadModel, base: Path) -> Workload:
     assert spec.generator is not None
     ((key, params),) = spec.generator.items()
     name = to_snake(key)
-    params = {to_snake(k): v for k, v in (params or {}).items()}
+    if params is not None and not isinstance(params, Mapping):
+        raise _Located(
+            ("spec", "generator", key),
+            f"={params!r} is invalid; expected its parameters as a mapping, such as "
+            "{poisson: {rate: 5}}",
+        )
     makers: dict[str, Any] = {"poisson": Poisson, "diurnal": Diurnal, "ramp": Ramp,
                               "flash_crowd": FlashCrowd, "mmpp": MMPP}  # fmt: skip
+    if name not in makers:
+        raise _Located(
+            ("spec", "generator", key),
+            f"unknown generator {key!r}; expected one of {', '.join(GENERATORS)}",
+        )
+    accepted = list(inspect.signature(makers[name]).parameters)
+    for raw in params or {}:
+        if to_snake(raw) not in accepted:
+            raise _Located(
+                ("spec", "generator", key, raw),
+                f"{key} has no parameter {to_snake(raw)!r}; expected {', '.join(accepted)}",
+            )
+    params = {to_snake(k): v for k, v in (params or {}).items()}
     try:
-        if name == "mmpp":
-            return MMPP(params["rates"], params["mean_durations"])
         return makers[name](**params)  # type: ignore[no-any-return]
-    except (ElasticError, TypeError, KeyError, ValueError) as error:
+    except (ElasticError, TypeError, ValueError) as error:
         raise _Located(("spec", "generator", key), str(error)) from None
 
 
@@ -546,9 +839,16 @@ def policy_loop(manifests: Manifests, name: str) -> DecisionLoop:
         raise ProblemList([document.problem(located.path, str(located))]) from None
 
 
-def build(manifests: Manifests, name: str | None = None, *, base: str | Path = ".") -> Built:
+def build(
+    manifests: Manifests,
+    name: str | None = None,
+    *,
+    base: str | Path | None = None,
+    allow_outside: bool | None = None,
+) -> Built:
     """The runnable scenario ``name`` (the only one when ``None``).
 
+    ``base`` and ``allow_outside`` default to those given to :func:`load`.
     Raises a :class:`~elastic.scenario.documents.ProblemList` when the
     manifests have problems or the scenario cannot be built.
     """
@@ -581,18 +881,40 @@ def build(manifests: Manifests, name: str | None = None, *, base: str | Path = "
     document, model = found
     assert isinstance(model, ScenarioModel)
     try:
-        return _build(manifests, document, model, Path(base))
+        return _build(
+            manifests, document, model,
+            manifests.base if base is None else Path(base),
+            manifests.allow_outside if allow_outside is None else allow_outside,
+        )  # fmt: skip
     except _Located as located:
         raise ProblemList([document.problem(located.path, str(located))]) from None
 
 
-def _build(manifests: Manifests, document: Document, model: ScenarioModel, base: Path) -> Built:
+# a parameter the simulator's Scenario refuses -> where it is in a Scenario manifest
+_SCENARIO_FIELDS: dict[str, tuple[str | int, ...]] = {
+    "duration": ("spec", "duration"),
+    "control_interval": ("spec", "controlInterval"),
+    "resolution": ("spec", "metrics", "resolution"),
+    "metrics.resolution": ("spec", "metrics", "resolution"),
+    "lag": ("spec", "metrics", "lag"),
+    "missing": ("spec", "metrics", "missing"),
+    "initial_replicas": ("spec", "initialReplicas"),
+}
+
+
+def _build(
+    manifests: Manifests,
+    document: Document,
+    model: ScenarioModel,
+    base: Path,
+    allow_outside: bool = False,
+    *,
+    notes: list[Problem] | None = None,
+) -> Built:
     spec = model.spec
     workload_doc, workload_model = manifests.named("Workload", spec.workload)  # type: ignore[misc]
-    try:
-        workload = _workload(workload_doc, workload_model, base)
-    except _Located as located:
-        raise ProblemList([workload_doc.problem(located.path, str(located))]) from None
+    workload = _workload(workload_doc, workload_model, base, allow_outside)
+    service = _service(workload_doc, workload_model)
     replica: dict[str, Any] = {}
     if spec.task is not None:
         _, task = manifests.named("Task", spec.task)  # type: ignore[misc]
@@ -609,10 +931,16 @@ def _build(manifests: Manifests, document: Document, model: ScenarioModel, base:
     tariffs = None
     node: NodeModel | None = None
     if spec.cluster is not None:
-        _, cluster = manifests.named("Cluster", spec.cluster)  # type: ignore[misc]
+        cluster_doc, cluster = manifests.named("Cluster", spec.cluster)  # type: ignore[misc]
         nodes: list[NodeModel] = cluster.spec.cluster.nodes
-        node = next((n for n in nodes if n.name == spec.node), nodes[0])
-        replica.update(kind=node.node_type, boot=distribution(node.boot))
+        index = next((i for i, n in enumerate(nodes) if n.name == spec.node), 0)
+        node = nodes[index]
+        try:
+            boot = distribution(node.boot)
+        except (ElasticError, TypeError, ValueError) as error:
+            where: tuple[str | int, ...] = ("spec", "cluster", "nodes", index, "boot")
+            raise ProblemList([cluster_doc.problem(where, str(error))]) from None
+        replica.update(kind=node.node_type, boot=boot)
         if node.billing == "hourly":
             tariffs = {node.node_type: default_catalog().hourly(node.node_type)}
     initial = spec.initial_replicas
@@ -625,12 +953,21 @@ def _build(manifests: Manifests, document: Document, model: ScenarioModel, base:
         params = loop.get_params()
         high = min(params["max_replicas"], node.max_nodes or params["max_replicas"])
         low = min(max(params["min_replicas"], node.min_nodes or 0), high)
+        if notes is not None and low != max(params["min_replicas"], node.min_nodes or 0):
+            notes.append(
+                document.problem(
+                    ("spec", "node"),
+                    f"node {node.name!r} has maxNodes {node.max_nodes}, below the minimum "
+                    f"{max(params['min_replicas'], node.min_nodes or 0)} of policy "
+                    f"{spec.policy!r} or of the node: the run keeps at most {high} replicas",
+                )
+            )
         loop = DecisionLoop(**(params | {"min_replicas": low, "max_replicas": high}))
     try:
         scenario = Scenario(
             workload,
             duration=seconds(spec.duration),
-            service=distribution(workload_model.spec.service),
+            service=service,
             replica=ReplicaSpec(**replica),
             metrics=MetricsSpec(spec.metrics.resolution, spec.metrics.lag, spec.metrics.missing),
             balancer=spec.balancer,
@@ -641,5 +978,6 @@ def _build(manifests: Manifests, document: Document, model: ScenarioModel, base:
             tariffs=tariffs,
         )
     except ElasticError as error:
-        raise ProblemList([document.problem(("spec",), str(error))]) from None
+        where = _SCENARIO_FIELDS.get(getattr(error, "name", ""), ("spec",))
+        raise ProblemList([document.problem(where, str(error))]) from None
     return Built(scenario, loop, spec.seed, spec.fidelity)

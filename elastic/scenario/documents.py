@@ -20,7 +20,8 @@ from typing import Any
 import yaml
 
 from elastic.errors import ManifestError
-from elastic.yamlfile import RESOLVERS_WITHOUT_DATES
+from elastic.files import MAX_MANIFEST_BYTES, FileError, read_text
+from elastic.yamlfile import RESOLVERS_WITHOUT_DATES, BoundedLoader, reader_problem
 
 __all__ = ["Document", "Problem", "ProblemList", "read_documents", "shell_syntax"]
 
@@ -103,7 +104,7 @@ class Document:
         return value
 
 
-class _Composer(yaml.SafeLoader):
+class _Composer(BoundedLoader):
     """Dates stay strings; mappings are built without deduplication checks (done on nodes)."""
 
 
@@ -181,13 +182,19 @@ def _split_pasted(node: yaml.Node, source: str, problems: list[Problem]) -> list
 
 
 def _documents_of(text: str, source: str) -> tuple[list[Document], list[Problem]]:
-    loader = _Composer(text)
-    loader.name = source
     documents: list[Document] = []
     problems: list[Problem] = []
     try:
+        loader = _Composer(text)
+    except yaml.reader.ReaderError as error:  # raised on the first characters already
+        line, column, message = reader_problem(error, text)
+        return documents, [Problem(source, line, column, "", f"not valid YAML: {message}")]
+    loader.name = source
+    empty = True
+    try:
         while loader.check_node():
             root = loader.get_node()
+            empty = False
             for node in _split_pasted(root, source, problems) if root is not None else ():
                 marks: dict[Path_, tuple[int, int]] = {}
                 _walk(node, (), marks, problems, source)
@@ -198,8 +205,18 @@ def _documents_of(text: str, source: str) -> tuple[list[Document], list[Problem]
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problems.append(Problem(source, line, column, "", f"not valid YAML: {error.problem}"))
+        empty = False
+    except yaml.reader.ReaderError as error:
+        line, column, message = reader_problem(error, text)
+        problems.append(Problem(source, line, column, "", f"not valid YAML: {message}"))
+        empty = False
     finally:
         loader.dispose()
+    if empty or not (documents or problems):
+        problems.append(
+            Problem(source, 1, 1, "", "no YAML document (the text is empty or only comments); "
+                    "expected at least one document with apiVersion, kind, metadata and spec")
+        )  # fmt: skip
     return documents, problems
 
 
@@ -217,7 +234,7 @@ def read_documents(*sources: str | Path) -> tuple[list[Document], list[Problem]]
 
 def _texts(source: str | Path, problems: list[Problem]) -> Iterator[tuple[str, str]]:
     text = isinstance(source, str) and ("\n" in source or ":" in source)
-    if text and not Path(source).exists():
+    if text and not _exists(source):
         yield "<text>", str(source)
         return
     path = Path(source)
@@ -226,16 +243,29 @@ def _texts(source: str | Path, problems: list[Problem]) -> Iterator[tuple[str, s
         problems.append(Problem(str(path), 1, 1, "", "no *.yaml or *.yml files in this folder"))
     for file in files:
         try:
-            yield str(file), file.read_text(encoding="utf-8")
-        except OSError as error:
-            problems.append(Problem(str(file), 1, 1, "", f"cannot be read ({error.strerror})"))
+            yield str(file), read_text(file, limit=MAX_MANIFEST_BYTES, owner="manifest")
+        except FileError as error:
+            problems.append(
+                Problem(str(file), error.line, error.column, "",
+                        f"cannot be read; expected {error.expected}")
+            )  # fmt: skip
+
+
+def _exists(name: str | Path) -> bool:
+    try:
+        return Path(name).exists()
+    except (OSError, ValueError):  # a name too long, or with a NUL: text, not a path
+        return False
 
 
 _SHELL = re.compile(r"\$\(|`[^`]*`|\$\{[^}]*\}")
+# a key is a name: an environment variable in one ($HOME) is shell syntax too
+_SHELL_KEY = re.compile(r"\$\(|`|\$\{|\$[A-Za-z_]")
 
 
 def shell_syntax(document: Document) -> list[Problem]:
-    """Values holding unresolved shell syntax (``$(...)``, backticks, ``${...}``)."""
+    """Values holding unresolved shell syntax (``$(...)``, backticks, ``${...}``), and keys
+    holding any (``$HOME`` too)."""
     found = []
 
     def visit(value: Any, path: Path_) -> None:
@@ -249,6 +279,14 @@ def shell_syntax(document: Document) -> list[Problem]:
             )
         elif isinstance(value, Mapping):
             for key, item in value.items():
+                if isinstance(key, str) and _SHELL_KEY.search(key):
+                    found.append(
+                        document.problem(
+                            (*path, key),
+                            f"the key {key!r} is shell syntax, not a name; expected the name "
+                            "itself (resolve it before loading)",
+                        )
+                    )
                 visit(item, (*path, key))
         elif isinstance(value, list):
             for i, item in enumerate(value):

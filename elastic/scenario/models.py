@@ -11,7 +11,8 @@ as ignored. Field names are camelCase in the files.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -32,16 +33,48 @@ __all__ = [
 ELASTIC = "elastic/v1"
 
 
+# strict: a boolean is not a number (YAML reads `yes` as true, and pydantic would take it as 1)
 class _Strict(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True
     )
 
 
 class _Metadata(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
     name: str = Field(min_length=1)
     labels: dict[str, str] | None = None
+
+
+# Fields of the Kubernetes objects that are accepted as written (not modelled), by object;
+# any other field is refused, as kubectl's strict field validation does (API reference v1.31).
+OBJECT_META_FIELDS = frozenset({
+    "name", "namespace", "labels", "annotations", "generateName", "uid", "resourceVersion",
+    "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+    "ownerReferences", "finalizers", "managedFields", "selfLink",
+})  # fmt: skip
+DEPLOYMENT_SPEC_FIELDS = frozenset({
+    "replicas", "selector", "template", "minReadySeconds", "strategy", "revisionHistoryLimit",
+    "progressDeadlineSeconds", "paused",
+})  # fmt: skip
+POD_SPEC_FIELDS = frozenset({
+    "activeDeadlineSeconds", "affinity", "automountServiceAccountToken", "containers",
+    "dnsConfig", "dnsPolicy", "enableServiceLinks", "ephemeralContainers", "hostAliases",
+    "hostIPC", "hostNetwork", "hostPID", "hostUsers", "hostname", "imagePullSecrets",
+    "initContainers", "nodeName", "nodeSelector", "os", "overhead", "preemptionPolicy",
+    "priority", "priorityClassName", "readinessGates", "resourceClaims", "resources",
+    "restartPolicy", "runtimeClassName", "schedulerName", "schedulingGates", "securityContext",
+    "serviceAccount", "serviceAccountName", "setHostnameAsFQDN", "shareProcessNamespace",
+    "subdomain", "terminationGracePeriodSeconds", "tolerations", "topologySpreadConstraints",
+    "volumes",
+})  # fmt: skip
+CONTAINER_FIELDS = frozenset({
+    "args", "command", "env", "envFrom", "image", "imagePullPolicy", "lifecycle",
+    "livenessProbe", "name", "ports", "readinessProbe", "resizePolicy", "resources",
+    "restartPolicy", "securityContext", "startupProbe", "stdin", "stdinOnce",
+    "terminationMessagePath", "terminationMessagePolicy", "tty", "volumeDevices",
+    "volumeMounts", "workingDir",
+})  # fmt: skip
 
 
 # --- values used by several kinds ------------------------------------------------------------
@@ -168,7 +201,7 @@ class TaskModel(_Strict):
 class _K8s(BaseModel):
     """Kubernetes objects: known fields typed, unknown ones rejected, camelCase as written."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ServicePort(_K8s):
@@ -217,7 +250,7 @@ VOLUME_SOURCES = (
 
 
 class Volume(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
     name: str
 
     @model_validator(mode="after")
@@ -244,7 +277,7 @@ class Container(BaseModel):
     """A container: the fields that matter here typed; the rest of the Kubernetes
     container spec accepted as written."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
     name: str
     image: str | None = None
     env: list[EnvVar] | None = None
@@ -252,7 +285,7 @@ class Container(BaseModel):
 
 
 class PodSpec(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
     containers: list[Container] = Field(min_length=1)
     volumes: list[Volume] | None = None
 
@@ -263,7 +296,7 @@ class PodTemplate(_K8s):
 
 
 class DeploymentSpec(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
     replicas: int = Field(1, ge=0)
     selector: dict[str, Any]
     template: PodTemplate
@@ -335,7 +368,7 @@ class WorkloadModel(_Strict):
 class PolicyEntry(BaseModel):
     """``type`` names an elastic policy; the other keys are its parameters (camelCase)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
     type: str
 
 
@@ -367,7 +400,7 @@ class ScalingPolicySpec(_Strict):
     min_replicas: int = Field(1, ge=0)
     max_replicas: int = Field(ge=1)
     behavior: Literal["kubernetes-default"] | BehaviorModel | None = None
-    cooldown: float | CooldownModel | None = None
+    cooldown: Annotated[float, Field(ge=0)] | CooldownModel | None = None
     warmup: float | None = Field(None, ge=0)
     combine: Literal["max", "aws"] = "max"
 
@@ -433,8 +466,8 @@ _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 def seconds(value: str | float) -> float:
     """``90``, ``"90s"``, ``"15m"``, ``"36h"`` or ``"2d"`` in seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if value <= 0:
-            raise ValueError("expected a duration > 0")
+        if not value > 0 or not math.isfinite(value):
+            raise ValueError("expected a finite duration > 0")
         return float(value)
     text = str(value).strip()
     unit = _UNITS.get(text[-1:]) if text else None
@@ -442,8 +475,8 @@ def seconds(value: str | float) -> float:
         number = float(text[:-1] if unit else text)
     except ValueError:
         raise ValueError("expected a duration such as 3600, 90m, 36h or 2d") from None
-    if number <= 0:
-        raise ValueError("expected a duration > 0")
+    if not number > 0 or not math.isfinite(number * (unit or 1.0)):
+        raise ValueError("expected a finite duration > 0")
     return number * (unit or 1.0)
 
 

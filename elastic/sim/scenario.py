@@ -13,6 +13,7 @@ from elastic.core.validate import check_choice, check_int, check_number
 from elastic.cost.tariffs import LambdaRequests, Tariff
 from elastic.errors import ParameterError
 from elastic.sim.distributions import Constant, Distribution, Exponential, LogNormal
+from elastic.sim.limits import MAX_CONTROL_INTERVALS, MAX_DURATION, MAX_SCRAPES
 from elastic.sim.workload import Workload
 
 __all__ = ["BALANCERS", "SCALE_IN", "MetricsSpec", "ReplicaSpec", "Scenario", "ServerlessSpec"]
@@ -217,10 +218,37 @@ class Scenario:
         if not isinstance(self.workload, Workload):
             raise ParameterError("workload", self.workload, "a Workload", owner=owner)
         check_number(self.duration, "duration", owner=owner, gt=0)
+        if self.duration > MAX_DURATION:
+            raise ParameterError(
+                "duration",
+                self.duration,
+                f"at most {MAX_DURATION:g} s, 10 years (elastic.sim.limits.MAX_DURATION)",
+                owner=owner,
+            )
         if not isinstance(self.service, Distribution):
             raise ParameterError("service", self.service, "a Distribution", owner=owner)
         check_choice(self.balancer, "balancer", BALANCERS, owner=owner)
         check_number(self.control_interval, "control_interval", owner=owner, gt=0)
+        if self.duration / self.control_interval > MAX_CONTROL_INTERVALS:
+            raise ParameterError(
+                "control_interval",
+                self.control_interval,
+                f"at least {self.duration / MAX_CONTROL_INTERVALS:.3g} s for a duration of "
+                f"{self.duration:g} s: a run makes at most {MAX_CONTROL_INTERVALS} control "
+                "decisions (elastic.sim.limits.MAX_CONTROL_INTERVALS)",
+                owner=owner,
+            )
+        if not isinstance(self.metrics, MetricsSpec):
+            raise ParameterError("metrics", self.metrics, "a MetricsSpec", owner=owner)
+        if self.duration / self.metrics.resolution > MAX_SCRAPES:
+            raise ParameterError(
+                "metrics.resolution",
+                self.metrics.resolution,
+                f"at least {self.duration / MAX_SCRAPES:.3g} s for a duration of "
+                f"{self.duration:g} s: a run scrapes its metrics at most {MAX_SCRAPES} times "
+                "(elastic.sim.limits.MAX_SCRAPES)",
+                owner=owner,
+            )
         check_int(self.initial_replicas, "initial_replicas", owner=owner, ge=0)
         _optional(self.slo, "slo", owner, gt=0)
         if self.serverless is not None and not isinstance(self.serverless, ServerlessSpec):

@@ -15,8 +15,8 @@ read as zero demand unless asked.
 
 from __future__ import annotations
 
-import gzip
 import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -481,36 +481,43 @@ class TraceReplay(Workload):
         """Read a trace of counts per bucket from a CSV file (``.csv`` or ``.csv.gz``).
 
         ``bucket`` defaults to the step of the time column; a ``logged``
-        column, when present, marks the gaps.
+        column, when present, marks the gaps. A problem in the file (a
+        text cell, a ragged row, a count above
+        :data:`~elastic.sim.limits.MAX_BUCKET_COUNT`, times that are not
+        ``bucket`` apart) is a :class:`~elastic.files.FileError` naming the
+        file and the line.
         """
-        file = Path(path)
-        opener = gzip.open if file.suffix == ".gz" else open
-        try:
-            with opener(file, "rt") as text:
-                header = text.readline().strip().split(",")
-                table = np.loadtxt(text, delimiter=",", ndmin=2)
-        except OSError as error:
-            raise ParameterError(
-                "path", str(path), f"a readable CSV ({error.strerror})", owner=cls.__name__
-            ) from None
-        for name in (column, time_column):
-            if name not in header:
-                raise ParameterError(
-                    "column",
-                    name,
-                    f"one of the columns {header} of {file.name}",
-                    owner=cls.__name__,
-                )
-        times = table[:, header.index(time_column)]
+        from elastic.sim.limits import MAX_BUCKET_COUNT
+        from elastic.sim.tracefile import read_table
+
+        owner = cls.__name__
+        table = read_table(path, (column, time_column), owner=owner)
+        times, counts = table.column(time_column), table.column(column)
+        wrong = (counts < 0) | (counts != np.round(counts)) | (counts > MAX_BUCKET_COUNT)
+        bad = np.flatnonzero(wrong)
+        if len(bad):
+            raise table.error(
+                f"counts in column {column!r} that are whole numbers from 0 to "
+                f"{MAX_BUCKET_COUNT} (elastic.sim.limits.MAX_BUCKET_COUNT), not "
+                f"{counts[bad[0]]:g}",
+                row=int(bad[0]),
+                owner=owner,
+            )
         logged = (
-            table[:, header.index(logged_column)]
-            if logged_column is not None and logged_column in header
+            table.column(logged_column)
+            if logged_column is not None and logged_column in table.header
             else None
         )
         step = (
             bucket if bucket is not None else float(times[1] - times[0]) if len(times) > 1 else 1.0
         )
-        return cls(times, table[:, header.index(column)], bucket=step, logged=logged, **options)  # type: ignore[arg-type]
+        try:
+            return cls(times, counts, bucket=step, logged=logged, **options)  # type: ignore[arg-type]
+        except ParameterError as error:
+            row = re.fullmatch(r"\w+\[(\d+)\]", error.name)
+            if row is None:
+                raise
+            raise table.error(str(error), row=int(row.group(1)), owner=owner) from None
 
     def mean_rate(self, times: ArrayLike) -> FloatArray:
         t = np.asarray(times, dtype=np.float64)
@@ -643,19 +650,15 @@ class Timestamps(Workload):
 
     @classmethod
     def from_csv(cls, path: str | Path, *, column: str = "t_ms", unit: float = 1e-3) -> Timestamps:
-        """Read arrival times from a CSV column, multiplied by ``unit`` to get seconds."""
-        file = Path(path)
-        with open(file) as text:
-            header = text.readline().strip().split(",")
-            if column not in header:
-                raise ParameterError(
-                    "column",
-                    column,
-                    f"one of the columns {header} of {file.name}",
-                    owner="Timestamps",
-                )
-            table = np.loadtxt(text, delimiter=",", ndmin=2)
-        return cls(table[:, header.index(column)] * unit)
+        """Read arrival times from a CSV column, multiplied by ``unit`` to get seconds.
+
+        A problem in the file is a :class:`~elastic.files.FileError` naming the file and the
+        line (see :func:`~elastic.sim.tracefile.read_table`).
+        """
+        from elastic.sim.tracefile import read_table
+
+        check_number(unit, "unit", owner="Timestamps", gt=0)
+        return cls(read_table(path, (column,), owner="Timestamps").column(column) * unit)
 
     def mean_rate(self, times: ArrayLike) -> FloatArray:
         t = np.asarray(times, dtype=np.float64)
