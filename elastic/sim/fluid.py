@@ -55,6 +55,7 @@ from elastic.errors import ParameterError
 from elastic.queueing import erlang_c
 from elastic.sim.distributions import Constant
 from elastic.sim.fluid_latency import LatencyMix
+from elastic.sim.limits import MAX_FLUID_TICKS
 from elastic.sim.metrics import MetricsPipeline
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult
@@ -145,6 +146,16 @@ class FluidSimulation:
                 bucket, scenario.control_interval, scenario.metrics.resolution, scenario.duration
             )
         self.tick = check_number(tick, "tick", owner="simulate", gt=0)
+        if scenario.duration / self.tick > MAX_FLUID_TICKS:
+            raise ParameterError(
+                "tick",
+                self.tick,
+                f"at least {scenario.duration / MAX_FLUID_TICKS:.3g} s for a duration of "
+                f"{scenario.duration:g} s: a fluid run makes at most {MAX_FLUID_TICKS} ticks "
+                "(the tick is the longest that divides the control interval, the metrics "
+                "resolution, the duration and a trace's bucket: make them whole seconds)",
+                owner="simulate",
+            )
         for name, value in (
             ("control_interval", scenario.control_interval),
             ("metrics.resolution", scenario.metrics.resolution),

@@ -18,7 +18,13 @@ elastic.errors.ParameterError: Scenario: control_interval=1e-09 is invalid; expe
 
 from __future__ import annotations
 
-__all__ = ["MAX_BUCKET_COUNT", "MAX_CONTROL_INTERVALS", "MAX_DURATION", "MAX_SCRAPES"]
+__all__ = [
+    "MAX_BUCKET_COUNT",
+    "MAX_CONTROL_INTERVALS",
+    "MAX_DURATION",
+    "MAX_FLUID_TICKS",
+    "MAX_SCRAPES",
+]
 
 #: Longest simulated duration, in seconds (10 years of 365 days).
 MAX_DURATION = 10 * 365 * 86400.0
@@ -28,3 +34,5 @@ MAX_CONTROL_INTERVALS = 10_000_000
 MAX_SCRAPES = 10_000_000
 #: Most requests in one bucket of a trace file.
 MAX_BUCKET_COUNT = 10**9
+#: Most ticks of one fluid run (ten years of one-second ticks; a month takes seconds).
+MAX_FLUID_TICKS = 320_000_000

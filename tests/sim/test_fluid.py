@@ -414,3 +414,15 @@ def test_fluid_latency_tail_agrees_under_autoscaling_on_a_diurnal_cycle():
         for key, tolerance in (("latency_p50", 0.2), ("latency_p95", 0.1), ("latency_p99", 0.2)):
             assert fluid[key] == pytest.approx(request[key], rel=tolerance), (key, seed)
         assert fluid["slo_attainment"] == pytest.approx(request["slo_attainment"], abs=0.02)
+
+
+def test_a_fluid_run_refuses_more_ticks_than_the_limit_at_once():
+    from elastic.sim.limits import MAX_FLUID_TICKS
+
+    duration = 9 * 365 * 86400.0  # 9 years: within the run limits at these spans
+    scenario = Scenario(
+        Poisson(1.0), duration=duration, control_interval=30.001, metrics=MetricsSpec(30.001)
+    )
+    assert duration / 0.001 > MAX_FLUID_TICKS  # the common tick of 30.001 s and 1 s
+    with pytest.raises(ParameterError, match=r"tick=0\.001 .* at most 320000000 ticks"):
+        simulate(scenario, pinned(1), fidelity="fluid")
