@@ -143,11 +143,13 @@ class Cluster:
         self.tally.arrived += count
         self.total.arrived += count
         self._settled_at = None
+        # drawn for every arrival, dropped or not: the n-th request of a run has the same
+        # service time under any policy (common random numbers)
+        services = self.scenario.service.sample(self.rng["service"], count)
         targets = self.accepting
         if not targets:
             self._drop(count)
             return
-        services = self.scenario.service.sample(self.rng["service"], count)
         balancer = self.scenario.balancer
         if len(targets) == 1:
             server = targets[0].server

@@ -42,7 +42,7 @@ class Simulation:
     >>> run = Simulation(Scenario(Poisson(5.0), duration=120.0),
     ...                  DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=5))
     >>> [(r.end, r.replicas) for r in run][:2]
-    [(15.0, 1), (30.0, 2)]
+    [(15.0, 1), (30.0, 1)]
     """
 
     def __init__(self, scenario: Scenario, loop: DecisionLoop, *, seed: int = 0) -> None:

@@ -15,10 +15,12 @@ from elastic.queueing import mmc_mean_wait
 from elastic.sim import (
     MMPP,
     Constant,
+    Diurnal,
     Exponential,
     LogNormal,
     MetricsSpec,
     Poisson,
+    Ramp,
     ReplicaSpec,
     Scenario,
     Simulation,
@@ -376,3 +378,64 @@ def test_a_run_as_a_data_frame_and_in_a_notebook():
     assert {"arrived", "demand", "desired", "reason", "observed_cpu"} <= set(frame.columns)
     page = result._repr_html_()
     assert "<table>" in page and "slo_attainment" in page and "cost" in page
+
+
+# --- common random numbers: what a run draws for the workload does not depend on the policy ----
+
+
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+@pytest.mark.parametrize(
+    "workload",
+    [
+        Poisson(20.0),
+        MMPP((5.0, 40.0), (120.0, 30.0)),
+        Diurnal(15.0, 0.7, period=1200.0, noise=0.3),
+        Poisson(2.0) + Ramp(0.0, 30.0, start=0.0, end=900.0),
+    ],
+    ids=["poisson", "mmpp", "diurnal-noise", "sum"],
+)
+def test_two_policies_on_one_seed_see_the_same_arrivals(workload, fidelity):
+    scenario = Scenario(workload, duration=900.0, replica=ReplicaSpec(boot=Uniform(5.0, 60.0)))
+    runs = [
+        simulate(
+            scenario,
+            DecisionLoop(TargetTracking("cpu", target), min_replicas=lo, max_replicas=20),
+            seed=3,
+            fidelity=fidelity,
+        )
+        for target, lo in ((30.0, 1), (90.0, 2))
+    ]
+    assert runs[0].replicas.tolist() != runs[1].replicas.tolist(), "the policies differ"
+    assert runs[0].arrived.tolist() == runs[1].arrived.tolist()
+
+
+class Recorded(Exponential):
+    """An exponential service time that keeps what it drew."""
+
+    def __init__(self, mean, drawn):
+        super().__init__(mean)
+        self.drawn = drawn
+
+    def sample(self, rng, size):
+        values = super().sample(rng, size)
+        self.drawn.append(values)
+        return values
+
+
+def test_service_times_are_drawn_per_request_whatever_the_policy():
+    # a policy that leaves no replica accepting drops arrivals: they still take their draw,
+    # so the n-th request of the run has the same service time under every policy
+    drawn = {}
+    for name, plan in (("steady", [(0, 2)]), ("gap", [(0, 2), (60, 0), (200, 2)])):
+        drawn[name] = []
+        scenario = Scenario(
+            Poisson(10.0),
+            duration=300.0,
+            service=Recorded(0.1, drawn[name]),
+            replica=ReplicaSpec(boot=Constant(30.0)),
+            initial_replicas=2,
+        )
+        result = simulate(scenario, scripted(plan), seed=4)
+        assert sum(map(len, drawn[name])) == int(result.arrived.sum())
+    steady, gap = (np.concatenate(drawn[name]) for name in ("steady", "gap"))
+    assert steady.tolist() == gap.tolist()
