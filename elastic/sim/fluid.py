@@ -48,7 +48,7 @@ from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
 from elastic.queueing import erlang_c
 from elastic.sim.distributions import Constant
-from elastic.sim.metrics import MetricsPipeline
+from elastic.sim.metrics import TERMINATING, MetricsPipeline
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult
 from elastic.sim.scenario import Scenario
@@ -587,6 +587,7 @@ class FluidSimulation:
 
     def _decide(self, now: float, seen: dict[str, float]) -> Decision:
         pending, warming, ready = self._states(now)
+        seen[TERMINATING] = float(sum(count for stop, count in self.leaving if stop > now))
         obs = Observation(
             time=now,
             replicas=self._live,

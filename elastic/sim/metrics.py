@@ -29,7 +29,12 @@ from elastic.sim.cluster import READY, Cluster
 from elastic.sim.result import LatencySorter, percentiles_of_sorted
 from elastic.sim.scenario import MetricsSpec
 
-__all__ = ["ClusterSampler", "MetricsPipeline"]
+__all__ = ["TERMINATING", "ClusterSampler", "MetricsPipeline"]
+
+#: Replicas scaled in and not gone yet (draining), reported at every decision as
+#: CloudWatch reports ``GroupTerminatingInstances``: AWS step scaling counts them in the
+#: current capacity while scaling in (``elastic.policies.step.TERMINATING``, the same name).
+TERMINATING = "terminating"
 
 
 class MetricsPipeline:

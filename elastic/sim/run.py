@@ -20,7 +20,7 @@ from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
 from elastic.sim.cluster import Cluster
 from elastic.sim.fluid import FluidSimulation
-from elastic.sim.metrics import ClusterSampler, MetricsPipeline
+from elastic.sim.metrics import TERMINATING, ClusterSampler, MetricsPipeline
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, LatencySorter, RunResult, latency_fields
 from elastic.sim.scenario import Scenario
@@ -116,7 +116,8 @@ class Simulation:
                 return
             cluster.settle(now)
             seen = self.metrics.observe(now)
-            live, ready, pending, warming, _ = cluster.states()
+            live, ready, pending, warming, draining = cluster.states()
+            seen[TERMINATING] = float(draining)
             obs = Observation(
                 time=now,
                 replicas=live,
