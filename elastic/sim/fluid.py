@@ -48,7 +48,7 @@ from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
 from elastic.queueing import erlang_c
 from elastic.sim.distributions import Constant
-from elastic.sim.metrics import TERMINATING, MetricsPipeline
+from elastic.sim.metrics import TERMINATING, MetricsPipeline, check_reads
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult
 from elastic.sim.scenario import Scenario
@@ -112,6 +112,9 @@ class FluidSimulation:
     4
     """
 
+    #: every metric a fluid controller can be given (``TERMINATING`` at decisions)
+    PRODUCES = ("cpu", "concurrency", "rps", "queue_length", TERMINATING)
+
     def __init__(
         self, scenario: Scenario, loop: DecisionLoop, *, seed: int = 0, tick: float | None = None
     ) -> None:
@@ -122,6 +125,7 @@ class FluidSimulation:
             raise ParameterError(
                 "fidelity", "fluid", "'request' for a serverless scenario", owner="simulate"
             )
+        check_reads(loop.policies, self.PRODUCES, fidelity="fluid")
         workload = scenario.workload
         if tick is None:
             bucket = workload.bucket if isinstance(workload, TraceReplay) else 1.0

@@ -20,13 +20,13 @@ from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
 from elastic.sim.cluster import Cluster
 from elastic.sim.fluid import FluidSimulation
-from elastic.sim.metrics import TERMINATING, ClusterSampler, MetricsPipeline
+from elastic.sim.metrics import TERMINATING, ClusterSampler, MetricsPipeline, check_reads
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, LatencySorter, RunResult, latency_fields
 from elastic.sim.scenario import Scenario
 from elastic.sim.serverless import ENABLED, Platform, serverless_tariffs
 
-__all__ = ["Simulation", "iter_run", "simulate"]
+__all__ = ["Simulation", "iter_run", "produced_metrics", "simulate"]
 
 FIDELITIES = ("request", "fluid")
 
@@ -53,6 +53,7 @@ class Simulation:
         self.scenario = scenario
         self.loop = loop
         self.seed = check_int(seed, "seed", owner="simulate", ge=0)
+        check_reads(loop.policies, produced_metrics(scenario, "request"), fidelity="request")
         streams = Streams(self.seed)
         self.env = simpy.Environment()
         self._sort = LatencySorter()
@@ -180,6 +181,23 @@ class Simulation:
             latency=self.cluster.bin_latencies(),
             ledger=self.ledger,
         )
+
+
+def produced_metrics(scenario: Scenario, fidelity: str = "request") -> tuple[str, ...]:
+    """The metrics a controller can be given in a run of ``scenario`` at ``fidelity``.
+
+    A policy that reads any other is refused before the run.
+
+    Examples
+    --------
+    >>> from elastic.sim import Poisson, Scenario
+    >>> produced_metrics(Scenario(Poisson(1.0), duration=60.0), "fluid")
+    ('cpu', 'concurrency', 'rps', 'queue_length', 'terminating')
+    """
+    check_choice(fidelity, "fidelity", FIDELITIES, owner="produced_metrics")
+    if scenario.serverless is not None:
+        return Platform.PRODUCES
+    return FluidSimulation.PRODUCES if fidelity == "fluid" else ClusterSampler.PRODUCES
 
 
 def iter_run(

@@ -36,6 +36,7 @@ from elastic.cost.ledger import CostObserver
 from elastic.cost.tariffs import LambdaRequests, Tariff
 from elastic.errors import ParameterError
 from elastic.sim.cluster import Tally
+from elastic.sim.metrics import TERMINATING
 from elastic.sim.randomness import Streams
 from elastic.sim.scenario import Scenario, ServerlessSpec
 from elastic.sim.stats import LatencyHistogram
@@ -71,6 +72,17 @@ class _Env:
 
 class Platform:
     """The execution environments of one run, acting on SimPy time, billed by ``ledger``."""
+
+    #: every metric a controller of provisioned concurrency can be given
+    PRODUCES = (
+        "concurrency",
+        "latency_p95",
+        "provisioned_utilization",
+        "rps",
+        "cold_starts",
+        "throttles",
+        TERMINATING,
+    )
 
     def __init__(
         self,

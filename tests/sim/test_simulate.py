@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from elastic import DecisionLoop, Reason, Recommendation
 from elastic.cost import PerSecond
 from elastic.errors import ParameterError
-from elastic.policies import StepScaling, TargetTracking
+from elastic.policies import MaxOf, StepScaling, TargetTracking
 from elastic.queueing import mmc_mean_wait
 from elastic.sim import (
     MMPP,
@@ -440,3 +440,40 @@ def test_service_times_are_drawn_per_request_whatever_the_policy():
         assert sum(map(len, drawn[name])) == int(result.arrived.sum())
     steady, gap = (np.concatenate(drawn[name]) for name in ("steady", "gap"))
     assert steady.tolist() == gap.tolist()
+
+
+# --- a policy's metric that the simulator never produces is refused before the run ----------
+
+
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_a_metric_the_simulator_never_produces_is_refused_before_the_run(fidelity):
+    scenario = Scenario(Poisson(5.0), duration=60.0)
+    loop = DecisionLoop(TargetTracking("busy", 70.0), min_replicas=1, max_replicas=5)
+    with pytest.raises(ParameterError, match=r"'busy'.*cpu.*rps"):
+        simulate(scenario, loop, fidelity=fidelity)
+    nested = DecisionLoop(
+        [
+            StepScaling("cpu", 80.0, [(0, None, 1)]),
+            MaxOf([TargetTracking("cpu", 50.0), TargetTracking("latency_p99", 1.0)]),
+        ],
+        min_replicas=1,
+        max_replicas=5,
+    )
+    with pytest.raises(ParameterError, match="'latency_p99'"):
+        simulate(scenario, nested, fidelity=fidelity)
+
+
+def test_every_metric_a_simulation_declares_is_one_it_produces():
+    from elastic.sim.run import produced_metrics
+
+    scenario = Scenario(
+        Poisson(30.0),
+        duration=600.0,
+        service=Exponential(0.2),
+        replica=ReplicaSpec(slots=2, boot=Constant(30.0), drain_timeout=60.0),
+        initial_replicas=1,
+    )
+    for fidelity in ("request", "fluid"):
+        loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=8)
+        result = simulate(scenario, loop, seed=0, fidelity=fidelity)
+        assert set(result.observed) == set(produced_metrics(scenario, fidelity)), fidelity
