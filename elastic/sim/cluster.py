@@ -274,6 +274,10 @@ class Cluster:
             draining,
         )
 
+    def environments(self) -> tuple[int, int]:
+        """Busy and idle execution environments: none, replicas are not environments."""
+        return 0, 0
+
     def extra_totals(self) -> dict[str, float]:
         """Counts beyond request outcomes, for the run's totals."""
         return {"replica_failures": self.failures, "spot_interruptions": self.interruptions}

@@ -139,6 +139,7 @@ class Simulation:
         busy, capacity = cluster.busy_seconds(now), cluster.capacity_seconds(now)
         offered = capacity - self._last_capacity
         live, ready, pending, warming, draining = cluster.states()
+        busy_environments, idle_environments = cluster.environments()
         record = IntervalRecord(
             start=self._last_tick,
             end=now,
@@ -155,6 +156,8 @@ class Simulation:
             draining=draining,
             cold_starts=tally.cold_starts,
             throttled=tally.throttled,
+            busy_environments=busy_environments,
+            idle_environments=idle_environments,
             utilization=(busy - self._last_busy) / offered if offered > 0 else float("nan"),
             observed=seen,
             decision=decision,

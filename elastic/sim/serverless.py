@@ -234,6 +234,10 @@ class Platform:
 
     # --- provisioned concurrency: what the autoscaler controls ---------------------------------
 
+    def environments(self) -> tuple[int, int]:
+        """Environments running a request (cold starts included) and warm idle ones, now."""
+        return len(self._busy), len(self._idle) + len(self._idle_pc)
+
     def states(self) -> tuple[int, int, int, int, int]:
         """Provisioned environments: all, ready, initializing, 0 warming, 0 draining."""
         pending = len(self._initializing)
