@@ -42,7 +42,7 @@ class Simulation:
     >>> run = Simulation(Scenario(Poisson(5.0), duration=120.0),
     ...                  DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=5))
     >>> [(r.end, r.replicas) for r in run][:2]
-    [(15.0, 1), (30.0, 1)]
+    [(15.0, 2), (30.0, 2)]
     """
 
     def __init__(self, scenario: Scenario, loop: DecisionLoop, *, seed: int = 0) -> None:
@@ -219,9 +219,9 @@ def iter_run(
     >>> loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=10)
     >>> for record in iter_run(Scenario(Poisson(20.0), duration=60.0), loop):
     ...     print(record.end, record.replicas, round(record.utilization, 2))
-    15.0 2 1.0
-    30.0 4 1.0
-    45.0 9 1.0
+    15.0 2 0.99
+    30.0 5 1.0
+    45.0 10 1.0
     60.0 10 1.0
     """
     check_choice(fidelity, "fidelity", FIDELITIES, owner="iter_run")

@@ -109,7 +109,7 @@ class Workload(Params, ABC):
 
 # --- generators drawn in blocks of time ---------------------------------------------------------
 
-_BLOCK_ARRIVALS = 4096.0  # expected arrivals per block at the peak rate
+_BLOCK_ARRIVALS = 65536.0  # expected arrivals per block at the peak rate
 _BLOCK_EXPONENTS = (-6, 12)  # block lengths from 1/64 s to 4096 s (powers of two: exact edges)
 _BLOCKS, _NOISE, _PATH = 0, 1, 2  # what a child generator is for (the first word of its key)
 
@@ -304,7 +304,13 @@ class Diurnal(_RateWorkload):
         return self.mean * (1 + self.amplitude * np.cos(phase))
 
     def peak_rate(self, start: float, end: float) -> float:
-        return self.mean * (1 + self.amplitude)
+        top = self.mean * (1 + self.amplitude)
+        span = end - start
+        if not 0 <= span < self.period or not math.isfinite(start):
+            return top
+        # the rate moves at most mean * amplitude * 2 pi / period per second
+        slope = self.mean * self.amplitude * 2 * math.pi / self.period
+        return min(top, float(self.mean_rate([start, end]).max()) + slope * span)
 
     def stream(self, rng: np.random.Generator, start: float = 0.0) -> ArrivalStream:
         if self.noise == 0:
@@ -379,7 +385,9 @@ class Ramp(_RateWorkload):
         return np.interp(t, [self.start, self.end], [self.start_rate, self.end_rate])
 
     def peak_rate(self, start: float, end: float) -> float:
-        return max(self.start_rate, self.end_rate)
+        if not (math.isfinite(start) and math.isfinite(end)):
+            return max(self.start_rate, self.end_rate)
+        return float(self.mean_rate([start, end]).max())  # linear: the top is at an end
 
 
 class FlashCrowd(_RateWorkload):
@@ -450,7 +458,7 @@ class MMPP(Workload):
 
 class _MMPPStream(_BlockStream):
     """The state path comes from a generator of its own, drawn ahead as far as asked;
-    the arrivals by thinning in blocks at the rate the path gives."""
+    a block's arrivals, piece by piece of the path inside it, from the block's generator."""
 
     CHUNK = 256  # state durations drawn at a time
 
@@ -482,14 +490,31 @@ class _MMPPStream(_BlockStream):
         switched = np.searchsorted(self.switches, times, side="right")
         return np.asarray((self.state + self.passed + switched) % 2, dtype=np.int64)
 
-    def _peak(self, start: float, end: float) -> float:
-        self._extend(end)
-        behind = int(np.searchsorted(self.switches, start, side="right"))
+    def _draw(self, index: int) -> FloatArray:
+        # exact without thinning: a Poisson count and uniform times on each piece of the
+        # path inside the block, the pieces in time order
+        low = index * self.block
+        high = low + self.block
+        self._extend(high)
+        behind = int(np.searchsorted(self.switches, low, side="right"))
         self.switches, self.passed = self.switches[behind:], self.passed + behind
-        states = set(self._states(np.array([start])).tolist())
-        if len(self.switches) and self.switches[0] < end:
-            states = {0, 1}
-        return float(max(self.workload.rates[i] for i in states))
+        inside = int(np.searchsorted(self.switches, high, side="left"))
+        edges = [low, *self.switches[:inside].tolist(), high]
+        state = self.state + self.passed
+        rng = self.children.generator(_BLOCKS, _zigzag(index))
+        pieces = []
+        for i in range(len(edges) - 1):
+            begin, stop = edges[i], edges[i + 1]
+            count = rng.poisson(self.workload.rates[(state + i) % 2] * (stop - begin))
+            if count:
+                pieces.append(begin + (stop - begin) * np.sort(rng.random(count)))
+        if not pieces:
+            return np.empty(0)
+        times = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        return times if times[-1] < high else times[times < high]
+
+    def _peak(self, start: float, end: float) -> float:
+        return float(max(self.workload.rates))
 
     def _rate(self, times: FloatArray) -> FloatArray:
         return np.asarray(self.workload.rates, dtype=np.float64)[self._states(times)]
