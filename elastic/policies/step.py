@@ -12,7 +12,11 @@ from elastic.core.validate import check_choice, check_int, check_number
 from elastic.errors import PolicyError
 from elastic.policies.base import BasePolicy
 
-__all__ = ["StepScaling", "aws_round"]
+__all__ = ["TERMINATING", "StepScaling", "aws_round"]
+
+#: The metric that counts replicas scaled in and not gone yet (still draining), as
+#: CloudWatch's ``GroupTerminatingInstances``; the simulator reports it at every decision.
+TERMINATING = "terminating"
 
 AdjustmentType = Literal["ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"]
 Step = tuple[float | None, float | None, int]
@@ -64,6 +68,14 @@ class StepScaling(BasePolicy):
 
     Notes
     -----
+    The current capacity is ``obs.replicas`` (the desired count, booting
+    replicas included, as AWS counts instances in warm-up). While scaling in,
+    AWS also counts the instances still terminating, so an alarm repeated
+    during a long drain does not remove more than asked: the policy adds the
+    metric ``"terminating"`` (:data:`TERMINATING`, a count; missing is 0)
+    to the current capacity of a scale-in step, and never proposes more than
+    ``obs.replicas`` then. ``ExactCapacity`` and scale-out steps ignore it.
+
     Simple scaling is the one-step case, e.g. ``steps=[(0, None, 2)]``; put it
     in a loop with ``cooldown=300`` for the EC2 simple-scaling cooldown. A
     metric that no step covers is no alarm: the policy abstains.
@@ -205,8 +217,14 @@ class StepScaling(BasePolicy):
                 Reason.EVALUATING,
                 f"breached for {streak} of {self.evaluation_periods} periods",
             )
-        current = obs.replicas
+        live = current = obs.replicas
         adjustment = match[1]
+        terminating = 0
+        if adjustment < 0 and self.adjustment_type != "ExactCapacity":
+            # AWS: while scaling in, terminating instances are part of the current capacity,
+            # so alarms repeated during a long drain do not remove more than asked
+            terminating = int(obs.metric(TERMINATING) or 0)
+            current = live + max(0, terminating)
         if self.adjustment_type == "ExactCapacity":
             desired = adjustment
         elif self.adjustment_type == "ChangeInCapacity":
@@ -217,12 +235,15 @@ class StepScaling(BasePolicy):
             if least is not None and change and abs(change) < least:
                 change = least if change > 0 else -least
             desired = current + change
+        if terminating > 0:
+            desired = min(desired, live)  # a scale-in never brings terminating replicas back
         desired = max(0, desired)
+        counted = f" ({live} + {terminating} terminating)" if terminating > 0 else ""
         return Recommendation(
             desired,
             Reason.STEP_ADJUSTMENT,
             f"{self.metric}={value:g} vs threshold {self.threshold:g}: "
-            f"{self.adjustment_type} {adjustment:+d}: {current} -> {desired}",
+            f"{self.adjustment_type} {adjustment:+d}: {current}{counted} -> {desired}",
         )
 
 

@@ -8,7 +8,7 @@ Examples
 >>> loop = DecisionLoop(TargetTracking("cpu", 60.0), min_replicas=1, max_replicas=20)
 >>> result = simulate(Scenario(Poisson(30.0), duration=1800.0), loop, seed=7)
 >>> result.conserved(), int(result.replicas[-1]), f"${result.cost():.4f}"
-(True, 5, '$0.2653')
+(True, 5, '$0.2717')
 """
 
 from elastic.sim.distributions import (

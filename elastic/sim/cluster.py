@@ -114,9 +114,11 @@ class Cluster:
             for name in ("service", "boot", "failures", "spot", "balancer")
         }
         self.replicas: list[Replica] = []
-        self.live: list[Replica] = []  # not draining, not terminated
-        self.accepting: list[Replica] = []  # warming or ready: the balancer's targets
-        self.draining: list[Replica] = []
+        # by id, in the order they came (dicts: a large fleet leaves one replica at a time)
+        self.live: dict[int, Replica] = {}  # not draining, not terminated
+        self._accepting: dict[int, Replica] = {}  # warming or ready: the balancer's targets
+        self._targets: list[Replica] | None = []  # _accepting as a list, until it changes
+        self.draining: dict[int, Replica] = {}
         self.tally = Tally()  # since the last call to take_tally
         self.total = Tally(latencies=None)  # since the start (latencies: self.histogram)
         self._next = 0  # round-robin position
@@ -132,6 +134,17 @@ class Cluster:
         for _ in range(scenario.initial_replicas):
             self._become_accepting(self._request(booted=True), ready=True)
 
+    @property
+    def accepting(self) -> list[Replica]:
+        """The replicas taking requests (warming or ready), in the order they began to."""
+        if self._targets is None:
+            self._targets = list(self._accepting.values())
+        return self._targets
+
+    def serving(self) -> list[Replica]:
+        """The replicas with requests to finish: accepting or draining."""
+        return [*self.accepting, *self.draining.values()]
+
     # --- requests ---------------------------------------------------------------------------
 
     def advance(self, until: float) -> None:
@@ -143,33 +156,43 @@ class Cluster:
         self.tally.arrived += count
         self.total.arrived += count
         self._settled_at = None
+        # drawn for every arrival, dropped or not: the n-th request of a run has the same
+        # service time under any policy (common random numbers)
+        services = self.scenario.service.sample(self.rng["service"], count)
         targets = self.accepting
         if not targets:
             self._drop(count)
             return
-        services = self.scenario.service.sample(self.rng["service"], count)
         balancer = self.scenario.balancer
         if len(targets) == 1:
             server = targets[0].server
             assert server is not None
             server.offer_many(arrivals, services)
+            self._collect_drops([server])
         elif balancer in ("round_robin", "random"):
             if balancer == "round_robin":
                 chosen = (self._next + np.arange(count)) % len(targets)
                 self._next = int((self._next + count) % len(targets))
             else:
                 chosen = self.rng["balancer"].integers(len(targets), size=count)
+            # only the replicas that got requests are visited: a span's few arrivals on a
+            # large fleet cost what they bring, not a pass over every replica
             order = np.argsort(chosen, kind="stable")
-            bounds = np.searchsorted(chosen[order], np.arange(len(targets) + 1))
-            for index, replica in enumerate(targets):
-                picked = order[bounds[index] : bounds[index + 1]]
-                if len(picked):
-                    server = replica.server
-                    assert server is not None
-                    server.offer_many(arrivals[picked], services[picked])
+            ranked = chosen[order]
+            cuts = np.flatnonzero(ranked[1:] != ranked[:-1]) + 1
+            firsts = [0, *cuts.tolist()]
+            lasts = [*cuts.tolist(), count]
+            offered = []
+            for first, last, index in zip(firsts, lasts, ranked[firsts].tolist(), strict=True):
+                picked = order[first:last]
+                server = targets[index].server
+                assert server is not None
+                server.offer_many(arrivals[picked], services[picked])
+                offered.append(server)
+            self._collect_drops(offered)
         else:
             self._dispatch_by_load(arrivals, services)
-        self._collect_drops()
+            self._collect_drops([r.server for r in targets if r.server is not None])
 
     def _dispatch_by_load(
         self, arrivals: NDArray[np.float64], services: NDArray[np.float64]
@@ -195,10 +218,9 @@ class Cluster:
         self.tally.dropped += count
         self.total.dropped += count
 
-    def _collect_drops(self) -> None:
-        for replica in self.accepting:
-            server = replica.server
-            if server is not None and server.dropped:
+    def _collect_drops(self, servers: list[Server]) -> None:
+        for server in servers:
+            if server.dropped:
                 self._drop(server.dropped)
                 server.dropped = 0
 
@@ -207,9 +229,11 @@ class Cluster:
         if now == self._settled_at:
             return
         self._settled_at = now
-        for replica in self.accepting + self.draining:
-            assert replica.server is not None
-            self._count(replica, replica.server.settle(now))
+        for replica in self.serving():
+            server = replica.server
+            assert server is not None
+            if server.due(now):
+                self._count(replica, server.settle(now))
 
     def _count(self, replica: Replica, done: Settled) -> None:
         replica.busy += done.busy_seconds
@@ -236,18 +260,16 @@ class Cluster:
 
     def in_flight(self) -> int:
         """Requests taken by replicas and not yet settled."""
-        return sum(r.server.in_flight() for r in self.accepting + self.draining if r.server)
+        return sum(r.server.in_flight() for r in self.serving() if r.server)
 
     def busy_seconds(self, now: float) -> float:
         """Slot-seconds of service given by ``now``, since the start."""
-        partial = sum(
-            r.server.busy_seconds(now) for r in self.accepting + self.draining if r.server
-        )
+        partial = sum(r.server.busy_seconds(now) for r in self.serving() if r.server)
         return self.total.busy_seconds + partial
 
     def capacity_seconds(self, now: float) -> float:
         """Slot-seconds offered by accepting replicas by ``now``, since the start."""
-        slots = len(self.accepting) * self.spec.slots
+        slots = len(self._accepting) * self.spec.slots
         return self._capacity_seconds + slots * (now - self._capacity_since)
 
     def _capacity_changes(self) -> None:
@@ -258,12 +280,12 @@ class Cluster:
     # --- what the autoscaler sees and does ---------------------------------------------------
 
     def count(self, state: str) -> int:
-        return sum(1 for r in self.live if r.state == state)
+        return sum(1 for r in self.live.values() if r.state == state)
 
     def states(self) -> tuple[int, int, int, int, int]:
         """Live, ready (warming included), provisioning, warming and draining replicas."""
         warming = self.count(WARMING)
-        draining = sum(1 for r in self.draining if r.state == DRAINING)
+        draining = sum(1 for r in self.draining.values() if r.state == DRAINING)
         return (
             len(self.live),
             self.count(READY) + warming,
@@ -271,6 +293,10 @@ class Cluster:
             warming,
             draining,
         )
+
+    def environments(self) -> tuple[int, int]:
+        """Busy and idle execution environments: none, replicas are not environments."""
+        return 0, 0
 
     def extra_totals(self) -> dict[str, float]:
         """Counts beyond request outcomes, for the run's totals."""
@@ -282,12 +308,12 @@ class Cluster:
         while len(self.live) < replicas:
             self._request()
         surplus = len(self.live) - replicas
-        booting = [r for r in self.live if r.state == PROVISIONING]
+        booting = [r for r in self.live.values() if r.state == PROVISIONING]
         for replica in sorted(booting, key=lambda r: -r.id)[:surplus]:
             self._terminate(replica, now)
             surplus -= 1
         if surplus > 0:
-            serving = [r for r in self.live if r.state != PROVISIONING]
+            serving = [r for r in self.live.values() if r.state != PROVISIONING]
             if self.spec.scale_in == "least_loaded":
                 key = lambda r: (r.server.in_flight() if r.server else 0, -r.id)  # noqa: E731
             else:
@@ -301,7 +327,7 @@ class Cluster:
         now = self.env.now
         replica = Replica(len(self.replicas), now)
         self.replicas.append(replica)
-        self.live.append(replica)
+        self.live[replica.id] = replica
         self.ledger.start(replica.name, self.spec.kind, now)
         if self.spec.mtbf is not None:
             self.env.process(self._failing(replica))
@@ -332,12 +358,14 @@ class Cluster:
             now=now,
             track_outstanding=self.scenario.balancer == "least_outstanding",
         )
-        self.accepting.append(replica)
+        self._accepting[replica.id] = replica
+        if self._targets is not None:
+            self._targets.append(replica)
 
     def _drain(self, replica: Replica, now: float) -> None:
         self._stop_accepting(replica)
         replica.state = DRAINING
-        self.draining.append(replica)
+        self.draining[replica.id] = replica
         assert replica.server is not None
         done = max(now, replica.server.idle_at())
         self.env.process(self._draining(replica, min(done, now + self.spec.drain_timeout)))
@@ -348,12 +376,12 @@ class Cluster:
             self._terminate(replica, self.env.now)
 
     def _stop_accepting(self, replica: Replica) -> None:
-        if replica in self.accepting:
+        if replica.id in self._accepting:
             self._capacity_changes()
-            self.accepting.remove(replica)
+            del self._accepting[replica.id]
+            self._targets = None
             self._next = 0
-        if replica in self.live:
-            self.live.remove(replica)
+        self.live.pop(replica.id, None)
 
     def _terminate(self, replica: Replica, now: float, *, interrupted: bool = False) -> None:
         """Take ``replica`` away at ``now``, failing what it still had in flight.
@@ -361,8 +389,7 @@ class Cluster:
         ``interrupted``: the provider takes it (a spot interruption), which is billed apart.
         """
         self._stop_accepting(replica)
-        if replica in self.draining:
-            self.draining.remove(replica)
+        self.draining.pop(replica.id, None)
         if replica.server is not None:
             self._count(replica, replica.server.fail(now))
             if replica.server.dropped:
@@ -391,7 +418,7 @@ class Cluster:
         if replica.state != DRAINING:
             self._stop_accepting(replica)
             replica.state = DRAINING
-            self.draining.append(replica)
+            self.draining[replica.id] = replica
         yield self.env.timeout(self.spec.spot_notice)
         if replica.state != TERMINATED:
             self._terminate(replica, self.env.now, interrupted=True)

@@ -56,7 +56,7 @@ from elastic.queueing import erlang_c
 from elastic.sim.distributions import Constant
 from elastic.sim.fluid_latency import LatencyMix
 from elastic.sim.limits import MAX_FLUID_TICKS
-from elastic.sim.metrics import MetricsPipeline
+from elastic.sim.metrics import TERMINATING, MetricsPipeline, check_reads
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult
 from elastic.sim.scenario import Scenario
@@ -123,6 +123,9 @@ class FluidSimulation:
     4
     """
 
+    #: every metric a fluid controller can be given (``TERMINATING`` at decisions)
+    PRODUCES = ("cpu", "concurrency", "rps", "queue_length", TERMINATING)
+
     def __init__(
         self,
         scenario: Scenario,
@@ -139,6 +142,7 @@ class FluidSimulation:
             raise ParameterError(
                 "fidelity", "fluid", "'request' for a serverless scenario", owner="simulate"
             )
+        check_reads(loop.policies, self.PRODUCES, fidelity="fluid")
         workload = scenario.workload
         if tick is None:
             bucket = workload.bucket if isinstance(workload, TraceReplay) else 1.0
@@ -698,6 +702,7 @@ class FluidSimulation:
 
     def _decide(self, now: float, seen: dict[str, float]) -> Decision:
         pending, warming, ready = self._states(now)
+        seen[TERMINATING] = float(sum(count for stop, count in self.leaving if stop > now))
         obs = Observation(
             time=now,
             replicas=self._live,

@@ -21,15 +21,21 @@ then sees nothing. Metrics (per-replica ones averaged over ready replicas):
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
+from elastic.errors import ParameterError
 from elastic.sim.cluster import READY, Cluster
 from elastic.sim.result import LatencySorter, percentiles_of_sorted
 from elastic.sim.scenario import MetricsSpec
 
-__all__ = ["ClusterSampler", "MetricsPipeline"]
+__all__ = ["TERMINATING", "ClusterSampler", "MetricsPipeline", "check_reads", "metrics_read"]
+
+#: Replicas scaled in and not gone yet (draining), reported at every decision as
+#: CloudWatch reports ``GroupTerminatingInstances``: AWS step scaling counts them in the
+#: current capacity while scaling in (``elastic.policies.step.TERMINATING``, the same name).
+TERMINATING = "terminating"
 
 
 class MetricsPipeline:
@@ -74,6 +80,9 @@ class MetricsPipeline:
 class ClusterSampler:
     """The metrics of a request-level cluster, over the time since the previous sample."""
 
+    #: every metric a request-level controller can be given (``TERMINATING`` at decisions)
+    PRODUCES = ("cpu", "concurrency", "rps", "queue_length", "latency_p95", TERMINATING)
+
     def __init__(self, cluster: Cluster, sort: LatencySorter | None = None) -> None:
         self.cluster = cluster
         self.sort = sort or LatencySorter()
@@ -115,3 +124,69 @@ class ClusterSampler:
             cluster.recent.clear()
         self._busy, self._last, self._arrived = busy_now, now, cluster.total.arrived
         return sample
+
+
+def metrics_read(policy: object) -> frozenset[str]:
+    """The metric names ``policy`` reads, as far as it tells.
+
+    A policy says it with a ``metrics_read()`` method returning the names;
+    without one, its ``metric`` name (target tracking, step scaling,
+    predictive, Knative, KEDA), the names of its ``metrics`` (the HPA's),
+    and what the policies it combines read (``policies``, ``primary``,
+    ``fallback``) are taken. A policy that tells nothing reads nothing.
+
+    Examples
+    --------
+    >>> from elastic.policies import MaxOf, StepScaling, TargetTracking
+    >>> sorted(metrics_read(MaxOf([TargetTracking("cpu", 50.0),
+    ...                            StepScaling("queue_length", 10, [(0, None, 1)])])))
+    ['cpu', 'queue_length']
+    """
+    return frozenset(_reads(policy, 0))
+
+
+def _reads(policy: object, depth: int) -> set[str]:
+    if depth > 20:  # combinators nested this deep are a cycle
+        return set()
+    declared = getattr(policy, "metrics_read", None)
+    if callable(declared):
+        return {str(name) for name in declared()}
+    names: set[str] = set()
+    metric = getattr(policy, "metric", None)
+    if isinstance(metric, str):
+        names.add(metric)
+    metrics = getattr(policy, "metrics", None)
+    if isinstance(metrics, Sequence) and not isinstance(metrics, str):
+        names.update(m.name for m in metrics if isinstance(getattr(m, "name", None), str))
+    parts = getattr(policy, "policies", None)
+    children = list(parts) if isinstance(parts, Sequence) and not isinstance(parts, str) else []
+    children += [getattr(policy, name, None) for name in ("primary", "fallback")]
+    for child in children:
+        if child is not None:
+            names |= _reads(child, depth + 1)
+    return names
+
+
+def check_reads(policies: object, produced: Collection[str], *, fidelity: str) -> None:
+    """Refuse a policy that reads a metric the simulation never produces.
+
+    Such a policy would see no data at every decision and hold for the
+    whole run without a word.
+
+    Raises
+    ------
+    ParameterError
+        Naming the metric, the policy and the metrics produced.
+    """
+    wanted = policies if isinstance(policies, Sequence) else [policies]
+    for policy in wanted:
+        unknown = sorted(metrics_read(policy) - set(produced))
+        if unknown:
+            raise ParameterError(
+                "metric",
+                unknown[0],
+                f"a metric this {fidelity} simulation produces: "
+                f"{', '.join(sorted(produced))} ({type(policy).__name__} reads "
+                f"{', '.join(map(repr, unknown))}, which would be missing at every decision)",
+                owner="simulate",
+            )

@@ -53,7 +53,9 @@ class IntervalRecord:
     it (NaN when none). ``utilization`` is the ground truth (busy slot-seconds
     over offered slot-seconds of accepting replicas); ``observed`` is what the
     controller saw. ``cold_starts`` and ``throttled`` (included in
-    ``dropped``) are for serverless platforms.
+    ``dropped``) are for serverless platforms, and so are
+    ``busy_environments`` (running a request, its cold start included) and
+    ``idle_environments`` (warm, waiting for one) at the interval's end.
     """
 
     start: float
@@ -80,6 +82,8 @@ class IntervalRecord:
     decision: Decision | None = None
     cold_starts: int = 0
     throttled: int = 0
+    busy_environments: int = 0
+    idle_environments: int = 0
 
 
 def percentiles_of_sorted(values: NDArray[np.float64], q: Sequence[float]) -> list[float]:
@@ -210,6 +214,8 @@ class RunResult:
     utilization: FloatArray
     cold_starts: IntArray
     throttled: IntArray
+    busy_environments: IntArray
+    idle_environments: IntArray
     latency_mean: FloatArray
     latency_p50: FloatArray
     latency_p90: FloatArray
@@ -307,6 +313,8 @@ class RunResult:
             )
             for name, values in data["series"].items()
         }
+        for name in _SERIES:  # a run saved before the series existed: zeros
+            series.setdefault(name, np.zeros(len(series["end"]), dtype=np.int64))
         observed = {
             name: np.array([math.nan if v is None else v for v in values], dtype=np.float64)
             for name, values in data["observed"].items()

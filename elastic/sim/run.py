@@ -20,13 +20,13 @@ from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
 from elastic.sim.cluster import Cluster
 from elastic.sim.fluid import FluidSimulation
-from elastic.sim.metrics import ClusterSampler, MetricsPipeline
+from elastic.sim.metrics import TERMINATING, ClusterSampler, MetricsPipeline, check_reads
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, LatencySorter, RunResult, latency_fields
 from elastic.sim.scenario import Scenario
 from elastic.sim.serverless import ENABLED, Platform, serverless_tariffs
 
-__all__ = ["Simulation", "iter_run", "simulate"]
+__all__ = ["Simulation", "iter_run", "produced_metrics", "simulate"]
 
 FIDELITIES = ("request", "fluid")
 
@@ -42,7 +42,7 @@ class Simulation:
     >>> run = Simulation(Scenario(Poisson(5.0), duration=120.0),
     ...                  DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=5))
     >>> [(r.end, r.replicas) for r in run][:2]
-    [(15.0, 1), (30.0, 2)]
+    [(15.0, 2), (30.0, 2)]
     """
 
     def __init__(self, scenario: Scenario, loop: DecisionLoop, *, seed: int = 0) -> None:
@@ -53,6 +53,7 @@ class Simulation:
         self.scenario = scenario
         self.loop = loop
         self.seed = check_int(seed, "seed", owner="simulate", ge=0)
+        check_reads(loop.policies, produced_metrics(scenario, "request"), fidelity="request")
         streams = Streams(self.seed)
         self.env = simpy.Environment()
         self._sort = LatencySorter()
@@ -116,7 +117,8 @@ class Simulation:
                 return
             cluster.settle(now)
             seen = self.metrics.observe(now)
-            live, ready, pending, warming, _ = cluster.states()
+            live, ready, pending, warming, draining = cluster.states()
+            seen[TERMINATING] = float(draining)
             obs = Observation(
                 time=now,
                 replicas=live,
@@ -137,6 +139,7 @@ class Simulation:
         busy, capacity = cluster.busy_seconds(now), cluster.capacity_seconds(now)
         offered = capacity - self._last_capacity
         live, ready, pending, warming, draining = cluster.states()
+        busy_environments, idle_environments = cluster.environments()
         record = IntervalRecord(
             start=self._last_tick,
             end=now,
@@ -153,6 +156,8 @@ class Simulation:
             draining=draining,
             cold_starts=tally.cold_starts,
             throttled=tally.throttled,
+            busy_environments=busy_environments,
+            idle_environments=idle_environments,
             utilization=(busy - self._last_busy) / offered if offered > 0 else float("nan"),
             observed=seen,
             decision=decision,
@@ -180,6 +185,23 @@ class Simulation:
             latency=self.cluster.bin_latencies(),
             ledger=self.ledger,
         )
+
+
+def produced_metrics(scenario: Scenario, fidelity: str = "request") -> tuple[str, ...]:
+    """The metrics a controller can be given in a run of ``scenario`` at ``fidelity``.
+
+    A policy that reads any other is refused before the run.
+
+    Examples
+    --------
+    >>> from elastic.sim import Poisson, Scenario
+    >>> produced_metrics(Scenario(Poisson(1.0), duration=60.0), "fluid")
+    ('cpu', 'concurrency', 'rps', 'queue_length', 'terminating')
+    """
+    check_choice(fidelity, "fidelity", FIDELITIES, owner="produced_metrics")
+    if scenario.serverless is not None:
+        return Platform.PRODUCES
+    return FluidSimulation.PRODUCES if fidelity == "fluid" else ClusterSampler.PRODUCES
 
 
 def iter_run(

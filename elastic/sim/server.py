@@ -36,6 +36,10 @@ ACCEPTED, DROPPED, TIMING_OUT = 0, 1, 2
 FloatArray = NDArray[np.float64]
 _NONE: FloatArray = np.empty((3, 0))  # no requests
 _NONE.flags.writeable = False
+# Up to this many requests, plain Python beats numpy's per-call overhead (a large fleet
+# gives each replica a few requests per span). Below 8 numpy sums one by one, as Python
+# does, so both paths give the same floats.
+_SMALL = 7
 
 
 @dataclass
@@ -114,15 +118,35 @@ class Server:
                 self.offer(arrival, service)
             return
         # the common case: no queue bound, no patience; the recursion (compiled if it can be)
-        self._flush()
         if not len(arrivals):
             return
+        if len(arrivals) <= _SMALL:
+            self._offer_few(arrivals.tolist(), services.tolist())
+            return
+        self._flush()
         chunk = np.empty((3, len(arrivals)))
         chunk[0] = arrivals
         chunk[1] = starts(arrivals, services, self._free)
         np.add(chunk[1], services, out=chunk[2])
         self._chunks.append(chunk)
         self._first_end = min(self._first_end, float(chunk[2].min()))
+        self._busy = None
+
+    def _offer_few(self, arrivals: list[float], services: list[float]) -> None:
+        """:func:`~elastic.sim.kernel.starts` for a few requests, kept in the lists."""
+        free, first = self._free, self._first_end
+        for arrival, service in zip(arrivals, services, strict=True):
+            start = free[0]
+            if start < arrival:
+                start = arrival
+            end = start + service
+            heapreplace(free, end)
+            self._arrival.append(arrival)
+            self._start.append(start)
+            self._end.append(end)
+            if end < first:
+                first = end
+        self._first_end = first
         self._busy = None
 
     def offer(self, arrival: float, service: float) -> int:
@@ -185,11 +209,53 @@ class Server:
             leave.popleft()
         return len(leave)
 
+    def due(self, now: float) -> bool:
+        """Whether something ends by ``now`` (what :meth:`settle` would count)."""
+        return now >= self._first_end or bool(self._abandon and self._abandon[0] <= now)
+
     def settle(self, now: float) -> Settled:
         """Count and forget what finished by ``now``: completions (end <= now) and timeouts."""
         done = Settled()
         if now < self._first_end and not (self._abandon and self._abandon[0] <= now):
             return done
+        if not self._chunks and len(self._end) <= _SMALL:
+            self._settle_few(now, done)
+        else:
+            self._settle_many(now, done)
+        abandon = self._abandon
+        left = 0
+        while left < len(abandon) and abandon[left] <= now:
+            left += 1
+        if left:
+            del abandon[:left]
+            done.timed_out = left
+        return done
+
+    def _settle_few(self, now: float, done: Settled) -> None:
+        """:meth:`settle` of the few requests in the lists, in plain Python."""
+        arrival, start, end = self._arrival, self._start, self._end
+        gone = [i for i, e in enumerate(end) if e <= now]
+        if not gone:
+            return
+        done.completed = len(gone)
+        busy = 0.0
+        for i in gone:
+            busy += end[i] - start[i]
+        done.busy_seconds = busy
+        done.latencies.append(np.array([end[i] - arrival[i] for i in gone]))
+        done.waits.append(np.array([start[i] - arrival[i] for i in gone]))
+        if len(gone) == len(end):
+            self._arrival, self._start, self._end = [], [], []
+            self._first_end = np.inf
+        else:
+            kept = [i for i, e in enumerate(end) if e > now]
+            self._arrival = [arrival[i] for i in kept]
+            self._start = [start[i] for i in kept]
+            self._end = [end[i] for i in kept]
+            self._first_end = min(self._end)
+        self._busy = None
+
+    def _settle_many(self, now: float, done: Settled) -> None:
         pending = self._pending()
         if pending.shape[1]:
             finished = pending[2] <= now
@@ -203,17 +269,9 @@ class Server:
                 done.busy_seconds = float((gone[2] - gone[1]).sum())
                 done.latencies.append(gone[2] - gone[0])
                 done.waits.append(gone[1] - gone[0])
-                self._chunks = [kept]
+                self._chunks = [kept] if kept.shape[1] else []
                 self._first_end = float(kept[2].min()) if kept.shape[1] else np.inf
                 self._busy = None
-        abandon = self._abandon
-        left = 0
-        while left < len(abandon) and abandon[left] <= now:
-            left += 1
-        if left:
-            del abandon[:left]
-            done.timed_out = left
-        return done
 
     def in_flight(self) -> int:
         """Requests taken and not yet settled (in service, waiting or timing out)."""
@@ -222,6 +280,10 @@ class Server:
 
     def queued(self, now: float) -> int:
         """Requests taken and still waiting for a slot at ``now``."""
+        if self._first_end == np.inf and not self._abandon:
+            return 0  # nothing unsettled (most replicas of a large fleet, most of the time)
+        if not self._chunks and len(self._end) <= _SMALL:
+            return sum(1 for t in self._start if t > now) + sum(1 for t in self._abandon if t > now)
         start = self._pending()[1]
         return int(np.count_nonzero(start > now)) + sum(1 for t in self._abandon if t > now)
 
@@ -234,6 +296,16 @@ class Server:
         """Slot-seconds of service given to unsettled requests up to ``now``."""
         if self._busy is not None and self._busy[0] == now:
             return self._busy[1]
+        if self._first_end == np.inf:
+            return 0.0  # nothing unsettled
+        if not self._chunks and len(self._end) <= _SMALL:
+            busy = 0.0
+            for start, end in zip(self._start, self._end, strict=True):
+                served = (end if end < now else now) - start
+                if served > 0:
+                    busy += served
+            self._busy = (now, busy)
+            return busy
         _, start, end = self._pending()
         served = np.minimum(end, now) - start
         busy = float(served[served > 0].sum())

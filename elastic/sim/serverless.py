@@ -36,6 +36,7 @@ from elastic.cost.ledger import CostObserver
 from elastic.cost.tariffs import LambdaRequests, Tariff
 from elastic.errors import ParameterError
 from elastic.sim.cluster import Tally
+from elastic.sim.metrics import TERMINATING
 from elastic.sim.randomness import Streams
 from elastic.sim.scenario import Scenario, ServerlessSpec
 from elastic.sim.stats import LatencyHistogram
@@ -71,6 +72,17 @@ class _Env:
 
 class Platform:
     """The execution environments of one run, acting on SimPy time, billed by ``ledger``."""
+
+    #: every metric a controller of provisioned concurrency can be given
+    PRODUCES = (
+        "concurrency",
+        "latency_p95",
+        "provisioned_utilization",
+        "rps",
+        "cold_starts",
+        "throttles",
+        TERMINATING,
+    )
 
     def __init__(
         self,
@@ -221,6 +233,10 @@ class Platform:
         return self.histogram
 
     # --- provisioned concurrency: what the autoscaler controls ---------------------------------
+
+    def environments(self) -> tuple[int, int]:
+        """Environments running a request (cold starts included) and warm idle ones, now."""
+        return len(self._busy), len(self._idle) + len(self._idle_pc)
 
     def states(self) -> tuple[int, int, int, int, int]:
         """Provisioned environments: all, ready, initializing, 0 warming, 0 draining."""

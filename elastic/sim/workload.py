@@ -6,6 +6,14 @@ times window by window: ``stream.take(until)`` returns the arrivals in
 ``[previous until, until)``, in time order. Generators with a rate that
 changes over time are exact non-homogeneous Poisson processes (thinning).
 
+Common random numbers: a generator draws its arrivals in fixed blocks of
+time aligned to absolute time (block ``k`` covers ``[k L, (k + 1) L)``, ``L``
+a power of two set by the workload's peak rate), each block from its own
+generator spawned from the stream's seed by the block's index. So the
+arrivals are a function of the workload and the seed alone: however a run
+cuts time into windows (a request-level run cuts it at every event, and
+its events depend on the policy), it gets the same arrivals.
+
 Trace replay keeps the trace's counts: the ``count`` requests of a bucket
 arrive at random times within it (``spread="poisson"``: a Poisson process
 given its count) or evenly spaced (``spread="uniform"``). Buckets the trace
@@ -99,16 +107,109 @@ class Workload(Params, ABC):
         return Superpose([self, other])
 
 
+# --- generators drawn in blocks of time ---------------------------------------------------------
+
+_BLOCK_ARRIVALS = 65536.0  # expected arrivals per block at the peak rate
+_BLOCK_EXPONENTS = (-6, 12)  # block lengths from 1/64 s to 4096 s (powers of two: exact edges)
+_BLOCKS, _NOISE, _PATH = 0, 1, 2  # what a child generator is for (the first word of its key)
+
+
+def _block_length(peak: float) -> float:
+    """Seconds per block: a power of two holding about ``_BLOCK_ARRIVALS`` at ``peak``."""
+    low, high = _BLOCK_EXPONENTS
+    if not peak > 0 or not math.isfinite(peak):
+        return 2.0**high
+    return 2.0 ** min(max(math.floor(math.log2(_BLOCK_ARRIVALS / peak)), low), high)
+
+
+def _zigzag(index: int) -> int:
+    """A non-negative key for any integer index (0, -1, 1, -2, ... -> 0, 1, 2, 3, ...)."""
+    return 2 * index if index >= 0 else -2 * index - 1
+
+
+class _Children:
+    """Child generators of one stream, by key: what they draw depends on the key alone."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        # four words of the run's generator seed the stream (works for any Generator)
+        entropy = rng.integers(0, 2**32, size=4, dtype=np.uint64).tolist()
+        self.root = np.random.SeedSequence(entropy)
+
+    def generator(self, *key: int) -> np.random.Generator:
+        return np.random.Generator(
+            np.random.PCG64(np.random.SeedSequence(self.root.entropy, spawn_key=key))
+        )
+
+
+class _BlockStream(ArrivalStream):
+    """Arrivals drawn block by block, each block from its own generator.
+
+    A window's arrivals are read from the blocks it overlaps; the last block
+    drawn is kept, so the many small windows of a request-level run cost a
+    search each.
+    """
+
+    def __init__(self, rng: np.random.Generator, start: float, block: float) -> None:
+        super().__init__(start)
+        self.children = _Children(rng)
+        self.block = block
+        self._index: int | None = None  # the block kept
+        self._times: FloatArray = np.empty(0)
+
+    def _take(self, start: float, end: float) -> FloatArray:
+        pieces = []
+        length = self.block
+        while start < end:
+            index = math.floor(start / length)
+            if index != self._index:
+                self._times, self._index = self._draw(index), index
+            times = self._times
+            lo, hi = np.searchsorted(times, (start, end), side="left")
+            if hi > lo:
+                pieces.append(times[lo:hi])
+            start = (index + 1) * length
+        if len(pieces) == 1:
+            return pieces[0]
+        return np.concatenate(pieces) if pieces else np.empty(0)
+
+    def _draw(self, index: int) -> FloatArray:
+        """The sorted arrival times of block ``index`` (thinning at the block's peak rate)."""
+        low = index * self.block
+        high = low + self.block
+        peak = self._peak(low, high)
+        if not peak > 0:
+            return np.empty(0)
+        rng = self.children.generator(_BLOCKS, _zigzag(index))
+        count = rng.poisson(peak * self.block)
+        times = low + self.block * np.sort(rng.random(count))
+        inside = times < high  # low + block * u can round up to high far from 0
+        if self._constant():
+            return times if inside.all() else times[inside]
+        thinning = rng.random(count)
+        return times[inside & (thinning * peak < self._rate(times))]
+
+    def _constant(self) -> bool:
+        """Whether the rate is its peak everywhere (every candidate point is kept)."""
+        return False
+
+    @abstractmethod
+    def _peak(self, start: float, end: float) -> float:
+        """An upper bound of the rate on ``[start, end)``."""
+
+    @abstractmethod
+    def _rate(self, times: FloatArray) -> FloatArray:
+        """The rate at ``times``."""
+
+
 # --- generators with a rate function -----------------------------------------------------------
 
 
-class _RateStream(ArrivalStream):
+class _RateStream(_BlockStream):
     """Thinning (Lewis-Shedler): Poisson at the peak rate, each kept with rate(t) / peak."""
 
     def __init__(self, workload: _RateWorkload, rng: np.random.Generator, start: float) -> None:
-        super().__init__(start)
+        super().__init__(rng, start, _block_length(workload.peak_rate(-math.inf, math.inf)))
         self.workload = workload
-        self.rng = rng
         self.carry = 0.0
 
     def counts(self, until: float, tick: float) -> NDArray[np.int64]:
@@ -123,16 +224,14 @@ class _RateStream(ArrivalStream):
         self.carry = float(expected[-1] - whole[-1]) if ticks else self.carry
         return counts
 
-    def _take(self, start: float, end: float) -> FloatArray:
-        peak = self.workload.peak_rate(start, end)
-        if peak <= 0:
-            return np.empty(0)
-        count = self.rng.poisson(peak * (end - start))
-        times = np.sort(self.rng.uniform(start, end, count))
-        thinning = self.rng.random(count)  # drawn for a constant rate too: the same stream
-        if self.workload.constant:
-            return times  # random() * peak < peak: every point is kept
-        return times[thinning * peak < self.workload.mean_rate(times)]
+    def _constant(self) -> bool:
+        return self.workload.constant
+
+    def _peak(self, start: float, end: float) -> float:
+        return self.workload.peak_rate(start, end)
+
+    def _rate(self, times: FloatArray) -> FloatArray:
+        return self.workload.mean_rate(times)
 
 
 class _RateWorkload(Workload):
@@ -205,7 +304,13 @@ class Diurnal(_RateWorkload):
         return self.mean * (1 + self.amplitude * np.cos(phase))
 
     def peak_rate(self, start: float, end: float) -> float:
-        return self.mean * (1 + self.amplitude)
+        top = self.mean * (1 + self.amplitude)
+        span = end - start
+        if not 0 <= span < self.period or not math.isfinite(start):
+            return top
+        # the rate moves at most mean * amplitude * 2 pi / period per second
+        slope = self.mean * self.amplitude * 2 * math.pi / self.period
+        return min(top, float(self.mean_rate([start, end]).max()) + slope * span)
 
     def stream(self, rng: np.random.Generator, start: float = 0.0) -> ArrivalStream:
         if self.noise == 0:
@@ -214,35 +319,50 @@ class Diurnal(_RateWorkload):
 
 
 class _NoisyStream(_RateStream):
-    """A rate-function stream whose rate is scaled by a random factor per bucket."""
+    """A rate-function stream whose rate is scaled by a random factor per noise bucket.
+
+    The factors of buckets ``c * 256`` to ``c * 256 + 255`` come from a
+    generator of their own (key ``c``), so they too are the same whatever
+    the windows.
+    """
 
     workload: Diurnal
+    CHUNK = 256
 
     def __init__(self, workload: Diurnal, rng: np.random.Generator, start: float) -> None:
         super().__init__(workload, rng, start)
-        self.factors: dict[int, float] = {}
+        self.chunks: dict[int, FloatArray] = {}
 
     def counts(self, until: float, tick: float) -> NDArray[np.int64]:
         return ArrivalStream.counts(self, until, tick)
 
-    def _factor(self, buckets: NDArray[np.int64]) -> FloatArray:
-        sigma = self.workload.noise
-        for bucket in np.unique(buckets).tolist():
-            if bucket not in self.factors:
-                self.factors[bucket] = float(np.exp(self.rng.normal(-(sigma**2) / 2, sigma)))
-        return np.array([self.factors[b] for b in buckets.tolist()])
+    def _factors(self, first: int, last: int) -> FloatArray:
+        """The factors of noise buckets ``first`` to ``last - 1``."""
+        sigma, size = self.workload.noise, self.CHUNK
+        low, high = first // size, (last - 1) // size
+        for chunk in range(low, high + 1):
+            if chunk not in self.chunks:
+                rng = self.children.generator(_NOISE, _zigzag(chunk))
+                self.chunks[chunk] = np.exp(rng.normal(-(sigma**2) / 2, sigma, size))
+        self.chunks = {c: v for c, v in self.chunks.items() if c >= low}
+        factors = np.concatenate([self.chunks[c] for c in range(low, high + 1)])
+        return factors[first - low * size : last - low * size]
 
-    def _take(self, start: float, end: float) -> FloatArray:
+    def _buckets(self, start: float, end: float) -> tuple[int, int]:
         step = self.workload.noise_step
-        first, last = math.floor(start / step), math.ceil(end / step)
-        factors = self._factor(np.arange(first, last))
-        self.factors = {k: v for k, v in self.factors.items() if k >= last - 1}
-        peak = self.workload.peak_rate(start, end) * float(factors.max())
-        count = self.rng.poisson(peak * (end - start))
-        times = np.sort(self.rng.uniform(start, end, count))
-        scale = factors[np.floor(times / step).astype(np.int64) - first]
-        keep = self.rng.random(count) * peak < self.workload.mean_rate(times) * scale
-        return times[keep]
+        return math.floor(start / step), max(math.ceil(end / step), math.floor(start / step) + 1)
+
+    def _peak(self, start: float, end: float) -> float:
+        factors = self._factors(*self._buckets(start, end))
+        return self.workload.peak_rate(start, end) * float(factors.max())
+
+    def _rate(self, times: FloatArray) -> FloatArray:
+        if not len(times):
+            return np.empty(0)
+        buckets = np.floor(times / self.workload.noise_step).astype(np.int64)
+        first = int(buckets[0])
+        factors = self._factors(first, int(buckets[-1]) + 1)
+        return self.workload.mean_rate(times) * factors[buckets - first]
 
 
 class Ramp(_RateWorkload):
@@ -265,7 +385,9 @@ class Ramp(_RateWorkload):
         return np.interp(t, [self.start, self.end], [self.start_rate, self.end_rate])
 
     def peak_rate(self, start: float, end: float) -> float:
-        return max(self.start_rate, self.end_rate)
+        if not (math.isfinite(start) and math.isfinite(end)):
+            return max(self.start_rate, self.end_rate)
+        return float(self.mean_rate([start, end]).max())  # linear: the top is at an end
 
 
 class FlashCrowd(_RateWorkload):
@@ -334,26 +456,68 @@ class MMPP(Workload):
         return _MMPPStream(self, rng, start)
 
 
-class _MMPPStream(ArrivalStream):
-    def __init__(self, workload: MMPP, rng: np.random.Generator, start: float) -> None:
-        super().__init__(start)
-        self.workload, self.rng = workload, rng
-        d0, d1 = workload.mean_durations
-        self.state = int(rng.random() < d1 / (d0 + d1))  # the stationary distribution
-        self.switch = start + rng.exponential(workload.mean_durations[self.state])
+class _MMPPStream(_BlockStream):
+    """The state path comes from a generator of its own, drawn ahead as far as asked;
+    a block's arrivals, piece by piece of the path inside it, from the block's generator."""
 
-    def _take(self, start: float, end: float) -> FloatArray:
+    CHUNK = 256  # state durations drawn at a time
+
+    def __init__(self, workload: MMPP, rng: np.random.Generator, start: float) -> None:
+        super().__init__(rng, start, _block_length(max(workload.rates)))
+        self.workload = workload
+        self.path = self.children.generator(_PATH)
+        d0, d1 = workload.mean_durations
+        self.state = int(self.path.random() < d1 / (d0 + d1))  # the stationary distribution
+        self.switches: FloatArray = np.empty(0)  # the times the state changes, in order
+        self.passed = 0  # switches dropped from the front (they are behind every block left)
+        self.last = start
+
+    def _extend(self, until: float) -> None:
+        """Draw the path's switches up to beyond ``until``."""
+        means = np.array(self.workload.mean_durations)
+        new: list[FloatArray] = []
+        while self.last <= until:
+            done = self.passed + len(self.switches) + self.CHUNK * len(new)
+            states = (self.state + done + np.arange(self.CHUNK)) % 2
+            stays = self.path.standard_exponential(self.CHUNK) * means[states]
+            times = self.last + np.cumsum(stays)
+            new.append(times)
+            self.last = float(times[-1])
+        if new:
+            self.switches = np.concatenate([self.switches, *new])
+
+    def _states(self, times: FloatArray) -> NDArray[np.int64]:
+        switched = np.searchsorted(self.switches, times, side="right")
+        return np.asarray((self.state + self.passed + switched) % 2, dtype=np.int64)
+
+    def _draw(self, index: int) -> FloatArray:
+        # exact without thinning: a Poisson count and uniform times on each piece of the
+        # path inside the block, the pieces in time order
+        low = index * self.block
+        high = low + self.block
+        self._extend(high)
+        behind = int(np.searchsorted(self.switches, low, side="right"))
+        self.switches, self.passed = self.switches[behind:], self.passed + behind
+        inside = int(np.searchsorted(self.switches, high, side="left"))
+        edges = [low, *self.switches[:inside].tolist(), high]
+        state = self.state + self.passed
+        rng = self.children.generator(_BLOCKS, _zigzag(index))
         pieces = []
-        t = start
-        while t < end:
-            stop = min(self.switch, end)
-            count = self.rng.poisson(self.workload.rates[self.state] * (stop - t))
-            pieces.append(np.sort(self.rng.uniform(t, stop, count)))
-            t = stop
-            if self.switch <= end:
-                self.state = 1 - self.state
-                self.switch += self.rng.exponential(self.workload.mean_durations[self.state])
-        return np.concatenate(pieces) if pieces else np.empty(0)
+        for i in range(len(edges) - 1):
+            begin, stop = edges[i], edges[i + 1]
+            count = rng.poisson(self.workload.rates[(state + i) % 2] * (stop - begin))
+            if count:
+                pieces.append(begin + (stop - begin) * np.sort(rng.random(count)))
+        if not pieces:
+            return np.empty(0)
+        times = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+        return times if times[-1] < high else times[times < high]
+
+    def _peak(self, start: float, end: float) -> float:
+        return float(max(self.workload.rates))
+
+    def _rate(self, times: FloatArray) -> FloatArray:
+        return np.asarray(self.workload.rates, dtype=np.float64)[self._states(times)]
 
 
 # --- replay ---------------------------------------------------------------------------------------
@@ -534,6 +698,9 @@ class _ReplayStream(ArrivalStream):
     def __init__(self, trace: TraceReplay, rng: np.random.Generator, start: float) -> None:
         super().__init__(start)
         self.trace, self.rng = trace, rng
+        # the scaled counts' fractions from a generator of their own: drawn bucket after
+        # bucket, apart from the arrival times, so neither depends on how time is cut
+        self.scaling = rng.spawn(1)[0]
         self.origin = float(trace.times[0])
         self.next_bucket = int(np.searchsorted(trace.times + trace.bucket, start, side="right"))
         self.pending = np.empty(0)
@@ -606,7 +773,7 @@ class _ReplayStream(ArrivalStream):
             return trace.counts[first:last]
         scaled = trace.counts[first:last].astype(np.float64) * trace.scale
         whole = np.floor(scaled)
-        return (whole + (self.rng.random(len(scaled)) < scaled - whole)).astype(np.int64)
+        return (whole + (self.scaling.random(len(scaled)) < scaled - whole)).astype(np.int64)
 
     def _take(self, start: float, end: float) -> FloatArray:
         trace = self.trace

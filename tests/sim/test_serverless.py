@@ -117,3 +117,25 @@ def test_no_request_is_lost_on_a_serverless_platform(rate, provisioned, limit, k
     assert run.conserved()
     assert np.all(run.throttled <= run.dropped)
     assert run.cost() == simulate(scenario, loop, seed=seed).cost()
+
+
+def test_a_serverless_run_reports_its_environments_over_time():
+    # 50 req/s of 0.2 s: about 10 environments busy (Little's law), and the warm ones
+    # waiting for the next request idle; no provisioned concurrency, so 0 replicas
+    scenario = Scenario(
+        Poisson(50.0),
+        duration=600.0,
+        service=Constant(0.2),
+        serverless=ServerlessSpec(cold_start=Constant(0.3), keep_alive=600.0),
+        initial_replicas=0,
+    )
+    run = simulate(scenario, pinned(0), seed=0)
+    assert np.all(run.replicas == 0)
+    assert float(run.busy_environments[4:].mean()) == pytest.approx(10.0, rel=0.15)
+    assert np.all(run.idle_environments[4:] > 0)
+    # every environment ever started is busy, idle or gone: never more than the cold starts
+    assert np.all(run.busy_environments + run.idle_environments <= np.cumsum(run.cold_starts))
+    # one sample: a timestamped trace of 3 requests, 2 s of work each, a minute of keep-alive
+    three = function([0.0, 0.5, 20.0], service=2.0, keep_alive=60.0, duration=30.0)
+    assert three.busy_environments.tolist() == [0, 0]
+    assert three.idle_environments.tolist() == [2, 2]

@@ -10,15 +10,17 @@ from hypothesis import strategies as st
 from elastic import DecisionLoop, Reason, Recommendation
 from elastic.cost import PerSecond
 from elastic.errors import ParameterError
-from elastic.policies import StepScaling, TargetTracking
+from elastic.policies import MaxOf, StepScaling, TargetTracking
 from elastic.queueing import mmc_mean_wait
 from elastic.sim import (
     MMPP,
     Constant,
+    Diurnal,
     Exponential,
     LogNormal,
     MetricsSpec,
     Poisson,
+    Ramp,
     ReplicaSpec,
     Scenario,
     Simulation,
@@ -239,7 +241,8 @@ def test_the_controller_sees_metrics_late_and_sometimes_not_at_all():
         DecisionLoop(TargetTracking("cpu", 10.0), min_replicas=1, max_replicas=10),
         seed=0,
     )
-    assert blind.observed == {} and np.all(blind.replicas == 1), "no metrics, no scaling"
+    # nothing scraped: the controller knows only the control plane's count of terminating replicas
+    assert set(blind.observed) == {"terminating"} and np.all(blind.replicas == 1), "no scaling"
 
 
 def test_observed_cpu_tracks_the_true_utilization():
@@ -376,3 +379,122 @@ def test_a_run_as_a_data_frame_and_in_a_notebook():
     assert {"arrived", "demand", "desired", "reason", "observed_cpu"} <= set(frame.columns)
     page = result._repr_html_()
     assert "<table>" in page and "slo_attainment" in page and "cost" in page
+
+
+# --- common random numbers: what a run draws for the workload does not depend on the policy ----
+
+
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+@pytest.mark.parametrize(
+    "workload",
+    [
+        Poisson(20.0),
+        MMPP((5.0, 40.0), (120.0, 30.0)),
+        Diurnal(15.0, 0.7, period=1200.0, noise=0.3),
+        Poisson(2.0) + Ramp(0.0, 30.0, start=0.0, end=900.0),
+    ],
+    ids=["poisson", "mmpp", "diurnal-noise", "sum"],
+)
+def test_two_policies_on_one_seed_see_the_same_arrivals(workload, fidelity):
+    scenario = Scenario(workload, duration=900.0, replica=ReplicaSpec(boot=Uniform(5.0, 60.0)))
+    runs = [
+        simulate(
+            scenario,
+            DecisionLoop(TargetTracking("cpu", target), min_replicas=lo, max_replicas=20),
+            seed=3,
+            fidelity=fidelity,
+        )
+        for target, lo in ((30.0, 1), (90.0, 2))
+    ]
+    assert runs[0].replicas.tolist() != runs[1].replicas.tolist(), "the policies differ"
+    assert runs[0].arrived.tolist() == runs[1].arrived.tolist()
+
+
+class Recorded(Exponential):
+    """An exponential service time that keeps what it drew."""
+
+    def __init__(self, mean, drawn):
+        super().__init__(mean)
+        self.drawn = drawn
+
+    def sample(self, rng, size):
+        values = super().sample(rng, size)
+        self.drawn.append(values)
+        return values
+
+
+def test_service_times_are_drawn_per_request_whatever_the_policy():
+    # a policy that leaves no replica accepting drops arrivals: they still take their draw,
+    # so the n-th request of the run has the same service time under every policy
+    drawn = {}
+    for name, plan in (("steady", [(0, 2)]), ("gap", [(0, 2), (60, 0), (200, 2)])):
+        drawn[name] = []
+        scenario = Scenario(
+            Poisson(10.0),
+            duration=300.0,
+            service=Recorded(0.1, drawn[name]),
+            replica=ReplicaSpec(boot=Constant(30.0)),
+            initial_replicas=2,
+        )
+        result = simulate(scenario, scripted(plan), seed=4)
+        assert sum(map(len, drawn[name])) == int(result.arrived.sum())
+    steady, gap = (np.concatenate(drawn[name]) for name in ("steady", "gap"))
+    assert steady.tolist() == gap.tolist()
+
+
+# --- a policy's metric that the simulator never produces is refused before the run ----------
+
+
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_a_metric_the_simulator_never_produces_is_refused_before_the_run(fidelity):
+    scenario = Scenario(Poisson(5.0), duration=60.0)
+    loop = DecisionLoop(TargetTracking("busy", 70.0), min_replicas=1, max_replicas=5)
+    with pytest.raises(ParameterError, match=r"'busy'.*cpu.*rps"):
+        simulate(scenario, loop, fidelity=fidelity)
+    nested = DecisionLoop(
+        [
+            StepScaling("cpu", 80.0, [(0, None, 1)]),
+            MaxOf([TargetTracking("cpu", 50.0), TargetTracking("latency_p99", 1.0)]),
+        ],
+        min_replicas=1,
+        max_replicas=5,
+    )
+    with pytest.raises(ParameterError, match="'latency_p99'"):
+        simulate(scenario, nested, fidelity=fidelity)
+
+
+def test_every_metric_a_simulation_declares_is_one_it_produces():
+    from elastic.sim.run import produced_metrics
+
+    scenario = Scenario(
+        Poisson(30.0),
+        duration=600.0,
+        service=Exponential(0.2),
+        replica=ReplicaSpec(slots=2, boot=Constant(30.0), drain_timeout=60.0),
+        initial_replicas=1,
+    )
+    for fidelity in ("request", "fluid"):
+        loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=8)
+        result = simulate(scenario, loop, seed=0, fidelity=fidelity)
+        assert set(result.observed) == set(produced_metrics(scenario, fidelity)), fidelity
+
+
+def test_a_large_fleet_costs_what_its_requests_cost_not_replicas_times_events():
+    # 6,000 replicas halved then restored: 3,000 drains and 3,000 boots, each its own event,
+    # with 600 req/s spread thin. Visiting every replica at every event (and removing
+    # replicas from lists) took 9.6 s of CPU here; visiting only those with work, 1.5.
+    import time
+
+    scenario = Scenario(
+        Poisson(600.0),
+        duration=60.0,
+        service=Exponential(1.0),
+        replica=ReplicaSpec(boot=Uniform(5.0, 10.0), drain_timeout=5.0),
+        initial_replicas=6000,
+    )
+    loop = scripted([(0, 6000), (15, 3000), (30, 6000)], top=6000)
+    began = time.process_time()
+    result = simulate(scenario, loop, seed=0)
+    spent = time.process_time() - began
+    assert result.conserved() and result.replicas.tolist() == [3000, 6000, 6000, 6000]
+    assert spent < 6.0, f"{spent:.1f} s of CPU for 60 s of a 6,000-replica fleet"

@@ -228,3 +228,44 @@ def test_a_constant_rate_skips_thinning_yet_draws_what_any_rate_draws(rate, cuts
     poisson, ramp = (w.stream(np.random.default_rng(5)) for w in (Poisson(rate), flat))
     windows = [*sorted(cuts), 100.0]
     assert take_in_windows(poisson, windows).tolist() == take_in_windows(ramp, windows).tolist()
+
+
+# --- common random numbers: arrivals are a function of the workload and the seed alone ----------
+
+CRN_WORKLOADS = {
+    "poisson": Poisson(40.0),
+    "diurnal": Diurnal(30.0, 0.8, period=400.0, peak_at=100.0),
+    "diurnal-noise": Diurnal(30.0, 0.8, period=400.0, noise=0.4, noise_step=7.0),
+    "ramp": Ramp(1.0, 60.0, start=10.0, end=290.0),
+    "flash": FlashCrowd(80.0, at=50.0, rise=20.0, hold=30.0, decay=40.0),
+    "mmpp": MMPP((5.0, 90.0), (40.0, 8.0)),
+    "sum": Poisson(3.0) + MMPP((1.0, 30.0), (20.0, 5.0)) + Ramp(0.0, 20.0, start=0, end=300),
+    "trace-scaled": TraceReplay(
+        np.arange(10) * 30.0, [3, 50, 7, 0, 9, 80, 2, 1, 4, 6], bucket=30.0, scale=1.7
+    ),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    name=st.sampled_from(sorted(CRN_WORKLOADS)),
+    cuts=st.lists(st.floats(0.0, 300.0), max_size=40),
+    seed=st.integers(0, 3),
+)
+def test_arrivals_do_not_depend_on_how_the_run_is_cut_into_windows(name, cuts, seed):
+    workload = CRN_WORKLOADS[name]
+    whole = workload.stream(np.random.default_rng(seed)).take(300.0)
+    pieces = take_in_windows(workload.stream(np.random.default_rng(seed)), [*cuts, 300.0])
+    seconds = take_in_windows(workload.stream(np.random.default_rng(seed)), np.arange(1.0, 301.0))
+    assert pieces.tolist() == whole.tolist()
+    assert seconds.tolist() == whole.tolist()
+
+
+def test_a_ramp_gives_the_same_arrivals_in_one_window_or_in_many():
+    # the case of issue 15: 875, 860 and 819 arrivals for one ramp and one seed
+    ramp = Ramp(1.0, 5.0, start=0.0, end=300.0)
+    totals = {
+        len(take_in_windows(ramp.stream(np.random.default_rng(0)), cuts))
+        for cuts in ([300.0], np.linspace(300 / 49, 300.0, 49), np.arange(1.0, 301.0))
+    }
+    assert len(totals) == 1
