@@ -398,22 +398,25 @@ def test_fluid_latency_percentiles_and_slo_attainment_agree_with_request_level(n
     # quantile of per-tick means) where request level gives 8.1 s
     scenario = LATENCY[name]
     replicas = scenario.initial_replicas
+    # (over seeds 0-9: p50 within 18 %, p95 and p99 within 14 %, attainment within 0.024)
     for seed in (0, 1, 2):
         request = simulate(scenario, pinned(replicas), seed=seed).summary()
         fluid = simulate(scenario, pinned(replicas), seed=seed, fidelity="fluid").summary()
-        for key, tolerance in (("latency_p50", 0.2), ("latency_p95", 0.1), ("latency_p99", 0.15)):
+        for key, tolerance in (("latency_p50", 0.2), ("latency_p95", 0.15), ("latency_p99", 0.15)):
             assert fluid[key] == pytest.approx(request[key], rel=tolerance), (key, seed)
-        assert fluid["slo_attainment"] == pytest.approx(request["slo_attainment"], abs=0.02)
+        assert fluid["slo_attainment"] == pytest.approx(request["slo_attainment"], abs=0.03)
 
 
 def test_fluid_latency_tail_agrees_under_autoscaling_on_a_diurnal_cycle():
     scenario = dataclasses.replace(AGREEMENT["diurnal, 2 h period"], slo=1.0)
-    for seed in (1,):  # seed 0's run is in the agreement test above; the tail on another
+    # the p99 is not claimed under autoscaling: over seeds 0-5 it was -31 % to +76 % off,
+    # as transients after scale-ups are what fluid does not model (docs/simulator.md)
+    for seed in (0, 1, 2):
         request = simulate(scenario, HPA, seed=seed).summary()
         fluid = simulate(scenario, HPA, seed=seed, fidelity="fluid").summary()
-        for key, tolerance in (("latency_p50", 0.2), ("latency_p95", 0.1), ("latency_p99", 0.2)):
+        for key, tolerance in (("latency_p50", 0.2), ("latency_p95", 0.1)):
             assert fluid[key] == pytest.approx(request[key], rel=tolerance), (key, seed)
-        assert fluid["slo_attainment"] == pytest.approx(request["slo_attainment"], abs=0.02)
+        assert fluid["slo_attainment"] == pytest.approx(request["slo_attainment"], abs=0.01)
 
 
 def test_a_fluid_run_refuses_more_ticks_than_the_limit_at_once():
