@@ -104,6 +104,10 @@ class Observation:
         Seconds a new replica takes from being requested to serving (its
         expected boot time), when the controller knows it; ``None`` otherwise.
         Predictive policies plan that far ahead.
+    terminating
+        Replicas asked to stop that are still draining (not in ``replicas``).
+        AWS counts them in the current capacity while scaling in
+        (CloudWatch's ``GroupTerminatingInstances``).
 
     Every field is checked when the observation is made, so no policy ever
     sees an impossible one: the counts are integers ``>= 0``, ``time`` and
@@ -134,12 +138,13 @@ class Observation:
     pending: int = 0
     warming: int = 0
     startup: float | None = None
+    terminating: int = 0
 
     def __post_init__(self) -> None:
         time = self.time
         if not (type(time) is float or _is_real(time)) or not math.isfinite(time):
             raise ParameterError("time", time, "a finite number of seconds", owner="Observation")
-        for name in ("replicas", "pending", "warming"):
+        for name in ("replicas", "pending", "warming", "terminating"):
             _check_count(name, getattr(self, name))
         if self.ready is not None:
             _check_count("ready", self.ready)

@@ -12,11 +12,7 @@ from elastic.core.validate import check_choice, check_int, check_number
 from elastic.errors import PolicyError
 from elastic.policies.base import BasePolicy
 
-__all__ = ["TERMINATING", "StepScaling", "aws_round"]
-
-#: The metric that counts replicas scaled in and not gone yet (still draining), as
-#: CloudWatch's ``GroupTerminatingInstances``; the simulator reports it at every decision.
-TERMINATING = "terminating"
+__all__ = ["StepScaling", "aws_round"]
 
 AdjustmentType = Literal["ChangeInCapacity", "ExactCapacity", "PercentChangeInCapacity"]
 Step = tuple[float | None, float | None, int]
@@ -71,10 +67,9 @@ class StepScaling(BasePolicy):
     The current capacity is ``obs.replicas`` (the desired count, booting
     replicas included, as AWS counts instances in warm-up). While scaling in,
     AWS also counts the instances still terminating, so an alarm repeated
-    during a long drain does not remove more than asked: the policy adds the
-    metric ``"terminating"`` (:data:`TERMINATING`, a count; missing is 0)
-    to the current capacity of a scale-in step, and never proposes more than
-    ``obs.replicas`` then. ``ExactCapacity`` and scale-out steps ignore it.
+    during a long drain does not remove more than asked: the policy adds
+    ``obs.terminating`` to the current capacity of a scale-in step, and never
+    proposes more than ``obs.replicas`` then. ``ExactCapacity`` and scale-out steps ignore it.
 
     Simple scaling is the one-step case, e.g. ``steps=[(0, None, 2)]``; put it
     in a loop with ``cooldown=300`` for the EC2 simple-scaling cooldown. A
@@ -223,8 +218,8 @@ class StepScaling(BasePolicy):
         if adjustment < 0 and self.adjustment_type != "ExactCapacity":
             # AWS: while scaling in, terminating instances are part of the current capacity,
             # so alarms repeated during a long drain do not remove more than asked
-            terminating = int(obs.metric(TERMINATING) or 0)
-            current = live + max(0, terminating)
+            terminating = obs.terminating
+            current = live + terminating
         if self.adjustment_type == "ExactCapacity":
             desired = adjustment
         elif self.adjustment_type == "ChangeInCapacity":

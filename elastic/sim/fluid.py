@@ -56,7 +56,7 @@ from elastic.queueing import erlang_c
 from elastic.sim.distributions import Constant
 from elastic.sim.fluid_latency import LatencyMix
 from elastic.sim.limits import MAX_FLUID_TICKS
-from elastic.sim.metrics import TERMINATING, MetricsPipeline, check_reads
+from elastic.sim.metrics import MetricsPipeline, check_reads
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult
 from elastic.sim.scenario import Scenario
@@ -124,7 +124,7 @@ class FluidSimulation:
     """
 
     #: every metric a fluid controller can be given (``TERMINATING`` at decisions)
-    PRODUCES = ("cpu", "concurrency", "rps", "queue_length", TERMINATING)
+    PRODUCES = ("cpu", "concurrency", "rps", "queue_length")
 
     def __init__(
         self,
@@ -702,7 +702,6 @@ class FluidSimulation:
 
     def _decide(self, now: float, seen: dict[str, float]) -> Decision:
         pending, warming, ready = self._states(now)
-        seen[TERMINATING] = float(sum(count for stop, count in self.leaving if stop > now))
         obs = Observation(
             time=now,
             replicas=self._live,
@@ -711,6 +710,7 @@ class FluidSimulation:
             pending=pending,
             warming=warming,
             startup=self.scenario.replica.boot.mean,
+            terminating=sum(count for stop, count in self.leaving if stop > now),
         )
         decision = self.loop.step(obs)
         self.scale_to(decision.replicas, now)

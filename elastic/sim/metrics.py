@@ -30,12 +30,7 @@ from elastic.sim.cluster import READY, Cluster
 from elastic.sim.result import LatencySorter, percentiles_of_sorted
 from elastic.sim.scenario import MetricsSpec
 
-__all__ = ["TERMINATING", "ClusterSampler", "MetricsPipeline", "check_reads", "metrics_read"]
-
-#: Replicas scaled in and not gone yet (draining), reported at every decision as
-#: CloudWatch reports ``GroupTerminatingInstances``: AWS step scaling counts them in the
-#: current capacity while scaling in (``elastic.policies.step.TERMINATING``, the same name).
-TERMINATING = "terminating"
+__all__ = ["ClusterSampler", "MetricsPipeline", "check_reads", "metrics_read"]
 
 
 class MetricsPipeline:
@@ -81,7 +76,7 @@ class ClusterSampler:
     """The metrics of a request-level cluster, over the time since the previous sample."""
 
     #: every metric a request-level controller can be given (``TERMINATING`` at decisions)
-    PRODUCES = ("cpu", "concurrency", "rps", "queue_length", "latency_p95", TERMINATING)
+    PRODUCES = ("cpu", "concurrency", "rps", "queue_length", "latency_p95")
 
     def __init__(self, cluster: Cluster, sort: LatencySorter | None = None) -> None:
         self.cluster = cluster

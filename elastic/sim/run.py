@@ -20,7 +20,7 @@ from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
 from elastic.sim.cluster import Cluster
 from elastic.sim.fluid import FluidSimulation
-from elastic.sim.metrics import TERMINATING, ClusterSampler, MetricsPipeline, check_reads
+from elastic.sim.metrics import ClusterSampler, MetricsPipeline, check_reads
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, LatencySorter, RunResult, latency_fields
 from elastic.sim.scenario import Scenario
@@ -118,7 +118,6 @@ class Simulation:
             cluster.settle(now)
             seen = self.metrics.observe(now)
             live, ready, pending, warming, draining = cluster.states()
-            seen[TERMINATING] = float(draining)
             obs = Observation(
                 time=now,
                 replicas=live,
@@ -127,6 +126,7 @@ class Simulation:
                 pending=pending,
                 warming=warming,
                 startup=self.scenario.replica.boot.mean,
+                terminating=draining,
             )
             decision = self.loop.step(obs)
             cluster.scale_to(decision.replicas)
@@ -196,7 +196,7 @@ def produced_metrics(scenario: Scenario, fidelity: str = "request") -> tuple[str
     --------
     >>> from elastic.sim import Poisson, Scenario
     >>> produced_metrics(Scenario(Poisson(1.0), duration=60.0), "fluid")
-    ('cpu', 'concurrency', 'rps', 'queue_length', 'terminating')
+    ('cpu', 'concurrency', 'rps', 'queue_length')
     """
     check_choice(fidelity, "fidelity", FIDELITIES, owner="produced_metrics")
     if scenario.serverless is not None:

@@ -36,7 +36,6 @@ from elastic.cost.ledger import CostObserver
 from elastic.cost.tariffs import LambdaRequests, Tariff
 from elastic.errors import ParameterError
 from elastic.sim.cluster import Tally
-from elastic.sim.metrics import TERMINATING
 from elastic.sim.randomness import Streams
 from elastic.sim.scenario import Scenario, ServerlessSpec
 from elastic.sim.stats import LatencyHistogram
@@ -81,7 +80,6 @@ class Platform:
         "rps",
         "cold_starts",
         "throttles",
-        TERMINATING,
     )
 
     def __init__(

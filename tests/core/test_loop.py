@@ -216,6 +216,7 @@ def test_no_policy_and_not_a_policy_are_errors():
         pytest.param({"ready": -1}, "ready", id="negative ready"),
         pytest.param({"pending": -2}, "pending", id="negative pending"),
         pytest.param({"warming": 1.5}, "warming", id="warming a float"),
+        pytest.param({"terminating": -1}, "terminating", id="negative terminating"),
         pytest.param({"startup": -5.0}, "startup", id="negative startup"),
         pytest.param({"startup": math.inf}, "startup", id="startup infinite"),
         pytest.param({"metrics": None}, "metrics", id="metrics None"),

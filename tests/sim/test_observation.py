@@ -61,8 +61,8 @@ def test_step_scaling_in_does_not_compound_while_replicas_drain():
 
 def test_step_scaling_counts_terminating_replicas_only_when_scaling_in():
     policy = StepScaling("cpu", 50.0, ONE_DOWN, adjustment_type="ChangeInCapacity")
-    low = Observation(0.0, 9, {"cpu": 10.0, "terminating": 1.0})
-    high = Observation(0.0, 9, {"cpu": 90.0, "terminating": 1.0})
+    low = Observation(0.0, 9, {"cpu": 10.0}, terminating=1)
+    high = Observation(0.0, 9, {"cpu": 90.0}, terminating=1)
     assert policy.recommend(low).replicas == 9, "9 in service + 1 terminating, minus 1"
     assert policy.recommend(high).replicas == 10, "scale-out adds to the 9 live replicas"
     assert policy.recommend(Observation(0.0, 9, {"cpu": 10.0})).replicas == 8
@@ -70,15 +70,8 @@ def test_step_scaling_counts_terminating_replicas_only_when_scaling_in():
         "cpu", 50.0, [(None, 0, -30), (0, None, 0)], adjustment_type="PercentChangeInCapacity"
     )
     # 30 % of 7 + 3 = 10 is 3: 10 - 3 = 7, the 7 live already; never above the live count
-    assert percent.recommend(Observation(0.0, 7, {"cpu": 10.0, "terminating": 3.0})).replicas == 7
-    assert percent.recommend(Observation(0.0, 8, {"cpu": 10.0, "terminating": 2.0})).replicas == 7
-
-
-def test_the_simulator_reports_terminating_replicas_under_the_name_step_scaling_reads():
-    from elastic.policies import step
-    from elastic.sim import metrics
-
-    assert metrics.TERMINATING == step.TERMINATING
+    assert percent.recommend(Observation(0.0, 7, {"cpu": 10.0}, terminating=3)).replicas == 7
+    assert percent.recommend(Observation(0.0, 8, {"cpu": 10.0}, terminating=2)).replicas == 7
 
 
 class Terminating(BasePolicy):
@@ -88,7 +81,7 @@ class Terminating(BasePolicy):
         self.seen_: list[float] = []
 
     def observe(self, obs: Observation) -> None:
-        self.seen_.append(obs.metrics["terminating"])
+        self.seen_.append(obs.terminating)
 
     def recommend(self, obs: Observation) -> Recommendation:
         return Recommendation(max(obs.replicas - 3, 1), Reason.HOLD)
