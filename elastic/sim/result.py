@@ -155,6 +155,7 @@ class RunFacts:
     slots: int
     control_interval: float
     description: str
+    serverless: bool = False
 
     @classmethod
     def of(cls, scenario: Scenario) -> RunFacts:
@@ -166,6 +167,7 @@ class RunFacts:
             slots=scenario.replica.slots,
             control_interval=float(scenario.control_interval),
             description=repr(scenario),
+            serverless=scenario.serverless is not None,
         )
 
 
@@ -401,7 +403,13 @@ class RunResult:
         :func:`elastic.evaluate.attainment` of the requests within it (counted
         exactly) and of those lost; latency quantiles come from the run's
         histogram (within about 1 %). The
-        elasticity metrics compare ready replicas with :meth:`demand`.
+        elasticity metrics compare ready replicas with :meth:`demand`. A
+        serverless run's replicas are its provisioned concurrency; its
+        summary adds the execution environments it kept, on average over the
+        intervals' ends: ``mean_environments`` and, of those,
+        ``mean_busy_environments`` (running a request or starting cold) and
+        ``mean_idle_environments`` (warm, waiting: what keep-alive and
+        provisioned concurrency pay for to avoid cold starts).
         """
         t = self.totals
         cost = float(self.cost())
@@ -414,6 +422,17 @@ class RunResult:
         # exact: the histogram counts its run's objective itself, not to a bin
         within = self.latency.fraction_within(slo) * served if slo else math.nan
         actions = scaling_actions(self.replicas)
+        environments = (
+            {
+                "mean_environments": float(
+                    (self.busy_environments + self.idle_environments).mean()
+                ),
+                "mean_busy_environments": float(self.busy_environments.mean()),
+                "mean_idle_environments": float(self.idle_environments.mean()),
+            }
+            if self.facts.serverless
+            else {}
+        )
         return {
             "cost": cost,
             "cost_per_hour": cost / hours,
@@ -437,6 +456,7 @@ class RunResult:
             "scale_ups": float(actions["up"]),
             "scale_downs": float(actions["down"]),
             "mean_replicas": float(self.replicas.mean()),
+            **environments,
         }
 
     def to_frame(self) -> Any:

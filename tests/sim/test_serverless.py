@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from elastic import DecisionLoop
 from elastic.errors import ParameterError
 from elastic.policies import TargetTracking
-from elastic.sim import Constant, Poisson, Scenario, Timestamps, simulate
+from elastic.sim import Constant, Poisson, RunResult, Scenario, Timestamps, simulate
 from elastic.sim.scenario import ServerlessSpec
 
 
@@ -135,6 +135,15 @@ def test_a_serverless_run_reports_its_environments_over_time():
     assert np.all(run.idle_environments[4:] > 0)
     # every environment ever started is busy, idle or gone: never more than the cold starts
     assert np.all(run.busy_environments + run.idle_environments <= np.cumsum(run.cold_starts))
+    summary = run.summary()  # its mean_replicas is 0: the environments are what it kept
+    assert summary["mean_replicas"] == 0.0
+    assert summary["mean_busy_environments"] == pytest.approx(float(run.busy_environments.mean()))
+    assert summary["mean_environments"] == pytest.approx(
+        summary["mean_busy_environments"] + summary["mean_idle_environments"]
+    )
+    assert summary["mean_environments"] > 10.0
+    again = RunResult.from_json(run.to_json()).summary()
+    assert again["mean_environments"] == summary["mean_environments"]
     # one sample: a timestamped trace of 3 requests, 2 s of work each, a minute of keep-alive
     three = function([0.0, 0.5, 20.0], service=2.0, keep_alive=60.0, duration=30.0)
     assert three.busy_environments.tolist() == [0, 0]
