@@ -35,6 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 from elastic.core.params import Params
 from elastic.core.validate import check_choice, check_number
 from elastic.errors import ParameterError
+from elastic.sim.limits import MAX_BUCKET_COUNT
 
 __all__ = [
     "MMPP",
@@ -579,9 +580,15 @@ class TraceReplay(Workload):
         raw = np.asarray(counts, dtype=np.float64)
         if start.ndim != 1 or start.shape != raw.shape or len(start) == 0:
             raise ParameterError("counts", np.shape(counts), f"{len(start)} counts", owner=owner)
-        if not np.all(np.isfinite(raw)) or np.any(raw < 0) or np.any(raw != np.round(raw)):
-            bad = int(np.argmax(~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw))))
-            raise ParameterError(f"counts[{bad}]", raw[bad], "a count >= 0", owner=owner)
+        wrong = ~np.isfinite(raw) | (raw < 0) | (raw != np.round(raw)) | (raw > MAX_BUCKET_COUNT)
+        if wrong.any():
+            bad = int(np.argmax(wrong))
+            raise ParameterError(
+                f"counts[{bad}]",
+                float(raw[bad]),
+                f"a whole count from 0 to {MAX_BUCKET_COUNT} (elastic.sim.limits.MAX_BUCKET_COUNT)",
+                owner=owner,
+            )
         steps = np.diff(start)
         if len(steps) and not np.allclose(steps, self.bucket):
             bad = int(np.argmax(~np.isclose(steps, self.bucket))) + 1

@@ -74,6 +74,8 @@ def test_a_gap_can_be_an_error():
     [
         ({"times": [0, 60], "counts": [1, -1], "bucket": 60}, "counts[1]"),
         ({"times": [0, 60], "counts": [1, 1.5], "bucket": 60}, "counts[1]"),
+        ({"times": [0, 60], "counts": [1e300, 1], "bucket": 60}, "counts[0]"),
+        ({"times": [0, 60], "counts": [1, 1_000_000_001], "bucket": 60}, "counts[1]"),
         ({"times": [0, 60, 90], "counts": [1, 1, 1], "bucket": 60}, "times[2]"),
         ({"times": [0, 60], "counts": [1], "bucket": 60}, "counts"),
         ({"times": [0], "counts": [1], "bucket": 60, "spread": "even"}, "spread"),
