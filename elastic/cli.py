@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -29,26 +29,19 @@ class _Parser(argparse.ArgumentParser):
         raise _CommandError(f"{message} (see {self.prog} --help)")
 
 
-def _seed(text: str) -> int:
-    """An ``--seed``: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative; expected an integer >= 0")
-    return value
+def _integer(least: int) -> Callable[[str], int]:
+    """An argument type: an integer >= ``least`` (``--seed`` 0, ``--seeds`` 1)."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{value} is invalid; expected an integer >= {least}")
+        return value
 
-def _count(text: str) -> int:
-    """A ``--seeds``: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is invalid; expected an integer >= 1")
-    return value
+    return parse
 
 
 def _writable_file(path: str, option: str) -> None:
@@ -111,7 +104,7 @@ def _main(argv: Sequence[str] | None) -> int:
         metavar="0..6",
         help="first day of the shipped week (0: Sunday 1995-07-09; default 3, Wednesday)",
     )
-    demo.add_argument("--seeds", type=_count, default=1, help="seeds per policy (default 1)")
+    demo.add_argument("--seeds", type=_integer(1), default=1, help="seeds per policy (default 1)")
     demo.add_argument(
         "--plots",
         default="demo-plots",
@@ -128,7 +121,9 @@ def _main(argv: Sequence[str] | None) -> int:
     run.add_argument("--scenario", help="the Scenario to run when the files hold several")
     run.add_argument("--policy", help="run this ScalingPolicy or HPA instead of the scenario's")
     run.add_argument("--fidelity", choices=("request", "fluid"), help="override the scenario's")
-    run.add_argument("--seed", type=_seed, help="override the scenario's seed (an integer >= 0)")
+    run.add_argument(
+        "--seed", type=_integer(0), help="override the scenario's seed (an integer >= 0)"
+    )
     run.add_argument("--json", metavar="FILE", help="write the run (RunResult JSON) to FILE")
     compare = commands.add_parser(
         "compare",
@@ -137,7 +132,7 @@ def _main(argv: Sequence[str] | None) -> int:
     compare.add_argument("paths", nargs="+", metavar="FILE", help="YAML files or folders")
     compare.add_argument("--policy", action="append", help="only this policy (repeatable)")
     compare.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
-    compare.add_argument("--seeds", type=_count, default=1, help="seeds per run (default 1)")
+    compare.add_argument("--seeds", type=_integer(1), default=1, help="seeds per run (default 1)")
     compare.add_argument("--fidelity", choices=("request", "fluid"), default="request")
     compare.add_argument("--json", metavar="FILE", help="write the rows as JSON")
     compare.add_argument("--csv", metavar="FILE", help="write the rows as CSV")

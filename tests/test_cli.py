@@ -27,7 +27,7 @@ def test_a_negative_seed_is_a_usage_error(capsys, scenario):
     status, err = run_cli(capsys, "run", scenario, "--seed", "-1")
     assert status == 1
     assert (
-        err == "error: argument --seed: -1 is negative; expected an integer >= 0 (see "
+        err == "error: argument --seed: -1 is invalid; expected an integer >= 0 (see "
         "elastic run --help)\n"
     )
 

@@ -28,6 +28,7 @@ from elastic.scenario.documents import (
     Problem,
     ProblemList,
     _exists,
+    nodes,
     read_documents,
     shell_syntax,
 )
@@ -334,27 +335,21 @@ def _two_spellings(document: Document) -> list[Problem]:
     """Mappings naming one field twice, in camelCase and snake_case (``scaleInMargin`` and
     ``scale_in_margin``): which one wins would be an accident of the loader."""
     found = []
-
-    def visit(value: Any, path: tuple[str | int, ...]) -> None:
-        if isinstance(value, Mapping):
-            seen: dict[str, Any] = {}
-            for key, item in value.items():
-                snake = to_snake(key) if isinstance(key, str) else key
-                if snake in seen:
-                    found.append(
-                        document.problem(
-                            (*path, key),
-                            f"{key!r} and {seen[snake]!r} are one field ({snake}) written "
-                            "twice; expected it once",
-                        )
+    for path, value in nodes(document.data):
+        if not isinstance(value, Mapping):
+            continue
+        seen: dict[Any, Any] = {}
+        for key in value:
+            snake = to_snake(key) if isinstance(key, str) else key
+            if snake in seen:
+                found.append(
+                    document.problem(
+                        (*path, key),
+                        f"{key!r} and {seen[snake]!r} are one field ({snake}) written "
+                        "twice; expected it once",
                     )
-                seen.setdefault(snake, key)
-                visit(item, (*path, key))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                visit(item, (*path, i))
-
-    visit(document.data, ())
+                )
+            seen.setdefault(snake, key)
     return found
 
 

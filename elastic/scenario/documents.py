@@ -23,7 +23,7 @@ from elastic.errors import ManifestError
 from elastic.files import MAX_MANIFEST_BYTES, FileError, read_text
 from elastic.yamlfile import RESOLVERS_WITHOUT_DATES, BoundedLoader, reader_problem
 
-__all__ = ["Document", "Problem", "ProblemList", "read_documents", "shell_syntax"]
+__all__ = ["Document", "Problem", "ProblemList", "nodes", "read_documents", "shell_syntax"]
 
 Path_ = tuple[str | int, ...]
 
@@ -263,12 +263,28 @@ _SHELL = re.compile(r"\$\(|`[^`]*`|\$\{[^}]*\}")
 _SHELL_KEY = re.compile(r"\$\(|`|\$\{|\$[A-Za-z_]")
 
 
+def nodes(data: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    """Every value of a document's data with its field path, the data itself first.
+
+    Examples
+    --------
+    >>> [path for path, _ in nodes({"a": [1, {"b": 2}]})]
+    [(), ('a',), ('a', 0), ('a', 1), ('a', 1, 'b')]
+    """
+    yield path, data
+    if isinstance(data, Mapping):
+        for key, item in data.items():
+            yield from nodes(item, (*path, key))
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            yield from nodes(item, (*path, i))
+
+
 def shell_syntax(document: Document) -> list[Problem]:
     """Values holding unresolved shell syntax (``$(...)``, backticks, ``${...}``), and keys
     holding any (``$HOME`` too)."""
     found = []
-
-    def visit(value: Any, path: Path_) -> None:
+    for path, value in nodes(document.data):
         if isinstance(value, str) and _SHELL.search(value):
             found.append(
                 document.problem(
@@ -278,19 +294,13 @@ def shell_syntax(document: Document) -> list[Problem]:
                 )
             )
         elif isinstance(value, Mapping):
-            for key, item in value.items():
-                if isinstance(key, str) and _SHELL_KEY.search(key):
-                    found.append(
-                        document.problem(
-                            (*path, key),
-                            f"the key {key!r} is shell syntax, not a name; expected the name "
-                            "itself (resolve it before loading)",
-                        )
-                    )
-                visit(item, (*path, key))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                visit(item, (*path, i))
-
-    visit(document.data, ())
+            found += [
+                document.problem(
+                    (*path, key),
+                    f"the key {key!r} is shell syntax, not a name; expected the name "
+                    "itself (resolve it before loading)",
+                )
+                for key in value
+                if isinstance(key, str) and _SHELL_KEY.search(key)
+            ]
     return found

@@ -13,23 +13,16 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import elastic.policies
 from elastic import DecisionLoop, Observation, Reason
 from elastic.core.params import clone
 from elastic.keda import ScaledObject
 from elastic.knative import KnativeKPA
 from elastic.kubernetes import HorizontalPodAutoscaler
-from elastic.policies.base import BasePolicy
 from elastic.policies.predictive import Predictive
 from elastic.policies.step import StepScaling
+from tests.policies.test_conformance import CLASSES as EXPORTED
 
-CLASSES = [
-    obj
-    for name in elastic.policies.__all__
-    if isinstance(obj := getattr(elastic.policies, name), type)
-    and issubclass(obj, BasePolicy)
-    and obj is not BasePolicy
-] + [HorizontalPodAutoscaler, KnativeKPA, ScaledObject]
+CLASSES = [*EXPORTED, HorizontalPodAutoscaler, KnativeKPA, ScaledObject]
 POLICIES = [cls(**params) for cls in CLASSES for params in cls._unit_test_params]
 
 WORST = st.one_of(
