@@ -133,6 +133,11 @@ def _main(argv: Sequence[str] | None) -> int:
     compare.add_argument("--policy", action="append", help="only this policy (repeatable)")
     compare.add_argument("--scenario", action="append", help="only this scenario (repeatable)")
     compare.add_argument("--seeds", type=_integer(1), default=1, help="seeds per run (default 1)")
+    compare.add_argument(
+        "--baseline",
+        metavar="POLICY",
+        help="the policy the others are compared with, seed by seed (default: the first by name)",
+    )
     compare.add_argument("--fidelity", choices=("request", "fluid"), default="request")
     compare.add_argument("--json", metavar="FILE", help="write the rows as JSON")
     compare.add_argument("--csv", metavar="FILE", help="write the rows as CSV")
@@ -235,6 +240,11 @@ def _compare(args: argparse.Namespace, manifests: Any) -> int:
     if not loops or not scenarios:
         print("error: the manifests hold no policy or no scenario to compare", file=sys.stderr)
         return 1
+    baseline = args.baseline or min(loops)
+    if baseline not in loops:
+        raise _CommandError(
+            f"--baseline {baseline!r}: expected one of the policies {sorted(loops)}"
+        )
     result = compare(
         loops,
         scenarios,
@@ -244,6 +254,10 @@ def _compare(args: argparse.Namespace, manifests: Any) -> int:
         keep_results=args.plots is not None,
     )
     print(result.format(list(COLUMNS)))
+    if len(loops) > 1 and result.rows:
+        # the same seed gives every policy the same traffic: differences are paired
+        print("\npaired differences from the baseline, mean over seeds ± 95 % interval:")
+        print(result.format_paired(["cost", "slo_attainment", "latency_p99"], baseline=baseline))
     for failure in result.failures:
         print(f"FAILED {failure.policy} on {failure.scenario}, seed {failure.seed}: "
               f"{failure.error}", file=sys.stderr)  # fmt: skip

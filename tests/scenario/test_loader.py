@@ -255,3 +255,17 @@ spec:
     assert type(loop.policies[0].policies[1].fallback).__name__ == "StepScaling"
     assert loop.policies[1].actions[0].min_replicas == 4
     assert loop.policies[3].forecaster.alpha == 0.3
+
+
+def test_cli_compare_reports_paired_differences_from_the_baseline(capsys):
+    args = ["compare", str(EXAMPLE), "--fidelity", "fluid", "--serial", "--seeds", "2",
+            "--policy", "ecs-test-app", "--policy", "step-scaling",
+            "--baseline", "step-scaling"]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    paired = out.split("paired differences from the baseline")[1].splitlines()
+    assert paired[1].split()[:5] == ["policy", "baseline", "scenario", "seeds", "cost"]
+    assert paired[2].split()[:2] == ["ecs-test-app", "step-scaling"]
+    assert paired[2].split()[3] == "2"
+    assert main([*args[:-1], "nope"]) == 1
+    assert "--baseline 'nope': expected one of the policies" in capsys.readouterr().err
