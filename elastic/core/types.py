@@ -142,14 +142,14 @@ class Observation:
 
     def __post_init__(self) -> None:
         time = self.time
-        if not (type(time) is float or _is_real(time)) or not math.isfinite(time):
+        if not (type(time) is float or _is_float(time)) or not math.isfinite(time):
             raise ParameterError("time", time, "a finite number of seconds", owner="Observation")
         for name in ("replicas", "pending", "warming", "terminating"):
             _check_count(name, getattr(self, name))
         if self.ready is not None:
             _check_count("ready", self.ready)
         startup = self.startup
-        if startup is not None and (not _is_real(startup) or not 0 <= startup < math.inf):
+        if startup is not None and (not _is_float(startup) or not 0 <= startup < math.inf):
             raise ParameterError("startup", startup, "None or seconds >= 0", owner="Observation")
         metrics = self.metrics
         if type(metrics) is not dict and not isinstance(metrics, Mapping):
@@ -163,11 +163,11 @@ class Observation:
                 raise ParameterError(
                     "metrics", metrics, "metric names that are strings", owner="Observation"
                 )
-            if not (type(value) is float or _is_real(value)):
+            if not _is_float(value):
                 raise ParameterError(
                     f"metrics[{key!r}]",
                     value,
-                    "a real number (NaN or inf for a missing value)",
+                    "a real number within a float's range (NaN or inf for a missing value)",
                     owner="Observation",
                 )
 
@@ -207,8 +207,15 @@ class Observation:
         return self.replicas if self.ready is None else self.ready
 
 
-def _is_real(value: object) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool)
+def _is_float(value: object) -> bool:
+    """Whether ``value`` is a real number a float can hold (not a bool, not 10**400)."""
+    if not isinstance(value, Real) or isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 def _check_count(name: str, value: object) -> None:

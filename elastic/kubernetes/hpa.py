@@ -40,6 +40,7 @@ from elastic.kubernetes.behavior import (
     stabilize,
     store_scale_event,
 )
+from elastic.kubernetes.quantity import INT64_MAX
 from elastic.kubernetes.replicas import (
     Pod,
     Tolerance,
@@ -55,7 +56,6 @@ __all__ = ["DEFAULT_CPU_UTILIZATION", "HorizontalPodAutoscaler", "Metric"]
 #: the target of an HPA that names no metric (``DefaultCPUUtilization``)
 DEFAULT_CPU_UTILIZATION = 80
 _REQUEST = 1000  # the rebuilt pods' request: utilization is usage / request
-_INT64_MAX = 2**63 - 1  # the metrics APIs' milli-values are int64
 
 MetricType = Literal["Resource", "ContainerResource", "Pods", "Object", "External"]
 TargetType = Literal["Utilization", "AverageValue", "Value"]
@@ -76,7 +76,7 @@ _REASONS = {
 
 def _milli(value: float) -> int:
     """A finite value >= 0 as a metrics API milli-value: rounded, saturating at int64."""
-    return _INT64_MAX if value >= _INT64_MAX else round(value)
+    return INT64_MAX if value >= INT64_MAX else round(value)
 
 
 @dataclass(frozen=True, slots=True)

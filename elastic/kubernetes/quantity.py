@@ -25,8 +25,10 @@ _SUFFIXES = {
     "Pi": Decimal(2) ** 50,
     "Ei": Decimal(2) ** 60,
 }
-# Kubernetes: "no quantity may represent a number greater than 2^63-1 in magnitude"
-_LARGEST = Decimal(2**63 - 1)
+#: Kubernetes: "no quantity may represent a number greater than 2^63-1 in magnitude"; the
+#: metrics APIs' milli-values are int64 too
+INT64_MAX = 2**63 - 1
+_LARGEST = Decimal(INT64_MAX)
 _TOO_LARGE = "a Kubernetes quantity of at most 2^63-1 (about 9.2e18) in magnitude"
 _MAX_EXPONENT = 40
 _PATTERN = re.compile(

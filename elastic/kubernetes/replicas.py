@@ -13,10 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from elastic.core.counts import MAX_REPLICAS
 from elastic.core.validate import check_choice, check_int, check_number
 from elastic.errors import MetricsError, ParameterError
+from elastic.kubernetes.quantity import INT64_MAX
 
 __all__ = [
     "INT32_MAX",
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 #: the largest replica count (``int32``): a count computed from a huge metric saturates here
-INT32_MAX = 2**31 - 1
+INT32_MAX = MAX_REPLICAS
 
 Phase = Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"]
 PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
@@ -136,6 +138,14 @@ class UsageReplicas:
 
     replicas: int
     usage: int
+
+
+def _metric_value(value: Any, owner: str) -> int:
+    """A metric's milli-value as the metrics APIs report it: an int64 >= 0."""
+    milli = check_int(value, "value", owner=owner, ge=0)
+    if milli > INT64_MAX:
+        raise ParameterError("value", milli, f"at most {INT64_MAX} (an int64)", owner=owner)
+    return milli
 
 
 def _ceil(x: float) -> int:
@@ -360,7 +370,7 @@ def value_replicas(
     UsageReplicas(replicas=3, usage=250000)
     """
     owner = "value_replicas"
-    value = check_int(value, "value", owner=owner, ge=0)
+    value = _metric_value(value, owner)
     target = check_int(target_value, "target_value", owner=owner, ge=1)
     ready = check_int(ready_pods, "ready_pods", owner=owner, ge=0)
     band = Tolerance.of(tolerance)
@@ -392,7 +402,7 @@ def average_value_total_replicas(
     UsageReplicas(replicas=10, usage=333334)
     """
     owner = "average_value_total_replicas"
-    value = check_int(value, "value", owner=owner, ge=0)
+    value = _metric_value(value, owner)
     target = check_int(target_average_value, "target_average_value", owner=owner, ge=1)
     current = check_int(current_replicas, "current_replicas", owner=owner, ge=0)
     band = Tolerance.of(tolerance)

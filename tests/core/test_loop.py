@@ -225,6 +225,8 @@ def test_no_policy_and_not_a_policy_are_errors():
         pytest.param({"metrics": {"cpu": "50"}}, r"metrics\['cpu'\]", id="metric a string"),
         pytest.param({"metrics": {"cpu": None}}, r"metrics\['cpu'\]", id="metric None"),
         pytest.param({"metrics": {1: 50.0}}, "metrics", id="metric name not a string"),
+        pytest.param({"metrics": {"cpu": 10**400}}, r"metrics\['cpu'\]", id="metric too big"),
+        pytest.param({"time": 10**400}, "time", id="time too big for a float"),
     ],
 )
 def test_impossible_observations_are_refused_when_made(fields, name):

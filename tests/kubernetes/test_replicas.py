@@ -6,7 +6,7 @@ Several rows are upstream's own cases (replica_calculator_test.go), named so.
 
 import pytest
 
-from elastic.errors import ElasticError, MetricsError
+from elastic.errors import ElasticError, MetricsError, ParameterError
 from elastic.kubernetes import (
     Pod,
     Tolerance,
@@ -184,9 +184,9 @@ def test_a_scale_down_tolerance_above_one_is_valid_and_never_scales_down():
     ("call", "why"),
     [(lambda: utilization_replicas(3, pods(10**15, 10**15, 10**15), 50), "utilization"),
      (lambda: average_value_replicas(3, pods(10**15, 10**15, 10**15), 1), "average value"),
-     (lambda: value_replicas(3, 10**30, 1, ready_pods=3), "object value"),
-     (lambda: value_replicas(0, 10**30, 1, ready_pods=0), "object value from zero"),
-     (lambda: average_value_total_replicas(3, 10**30, 1), "external average value")],
+     (lambda: value_replicas(3, 2**63 - 1, 1, ready_pods=3), "object value"),
+     (lambda: value_replicas(0, 2**63 - 1, 1, ready_pods=0), "object value from zero"),
+     (lambda: average_value_total_replicas(3, 2**63 - 1, 1), "external average value")],
     ids=["utilization", "average value", "value", "value from zero", "total average value"],
 )  # fmt: skip
 def test_replica_counts_from_huge_metrics_saturate_at_the_int32_maximum(call, why):
@@ -210,3 +210,11 @@ def test_identical_pods_given_as_a_count_decide_as_the_pods_would():
     assert average_value_replicas(8, grouped, 500) == average_value_replicas(8, one_by_one, 500)
     with pytest.raises(ElasticError, match="count"):
         Pod("p", count=0)
+
+
+@pytest.mark.parametrize("ready", [0, 3])
+def test_a_metric_value_beyond_int64_is_refused_not_a_nan(ready):
+    # 10**400 milli-units made the ratio infinite and inf * 0 ready pods NaN
+    with pytest.raises(ParameterError, match=r"value=.* at most 9223372036854775807"):
+        value_replicas(3, 10**400, 1000, ready_pods=ready)
+    assert value_replicas(3, 2**63 - 1, 1000, ready_pods=ready).replicas >= 0
