@@ -551,7 +551,9 @@ class RunResult:
             return False
         produced = self.totals.get("workload_arrivals")
         total = int(arrived[-1]) if len(arrived) else 0
-        return produced is None or (produced == total and self.totals["arrived"] == total)
+        if produced is None:  # only a result read back from a file written before the count
+            return self.scenario is None
+        return produced == total and self.totals["arrived"] == total
 
     def __repr__(self) -> str:
         t = self.totals

@@ -179,7 +179,7 @@ class Simulation:
             loop_params=self.loop.get_params(),
             extra_totals={
                 "wait_seconds": self.cluster.total.wait_seconds,
-                "workload_arrivals": self.cluster.total.arrived,  # as taken from the stream
+                "workload_arrivals": self.cluster.arrivals.handed,
                 **self.cluster.extra_totals(),
             },
             latency=self.cluster.bin_latencies(),

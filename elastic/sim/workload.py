@@ -58,6 +58,7 @@ class ArrivalStream(ABC):
 
     def __init__(self, start: float) -> None:
         self.time = start
+        self.handed = 0  # arrivals handed out by take(), counted where they leave the stream
 
     def take(self, until: float) -> FloatArray:
         """Arrival times in ``[self.time, until)``, sorted; moves ``self.time`` to ``until``."""
@@ -65,6 +66,7 @@ class ArrivalStream(ABC):
             return np.empty(0)
         arrivals = self._take(self.time, until)
         self.time = until
+        self.handed += len(arrivals)
         return arrivals
 
     def counts(self, until: float, tick: float) -> NDArray[np.int64]:

@@ -498,3 +498,23 @@ def test_a_large_fleet_costs_what_its_requests_cost_not_replicas_times_events():
     spent = time.process_time() - began
     assert result.conserved() and result.replicas.tolist() == [3000, 6000, 6000, 6000]
     assert spent < 6.0, f"{spent:.1f} s of CPU for 60 s of a 6,000-replica fleet"
+
+
+def test_conservation_catches_arrivals_lost_between_the_workload_and_the_records(monkeypatch):
+    # the stream counts what it hands out; a cluster that loses one arrival of every batch
+    # keeps its books consistent (every count it has balances), and must still fail
+    from elastic.sim.cluster import Cluster
+
+    advance = Cluster.advance
+
+    def lossy(self, until):
+        stream, take = self.arrivals, type(self.arrivals).take
+        stream.take = lambda u: take(stream, u)[1:]
+        advance(self, until)
+
+    scenario = Scenario(Poisson(5.0), duration=300.0, initial_replicas=2)
+    assert simulate(scenario, pinned(2), seed=0).conserved()
+    monkeypatch.setattr(Cluster, "advance", lossy)
+    run = simulate(scenario, pinned(2), seed=0)
+    assert run.totals["arrived"] < run.totals["workload_arrivals"]
+    assert not run.conserved()
