@@ -124,7 +124,7 @@ def check_deterministic(policy: Policy) -> None:
 
 
 def check_repeated_time(policy: Policy) -> None:
-    """Observing one time twice teaches nothing more than observing it once.
+    """Observing a time again (or an earlier one) teaches nothing more than observing it once.
 
     One instance shared by two loops, or a step retried after a failed
     actuation, observes the same time again; the policy must then recommend
@@ -132,14 +132,15 @@ def check_repeated_time(policy: Policy) -> None:
     """
     stream = observation_stream(policy, seed=3)
     once, twice = clone(policy), clone(policy)
-    for obs in stream:
+    for i, obs in enumerate(stream):
         once.observe(obs)
         twice.observe(obs)
         state = pickle.dumps(twice)
-        twice.observe(obs)
-        assert pickle.dumps(twice) == state, (
-            f"{policy!r} learned from a second observation of t={obs.time:g}"
-        )
+        for again in (obs, *stream[max(0, i - 1) : i]):  # the same time, and an earlier one
+            twice.observe(again)
+            assert pickle.dumps(twice) == state, (
+                f"{policy!r} learned from observing t={again.time:g} after t={obs.time:g}"
+            )
         expected, got = once.recommend(obs), twice.recommend(obs)
         assert got == expected, (
             f"{policy!r} observed t={obs.time:g} twice and recommends {got} "

@@ -134,9 +134,10 @@ RESOLVERS_WITHOUT_DATES = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-# YAML 1.2 floats that YAML 1.1 reads as strings: 1e-9, 1E3, 5e+2 (no dot)
-_FLOAT_12 = re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$")
-for _first in "-+0123456789":
+# YAML 1.2 floats that YAML 1.1 reads as strings: an exponent without a dot or without a
+# sign (1e-9, 1E3, 1.5e3, .5e3); 1.1 wants 1.0e+3
+_FLOAT_12 = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+$")
+for _first in "-+.0123456789":
     RESOLVERS_WITHOUT_DATES.setdefault(_first, [])
     RESOLVERS_WITHOUT_DATES[_first] = [
         *RESOLVERS_WITHOUT_DATES[_first], ("tag:yaml.org,2002:float", _FLOAT_12)

@@ -146,6 +146,7 @@ class Fallback(BasePolicy):
         self.fallback = fallback
         self.validate()
         self.primary_error_: str | None = None
+        self.time_: float | None = None
 
     def validate(self) -> None:
         for name in ("primary", "fallback"):
@@ -158,6 +159,9 @@ class Fallback(BasePolicy):
                 )
 
     def observe(self, obs: Observation) -> None:
+        if self.time_ is not None and obs.time <= self.time_:
+            return  # a time seen already teaches nothing (the Policy contract)
+        self.time_ = float(obs.time)
         try:
             self.primary.observe(obs)
         except Exception as error:

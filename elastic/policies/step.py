@@ -184,7 +184,7 @@ class StepScaling(BasePolicy):
 
     def _streak(self, obs: Observation) -> int:
         """Consecutive observations in breach on the same side, counting ``obs``."""
-        if obs.time == self.time_:
+        if self.time_ is not None and obs.time <= self.time_:
             return self.streak_
         side = self._side(obs)
         if side is None:
@@ -192,8 +192,8 @@ class StepScaling(BasePolicy):
         return self.streak_ + 1 if side == self.side_ else 1
 
     def observe(self, obs: Observation) -> None:
-        if obs.time == self.time_:
-            return
+        if self.time_ is not None and obs.time <= self.time_:
+            return  # a time seen already teaches nothing (the Policy contract)
         self.streak_ = self._streak(obs)
         self.side_ = self._side(obs)
         self.time_ = obs.time

@@ -139,6 +139,8 @@ def latency_fields(values: NDArray[np.float64]) -> dict[str, float]:
     }
 
 
+# series added after the format was first written (read as zeros from older files)
+_ADDED_SERIES = ("busy_environments", "idle_environments")
 _SERIES = [f.name for f in fields(IntervalRecord) if f.name not in ("observed", "decision")]
 _COUNTS = ("arrived", "completed", "dropped", "timed_out", "failed", "cold_starts", "throttled")
 _FLOATS = {"start", "end", "utilization", "latency_mean", "latency_max", *QUANTILES}
@@ -315,8 +317,15 @@ class RunResult:
             )
             for name, values in data["series"].items()
         }
-        for name in _SERIES:  # a run saved before the series existed: zeros
+        for name in _ADDED_SERIES:  # a run saved before these series existed: zeros
             series.setdefault(name, np.zeros(len(series["end"]), dtype=np.int64))
+        if missing := [name for name in _SERIES if name not in series]:
+            raise ParameterError(
+                "series",
+                sorted(series),
+                f"every series of a run; {missing} missing",
+                owner="RunResult",
+            )
         observed = {
             name: np.array([math.nan if v is None else v for v in values], dtype=np.float64)
             for name, values in data["observed"].items()

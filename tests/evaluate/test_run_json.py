@@ -1,5 +1,7 @@
 """RunResult.from_json reads what to_json wrote, from a path as from text (issue 15 A11)."""
 
+import json
+
 import pytest
 
 from elastic import DecisionLoop
@@ -39,3 +41,13 @@ def test_parameters_read_back_are_written_as_they_were_read(result):
     again = RunResult.from_json(result.to_json())
     assert again.to_dict()["loop_params"] == result.to_dict()["loop_params"]
     assert RunResult.from_json(again.to_json()).to_dict() == again.to_dict()
+
+
+def test_a_run_missing_a_series_is_refused_not_read_as_zeros(result):
+    data = json.loads(result.to_json())
+    del data["series"]["arrived"]
+    with pytest.raises(ElasticError, match=r"\['arrived'\] missing"):
+        RunResult.from_json(json.dumps(data))
+    del data["series"]["busy_environments"]  # added later: older files read as zeros
+    data["series"]["arrived"] = json.loads(result.to_json())["series"]["arrived"]
+    assert RunResult.from_json(json.dumps(data)).busy_environments.sum() == 0

@@ -380,3 +380,13 @@ def test_bytes_that_are_not_yaml_text_are_located(tmp_path, data, expected):
     path = tmp_path / "bad.yaml"
     path.write_bytes(data)
     assert problems(path) == [f"{path}:{expected}"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1e-9", 1e-9), ("1E3", 1000.0), ("1.5e3", 1500.0), (".5e3", 500.0), ("6.0e10", 6e10),
+     ("-2.5E-3", -0.0025), ("1.0e+3", 1000.0), ("1e", "1e"), ("1.2.3", "1.2.3")],
+)  # fmt: skip
+def test_numbers_with_an_exponent_are_numbers_as_in_yaml_1_2(text, value):
+    # YAML 1.1 reads 1.5e3 (no sign in the exponent) as a string, which strict fields refuse
+    assert load_yaml(f"a: {text}", name="inline") == {"a": value}
