@@ -81,10 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0: done, 1: any error)."""
     try:
         return _main(argv)
-    except _CommandError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except ElasticError as error:
+    except (_CommandError, ElasticError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
@@ -240,8 +237,8 @@ def _compare(args: argparse.Namespace, manifests: Any) -> int:
     if not loops or not scenarios:
         print("error: the manifests hold no policy or no scenario to compare", file=sys.stderr)
         return 1
-    baseline = args.baseline or min(loops)
-    if baseline not in loops:
+    baseline = args.baseline  # None: Comparison.paired's default, the first policy by name
+    if baseline is not None and baseline not in loops:
         raise _CommandError(
             f"--baseline {baseline!r}: expected one of the policies {sorted(loops)}"
         )

@@ -95,8 +95,6 @@ def mean_ci(values: Sequence[float]) -> tuple[float, float]:
     if min(data) == max(data):  # no spread, and no rounding noise made up
         return data[0], (math.nan if len(data) < 2 else 0.0)
     mean = math.fsum(data) / len(data)
-    if len(data) < 2:
-        return mean, math.nan
     df = len(data) - 1
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in data) / df)
     return mean, t_quantile(0.975, df) * sd / math.sqrt(len(data))

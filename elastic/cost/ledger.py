@@ -26,7 +26,7 @@ to the :data:`~elastic.cost.money.QUANTUM` (1e-18 $) only when handed out.
 Parts are rounded so that they add up: the items of ``by_unit`` and
 ``by_type`` add up to ``total`` exactly, the buckets of ``by_time`` to
 ``between`` of their span, and ``between`` of consecutive spans to
-``between`` of their union (``total(until=t)`` is ``between(-inf, t)``).
+``between`` of their union (``total(until=t)`` is everything billed before ``t``).
 """
 
 from __future__ import annotations

@@ -55,6 +55,11 @@ FloatArray = NDArray[np.float64]
 FREE_INTERRUPTED_SECONDS = 3600
 
 
+def interrupted_free(seconds: FloatArray) -> NDArray[np.bool_]:
+    """Which lifecycles the provider interrupted early enough to be free (the first hour)."""
+    return np.asarray(seconds) < FREE_INTERRUPTED_SECONDS - NOISE
+
+
 def check_lifecycles(starts: FloatArray, seconds: FloatArray, *, owner: str) -> None:
     """Raise a :class:`ParameterError` unless ``starts`` are times and ``seconds`` durations.
 
@@ -201,7 +206,7 @@ class PerSecond(QuantityTariff):
         return np.maximum(ceil_units_array(seconds), self.minimum_seconds)
 
     def interrupted_quantity(self, seconds: FloatArray) -> NDArray[np.int64]:
-        return np.where(seconds < FREE_INTERRUPTED_SECONDS, 0, self.quantity(seconds))
+        return np.where(interrupted_free(seconds), 0, self.quantity(seconds))
 
 
 class Hourly(QuantityTariff):
@@ -353,7 +358,7 @@ class Spot(Tariff):
 
     def interrupted_amounts(self, starts: FloatArray, seconds: FloatArray) -> list[Fraction]:
         amounts = self.amounts(starts, seconds)
-        free = (np.asarray(seconds) < FREE_INTERRUPTED_SECONDS).tolist()
+        free = interrupted_free(seconds).tolist()
         return [Fraction(0) if f else a for a, f in zip(amounts, free, strict=True)]
 
     def check_start(self, start: float) -> None:

@@ -37,9 +37,10 @@ def offered_rate(
 ) -> NDArray[np.float64]:
     """The mean of the rate function ``rate(times)`` over each interval ``[starts, ends)``.
 
-    The midpoint rule on one sample a second (at most 64 an interval), the
-    same for every interval: exact for rates constant over each interval or
-    over whole seconds, as a trace's buckets are.
+    The midpoint rule on one sample a second, at most 64 an interval (so an
+    interval longer than 64 s is sampled more sparsely), the same for every
+    interval: exact for rates constant over each interval, and for rates
+    constant over whole seconds in intervals of up to 64 s.
 
     Examples
     --------

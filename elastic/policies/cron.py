@@ -253,7 +253,7 @@ def _check_aws_field(
     if text == "?":
         return
     try:
-        _parse_field(text.replace("?", "*"), name, low, high, names, expression=text)
+        _parse_field(text, name, low, high, names, expression=text)
     except ParameterError as error:
         raise ParameterError(
             field, text, f"{error.expected}" + (" (1 = SUN)" if name == "day-of-week" else ""),

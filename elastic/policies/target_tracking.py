@@ -41,7 +41,8 @@ class TargetTracking(BasePolicy):
       the replicas on their way are kept;
     - with none measured yet, the policy holds (``Reason.WARMUP``).
 
-    With ``ready`` unknown (``None``) every replica is taken as measured.
+    With ``ready`` unknown (``None``) every replica that is not warming is
+    taken as measured.
 
     Parameters
     ----------

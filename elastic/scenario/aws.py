@@ -236,9 +236,7 @@ def _target_tracking(
     )  # fmt: skip
     missing = [key for key in ("ScaleOutCooldown", "ScaleInCooldown") if key not in seconds]
     default = _default_cooldown(namespace)
-    if not missing:
-        pass
-    elif default is not None:
+    if missing and default is not None:
         notes.append(
             f"{' and '.join(missing)} not given: AWS's default for ServiceNamespace "
             f"{namespace!r}, {default} s, is modelled"
@@ -249,7 +247,7 @@ def _target_tracking(
             "known to elastic: no cooldown is modelled; pass one if AWS applies one"
         )
         return policy, None
-    else:
+    elif missing:
         notes.append(
             f"{missing[0]} not given and AWS's default for ServiceNamespace {namespace!r} is "
             "not known to elastic: 0 s is modelled"

@@ -123,7 +123,7 @@ class FluidSimulation:
     4
     """
 
-    #: every metric a fluid controller can be given (``TERMINATING`` at decisions)
+    #: every metric a fluid controller can be given
     PRODUCES = ("cpu", "concurrency", "rps", "queue_length")
 
     def __init__(

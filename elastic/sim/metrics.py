@@ -75,7 +75,7 @@ class MetricsPipeline:
 class ClusterSampler:
     """The metrics of a request-level cluster, over the time since the previous sample."""
 
-    #: every metric a request-level controller can be given (``TERMINATING`` at decisions)
+    #: every metric a request-level controller can be given
     PRODUCES = ("cpu", "concurrency", "rps", "queue_length", "latency_p95")
 
     def __init__(self, cluster: Cluster, sort: LatencySorter | None = None) -> None:

@@ -660,22 +660,11 @@ class TraceReplay(Workload):
         ``bucket`` apart) is a :class:`~elastic.files.FileError` naming the
         file and the line.
         """
-        from elastic.sim.limits import MAX_BUCKET_COUNT
         from elastic.sim.tracefile import read_table
 
         owner = cls.__name__
         table = read_table(path, (column, time_column), owner=owner)
         times, counts = table.column(time_column), table.column(column)
-        wrong = (counts < 0) | (counts != np.round(counts)) | (counts > MAX_BUCKET_COUNT)
-        bad = np.flatnonzero(wrong)
-        if len(bad):
-            raise table.error(
-                f"counts in column {column!r} that are whole numbers from 0 to "
-                f"{MAX_BUCKET_COUNT} (elastic.sim.limits.MAX_BUCKET_COUNT), not "
-                f"{counts[bad[0]]:g}",
-                row=int(bad[0]),
-                owner=owner,
-            )
         logged = (
             table.column(logged_column)
             if logged_column is not None and logged_column in table.header

@@ -24,9 +24,9 @@ from tests.scenario.test_hostile_input import BASE
         ("time_s,requests\n", "expected rows of numbers after the header (there are none)"),
         ("", "expected a CSV file whose first line is a header of column names"),
         ("time_s,requests\n0,1e300\n60,3\n",
-         "counts in column 'requests' that are whole numbers from 0 to 1000000000 "
-         "(elastic.sim.limits.MAX_BUCKET_COUNT), not 1e+300 (line 2)"),
-        ("time_s,requests\n0,-1\n", "not -1 (line 2)"),
+         "counts[0]=1e+300 is invalid; expected a whole count from 0 to 1000000000 "
+         "(elastic.sim.limits.MAX_BUCKET_COUNT) (line 2)"),
+        ("time_s,requests\n0,-1\n", "counts[0]=-1.0 is invalid; expected a whole count"),
         ("time_s,requests\n0,nan\n", "expected finite numbers (line 2, column 'requests': nan)"),
         ("time_s,requests\n0,1\n60,2\n# a comment\n\n150,3\n", "(line 6)"),
         ("time_s,count\n0,1\n", "expected a column 'requests' (the columns are time_s, count)"),
