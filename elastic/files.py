@@ -105,13 +105,14 @@ def read_bytes(path: str | Path, *, limit: int, owner: str) -> bytes:
         descriptor = os.open(name, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
         raise FileError("path", name, f"a readable file ({error.strerror})", owner=owner) from None
-    with os.fdopen(descriptor, "rb") as file:
-        mode = os.fstat(descriptor).st_mode
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):  # checked before fdopen, which refuses a folder itself
+        os.close(descriptor)
         for test, kind in _KINDS:
             if test(mode):
                 raise FileError("path", name, f"a regular file (it is {kind})", owner=owner)
-        if not stat.S_ISREG(mode):
-            raise FileError("path", name, "a regular file", owner=owner)
+        raise FileError("path", name, "a regular file", owner=owner)
+    with os.fdopen(descriptor, "rb") as file:
         os.set_blocking(descriptor, True)
         try:
             data = file.read(limit + 1)

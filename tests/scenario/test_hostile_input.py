@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from elastic.errors import ManifestError
+from elastic.errors import ElasticError, ManifestError
 from elastic.scenario import build, load
+from elastic.sim import Timestamps, TraceReplay
 from elastic.yamlfile import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -390,3 +391,13 @@ def test_bytes_that_are_not_yaml_text_are_located(tmp_path, data, expected):
 def test_numbers_with_an_exponent_are_numbers_as_in_yaml_1_2(text, value):
     # YAML 1.1 reads 1.5e3 (no sign in the exponent) as a string, which strict fields refuse
     assert load_yaml(f"a: {text}", name="inline") == {"a": value}
+
+
+def test_a_folder_given_as_a_file_is_refused_not_a_traceback(tmp_path):
+    (tmp_path / "extra.yaml").mkdir()
+    assert problems(tmp_path) == [
+        f"{tmp_path}/extra.yaml:1:1: cannot be read; expected a regular file (it is a folder)"
+    ]
+    for loader in (TraceReplay.from_csv, Timestamps.from_csv):
+        with pytest.raises(ElasticError, match=r"expected a regular file \(it is a folder\)"):
+            loader(tmp_path)
