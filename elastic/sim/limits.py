@@ -24,6 +24,7 @@ __all__ = [
     "MAX_DURATION",
     "MAX_FLUID_TICKS",
     "MAX_SCRAPES",
+    "MAX_WORKLOAD_CHANGES",
 ]
 
 #: Longest simulated duration, in seconds (10 years of 365 days).
@@ -36,3 +37,6 @@ MAX_SCRAPES = 10_000_000
 MAX_BUCKET_COUNT = 10**9
 #: Most ticks of one fluid run (ten years of one-second ticks; a month takes seconds).
 MAX_FLUID_TICKS = 320_000_000
+#: Most state changes of a workload in one run (an MMPP's switches, a noisy diurnal's
+#: buckets: ``Workload.changes``).
+MAX_WORKLOAD_CHANGES = 10_000_000

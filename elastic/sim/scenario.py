@@ -13,7 +13,12 @@ from elastic.core.validate import check_choice, check_int, check_number
 from elastic.cost.tariffs import LambdaRequests, Tariff
 from elastic.errors import ParameterError
 from elastic.sim.distributions import Constant, Distribution, Exponential, LogNormal
-from elastic.sim.limits import MAX_CONTROL_INTERVALS, MAX_DURATION, MAX_SCRAPES
+from elastic.sim.limits import (
+    MAX_CONTROL_INTERVALS,
+    MAX_DURATION,
+    MAX_SCRAPES,
+    MAX_WORKLOAD_CHANGES,
+)
 from elastic.sim.workload import Workload
 
 __all__ = ["BALANCERS", "SCALE_IN", "MetricsSpec", "ReplicaSpec", "Scenario", "ServerlessSpec"]
@@ -247,6 +252,17 @@ class Scenario:
                 f"at least {self.duration / MAX_SCRAPES:.3g} s for a duration of "
                 f"{self.duration:g} s: a run scrapes its metrics at most {MAX_SCRAPES} times "
                 "(elastic.sim.limits.MAX_SCRAPES)",
+                owner=owner,
+            )
+        changes = self.workload.changes(self.duration)
+        if changes > MAX_WORKLOAD_CHANGES:
+            raise ParameterError(
+                "workload",
+                self.workload,
+                f"one that changes state at most {MAX_WORKLOAD_CHANGES} times in a run "
+                f"(elastic.sim.limits.MAX_WORKLOAD_CHANGES); this one changes about "
+                f"{changes:.3g} times in {self.duration:g} s (a mean duration or a noise "
+                "step too short)",
                 owner=owner,
             )
         check_int(self.initial_replicas, "initial_replicas", owner=owner, ge=0)

@@ -106,6 +106,11 @@ class Workload(Params, ABC):
     def mean_rate(self, times: ArrayLike) -> FloatArray:
         """Expected arrivals per second at ``times``."""
 
+    def changes(self, duration: float) -> float:
+        """About how many state changes a run of ``duration`` seconds steps through besides
+        its arrivals (an MMPP's switches, a noisy diurnal's buckets): what bounds a run."""
+        return 0.0
+
     def __add__(self, other: Workload) -> Superpose:
         return Superpose([self, other])
 
@@ -301,6 +306,9 @@ class Diurnal(_RateWorkload):
         self.noise = check_number(noise, "noise", owner="Diurnal", ge=0)
         self.noise_step = check_number(noise_step, "noise_step", owner="Diurnal", gt=0)
 
+    def changes(self, duration: float) -> float:
+        return duration / float(self.noise_step) if self.noise else 0.0
+
     def mean_rate(self, times: ArrayLike) -> FloatArray:
         t = np.asarray(times, dtype=np.float64)
         phase = 2 * np.pi * (t - self.peak_at) / self.period
@@ -450,6 +458,9 @@ class MMPP(Workload):
         self.mean_durations = tuple(
             check_number(d, "mean_durations", owner="MMPP", gt=0) for d in mean_durations
         )
+
+    def changes(self, duration: float) -> float:
+        return duration / min(self.mean_durations)
 
     def mean_rate(self, times: ArrayLike) -> FloatArray:
         (r0, r1), (d0, d1) = self.rates, self.mean_durations
@@ -865,6 +876,9 @@ class Superpose(Workload):
                 raise ParameterError("workloads", workload, "Workload objects", owner="Superpose")
             parts.extend(workload.workloads if isinstance(workload, Superpose) else [workload])
         self.workloads: tuple[Workload, ...] = tuple(parts)
+
+    def changes(self, duration: float) -> float:
+        return sum(workload.changes(duration) for workload in self.workloads)
 
     def mean_rate(self, times: ArrayLike) -> FloatArray:
         return np.asarray(np.sum([w.mean_rate(times) for w in self.workloads], axis=0), float)

@@ -401,3 +401,16 @@ def test_a_folder_given_as_a_file_is_refused_not_a_traceback(tmp_path):
     for loader in (TraceReplay.from_csv, Timestamps.from_csv):
         with pytest.raises(ElasticError, match=r"expected a regular file \(it is a folder\)"):
             loader(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "generator",
+    ["{mmpp: {rates: [1, 5], meanDurations: [1e-9, 1e-9]}}",
+     "{diurnal: {mean: 5, amplitude: 0.5, period: 600, noise: 0.3, noiseStep: 1e-9}}"],
+    ids=["mmpp switching every nanosecond", "noise every nanosecond"],
+)  # fmt: skip
+def test_a_workload_that_would_change_state_too_often_is_refused_not_a_hang(generator):
+    # both validated as ok and then ran for minutes into gigabytes
+    (problem,) = load(BASE.replace("{poisson: {rate: 5}}", generator)).problems
+    assert "changes state at most 10000000 times in a run" in str(problem)
+    assert "elastic.sim.limits.MAX_WORKLOAD_CHANGES" in str(problem)
