@@ -96,7 +96,10 @@ def mean_ci(values: Sequence[float]) -> tuple[float, float]:
         return data[0], (math.nan if len(data) < 2 else 0.0)
     mean = math.fsum(data) / len(data)
     df = len(data) - 1
-    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in data) / df)
+    try:
+        sd = math.sqrt(math.fsum((v - mean) ** 2 for v in data) / df)
+    except OverflowError:  # values near the float's limit: a spread beyond it
+        return mean, math.inf
     return mean, t_quantile(0.975, df) * sd / math.sqrt(len(data))
 
 
@@ -115,21 +118,24 @@ def format_ci(mean: float, half: float, digits: int = 3) -> str:
 
     The mean is rounded at the half-width's last digit; no spread shows as
     ``±0`` and the mean to ``digits`` significant digits, as it does without
-    an interval (NaN half-width). Values beyond 1e7 or below 1e-5 are in
-    exponent form.
+    an interval (NaN half-width). A half-width below a billionth of the mean
+    is rounding noise, not spread: it shows as ``±0`` too. Values beyond 1e7
+    or below 1e-5 are in exponent form.
 
     Examples
     --------
     >>> format_ci(1234.567, 190.2), format_ci(0.123456, 0.0123), format_ci(0.3, 0.0)
     ('1230 ±190', '0.123 ±0.012', '0.3 ±0')
-    >>> format_ci(5.0, float("nan"))
-    '5'
+    >>> format_ci(5.0, float("nan")), format_ci(5.0, 1.1e-14), format_ci(float("inf"), 1.0)
+    ('5', '5 ±0', 'inf ±1')
     """
     if math.isnan(mean):
         return "nan"
+    if math.isinf(mean):
+        return f"{mean} ±{_plain(half, 2)}"
     if math.isnan(half) or math.isinf(half):
         return _plain(mean, digits) + ("" if math.isnan(half) else " ±inf")
-    if half == 0:
+    if abs(half) <= 1e-9 * abs(mean):
         return f"{_plain(mean, digits)} ±0"
     half = abs(half)
     last = math.floor(math.log10(half)) - 1  # the place of the half-width's 2nd digit

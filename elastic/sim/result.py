@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from elastic.core.frozen import fast_init
 from elastic.core.types import Decision, Reason, Stage
 from elastic.cost.ledger import Ledger
-from elastic.errors import ParameterError
+from elastic.errors import ElasticError, ParameterError
 from elastic.evaluate import (
     attainment,
     demand_replicas,
@@ -307,9 +307,22 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
-        """Read back what :meth:`to_dict` gave."""
-        if data.get("format") != FORMAT:
-            raise ParameterError("format", data.get("format"), repr(FORMAT), owner="RunResult")
+        """Read back what :meth:`to_dict` gave; anything else is a ``ParameterError``."""
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+            found = data.get("format") if isinstance(data, Mapping) else data
+            raise ParameterError("format", found, repr(FORMAT), owner="RunResult")
+        try:
+            return cls._read(data)
+        except ElasticError:
+            raise
+        except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as error:
+            what = f"{type(error).__name__}: {error}"
+            raise ParameterError(
+                "data", what, f"a run as to_dict writes it ({FORMAT})", owner="RunResult"
+            ) from None
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> RunResult:
         series: dict[str, Any] = {
             name: np.array(
                 [math.nan if v is None else v for v in values],
@@ -319,6 +332,11 @@ class RunResult:
         }
         for name in _ADDED_SERIES:  # a run saved before these series existed: zeros
             series.setdefault(name, np.zeros(len(series["end"]), dtype=np.int64))
+        lengths = {name: len(values) for name, values in series.items()}
+        if len(set(lengths.values())) > 1:
+            raise ParameterError(
+                "series", lengths, "series of one length, a value per interval", owner="RunResult"
+            )
         if missing := [name for name in _SERIES if name not in series]:
             raise ParameterError(
                 "series",

@@ -66,3 +66,16 @@ def test_identical_values_have_no_spread():
 )
 def test_intervals_are_formatted_for_people(mean, half, text, why):
     assert format_ci(mean, half) == text, why
+
+
+@pytest.mark.parametrize(
+    ("mean", "half", "text"),
+    [(5.0, 1.1e-14, "5 ±0"), (1234.0, 1e-7, "1234 ±0"), (float("inf"), 1.0, "inf ±1"),
+     (float("-inf"), float("nan"), "-inf ±nan")],
+)  # fmt: skip
+def test_rounding_noise_and_infinities_are_formatted_for_people(mean, half, text):
+    assert format_ci(mean, half) == text
+
+
+def test_values_near_the_float_limit_give_an_infinite_spread_not_an_overflow():
+    assert mean_ci([1e308, -1e308, 1e308]) == (pytest.approx(1e308 / 3), math.inf)

@@ -51,3 +51,23 @@ def test_a_run_missing_a_series_is_refused_not_read_as_zeros(result):
     del data["series"]["busy_environments"]  # added later: older files read as zeros
     data["series"]["arrived"] = json.loads(result.to_json())["series"]["arrived"]
     assert RunResult.from_json(json.dumps(data)).busy_environments.sum() == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [lambda d: {"format": d["format"]},
+     lambda d: d["series"]["arrived"].__setitem__(0, "x"),
+     lambda d: d.__setitem__("cost", "abc"),
+     lambda d: d["facts"].__setitem__("unknown", 1),
+     lambda d: d["decisions"].__setitem__(3, {"x": 1}),
+     lambda d: d.__setitem__("latency", {}),
+     lambda d: d["series"]["arrived"].__setitem__(0, 10**400),
+     lambda d: d["series"]["arrived"].pop()],
+    ids=["only the format", "a text count", "a bad cost", "an unknown fact", "a bad decision",
+         "no histogram", "a count beyond int64", "a short series"],
+)  # fmt: skip
+def test_well_formed_json_with_bad_contents_is_a_precise_error(result, change):
+    data = json.loads(result.to_json())
+    data = change(data) or data
+    with pytest.raises(ElasticError, match="RunResult"):
+        RunResult.from_json(json.dumps(data))
