@@ -45,12 +45,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from elastic.core.validate import check_number
 from elastic.cost.money import NOISE, apportion, from_quanta, quanta, to_decimal
-from elastic.cost.tariffs import LambdaRequests, QuantityTariff, Tariff
+from elastic.cost.tariffs import MAX_SECONDS, LambdaRequests, QuantityTariff, Tariff
 from elastic.errors import ParameterError
 
 __all__ = ["CostObserver", "Ledger", "Lifecycle"]
 
 _OWNER = "Ledger"
+MAX_BUCKETS = 10_000_000  # by_time: a bucket is a few words, so at most about 100 MB
 
 
 @runtime_checkable
@@ -399,6 +400,14 @@ class Ledger:
         start = check_number(start, "start", owner=_OWNER)
         until = check_number(until, "until", owner=_OWNER, gt=start)
         count = max(1, int(np.ceil((until - start) / step - NOISE)))
+        if count > MAX_BUCKETS:
+            raise ParameterError(
+                "step",
+                step,
+                f"at least {(until - start) / MAX_BUCKETS:.3g} s from {start:g} to {until:g}: "
+                f"at most {MAX_BUCKETS} buckets",
+                owner=_OWNER,
+            )
         edges = start + step * np.arange(count + 1, dtype=np.float64)
         edges[-1] = until
         # the bill as of each edge, as integer numerators over one common denominator:
@@ -610,10 +619,10 @@ def _count_at(at: NDArray[np.intp], values: NDArray[np.int64], size: int) -> NDA
 
 def _times(values: ArrayLike, name: str, *, nonnegative: bool = False) -> NDArray[np.float64]:
     array_ = np.asarray(values, dtype=np.float64).reshape(-1)
-    bad = ~np.isfinite(array_) | ((array_ < 0) if nonnegative else False)
+    bad = ~(np.abs(array_) <= MAX_SECONDS) | ((array_ < 0) if nonnegative else False)
     if np.any(bad):
         index = int(np.argmax(bad))
-        expected = "a finite number" + (" >= 0" if nonnegative else "")
+        expected = f"a number from {0 if nonnegative else -MAX_SECONDS:g} to {MAX_SECONDS:g}"
         raise ParameterError(f"{name}[{index}]", float(array_[index]), expected, owner=_OWNER)
     return array_
 

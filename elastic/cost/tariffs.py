@@ -55,6 +55,11 @@ FloatArray = NDArray[np.float64]
 FREE_INTERRUPTED_SECONDS = 3600
 
 
+#: The longest span a bill counts, in seconds (about 31,700 years): beyond it whole seconds
+#: no longer fit the integers and floats the tariffs count them in.
+MAX_SECONDS = 1e12
+
+
 def interrupted_free(seconds: FloatArray) -> NDArray[np.bool_]:
     """Which lifecycles the provider interrupted early enough to be free (the first hour)."""
     return np.asarray(seconds) < FREE_INTERRUPTED_SECONDS - NOISE
@@ -76,10 +81,10 @@ def check_lifecycles(starts: FloatArray, seconds: FloatArray, *, owner: str) -> 
             "starts", begin.shape, f"one start per duration ({length.shape})", owner=owner
         )
     for name, values, expected in (
-        ("starts", begin, "a finite time"),
-        ("seconds", length, "a finite number >= 0"),
+        ("starts", begin, f"a time within ±{MAX_SECONDS:g} s"),
+        ("seconds", length, f"a number of seconds from 0 to {MAX_SECONDS:g}"),
     ):
-        good = np.isfinite(values) & (values >= 0 if name == "seconds" else True)
+        good = (np.abs(values) <= MAX_SECONDS) & (values >= 0 if name == "seconds" else True)
         if not np.all(good):
             index = int(np.argmin(good))
             raise ParameterError(f"{name}[{index}]", float(values[index]), expected, owner=owner)

@@ -76,12 +76,12 @@ def test_the_interruption_is_recorded_and_itemized():
     assert bulk.total() == D("0.006")
 
 
-@pytest.mark.parametrize("seconds", [-1.0, np.nan, np.inf])
+@pytest.mark.parametrize("seconds", [-1.0, np.nan, np.inf, 1e19])
 @pytest.mark.parametrize("tariff", [PerSecond("0.096"), Hourly("0.096"), Spot([0], ["0.036"])])
 def test_a_tariff_refuses_durations_that_are_not_a_duration(tariff, seconds):
     starts, durations = np.array([0.0, 0.0]), np.array([30.0, seconds])
     for method in (tariff.amount, tariff.amounts):
-        with pytest.raises(ParameterError, match=r"seconds\[1\]=.*expected a finite number >= 0"):
+        with pytest.raises(ParameterError, match=r"seconds\[1\]=.*expected a number of seconds from 0 to 1e\+12"):
             method(starts, durations)
 
 

@@ -325,3 +325,17 @@ def test_a_bulk_stop_that_fails_stops_nothing(units, times, why):
         ledger.stop_many(units, times)
     assert ledger.running == ("a", "b"), why
     assert [c.end for c in ledger.lifecycles()] == [None, None], why
+
+
+def test_by_time_refuses_more_buckets_than_it_can_hold():
+    ledger = Ledger({"m": PerSecond("3600")})
+    ledger.add_lifecycles("m", [0.0], [100.0])
+    with pytest.raises(ParameterError, match=r"step=1e-09 .* at most 10000000 buckets"):
+        ledger.by_time(1e-9, until=100.0)
+
+
+def test_a_lifecycle_longer_than_the_bills_can_count_is_refused():
+    # 1e19 s overflowed the whole seconds and billed the 60 s minimum, silently
+    ledger = Ledger({"m": PerSecond("3600")})
+    with pytest.raises(ParameterError, match=r"ends\[0\]=1e\+19 .* to 1e\+12"):
+        ledger.add_lifecycles("m", [0.0], [1e19])
