@@ -81,7 +81,8 @@ def test_the_interruption_is_recorded_and_itemized():
 def test_a_tariff_refuses_durations_that_are_not_a_duration(tariff, seconds):
     starts, durations = np.array([0.0, 0.0]), np.array([30.0, seconds])
     for method in (tariff.amount, tariff.amounts):
-        with pytest.raises(ParameterError, match=r"seconds\[1\]=.*expected a number of seconds from 0 to 1e\+12"):
+        expected = r"seconds\[1\]=.*expected a number of seconds from 0 to 1e\+12"
+        with pytest.raises(ParameterError, match=expected):
             method(starts, durations)
 
 
