@@ -21,9 +21,10 @@ from typing import Any
 
 from elastic.bench.stats import format_ci, mean_ci
 from elastic.core.loop import DecisionLoop
+from elastic.core.validate import check_choice, check_int
 from elastic.errors import ParameterError
 from elastic.sim.result import RunResult
-from elastic.sim.run import simulate
+from elastic.sim.run import FIDELITIES, simulate
 from elastic.sim.scenario import Scenario
 
 __all__ = ["Comparison", "Failure", "SerialExecutor", "compare"]
@@ -135,6 +136,10 @@ class Comparison:
         if base not in policies:
             raise ParameterError(
                 "baseline", baseline, f"one of the policies {policies}", owner="Comparison"
+            )
+        if self.rows and metric not in self.rows[0]:
+            raise ParameterError(
+                "metric", metric, f"one of the metrics {self.metrics()}", owner="Comparison"
             )
         values = {(r["policy"], r["scenario"], r["seed"]): float(r[metric]) for r in self.rows}
         table = []
@@ -317,7 +322,15 @@ def compare(
     for name, setup in setups.items():
         if not isinstance(setup, Scenario):
             raise ParameterError(f"scenarios[{name!r}]", setup, "a Scenario", owner="compare")
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seed_list = list(range(check_int(seeds, "seeds", owner="compare", ge=1)))
+    elif isinstance(seeds, Iterable) and not isinstance(seeds, str):
+        seed_list = [check_int(seed, "seeds", owner="compare", ge=0) for seed in seeds]
+        if not seed_list or len(set(seed_list)) != len(seed_list):
+            raise ParameterError("seeds", seeds, "distinct seeds, at least one", owner="compare")
+    else:
+        raise ParameterError("seeds", seeds, "a count >= 1 or a list of seeds", owner="compare")
+    check_choice(fidelity, "fidelity", FIDELITIES, owner="compare")
     tasks = [
         (policy, loop, scenario, setup, seed, fidelity, keep_results)
         for policy, loop in loops.items()

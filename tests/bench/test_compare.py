@@ -124,3 +124,16 @@ def test_paired_differences_refuse_an_unknown_baseline():
     result = compare(LOOPS, SCENARIOS, 1, executor=SerialExecutor(), progress=False)
     with pytest.raises(ParameterError, match="baseline"):
         result.paired("cost", baseline="nope")
+
+
+@pytest.mark.parametrize(
+    ("options", "name"),
+    [({"seeds": 1.5}, "seeds"), ({"seeds": 0}, "seeds"), ({"seeds": -1}, "seeds"),
+     ({"seeds": True}, "seeds"), ({"seeds": [1, 1]}, "seeds"), ({"seeds": []}, "seeds"),
+     ({"fidelity": "bogus"}, "fidelity")],
+)  # fmt: skip
+def test_bad_comparison_requests_are_refused_before_any_run(options, name):
+    loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=3)
+    setup = Scenario(Poisson(1.0), duration=60.0)
+    with pytest.raises(ParameterError, match=rf"compare: {name}="):
+        compare({"a": loop}, {"s": setup}, executor=SerialExecutor(), progress=False, **options)
