@@ -148,6 +148,10 @@ class Observation:
             _check_count(name, getattr(self, name))
         if self.ready is not None:
             _check_count("ready", self.ready)
+            if self.ready > self.replicas:
+                raise ParameterError(
+                    "ready", self.ready, f"at most replicas ({self.replicas})", owner="Observation"
+                )
         startup = self.startup
         if startup is not None and (not _is_float(startup) or not 0 <= startup < math.inf):
             raise ParameterError("startup", startup, "None or seconds >= 0", owner="Observation")

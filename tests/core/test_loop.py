@@ -214,6 +214,7 @@ def test_no_policy_and_not_a_policy_are_errors():
         pytest.param({"time": math.nan}, "time", id="time NaN"),
         pytest.param({"time": "60"}, "time", id="time a string"),
         pytest.param({"ready": -1}, "ready", id="negative ready"),
+        pytest.param({"ready": 3}, "ready", id="more ready than replicas"),
         pytest.param({"pending": -2}, "pending", id="negative pending"),
         pytest.param({"warming": 1.5}, "warming", id="warming a float"),
         pytest.param({"terminating": -1}, "terminating", id="negative terminating"),
