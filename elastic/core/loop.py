@@ -150,6 +150,10 @@ class DecisionLoop(Params):
                 f"a time >= that of the previous step ({self.time_})",
                 owner="DecisionLoop.step",
             )
+        if self.time_ is None:
+            # the HPA's recordInitialRecommendation: the count found at the first step is a
+            # recommendation of that moment, so a scale-down waits out its window from there
+            self.history_.append((now, current))
         self.time_ = now
         self._forget(now)
 

@@ -289,3 +289,17 @@ def test_decision_reason_is_the_policys_own_when_no_stage_changes_it(cpu, reason
     decision = loop.step(Observation(0.0, 4, {"cpu": cpu}))
     assert decision.reason is reason
     assert decision.stage("combine").reason is reason
+
+
+def test_the_count_found_at_the_first_step_opens_the_scale_down_window():
+    # upstream's recordInitialRecommendation: 10 replicas idle at the first decision hold
+    # for the 300 s window, then go (the loop used to drop to 1 at once)
+    loop = DecisionLoop(
+        TargetTracking("cpu", 60.0),
+        min_replicas=1,
+        max_replicas=50,
+        behavior=Behavior.kubernetes_default(),
+    )
+    held = [loop.step(Observation(t, 10, {"cpu": 6.0})).replicas for t in (0.0, 150.0, 299.0)]
+    assert held == [10, 10, 10]
+    assert loop.step(Observation(300.0, 10, {"cpu": 6.0})).replicas == 1
