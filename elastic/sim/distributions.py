@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
@@ -30,8 +31,8 @@ class Distribution(Params, ABC):
     @property
     def scv(self) -> float:
         """Squared coefficient of variation, ``variance / mean**2`` (0 when the mean is 0)."""
-        mean = self.mean
-        return self.variance / mean**2 if mean > 0 else 0.0
+        square = self.mean**2
+        return self.variance / square if square > 0 else 0.0
 
     @property
     @abstractmethod
@@ -136,17 +137,28 @@ class LogNormal(Distribution):
     def __init__(self, median: float, sigma: float) -> None:
         self.median = check_number(median, "median", owner="LogNormal", gt=0)
         self.sigma = check_number(sigma, "sigma", owner="LogNormal", ge=0)
+        try:
+            moments = self.variance
+        except OverflowError:
+            moments = math.inf
+        if not math.isfinite(moments):
+            raise ParameterError(
+                "sigma",
+                sigma,
+                "a sigma for which the mean and variance are finite",
+                owner="LogNormal",
+            )
 
     def sample(self, rng: np.random.Generator, size: int) -> NDArray[np.float64]:
         return rng.lognormal(np.log(self.median), self.sigma, size)
 
     @property
     def mean(self) -> float:
-        return float(self.median * np.exp(self.sigma**2 / 2))
+        return self.median * math.exp(self.sigma**2 / 2)
 
     @property
     def variance(self) -> float:
-        return float((np.exp(self.sigma**2) - 1) * self.mean**2)
+        return math.expm1(self.sigma**2) * self.mean**2
 
 
 class Empirical(Distribution):
@@ -163,6 +175,12 @@ class Empirical(Distribution):
         if data.ndim != 1 or len(data) == 0 or not np.all(np.isfinite(data)) or np.any(data < 0):
             raise ParameterError(
                 "values", values, "a non-empty list of finite durations >= 0", owner="Empirical"
+            )
+        with np.errstate(over="ignore"):
+            finite = bool(np.isfinite(data.mean()) and np.isfinite(data.var()))
+        if not finite:
+            raise ParameterError(
+                "values", values, "durations whose mean and variance are finite", owner="Empirical"
             )
         self.values = tuple(data.tolist())
         self._data = data

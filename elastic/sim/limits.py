@@ -25,6 +25,7 @@ __all__ = [
     "MAX_FLUID_TICKS",
     "MAX_SCRAPES",
     "MAX_WORKLOAD_CHANGES",
+    "MIN_SERVICE",
 ]
 
 #: Longest simulated duration, in seconds (10 years of 365 days).
@@ -40,3 +41,6 @@ MAX_FLUID_TICKS = 320_000_000
 #: Most state changes of a workload in one run (an MMPP's switches, a noisy diurnal's
 #: buckets: ``Workload.changes``).
 MAX_WORKLOAD_CHANGES = 10_000_000
+#: Shortest mean service time other than 0, in seconds (a nanosecond): the rates and
+#: squared means the simulator works with stay within a float's range.
+MIN_SERVICE = 1e-9

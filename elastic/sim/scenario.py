@@ -6,6 +6,7 @@ duration is in seconds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from elastic.sim.limits import (
     MAX_DURATION,
     MAX_SCRAPES,
     MAX_WORKLOAD_CHANGES,
+    MIN_SERVICE,
 )
 from elastic.sim.workload import Workload
 
@@ -232,6 +234,15 @@ class Scenario:
             )
         if not isinstance(self.service, Distribution):
             raise ParameterError("service", self.service, "a Distribution", owner=owner)
+        mean, variance = self.service.mean, self.service.variance
+        if not (mean == 0 or MIN_SERVICE <= mean < math.inf) or not math.isfinite(variance):
+            raise ParameterError(
+                "service",
+                self.service,
+                f"a service time whose mean is 0 or at least {MIN_SERVICE:g} s and whose mean "
+                f"and variance are finite (they are {mean:g} s and {variance:g} s²)",
+                owner=owner,
+            )
         check_choice(self.balancer, "balancer", BALANCERS, owner=owner)
         check_number(self.control_interval, "control_interval", owner=owner, gt=0)
         if self.duration / self.control_interval > MAX_CONTROL_INTERVALS:

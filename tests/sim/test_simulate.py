@@ -16,6 +16,7 @@ from elastic.sim import (
     MMPP,
     Constant,
     Diurnal,
+    Empirical,
     Exponential,
     LogNormal,
     MetricsSpec,
@@ -518,3 +519,17 @@ def test_conservation_catches_arrivals_lost_between_the_workload_and_the_records
     run = simulate(scenario, pinned(2), seed=0)
     assert run.totals["arrived"] < run.totals["workload_arrivals"]
     assert not run.conserved()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [(lambda: Scenario(Poisson(5.0), duration=120.0, service=Constant(1e-300)),
+      "mean is 0 or at least 1e-09 s"),
+     (lambda: LogNormal(1.0, 50.0), "sigma for which the mean and variance are finite"),
+     (lambda: Empirical([1e308, 1e308]), "mean and variance are finite")],
+    ids=["a service of 1e-300 s", "a log-normal without a mean", "durations whose mean overflows"],
+)  # fmt: skip
+def test_service_times_beyond_a_floats_reach_are_refused(make, message):
+    # fluid divided by zero or took the int of NaN on these; request level named an internal
+    with pytest.raises(ParameterError, match=message):
+        make()
