@@ -324,9 +324,12 @@ class FluidSimulation:
             self.ledger.stop_many(names, [t] * count, interrupted=interrupted)
             return
         self._change(t, -slots * count)
+        # the provider takes an interrupted replica at the notice's end, however soon its
+        # work is done (as at request level): drained until then, and billed until then
         if not self.backlog and not fail_rest:  # nothing to finish: they all stop now
-            self._stopped(t, count)
-            self.ledger.stop_many(names, [t] * count, interrupted=interrupted)
+            stop = t + limit if interrupted else t
+            self._stopped(stop, count)
+            self.ledger.stop_many(names, [stop] * count, interrupted=interrupted)
             return
         accepting = max(self._level // slots, 1)
         stops = []
@@ -347,8 +350,9 @@ class FluidSimulation:
                 finish = limit
             else:
                 self.served += share
-            stops.append(t + finish)
-            self._stopped(t + finish, 1)
+            stop = t + limit if interrupted else t + finish
+            stops.append(stop)
+            self._stopped(stop, 1)
         self.ledger.stop_many(names, stops, interrupted=interrupted)
 
     def _stopped(self, stop: float, count: int) -> None:

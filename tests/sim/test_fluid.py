@@ -417,3 +417,28 @@ def test_a_fluid_run_refuses_more_ticks_than_the_limit_at_once():
     assert duration / 0.001 > MAX_FLUID_TICKS  # the common tick of 30.001 s and 1 s
     with pytest.raises(ParameterError, match=r"tick=0\.001 .* at most 320000000 ticks"):
         simulate(scenario, pinned(1), fidelity="fluid")
+
+
+SPOT = Scenario(
+    Poisson(1.0),
+    duration=3600.0,
+    control_interval=60.0,
+    service=Exponential(0.2),
+    replica=ReplicaSpec(slots=2, spot_mtbi=900.0, boot=Constant(10.0)),
+    initial_replicas=2,
+)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3])
+def test_spot_notices_drain_and_bill_alike_in_both_fidelities(seed):
+    # fluid used to stop a noticed replica as soon as its backlog share was done (free,
+    # and never draining) where request level keeps it until EC2 takes it at the notice's end
+    runs = [simulate(SPOT, pinned(2), seed=seed, fidelity=f) for f in ("request", "fluid")]
+    cycles = [
+        [(c.unit, c.start, c.end and round(c.end, 6), c.interrupted) for c in run.ledger.lifecycles()]
+        for run in runs
+    ]
+    assert cycles[0] == cycles[1]
+    assert runs[0].cost() == runs[1].cost()
+    assert np.array_equal(runs[0].draining, runs[1].draining)
+    assert runs[0].totals["spot_interruptions"] > 0
