@@ -435,8 +435,8 @@ def test_spot_notices_drain_and_bill_alike_in_both_fidelities(seed):
     # and never draining) where request level keeps it until EC2 takes it at the notice's end
     runs = [simulate(SPOT, pinned(2), seed=seed, fidelity=f) for f in ("request", "fluid")]
     cycles = [
-        [(c.unit, c.start, c.end and round(c.end, 6), c.interrupted) for c in run.ledger.lifecycles()]
-        for run in runs
+        [(c.unit, c.start, c.end and round(c.end, 6), c.interrupted) for c in ledger.lifecycles()]
+        for ledger in (run.ledger for run in runs)
     ]
     assert cycles[0] == cycles[1]
     assert runs[0].cost() == runs[1].cost()
