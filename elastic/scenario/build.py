@@ -28,6 +28,7 @@ from elastic.scenario.documents import (
     Problem,
     ProblemList,
     _exists,
+    control_characters,
     nodes,
     read_documents,
     shell_syntax,
@@ -251,7 +252,7 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
             document.problem((), "expected a mapping with apiVersion, kind, metadata, spec")
         )
         return
-    problems += shell_syntax(document)
+    problems += shell_syntax(document) + control_characters(document)
     kind, api = document.kind, document.api_version
     problems += _unknown_fields(document, ("metadata",), OBJECT_META_FIELDS, "ObjectMeta")
     if kind in IGNORED_KINDS:

@@ -23,7 +23,15 @@ from elastic.errors import ManifestError
 from elastic.files import MAX_MANIFEST_BYTES, FileError, read_text
 from elastic.yamlfile import RESOLVERS_WITHOUT_DATES, BoundedLoader, reader_problem
 
-__all__ = ["Document", "Problem", "ProblemList", "nodes", "read_documents", "shell_syntax"]
+__all__ = [
+    "Document",
+    "Problem",
+    "ProblemList",
+    "control_characters",
+    "nodes",
+    "read_documents",
+    "shell_syntax",
+]
 
 Path_ = tuple[str | int, ...]
 
@@ -278,6 +286,34 @@ def nodes(data: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
     elif isinstance(data, list):
         for i, item in enumerate(data):
             yield from nodes(item, (*path, i))
+
+
+# C0 and C1 control characters and DEL: through YAML escapes ("\x1b[31m", "\n") they would
+# reach names printed to a terminal; text values may still hold tabs and line breaks
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def control_characters(document: Document) -> list[Problem]:
+    """Keys and names holding control characters, and other text holding any but tabs and
+    line breaks (YAML escapes let them in after the file's own bytes were checked)."""
+    found = []
+    for path, value in nodes(document.data):
+        if isinstance(value, Mapping):
+            found += [
+                document.problem((*path, key), f"the key {key!r} holds a control character")
+                for key in value
+                if isinstance(key, str) and _CONTROL.search(key)
+            ]
+        elif isinstance(value, str):
+            pattern = _CONTROL if path[-1:] == ("name",) else _CONTROL_IN_TEXT
+            if pattern.search(value):
+                found.append(
+                    document.problem(
+                        path, f"{value!r} holds a control character; expected printable text"
+                    )
+                )
+    return found
 
 
 def shell_syntax(document: Document) -> list[Problem]:

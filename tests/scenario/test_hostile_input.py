@@ -414,3 +414,17 @@ def test_a_workload_that_would_change_state_too_often_is_refused_not_a_hang(gene
     (problem,) = load(BASE.replace("{poisson: {rate: 5}}", generator)).problems
     assert "changes state at most 10000000 times in a run" in str(problem)
     assert "elastic.sim.limits.MAX_WORKLOAD_CHANGES" in str(problem)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [("metadata: {name: s}", 'metadata: {name: "s\\x1b[31mRED"}', "holds a control character"),
+     ("metadata: {name: s}", 'metadata: {name: "s\\nerror: fake"}', "holds a control character"),
+     ("metadata: {name: s}", 'metadata: {name: "s\\0x"}', "holds a control character"),
+     ("metadata: {name: w}", 'metadata: {name: w, "a\\x07": 1}', "holds a control character")],
+    ids=["an escape sequence", "a forged line", "a NUL", "a bell in a key"],
+)  # fmt: skip
+def test_control_characters_from_yaml_escapes_are_refused(old, new, expected):
+    # the file's bytes are printable; the escapes make the control characters
+    found = [str(p) for p in load(BASE.replace(old, new, 1)).problems]
+    assert any(expected in p for p in found), found
