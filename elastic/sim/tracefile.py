@@ -71,6 +71,12 @@ def read_table(path: str | Path, required: tuple[str, ...], *, owner: str) -> Ta
             + ",".join(required) + " (the first line is not)",
             owner=owner,
         )  # fmt: skip
+    if len(set(header)) != len(header):
+        again = next(cell for i, cell in enumerate(header) if cell in header[:i])
+        raise FileError(
+            "path", name, f"each column named once (line 1 names {again!r} twice)",
+            owner=owner, line=1,
+        )  # fmt: skip
     for column in required:
         if column not in header:
             raise FileError(
@@ -84,7 +90,9 @@ def read_table(path: str | Path, required: tuple[str, ...], *, owner: str) -> Ta
                         owner=owner)  # fmt: skip
     numbers = np.array([i for i, _ in body], dtype=np.int64)
     try:
-        values = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, ndmin=2)
+        # the rows as found, one per line whatever the line breaks (CR alone too)
+        rows = io.StringIO("\n".join(line for _, line in body))
+        values = np.loadtxt(rows, delimiter=",", ndmin=2)
     except ValueError:
         _locate(body, header, name, owner)
         raise  # pragma: no cover  (_locate always raises when loadtxt fails)
@@ -115,6 +123,8 @@ def _locate(body: list[tuple[int, str]], header: list[str], name: str, owner: st
             )  # fmt: skip
         for column, cell in zip(header, cells, strict=True):
             try:
+                if "_" in cell:  # Python reads 6_0 as 60; a CSV number has no underscore
+                    raise ValueError(cell)
                 float(cell)
             except ValueError:
                 shown = cell.strip()

@@ -676,6 +676,14 @@ class TraceReplay(Workload):
         owner = cls.__name__
         table = read_table(path, (column, time_column), owner=owner)
         times, counts = table.column(time_column), table.column(column)
+        back = np.flatnonzero(np.diff(times) <= 0)
+        if len(back):
+            raise table.error(
+                f"times in column {time_column!r} that increase, not {times[back[0] + 1]:g} "
+                f"after {times[back[0]]:g}",
+                row=int(back[0]) + 1,
+                owner=owner,
+            )
         logged = (
             table.column(logged_column)
             if logged_column is not None and logged_column in table.header

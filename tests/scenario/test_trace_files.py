@@ -2,10 +2,11 @@
 and run limits named in the error, from the Python API and from manifests (B7)."""
 
 import gzip
+import re
 
 import pytest
 
-from elastic.errors import ParameterError
+from elastic.errors import ElasticError, ParameterError
 from elastic.files import FileError
 from elastic.scenario import load
 from elastic.sim import Poisson, Scenario, TraceReplay
@@ -109,3 +110,22 @@ def test_a_huge_duration_in_a_manifest_names_the_limit():
         "<text>:25:13: spec.duration: Scenario: duration=1e+300 is invalid; expected at most "
         "3.1536e+08 s, 10 years (elastic.sim.limits.MAX_DURATION)"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("time_s,requests\r0,60\r60,60\r", None),
+     ("time_s,requests\n0,6_0\n", "(line 2, column 'requests': '6_0' is not a number)"),
+     ("time_s,requests,requests\n0,1,2\n", "each column named once (line 1 names 'requests'"),
+     ("time_s,requests\n60,60\n0,60\n", "times in column 'time_s' that increase, not 0 after 60 "
+      "(line 3)")],
+    ids=["lines ended by CR alone", "an underscore", "a column named twice", "times going back"],
+)  # fmt: skip
+def test_trace_csv_details_are_read_or_located(tmp_path, text, expected):
+    path = tmp_path / "t.csv"
+    path.write_text(text, newline="")
+    if expected is None:
+        assert TraceReplay.from_csv(path).counts.tolist() == [60, 60]
+    else:
+        with pytest.raises(ElasticError, match=re.escape(expected)):
+            TraceReplay.from_csv(path)
