@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Literal
 from elastic.core.loop import DecisionLoop
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_choice, check_int, check_number
-from elastic.errors import PolicyError
+from elastic.errors import ParameterError, PolicyError
 from elastic.policies.base import BasePolicy
 
 __all__ = ["TICK_SECONDS", "Decider", "DeciderSpec", "KnativeKPA", "ScaleResult"]
@@ -305,6 +305,9 @@ class KnativeKPA(BasePolicy):
                 raise PolicyError(name, getattr(self, name), "True or False", owner=owner)
         try:
             self.spec()
+        except ParameterError as error:  # named as the user wrote it, not as the spec does
+            name = {"target_value": "target", "total_value": "total"}.get(error.name, error.name)
+            raise PolicyError(name, error.value, error.expected, owner=owner) from None
         except (TypeError, ValueError) as error:
             raise PolicyError("spec", self.get_params(), str(error), owner=owner) from None
 

@@ -156,3 +156,15 @@ def test_an_impossible_metric_is_missing_data_with_a_reason(value):
 def test_a_huge_target_ratio_is_bounded_by_the_scale_up_rate():
     decider = Decider(DeciderSpec.defaults(target_value=1e-300), 1)
     assert decider.scale(0.0, 2, 1e300, 1e300).desired_pod_count == 2000  # ceil(1000 x 2)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [({"target": 0.0}, "KnativeKPA: target=0.0 is invalid; expected a number > 0"),
+     ({"max_scale_down_rate": 1.0}, "KnativeKPA: max_scale_down_rate=1.0 is invalid; expected a "
+      "number > 1")],
+)  # fmt: skip
+def test_a_bad_parameter_is_named_as_written_not_as_the_deciders_spec(params, message):
+    with pytest.raises(ParameterError) as error:
+        KnativeKPA(**params)
+    assert str(error.value) == message
