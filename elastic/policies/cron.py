@@ -4,11 +4,37 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from elastic.errors import ParameterError
 
-__all__ = ["Cron", "cron_from_aws", "cron_to_aws"]
+__all__ = ["Cron", "cron_from_aws", "cron_to_aws", "time_zone"]
+
+
+def time_zone(
+    name: Any,
+    field: str = "timezone",
+    *,
+    owner: str,
+    error: type[ParameterError] = ParameterError,
+) -> ZoneInfo:
+    """The IANA time zone ``name``, or ``error`` naming ``field`` and what was expected.
+
+    Examples
+    --------
+    >>> time_zone("Europe/Paris", owner="Cron").key
+    'Europe/Paris'
+    >>> time_zone("Mars/Olympus", owner="Cron")
+    Traceback (most recent call last):
+    ...
+    elastic.errors.ParameterError: Cron: timezone='Mars/Olympus' is invalid; expected an IANA ...
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        expected = "an IANA time zone name such as 'UTC' or 'Europe/Paris'"
+        raise error(field, name, expected, owner=owner) from None
 
 _MONTHS = {
     m: i
@@ -84,15 +110,7 @@ class Cron:
         self._months = sets[3]
         self._weekdays = {d % 7 for d in sets[4]}
         self._restricted = (parts[2] not in ("*", "?"), parts[4] not in ("*", "?"))
-        try:
-            self.tz = ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise ParameterError(
-                "timezone",
-                timezone,
-                "an IANA time zone name such as 'UTC' or 'Europe/Paris'",
-                owner="Cron",
-            ) from None
+        self.tz = time_zone(timezone, owner="Cron")
         if not self._restricted[1] and not any(
             d <= _DAYS_IN_MONTH[m - 1] for m in self._months for d in self._days
         ):

@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_int, check_number
 from elastic.errors import ParameterError, PolicyError
 from elastic.policies.base import BasePolicy
-from elastic.policies.cron import Cron
+from elastic.policies.cron import Cron, time_zone
 
 __all__ = ["Scheduled", "ScheduledAction"]
 
@@ -137,12 +136,7 @@ class Scheduled(BasePolicy):
                     )
                 seen[at] = i
                 self._crons.append(None)
-                try:
-                    ZoneInfo(action.timezone)
-                except (ZoneInfoNotFoundError, ValueError, TypeError):
-                    raise PolicyError(
-                        f"{name}.timezone", action.timezone, "an IANA time zone name", owner=owner
-                    ) from None
+                time_zone(action.timezone, f"{name}.timezone", owner=owner, error=PolicyError)
             else:
                 try:
                     self._crons.append(Cron(str(action.cron), action.timezone))

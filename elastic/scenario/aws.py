@@ -14,12 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from elastic.core.cooldown import Cooldown
 from elastic.errors import ElasticError, ManifestError, ParameterError
 from elastic.policies import Scheduled, ScheduledAction, StepScaling, TargetTracking
-from elastic.policies.cron import cron_from_aws, cron_to_aws
+from elastic.policies.cron import cron_from_aws, cron_to_aws, time_zone
 
 __all__ = [
     "ImportedAction",
@@ -373,10 +373,9 @@ def _seconds(text: Any, origin: datetime, what: str, path: str) -> float:
 
 def _zone(name: Any, what: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise _fail(what, "Timezone", name,
-                    "an IANA time zone name such as 'UTC' or 'Europe/Paris'") from None  # fmt: skip
+        return time_zone(name, "Timezone", owner=what)
+    except ParameterError as error:
+        raise _fail(what, "Timezone", name, error.expected) from None
 
 
 def _capacity(value: Any, what: str, path: str) -> int | None:

@@ -19,7 +19,7 @@ from elastic.core.cooldown import Cooldown
 from elastic.core.loop import DecisionLoop
 from elastic.core.protocols import Policy
 from elastic.cost.catalog import default_catalog
-from elastic.errors import ElasticError
+from elastic.errors import ElasticError, ParameterError
 from elastic.kubernetes.hpa import HorizontalPodAutoscaler
 from elastic.kubernetes.manifest import HPAManifest, SpecError, hpa_from_model
 from elastic.kubernetes.quantity import parse_quantity
@@ -589,10 +589,10 @@ def _registry() -> dict[str, type]:
 def _value(value: Any, path: tuple[str | int, ...], key: str) -> Any:
     """A manifest value as a policy parameter: nested policies and forecasters are built."""
     from datetime import datetime
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from elastic import forecast
     from elastic.policies import ScheduledAction
+    from elastic.policies.cron import time_zone
 
     if isinstance(value, list):
         return [_value(item, (*path, i), key) for i, item in enumerate(value)]
@@ -612,12 +612,10 @@ def _value(value: Any, path: tuple[str | int, ...], key: str) -> Any:
         zone = value.get("timezone")
         if zone is not None:
             try:
-                ZoneInfo(zone)
-            except (ZoneInfoNotFoundError, ValueError, TypeError):
+                time_zone(zone, owner="ScheduledAction")
+            except ParameterError as error:
                 raise _Located(
-                    (*path, "timezone"),
-                    f"unknown time zone {zone!r}; expected an IANA time zone name such as "
-                    "'UTC' or 'Europe/Paris'",
+                    (*path, "timezone"), f"unknown time zone {zone!r}; expected {error.expected}"
                 ) from None
         try:
             return ScheduledAction(**{to_snake(k): v for k, v in value.items()})
