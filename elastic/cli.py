@@ -170,7 +170,7 @@ def _main(argv: Sequence[str] | None) -> int:
 def _manifests(args: argparse.Namespace) -> int:
     from elastic.scenario import build, load
 
-    manifests = load(*args.paths, base=_base(args.paths), allow_outside=args.allow_outside)
+    manifests = load(*args.paths, allow_outside=args.allow_outside)
     for note in manifests.notes:
         print(f"note: {note}", file=sys.stderr)
     if manifests.problems:
@@ -214,12 +214,6 @@ def _write(path: str, text: str) -> None:
         Path(path).write_text(text)
     except OSError as error:
         raise _CommandError(f"{path}: cannot be written ({error.strerror})") from None
-
-
-def _base(paths: Sequence[str]) -> Path:
-    """Relative trace files are found beside the first manifest (or in the folder given)."""
-    first = Path(paths[0])
-    return first if first.is_dir() else first.parent
 
 
 def _compare(args: argparse.Namespace, manifests: Any) -> int:
