@@ -216,7 +216,7 @@ class Server:
     def settle(self, now: float) -> Settled:
         """Count and forget what finished by ``now``: completions (end <= now) and timeouts."""
         done = Settled()
-        if now < self._first_end and not (self._abandon and self._abandon[0] <= now):
+        if not self.due(now):
             return done
         if not self._chunks and len(self._end) <= _SMALL:
             self._settle_few(now, done)
