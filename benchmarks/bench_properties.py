@@ -85,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
             kinds[kind] += 1
             if kinds[kind] <= args.show:
                 print(problem)
-    print(f"{len(checked)} cases (numbers {args.first} to {args.first + args.cases - 1}), "
-          f"{failed} failed, in {seconds:.0f} s on {args.workers} workers")
+    print(
+        f"{len(checked)} cases (numbers {args.first} to {args.first + args.cases - 1}), "
+        f"{failed} failed, in {seconds:.0f} s on {args.workers} workers"
+    )
     for kind, count in kinds.most_common():
         print(f"  {count:6d}  {kind}")
     return 1 if failed else 0

@@ -143,8 +143,7 @@ def check_repeated_time(policy: Policy) -> None:
             )
         expected, got = once.recommend(obs), twice.recommend(obs)
         assert got == expected, (
-            f"{policy!r} observed t={obs.time:g} twice and recommends {got} "
-            f"instead of {expected}"
+            f"{policy!r} observed t={obs.time:g} twice and recommends {got} instead of {expected}"
         )
 
 

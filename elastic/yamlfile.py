@@ -140,7 +140,8 @@ _FLOAT_12 = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+$")
 for _first in "-+.0123456789":
     RESOLVERS_WITHOUT_DATES.setdefault(_first, [])
     RESOLVERS_WITHOUT_DATES[_first] = [
-        *RESOLVERS_WITHOUT_DATES[_first], ("tag:yaml.org,2002:float", _FLOAT_12)
+        *RESOLVERS_WITHOUT_DATES[_first],
+        ("tag:yaml.org,2002:float", _FLOAT_12),
     ]
 _StrictLoader.yaml_implicit_resolvers = RESOLVERS_WITHOUT_DATES
 

@@ -527,9 +527,11 @@ def _check_references(manifests: Manifests) -> None:
                 )
         policies = {**manifests.objects.get("ScalingPolicy", {}),
                     **manifests.objects.get("HorizontalPodAutoscaler", {})}  # fmt: skip
-        if spec.policy not in policies and not {
-            ("ScalingPolicy", spec.policy), ("HorizontalPodAutoscaler", spec.policy)
-        } & manifests.broken:
+        if (
+            spec.policy not in policies
+            and not {("ScalingPolicy", spec.policy), ("HorizontalPodAutoscaler", spec.policy)}
+            & manifests.broken
+        ):
             have = ", ".join(sorted(policies)) or "none"
             manifests.problems.append(
                 document.problem(

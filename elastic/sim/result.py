@@ -360,9 +360,7 @@ class RunResult:
             bill=Decimal(data["cost"]),
             cost_per_interval=np.array(data["cost_per_interval"], dtype=np.float64),
             offered=(
-                None
-                if data.get("offered") is None
-                else np.array(data["offered"], dtype=np.float64)
+                None if data.get("offered") is None else np.array(data["offered"], dtype=np.float64)
             ),
             **series,
             observed=observed,
