@@ -10,7 +10,6 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from elastic.core.frozen import fast_init
 from elastic.errors import ParameterError
 
 __all__ = ["Decision", "Forecast", "Observation", "Reason", "Recommendation", "Stage"]
@@ -231,7 +230,6 @@ def _check_count(name: str, value: object) -> None:
     raise ParameterError(name, value, "an integer >= 0", owner="Observation")
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Recommendation:
     """What one policy wants.
@@ -258,7 +256,6 @@ class Recommendation:
     max_replicas: int | None = None
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Stage:
     """The value one stage of the loop produced and why."""
@@ -269,7 +266,6 @@ class Stage:
     detail: str = ""
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome of one step of a :class:`~elastic.DecisionLoop`.

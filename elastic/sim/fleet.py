@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from elastic.cost.ledger import CostObserver
 from elastic.sim.backend import EventBackend, FleetState, Outcomes
 from elastic.sim.randomness import Streams
-from elastic.sim.result import LatencySorter, latency_fields, percentiles_of_sorted
+from elastic.sim.result import latency_fields
 from elastic.sim.scenario import Scenario
 from elastic.sim.server import Server, Settled
 from elastic.sim.stats import LatencyHistogram
@@ -145,7 +145,6 @@ class Fleet(EventBackend):
         self.recent: list[NDArray[np.float64]] = []  # latencies since the metrics last looked
         self._unbinned: list[NDArray[np.float64]] = []  # latencies not yet in the histogram
         self._unbinned_count = 0
-        self._sort = LatencySorter()
         # what the previous scrape measured, for the next one's window
         self._scraped_busy: dict[int, float] = {}  # replica id -> cumulative busy seconds
         self._scraped_at = 0.0
@@ -333,15 +332,13 @@ class Fleet(EventBackend):
                 utilizations.append(used / (server.slots * (t - since)))
             in_flight += server.in_flight()
         if utilizations:
-            # np.mean's own sum, without its overhead
-            sample["cpu"] = 100.0 * (float(np.array(utilizations).sum()) / len(utilizations))
+            sample["cpu"] = 100.0 * float(np.mean(utilizations))
             sample["concurrency"] = in_flight / len(utilizations)
         if t > last:
             sample["rps"] = (self.total.arrived - self._scraped_arrived) / (t - last)
         sample["queue_length"] = float(sum(r.server.queued(t) for r in self.accepting if r.server))
         if self.recent:
-            latest = self._sort(self.recent)
-            sample["latency_p95"] = percentiles_of_sorted(latest, [95])[0]
+            sample["latency_p95"] = float(np.percentile(np.concatenate(self.recent), 95))
             self.recent.clear()
         self._scraped_busy, self._scraped_at = busy_now, t
         self._scraped_arrived = self.total.arrived
@@ -366,7 +363,7 @@ class Fleet(EventBackend):
             failed=tally.failed,
             in_flight=self.in_flight(),
             utilization=used / offered if offered > 0 else float("nan"),
-            latency=latency_fields(self._sort(tally.latencies or [])),
+            latency=latency_fields(tally.latencies or []),
         )
 
     def totals(self) -> dict[str, float]:

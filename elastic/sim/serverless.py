@@ -218,7 +218,7 @@ class Platform(EventBackend):
         """Requests of the interval; no utilization (environments are not slots)."""
         self.settle(end)
         tally, self.tally = self.tally, Tally()
-        latencies = np.sort(np.array(self._interval))
+        latencies = np.array(self._interval)
         self._interval = []
         return Outcomes(
             arrived=tally.arrived,
@@ -228,7 +228,7 @@ class Platform(EventBackend):
             failed=tally.failed,
             in_flight=len(self._busy),
             utilization=float("nan"),
-            latency=latency_fields(latencies),
+            latency=latency_fields([latencies]),
             cold_starts=tally.cold_starts,
             throttled=tally.throttled,
             # running a request (cold starts included), and warm idle ones
