@@ -49,7 +49,7 @@ from numpy.typing import NDArray
 from elastic.core.validate import check_number
 from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
-from elastic.queueing import erlang_c
+from elastic.queueing import mmc_wait
 from elastic.sim.backend import FleetState, Outcomes
 from elastic.sim.distributions import Constant
 from elastic.sim.fluid_arrivals import ArrivalBatches, MeanField
@@ -87,17 +87,6 @@ class _Unit:
         self.warm_at = warm_at
         self.leave_at = _INF  # its last replica stops taking work (drain, notice, failure, cancel)
         self.phase = "pending"  # then "warming", "ready"; "gone" once the last one leaves
-
-
-def _mmc_wait(slots: int, load: float, mean_service: float) -> tuple[float, float]:
-    """Mean M/M/c wait (seconds) at ``load`` Erlangs on ``slots`` servers, and the chance to wait.
-
-    Both are 0 when overloaded (the backlog is the wait then) or idle.
-    """
-    if slots <= 0 or load <= 0 or load >= slots:
-        return 0.0, 0.0
-    chance = erlang_c(slots, load)
-    return chance * mean_service / (slots - load), chance
 
 
 class FluidFleet:
@@ -209,8 +198,6 @@ class FluidFleet:
         self._latencies = LatencyMix(
             scenario.service, streams.generator("fluid service"), objective=scenario.slo
         )
-        # M/M/c mean waits and chances to wait by (servers, load)
-        self._erlang: dict[tuple[int, float], tuple[float, float]] = {}
         self._scv = scenario.service.scv
         self._scrape = _ScrapeState()
         self._request(0.0, scenario.initial_replicas, booted=True)
@@ -522,7 +509,6 @@ class FluidFleet:
         A balancer that reads the load pools the replicas into one M/M/(n c)
         queue; round robin and random give each replica its own M/M/c queue,
         fed by an Erlang-n (``ca2 = 1/n``) or a Poisson (``ca2 = 1``) stream.
-        The load is rounded to 0.001 Erlang, and the waits are cached.
         """
         slots, balancer = self.scenario.replica.slots, self.scenario.balancer
         if balancer in ("least_outstanding", "shortest_queue"):
@@ -530,11 +516,7 @@ class FluidFleet:
         else:
             servers, offered = slots, load / replicas
             ca2 = 1 / replicas if balancer == "round_robin" else 1.0
-        key = (servers, round(offered, 3))
-        cached = self._erlang.get(key)
-        if cached is None:
-            cached = self._erlang[key] = _mmc_wait(servers, key[1], self.service)
-        wait, chance = cached
+        wait, chance = mmc_wait(servers, offered, self.service)
         return (ca2 + self._scv) / 2 * wait, chance
 
     # --- what the controller sees ---------------------------------------------------------------
