@@ -11,7 +11,7 @@ SimPy processes; requests are served by each replica's
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,7 +24,7 @@ from elastic.sim.randomness import Streams
 from elastic.sim.result import latency_fields
 from elastic.sim.scenario import Scenario
 from elastic.sim.server import Server, Settled
-from elastic.sim.stats import LatencyHistogram
+from elastic.sim.stats import LatencyHistogram, LatencyLog
 
 __all__ = ["Fleet", "Replica", "Tally"]
 
@@ -50,7 +50,6 @@ class Tally:
     wait_seconds: float = 0.0
     cold_starts: int = 0
     throttled: int = 0
-    latencies: list[NDArray[np.float64]] | None = field(default_factory=list)
 
     def add(self, done: Settled) -> None:
         self.completed += done.completed
@@ -58,8 +57,6 @@ class Tally:
         self.failed += done.failed
         self.busy_seconds += done.busy_seconds
         self.wait_seconds += sum(float(w.sum()) for w in done.waits)
-        if self.latencies is not None:
-            self.latencies.extend(done.latencies)
 
     def fold(self, other: Tally) -> None:
         """Add the outcomes settled in ``other`` (arrivals and drops are counted as they come)."""
@@ -134,7 +131,7 @@ class Fleet(EventBackend):
         self._targets: list[Replica] | None = []  # _accepting as a list, until it changes
         self.draining: dict[int, Replica] = {}
         self.tally = Tally()  # since the last call to take_tally
-        self.total = Tally(latencies=None)  # since the start (latencies: self.histogram)
+        self.total = Tally()  # since the start
         self._next = 0  # round-robin position
         self._settled_at: float | None = None  # nothing new to settle at that time
         self._capacity_seconds = 0.0  # slot-seconds of accepting replicas, settled
@@ -142,9 +139,8 @@ class Fleet(EventBackend):
         self.failures = 0
         self.interruptions = 0
         self.histogram = LatencyHistogram(scenario.slo)  # exact SLO attainment
-        self.recent: list[NDArray[np.float64]] = []  # latencies since the metrics last looked
-        self._unbinned: list[NDArray[np.float64]] = []  # latencies not yet in the histogram
-        self._unbinned_count = 0
+        self.latencies = LatencyLog[NDArray[np.float64]](("scrape", "record", "histogram"))
+        self._unbinned = 0  # requests completed since the histogram last took them
         # what the previous scrape measured, for the next one's window
         self._scraped_busy: dict[int, float] = {}  # replica id -> cumulative busy seconds
         self._scraped_at = 0.0
@@ -258,18 +254,16 @@ class Fleet(EventBackend):
     def _count(self, replica: Replica, done: Settled) -> None:
         replica.busy += done.busy_seconds
         self.tally.add(done)
-        self.recent.extend(done.latencies)
-        self._unbinned.extend(done.latencies)
-        self._unbinned_count += done.completed
-        if self._unbinned_count > 50_000:
+        self.latencies.extend(done.latencies)
+        self._unbinned += done.completed
+        if self._unbinned > 50_000:
             self.bin_latencies()
 
     def bin_latencies(self) -> LatencyHistogram:
         """Put the latencies settled so far into the run's histogram (done in batches)."""
-        if self._unbinned:
-            self.histogram.add(np.concatenate(self._unbinned))
-            self._unbinned.clear()
-            self._unbinned_count = 0
+        if self.latencies.waiting("histogram"):
+            self.histogram.add(np.concatenate(self.latencies.take("histogram")))
+            self._unbinned = 0
         return self.histogram
 
     def take_tally(self) -> Tally:
@@ -337,9 +331,9 @@ class Fleet(EventBackend):
         if t > last:
             sample["rps"] = (self.total.arrived - self._scraped_arrived) / (t - last)
         sample["queue_length"] = float(sum(r.server.queued(t) for r in self.accepting if r.server))
-        if self.recent:
-            sample["latency_p95"] = float(np.percentile(np.concatenate(self.recent), 95))
-            self.recent.clear()
+        if self.latencies.waiting("scrape"):
+            latest = np.concatenate(self.latencies.take("scrape"))
+            sample["latency_p95"] = float(np.percentile(latest, 95))
         self._scraped_busy, self._scraped_at = busy_now, t
         self._scraped_arrived = self.total.arrived
         return sample
@@ -363,7 +357,7 @@ class Fleet(EventBackend):
             failed=tally.failed,
             in_flight=self.in_flight(),
             utilization=used / offered if offered > 0 else float("nan"),
-            latency=latency_fields(tally.latencies or []),
+            latency=latency_fields(self.latencies.take("record")),
         )
 
     def totals(self) -> dict[str, float]:

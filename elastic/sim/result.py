@@ -24,6 +24,7 @@ from elastic.evaluate import (
     demand_replicas,
     instability,
     jitter,
+    latency_percentiles,
     offered_rate,
     scaling_actions,
     tau_o,
@@ -93,14 +94,9 @@ def latency_fields(parts: Sequence[FloatArray]) -> dict[str, float]:
     2.5
     """
     values = np.concatenate(parts) if len(parts) else np.empty(0)
-    if not len(values):
-        return dict.fromkeys(("latency_mean", *QUANTILES, "latency_max"), math.nan)
-    points = np.percentile(values, list(QUANTILES.values())).tolist()
-    return {
-        "latency_mean": float(values.mean()),
-        **dict(zip(QUANTILES, points, strict=True)),
-        "latency_max": float(values.max()),
-    }
+    points = latency_percentiles(values, (*QUANTILES.values(), 100))
+    mean = float(values.mean()) if len(values) else math.nan
+    return {"latency_mean": mean, **{f"latency_{name}": v for name, v in points.items()}}
 
 
 # series added after the format was first written (read as zeros from older files)

@@ -40,7 +40,7 @@ from elastic.sim.fleet import Tally
 from elastic.sim.randomness import Streams
 from elastic.sim.result import latency_fields
 from elastic.sim.scenario import Scenario, ServerlessSpec
-from elastic.sim.stats import LatencyHistogram
+from elastic.sim.stats import LatencyHistogram, LatencyLog
 
 __all__ = ["Platform", "serverless_tariffs"]
 
@@ -106,11 +106,9 @@ class Platform(EventBackend):
         self.cold_rng = streams.generator("cold starts")
         self.boot_rng = streams.generator("boot")
         self.tally = Tally()
-        self.total = Tally(latencies=None)
+        self.total = Tally()
         self.histogram = LatencyHistogram(scenario.slo)  # exact SLO attainment
-        self._interval: list[float] = []  # latencies since the last tally
-        self._recent: list[float] = []  # latencies since the metrics last looked
-        self._unbinned: list[float] = []  # latencies not yet in the histogram
+        self.latencies = LatencyLog[float](("scrape", "record", "histogram"))
         self._busy: list[tuple[float, int, float, float, float, _Env]] = []  # a heap
         self._idle: deque[_Env] = deque()  # on demand, oldest idle first
         self._idle_pc: list[_Env] = []
@@ -194,9 +192,7 @@ class Platform(EventBackend):
         kind = PROVISIONED if env.provisioned and self._pc_kinds else ON_DEMAND
         self.ledger.request(kind, end, service, init=init)
         latency = end - arrival
-        self._unbinned.append(latency)
-        self._interval.append(latency)
-        self._recent.append(latency)
+        self.latencies.add(latency)
         for tally in (self.tally, self.total):
             tally.completed += 1
             tally.busy_seconds += init + service
@@ -218,8 +214,6 @@ class Platform(EventBackend):
         """Requests of the interval; no utilization (environments are not slots)."""
         self.settle(end)
         tally, self.tally = self.tally, Tally()
-        latencies = np.array(self._interval)
-        self._interval = []
         return Outcomes(
             arrived=tally.arrived,
             completed=tally.completed,
@@ -228,7 +222,7 @@ class Platform(EventBackend):
             failed=tally.failed,
             in_flight=len(self._busy),
             utilization=float("nan"),
-            latency=latency_fields([latencies]),
+            latency=latency_fields([np.array(self.latencies.take("record"))]),
             cold_starts=tally.cold_starts,
             throttled=tally.throttled,
             # running a request (cold starts included), and warm idle ones
@@ -240,9 +234,8 @@ class Platform(EventBackend):
         return {"wait_seconds": 0.0, "workload_arrivals": self.arrivals.handed}
 
     def latency(self) -> LatencyHistogram:
-        if self._unbinned:
-            self.histogram.add(np.array(self._unbinned))
-            self._unbinned.clear()
+        if self.latencies.waiting("histogram"):
+            self.histogram.add(np.array(self.latencies.take("histogram")))
         return self.histogram
 
     # --- provisioned concurrency: what the autoscaler controls ---------------------------------
@@ -301,9 +294,8 @@ class Platform(EventBackend):
         in_use = sum(1 for *_, env in self._busy if env.provisioned and not env.retire)
         ready = self.provisioned - len(self._initializing)
         values = {"concurrency": float(len(self._busy))}
-        if self._recent:
-            values["latency_p95"] = float(np.percentile(self._recent, 95))
-            self._recent.clear()
+        if self.latencies.waiting("scrape"):
+            values["latency_p95"] = float(np.percentile(self.latencies.take("scrape"), 95))
         if ready > 0:
             values["provisioned_utilization"] = in_use / ready
         total = self.total

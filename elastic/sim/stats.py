@@ -2,13 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["LatencyHistogram"]
+__all__ = ["LatencyHistogram", "LatencyLog"]
+
+T = TypeVar("T")
+
+
+class LatencyLog(Generic[T]):
+    """Latencies of completed requests, in order, read by several readers at their own pace.
+
+    Each reader (the scrapes, the interval records, the run's histogram)
+    takes what completed since its own last take; what every reader has
+    taken is let go.
+
+    Examples
+    --------
+    >>> log = LatencyLog[float](("scrape", "record"))
+    >>> log.add(0.1); log.add(0.2)
+    >>> log.take("scrape")
+    [0.1, 0.2]
+    >>> log.add(0.3)
+    >>> log.take("scrape"), log.take("record")
+    ([0.3], [0.1, 0.2, 0.3])
+    """
+
+    def __init__(self, readers: Sequence[str]) -> None:
+        self._items: list[T] = []
+        self._first = 0  # the position in the log of _items[0]
+        self._marks = dict.fromkeys(readers, 0)
+
+    def add(self, item: T) -> None:
+        self._items.append(item)
+
+    def extend(self, items: Sequence[T]) -> None:
+        self._items.extend(items)
+
+    def waiting(self, reader: str) -> bool:
+        """Whether ``reader`` has anything to take."""
+        return self._marks[reader] < self._first + len(self._items)
+
+    def take(self, reader: str) -> list[T]:
+        """What completed since ``reader`` last took."""
+        end = self._first + len(self._items)
+        taken = self._items[self._marks[reader] - self._first :]
+        self._marks[reader] = end
+        oldest = min(self._marks.values())
+        if oldest > self._first:
+            del self._items[: oldest - self._first]
+            self._first = oldest
+        return taken
 
 
 class LatencyHistogram:
