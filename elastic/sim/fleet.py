@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from elastic.cost.ledger import CostObserver
 from elastic.sim.backend import EventBackend, FleetState, Outcomes
 from elastic.sim.randomness import Streams
-from elastic.sim.result import latency_fields
+from elastic.sim.records import latency_fields
 from elastic.sim.scenario import Scenario
 from elastic.sim.server import Server, Settled
 from elastic.sim.stats import LatencyHistogram, LatencyLog

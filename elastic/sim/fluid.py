@@ -57,7 +57,7 @@ from elastic.sim.fluid_backlog import Ticks, backlog_recursion
 from elastic.sim.fluid_latency import LatencyMix
 from elastic.sim.limits import MAX_FLUID_TICKS
 from elastic.sim.randomness import Streams
-from elastic.sim.result import QUANTILES
+from elastic.sim.records import QUANTILES
 from elastic.sim.scenario import Scenario
 from elastic.sim.stats import LatencyHistogram
 from elastic.sim.workload import TraceReplay

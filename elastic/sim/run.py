@@ -27,7 +27,8 @@ from elastic.sim.fleet import Fleet
 from elastic.sim.fluid import FluidFleet
 from elastic.sim.metrics import MetricsPipeline, check_reads
 from elastic.sim.randomness import Streams
-from elastic.sim.result import IntervalRecord, RunResult
+from elastic.sim.records import IntervalRecord
+from elastic.sim.result import RunResult
 from elastic.sim.scenario import Scenario
 from elastic.sim.serverless import ENABLED, Platform, serverless_tariffs
 

@@ -38,7 +38,7 @@ from elastic.errors import ParameterError
 from elastic.sim.backend import EventBackend, FleetState, Outcomes
 from elastic.sim.fleet import Tally
 from elastic.sim.randomness import Streams
-from elastic.sim.result import latency_fields
+from elastic.sim.records import latency_fields
 from elastic.sim.scenario import Scenario, ServerlessSpec
 from elastic.sim.stats import LatencyHistogram, LatencyLog
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from elastic.sim.result import QUANTILES, latency_fields
+from elastic.sim.records import QUANTILES, latency_fields
 
 latencies = arrays(np.float64, st.integers(1, 300), elements=st.floats(0, 1e4))
 
