@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from elastic.sim.workload import ArrivalStream, Superpose, Workload, _RateWorkload
+from elastic.sim.workload import ArrivalStream, Superpose, Workload
 
 __all__ = ["ArrivalBatches", "MeanField"]
 
@@ -90,8 +90,8 @@ class MeanField:
 
     def __init__(self, workload: Workload) -> None:
         parts = workload.workloads if isinstance(workload, Superpose) else (workload,)
-        self.expected = [p for p in parts if isinstance(p, _RateWorkload)]
-        self.drawn = [p for p in parts if not isinstance(p, _RateWorkload)]
+        self.expected = [p for p in parts if p.expected_counts]
+        self.drawn = [p for p in parts if not p.expected_counts]
 
     def share(self, t: float) -> float:
         """The expected counts' share of the arrival rate at ``t``."""
