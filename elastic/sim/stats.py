@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["LatencyHistogram", "LatencyLog"]
 
@@ -84,13 +84,26 @@ class LatencyHistogram:
         self.total = 0.0
         self.max = 0.0
 
+    @classmethod
+    def bins(cls, values: ArrayLike) -> NDArray[np.int64]:
+        """The bins ``values`` fall in: 0 below 1 µs, the last one from 1e6 s.
+
+        Examples
+        --------
+        >>> LatencyHistogram.bins([1e-9, 1e-6, 1.0, 1e9]).tolist()
+        [0, 1, 1201, 2401]
+        """
+        position = (np.log10(np.maximum(values, 1e-300)) - cls.LOW) * cls.PER_DECADE
+        top = cls.DECADES * cls.PER_DECADE + 1
+        bins: NDArray[np.int64] = np.clip(np.floor(position).astype(np.int64) + 1, 0, top)
+        return bins
+
     def add(self, latencies: ArrayLike, counts: ArrayLike | None = None) -> None:
         """Count ``latencies``, each ``counts[i]`` times (once if None)."""
         values = np.asarray(latencies, dtype=np.float64)
         if not len(values):
             return
-        position = (np.log10(np.maximum(values, 1e-300)) - self.LOW) * self.PER_DECADE
-        bins = np.clip(np.floor(position).astype(np.int64) + 1, 0, len(self.counts) - 1)
+        bins = self.bins(values)
         if counts is None:
             if self.objective is not None:
                 self.within += int(np.count_nonzero(values <= self.objective))
@@ -129,8 +142,7 @@ class LatencyHistogram:
             return float("nan")
         if limit == self.objective:
             return self.within / self.count
-        position = (np.log10(max(limit, 1e-300)) - self.LOW) * self.PER_DECADE
-        index = int(np.clip(np.floor(position) + 1, 0, len(self.counts) - 1))
+        index = int(self.bins([limit])[0])
         return float(self.counts[: index + 1].sum() / self.count)
 
     def to_dict(self) -> dict[str, object]:
