@@ -109,7 +109,8 @@ class Observation:
         (CloudWatch's ``GroupTerminatingInstances``).
 
     Every field is checked when the observation is made, so no policy ever
-    sees an impossible one: the counts are integers ``>= 0``, ``time`` and
+    sees an impossible one: the counts are integers ``>= 0`` (``ready`` at
+    most ``replicas``, ``warming`` at most ``ready``), ``time`` and
     ``startup`` finite numbers, and every metric value a real number (not a
     bool or a string). A metric value that is NaN or infinite is kept as
     given but reads as missing (:meth:`metric` returns ``None``), as a
@@ -151,6 +152,13 @@ class Observation:
                 raise ParameterError(
                     "ready", self.ready, f"at most replicas ({self.replicas})", owner="Observation"
                 )
+        if self.warming > self.ready_replicas:
+            raise ParameterError(
+                "warming",
+                self.warming,
+                f"at most the ready replicas ({self.ready_replicas}): warming ones are ready ones",
+                owner="Observation",
+            )
         startup = self.startup
         if startup is not None and (not _is_float(startup) or not 0 <= startup < math.inf):
             raise ParameterError("startup", startup, "None or seconds >= 0", owner="Observation")
