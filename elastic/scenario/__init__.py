@@ -7,17 +7,10 @@ manifests into the simulator's :class:`~elastic.sim.Scenario` and a
 :class:`~elastic.DecisionLoop`.
 """
 
-from elastic.scenario.build import (
-    Built,
-    Manifests,
-    build,
-    distribution,
-    load,
-    policies,
-    policy_loop,
-    validate,
-)
+from elastic.scenario.build import build, distribution, policies, policy_loop
+from elastic.scenario.check import load, validate
 from elastic.scenario.documents import Document, Problem, ProblemList, read_documents
+from elastic.scenario.manifests import Built, Manifests
 
 __all__ = [
     "Built",

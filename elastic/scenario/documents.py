@@ -33,6 +33,7 @@ __all__ = [
     "Problem",
     "ProblemList",
     "control_characters",
+    "is_text",
     "nodes",
     "read_documents",
     "shell_syntax",
@@ -241,8 +242,7 @@ def read_documents(*sources: str | Path) -> tuple[list[Document], list[Problem]]
 
 
 def _texts(source: str | Path, problems: list[Problem]) -> Iterator[tuple[str, str]]:
-    text = isinstance(source, str) and ("\n" in source or ":" in source)
-    if text and not _exists(source):
+    if is_text(source):
         yield "<text>", str(source)
         return
     path = Path(source)
@@ -259,11 +259,22 @@ def _texts(source: str | Path, problems: list[Problem]) -> Iterator[tuple[str, s
             )  # fmt: skip
 
 
-def _exists(name: str | Path) -> bool:
-    try:
-        return Path(name).exists()
-    except (OSError, ValueError):  # a name too long, or with a NUL: text, not a path
+def is_text(source: str | Path) -> bool:
+    """Whether ``source`` is YAML text rather than the name of a file or folder.
+
+    A string with a line break or a colon that names nothing on disk is text.
+
+    Examples
+    --------
+    >>> is_text("kind: Workload"), is_text("manifests/")
+    (True, False)
+    """
+    if not isinstance(source, str) or not ("\n" in source or ":" in source):
         return False
+    try:
+        return not Path(source).exists()
+    except (OSError, ValueError):  # a name too long, or with a NUL: text, not a path
+        return True
 
 
 _SHELL = re.compile(r"\$\(|`[^`]*`|\$\{[^}]*\}")

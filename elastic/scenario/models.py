@@ -12,12 +12,14 @@ as ignored. Field names are camelCase in the files.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from elastic.kubernetes.quantity import parse_quantity
 from elastic.sim.distributions import (
     Constant,
     Distribution,
@@ -39,6 +41,8 @@ __all__ = [
     "ServiceModel",
     "TaskModel",
     "WorkloadModel",
+    "cpu_milli",
+    "memory_mib",
 ]
 
 ELASTIC = "elastic/v1"
@@ -123,6 +127,22 @@ def _distribution(value: Any) -> Any:
     elif not isinstance(params, dict) or set(params) != set(DISTRIBUTIONS[name][1]):
         raise ValueError(f"{name} needs exactly {', '.join(DISTRIBUTIONS[name][1])}")
     return value
+
+
+def cpu_milli(value: str | int | float, ecs: bool) -> int:
+    """CPU in millicores: integers are ECS units in a Task (1024 = one vCPU)."""
+    if ecs and isinstance(value, int) and not isinstance(value, bool):
+        return math.ceil(value * 1000 / 1024)
+    if ecs and isinstance(value, str) and re.fullmatch(r"\d+", value.strip()):
+        return math.ceil(int(value) * 1000 / 1024)
+    return parse_quantity(value)
+
+
+def memory_mib(value: str | int | float, ecs: bool) -> float:
+    """Memory in MiB: integers are MiB in a Task, bytes in Kubernetes."""
+    if ecs and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return parse_quantity(value) / 1000 / 2**20
 
 
 class Resources(_Strict):

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from elastic.scenario.build import Manifests
+from elastic.scenario.manifests import Manifests
 from elastic.scenario.models import KINDS
 
 __all__ = ["dump", "schemas", "write_schemas"]

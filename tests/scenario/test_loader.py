@@ -1,5 +1,6 @@
 """Every class of manifest error, each with its exact message; the corrected example runs."""
 
+import importlib
 import json
 from pathlib import Path
 
@@ -269,3 +270,22 @@ def test_cli_compare_reports_paired_differences_from_the_baseline(capsys):
     assert paired[2].split()[3] == "2"
     assert main([*args[:-1], "nope"]) == 1
     assert "--baseline 'nope': expected one of the policies" in capsys.readouterr().err
+
+
+def test_what_load_built_is_handed_out_by_build_without_reading_the_trace_again(monkeypatch):
+    building = importlib.import_module("elastic.scenario.build")  # the module, not build()
+    reads = []
+    workload_of = building._workload_of
+    monkeypatch.setattr(
+        building, "_workload_of", lambda *args: reads.append(args) or workload_of(*args)
+    )
+    manifests = load(EXAMPLE)
+    first, second = build(manifests), build(manifests)
+    assert len(reads) == 1  # the scenario's workload, built by load() only
+    assert first.scenario is second.scenario
+    assert first.loop is not second.loop  # each build runs its own loop
+    assert repr(first.loop) == repr(second.loop)
+    build(manifests, base=EXAMPLE)  # the base it was loaded from: the same
+    assert len(reads) == 1
+    build(manifests, allow_outside=True)  # another rule for trace files: built again
+    assert len(reads) == 2
