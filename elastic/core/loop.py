@@ -15,6 +15,7 @@ from elastic.core.stages import (
     StageResult,
     clamp_to_bounds,
     combine,
+    imposed_bounds,
     rate_limit,
     scale_up_cap,
     stabilize,
@@ -324,10 +325,9 @@ class DecisionLoop(Params):
         return sum(e.replica_change for e in self.up_events_ if e.time > cutoff)
 
     def _bounds(self, recommendations: Sequence[Recommendation]) -> tuple[int, int]:
-        lows = [r.min_replicas for r in recommendations if r.min_replicas is not None]
-        highs = [r.max_replicas for r in recommendations if r.max_replicas is not None]
-        low = max(lows) if lows else self.min_replicas
-        high = min(highs) if highs else self.max_replicas
+        low, high = imposed_bounds(recommendations)
+        low = self.min_replicas if low is None else low
+        high = self.max_replicas if high is None else high
         return min(low, high), high
 
     def _gate(

@@ -17,6 +17,7 @@ from elastic.core.types import Reason, Recommendation
 __all__ = [
     "clamp_to_bounds",
     "combine",
+    "imposed_bounds",
     "no_behavior_scale_up_limit",
     "rate_limit",
     "replicas_changed_in_period",
@@ -317,6 +318,22 @@ def scale_up_cap(desired: int, current: int) -> StageResult:
             f"the desired count {desired} is above max(2 x {current}, 4) = {limit}",
         )
     return desired, Reason.UNCHANGED, ""
+
+
+def imposed_bounds(recommendations: Sequence[Recommendation]) -> tuple[int | None, int | None]:
+    """The bounds the recommendations impose together: the highest ``min_replicas`` and the
+    lowest ``max_replicas`` among them, ``None`` where none sets one.
+
+    Examples
+    --------
+    >>> from elastic.core.types import Reason, Recommendation
+    >>> imposed_bounds([Recommendation(3, Reason.SCHEDULED, min_replicas=2, max_replicas=9),
+    ...                 Recommendation(5, Reason.SCHEDULED, min_replicas=4)])
+    (4, 9)
+    """
+    lows = [r.min_replicas for r in recommendations if r.min_replicas is not None]
+    highs = [r.max_replicas for r in recommendations if r.max_replicas is not None]
+    return (max(lows) if lows else None), (min(highs) if highs else None)
 
 
 def clamp_to_bounds(desired: int, low: int, high: int) -> StageResult:
