@@ -152,6 +152,7 @@ class DecisionLoop(Params):
             getattr(p, "sees_warming", False) is True for p in self._policies
         )
         self._shielded = not all(self._sees_warming)  # some policy relies on the loop for warming
+        self._any_sees_warming = any(self._sees_warming)
         low = check_int(self.min_replicas, "min_replicas", owner=owner, ge=0)
         high = check_int(self.max_replicas, "max_replicas", owner=owner, ge=0)
         if low > high:
@@ -194,69 +195,48 @@ class DecisionLoop(Params):
         self.time_ = now
         self._forget(now)
 
-        if self.sync == "kubernetes":
-            corrected = self._out_of_range(current)
-            if corrected is not None:
+        kubernetes = self.sync == "kubernetes"
+        corrected = self._out_of_range(current) if kubernetes else None
+        warming = settling = 0
+        if corrected is not None:
+            # the controller corrects the count without reading a metric
+            for policy in self._policies:
+                policy.observe(obs)
+            recommendations: tuple[Recommendation, ...] = ()
+            desired, reason, detail = current, Reason.UNCHANGED, "the policies are not asked"
+            held = True
+        else:
+            own = self._added_within(now, self._warmup)
+            shielded = self._shielded
+            warming = min(current, max(obs.warming, own) if shielded else own)
+            if self._cooldown is not None and self._cooldown.mode == "application":
+                settling = min(current, self._added_within(now, self._cooldown.scale_out))
+            uncounted = max(warming, settling)
+            view = obs
+            if uncounted and shielded:
+                base = current - uncounted
+                ready = None if obs.ready is None else min(obs.ready, base)
+                view = replace(obs, replicas=base, ready=ready, warming=0)
+
+            made = []
+            if self._any_sees_warming:
+                for policy, sees in zip(self._policies, self._sees_warming, strict=True):
+                    seen = obs if sees else view
+                    policy.observe(seen)
+                    made.append(policy.recommend(seen))
+            else:
                 for policy in self._policies:
-                    policy.observe(obs)
-                kept = (current, Reason.UNCHANGED, "the policies are not asked")
-                return self._finish(obs, (), kept, held=True, corrected=corrected)
-
-        own = self._added_within(now, self._warmup)
-        shielded = self._shielded
-        warming = min(current, max(obs.warming, own) if shielded else own)
-        settling = 0
-        if self._cooldown is not None and self._cooldown.mode == "application":
-            settling = min(current, self._added_within(now, self._cooldown.scale_out))
-        uncounted = max(warming, settling)
-        view = obs
-        if uncounted and shielded:
-            base = current - uncounted
-            ready = None if obs.ready is None else min(obs.ready, base)
-            view = replace(obs, replicas=base, ready=ready, warming=0)
-
-        recommendations = []
-        for policy, sees in zip(self._policies, self._sees_warming, strict=True):
-            seen = obs if sees else view
-            policy.observe(seen)
-            recommendations.append(policy.recommend(seen))
-        combined = combine(recommendations, current, self.combine)
-        # the HPA's invalid metrics: upstream returns before normalizing, recording nothing
-        held = self.sync == "kubernetes" and all(r.replicas is None for r in recommendations)
-        return self._finish(obs, tuple(recommendations), combined, held, None, warming, settling)
-
-    def _out_of_range(self, current: int) -> StageResult | None:
-        """The Kubernetes controller's correction of a count outside the bounds, if any."""
-        low, high = int(self.min_replicas), int(self.max_replicas)
-        if current == 0 and low != 0:
-            return 0, Reason.HOLD, "scaling is disabled: the target is at zero (ScalingDisabled)"
-        if current > high:
-            return high, Reason.TOO_MANY, f"the current count is above max_replicas ({high})"
-        if current < low:
-            return low, Reason.TOO_FEW, f"the current count is below min_replicas ({low})"
-        return None
-
-    def _finish(
-        self,
-        obs: Observation,
-        recommendations: tuple[Recommendation, ...],
-        combined: StageResult,
-        held: bool,
-        corrected: StageResult | None,
-        warming: int = 0,
-        settling: int = 0,
-    ) -> Decision:
-        """Run the stages after ``combine``, record what was applied, make the Decision.
-
-        A ``held`` step (``sync="kubernetes"``: no recommendation, or a count
-        out of range, then ``corrected`` to the bound) passes stabilization
-        and rate limits by and records no recommendation.
-        """
-        now, current = float(obs.time), int(obs.replicas)
-        desired, reason, detail = combined
+                    policy.observe(view)
+                    made.append(policy.recommend(view))
+            recommendations = tuple(made)
+            desired, reason, detail = combine(recommendations, current, self.combine)
+            # the HPA's invalid metrics: upstream returns before normalizing, recording nothing
+            held = kubernetes and all(r.replicas is None for r in recommendations)
         stages = [Stage("combine", desired, reason, detail)]
+
         rules = self._behavior
         if held:
+            # nothing recorded for the windows, no rate limit (sync="kubernetes")
             stages.append(Stage("stabilize", desired, Reason.UNCHANGED, "nothing recorded"))
             stages.append(Stage("rate_limit", desired, Reason.UNCHANGED, ""))
             replicas = desired
@@ -303,18 +283,31 @@ class DecisionLoop(Params):
         self._record(replicas, current, now)
         return Decision(now, current, replicas, recommendations, tuple(stages))
 
+    def _out_of_range(self, current: int) -> StageResult | None:
+        """The Kubernetes controller's correction of a count outside the bounds, if any."""
+        low, high = int(self.min_replicas), int(self.max_replicas)
+        if current == 0 and low != 0:
+            return 0, Reason.HOLD, "scaling is disabled: the target is at zero (ScalingDisabled)"
+        if current > high:
+            return high, Reason.TOO_MANY, f"the current count is above max_replicas ({high})"
+        if current < low:
+            return low, Reason.TOO_FEW, f"the current count is below min_replicas ({low})"
+        return None
+
     def _forget(self, now: float) -> None:
-        # all three lists are in time order: drop their old heads in place. What is exactly
-        # one horizon old is kept: the window of the HPA without behavior still holds it.
+        # all three lists are in time order: drop their old heads in place
         cutoff = now - self._horizon
+        if self._behavior.no_behavior:
+            # its window is closed: what is exactly one horizon old still counts
+            cutoff = math.nextafter(cutoff, -math.inf)
         history = self.history_
         old = 0
-        while old < len(history) and history[old][0] < cutoff:
+        while old < len(history) and history[old][0] <= cutoff:
             old += 1
         del history[:old]
         for events in (self.up_events_, self.down_events_):
             old = 0
-            while old < len(events) and events[old].time < cutoff:
+            while old < len(events) and events[old].time <= cutoff:
                 old += 1
             del events[:old]
 
