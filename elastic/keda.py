@@ -12,17 +12,27 @@ if it never was). A trigger whose metric cannot be read (missing, or not a
 finite number >= 0) is a scaler error: not active, and, as KEDA without a
 ``fallback``, never a reason to scale to zero; the HPA underneath, which
 reads the same metric, holds.
+
+KEDA and the HPA are two controllers. With a
+:class:`~elastic.kubernetes.HorizontalPodAutoscaler` as ``hpa``, the
+ScaledObject runs it as the HPA controller does, in the HPA's own loop
+(:meth:`~elastic.kubernetes.HorizontalPodAutoscaler.loop`: its behavior,
+bounds and sync), stepped at each observation with replicas; KEDA's
+activation and scaling to zero act on the target directly, past that loop's
+stabilization and rate limits.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 from elastic.core.loop import DecisionLoop
 from elastic.core.protocols import Policy
-from elastic.core.types import Observation, Reason, Recommendation
+from elastic.core.types import Decision, Observation, Reason, Recommendation
 from elastic.core.validate import check_int, check_number
 from elastic.errors import PolicyError
+from elastic.kubernetes.hpa import HorizontalPodAutoscaler
 from elastic.policies.base import BasePolicy
 from elastic.policies.target_tracking import TargetTracking
 
@@ -36,8 +46,8 @@ class ScaledObject(BasePolicy):
     ----------
     hpa
         The policy for 1..N replicas (KEDA's HPA: an
-        :class:`~elastic.kubernetes.HorizontalPodAutoscaler`, or target
-        tracking on the trigger's ``threshold``).
+        :class:`~elastic.kubernetes.HorizontalPodAutoscaler`, run in its own
+        loop, or target tracking on the trigger's ``threshold``).
     metric
         The trigger's metric in :attr:`Observation.metrics`.
     activation_threshold
@@ -100,6 +110,14 @@ class ScaledObject(BasePolicy):
         self.active_ = False
         self.last_active_: float | None = None
         self.error_: str | None = None
+        # an HPA is a controller of its own: its loop, and its decision at the last observation
+        self.hpa_loop_ = self.hpa.loop() if isinstance(self.hpa, HorizontalPodAutoscaler) else None
+        self.hpa_decision_: Decision | None = None
+
+    @property
+    def sees_warming(self) -> bool:
+        """Whether the HPA underneath reads warming replicas itself (the Kubernetes HPA does)."""
+        return getattr(self.hpa, "sees_warming", False) is True
 
     def validate(self) -> None:
         owner = type(self).__name__
@@ -150,7 +168,19 @@ class ScaledObject(BasePolicy):
                 self.last_active_ = now
         # at zero the HPA is not running (ScalingDisabled); it cannot read a broken metric
         if obs.replicas >= 1 and self._unreadable(obs) is None:
-            self.hpa.observe(obs)
+            if self.hpa_loop_ is None:
+                self.hpa.observe(obs)
+            elif self.hpa_decision_ is None or now > self.hpa_decision_.time:
+                self.hpa_decision_ = self.hpa_loop_.step(obs)
+
+    def _hpa(self, obs: Observation) -> Recommendation:
+        """What the HPA underneath wants at ``obs``, without changing anything."""
+        if self.hpa_loop_ is None:
+            return self.hpa.recommend(obs)
+        decision = self.hpa_decision_
+        if decision is None or decision.time != obs.time or decision.current != obs.replicas:
+            decision = copy.deepcopy(self.hpa_loop_).step(obs)  # not observed: a trial step
+        return Recommendation(decision.replicas, decision.reason, decision.stages[0].detail)
 
     def recommend(self, obs: Observation) -> Recommendation:
         current = int(obs.replicas)
@@ -180,7 +210,7 @@ class ScaledObject(BasePolicy):
                     f"{self.metric} trigger inactive for over {self.cooldown_period:g} s: "
                     "scaling to zero",
                 )
-        rec = self.hpa.recommend(obs)
+        rec = self._hpa(obs)
         wanted = current if rec.replicas is None else rec.replicas
         replicas = min(max(wanted, self._floor), int(self.max_replica_count))
         reason = rec.reason if replicas == wanted else (

@@ -11,7 +11,16 @@ from elastic.core.behavior import Behavior, ScaleEvent
 from elastic.core.cooldown import Cooldown
 from elastic.core.params import Params
 from elastic.core.protocols import Policy
-from elastic.core.stages import clamp_to_bounds, combine, rate_limit, stabilize
+from elastic.core.stages import (
+    StageResult,
+    clamp_to_bounds,
+    combine,
+    imposed_bounds,
+    rate_limit,
+    scale_up_cap,
+    stabilize,
+    stabilize_to_highest,
+)
 from elastic.core.types import Decision, Observation, Reason, Recommendation, Stage
 from elastic.core.validate import check_choice, check_int, check_number
 from elastic.errors import ParameterError
@@ -31,9 +40,13 @@ class DecisionLoop(Params):
        any policy wants to); ``"aws"`` is the AWS target-tracking rule (scale
        out if any policy wants to, scale in only if all agree).
     2. **stabilize**: the stabilization windows of ``behavior``; scale-down
-       takes the highest recommendation inside its window, scale-up the lowest.
+       takes the highest recommendation inside its window, scale-up the lowest
+       (with :meth:`Behavior.kubernetes_no_behavior`: the highest of the
+       window, in both directions).
     3. **rate_limit**: the ``Pods``/``Percent`` rate limits of ``behavior``,
-       counted over the scale events this loop applied.
+       counted over the scale events this loop applied (with
+       :meth:`Behavior.kubernetes_no_behavior`: a scale-up capped at
+       ``max(2 * current, 4)``).
     4. **bounds**: ``min_replicas``/``max_replicas``, or the bounds a policy
        imposes (scheduled actions).
     5. **cooldown**: ``cooldown`` and ``warmup``. Replicas added less than
@@ -41,6 +54,13 @@ class DecisionLoop(Params):
        policies see the capacity without them, so they count toward the next
        scale-out, and scale-in waits until they are done. Cooldowns follow
        :class:`~elastic.Cooldown`. A held count still obeys the bounds.
+
+    A policy whose ``sees_warming`` attribute is ``True`` (the Kubernetes
+    HPA, whose CPU-initialization rule reads ``obs.warming``) is given the
+    observation as it is, warming replicas included, so that they are
+    handled once, by the policy; replicas reported warming then hold no
+    scale-in unless another policy of the loop relies on the loop for them
+    (the loop's own ``warmup`` still does).
 
     Parameters
     ----------
@@ -56,6 +76,16 @@ class DecisionLoop(Params):
         ``None``, seconds (EC2 simple-scaling cooldown) or a :class:`~elastic.Cooldown`.
     warmup
         Seconds a replica added by this loop stays in warm-up; ``None`` for none.
+    sync
+        ``"default"``, or ``"kubernetes"`` to run each step as the HPA
+        controller's sync does around the same stages: a current count of 0
+        with ``min_replicas > 0`` is left alone (scaling is disabled, as for
+        a target scaled to zero by someone else); a count above
+        ``max_replicas`` or below ``min_replicas`` goes straight to the bound
+        without asking the policies, stabilization or rate limits; and a step
+        where no policy recommends a count (the HPA's invalid metrics) keeps
+        the count. None of these records a recommendation for the
+        stabilization window, as upstream records none.
 
     Examples
     --------
@@ -81,6 +111,7 @@ class DecisionLoop(Params):
         combine: Literal["max", "aws"] = "max",
         cooldown: float | Cooldown | None = None,
         warmup: float | None = None,
+        sync: Literal["default", "kubernetes"] = "default",
     ) -> None:
         self.policies = policies
         self.min_replicas = min_replicas
@@ -89,6 +120,7 @@ class DecisionLoop(Params):
         self.combine = combine
         self.cooldown = cooldown
         self.warmup = warmup
+        self.sync = sync
         self._validate()
         self.history_: list[tuple[float, int]] = []
         self.up_events_: list[ScaleEvent] = []
@@ -116,6 +148,11 @@ class DecisionLoop(Params):
                     owner=owner,
                 )
         self._policies = tuple(p for p in policies if isinstance(p, Policy))
+        self._sees_warming = tuple(
+            getattr(p, "sees_warming", False) is True for p in self._policies
+        )
+        self._shielded = not all(self._sees_warming)  # some policy relies on the loop for warming
+        self._any_sees_warming = any(self._sees_warming)
         low = check_int(self.min_replicas, "min_replicas", owner=owner, ge=0)
         high = check_int(self.max_replicas, "max_replicas", owner=owner, ge=0)
         if low > high:
@@ -123,6 +160,7 @@ class DecisionLoop(Params):
         if self.behavior is not None and not isinstance(self.behavior, Behavior):
             raise ParameterError("behavior", self.behavior, "None or a Behavior", owner=owner)
         check_choice(self.combine, "combine", ("max", "aws"), owner=owner)
+        check_choice(self.sync, "sync", ("default", "kubernetes"), owner=owner)
         if self.cooldown is None or isinstance(self.cooldown, Cooldown):
             self._cooldown = self.cooldown
         else:
@@ -157,62 +195,111 @@ class DecisionLoop(Params):
         self.time_ = now
         self._forget(now)
 
-        warming = min(current, max(obs.warming, self._added_within(now, self._warmup)))
-        settling = 0
-        if self._cooldown is not None and self._cooldown.mode == "application":
-            settling = min(current, self._added_within(now, self._cooldown.scale_out))
-        uncounted = max(warming, settling)
-        view = obs
-        if uncounted:
-            base = current - uncounted
-            ready = None if obs.ready is None else min(obs.ready, base)
-            view = replace(obs, replicas=base, ready=ready, warming=0)
+        kubernetes = self.sync == "kubernetes"
+        corrected = self._out_of_range(current) if kubernetes else None
+        warming = settling = 0
+        if corrected is not None:
+            # the controller corrects the count without reading a metric
+            for policy in self._policies:
+                policy.observe(obs)
+            recommendations: tuple[Recommendation, ...] = ()
+            desired, reason, detail = current, Reason.UNCHANGED, "the policies are not asked"
+            held = True
+        else:
+            own = self._added_within(now, self._warmup)
+            shielded = self._shielded
+            warming = min(current, max(obs.warming, own) if shielded else own)
+            if self._cooldown is not None and self._cooldown.mode == "application":
+                settling = min(current, self._added_within(now, self._cooldown.scale_out))
+            uncounted = max(warming, settling)
+            view = obs
+            if uncounted and shielded:
+                base = current - uncounted
+                ready = None if obs.ready is None else min(obs.ready, base)
+                view = replace(obs, replicas=base, ready=ready, warming=0)
 
-        recommendations = []
-        for policy in self._policies:
-            policy.observe(view)
-            recommendations.append(policy.recommend(view))
-
-        stages = []
-        desired, reason, detail = combine(recommendations, current, self.combine)
-        stages.append(Stage("combine", desired, reason, detail))
+            made = []
+            if self._any_sees_warming:
+                for policy, sees in zip(self._policies, self._sees_warming, strict=True):
+                    seen = obs if sees else view
+                    policy.observe(seen)
+                    made.append(policy.recommend(seen))
+            else:
+                for policy in self._policies:
+                    policy.observe(view)
+                    made.append(policy.recommend(view))
+            recommendations = tuple(made)
+            desired, reason, detail = combine(recommendations, current, self.combine)
+            # the HPA's invalid metrics: upstream returns before normalizing, recording nothing
+            held = kubernetes and all(r.replicas is None for r in recommendations)
+        stages = [Stage("combine", desired, reason, detail)]
 
         rules = self._behavior
-        replicas, reason, detail = stabilize(
-            desired,
-            current,
-            now,
-            self.history_,
-            rules.scale_up.stabilization_window_seconds,
-            rules.scale_down.stabilization_window_seconds,
-        )
-        self.history_.append((now, desired))
-        stages.append(Stage("stabilize", replicas, reason, detail))
+        if held:
+            # nothing recorded for the windows, no rate limit (sync="kubernetes")
+            stages.append(Stage("stabilize", desired, Reason.UNCHANGED, "nothing recorded"))
+            stages.append(Stage("rate_limit", desired, Reason.UNCHANGED, ""))
+            replicas = desired
+        else:
+            if rules.no_behavior:
+                window = rules.scale_down.stabilization_window_seconds
+                replicas, reason, detail = stabilize_to_highest(desired, now, self.history_, window)
+            else:
+                replicas, reason, detail = stabilize(
+                    desired,
+                    current,
+                    now,
+                    self.history_,
+                    rules.scale_up.stabilization_window_seconds,
+                    rules.scale_down.stabilization_window_seconds,
+                )
+            self.history_.append((now, desired))
+            stages.append(Stage("stabilize", replicas, reason, detail))
 
-        replicas, reason, detail = rate_limit(
-            replicas,
-            current,
-            now,
-            self.up_events_,
-            self.down_events_,
-            rules.scale_up,
-            rules.scale_down,
-        )
-        stages.append(Stage("rate_limit", replicas, reason, detail))
+            if rules.no_behavior:
+                replicas, reason, detail = scale_up_cap(replicas, current)
+            else:
+                replicas, reason, detail = rate_limit(
+                    replicas,
+                    current,
+                    now,
+                    self.up_events_,
+                    self.down_events_,
+                    rules.scale_up,
+                    rules.scale_down,
+                )
+            stages.append(Stage("rate_limit", replicas, reason, detail))
 
         low, high = self._bounds(recommendations)
-        replicas, reason, detail = clamp_to_bounds(replicas, low, high)
+        if corrected is not None:
+            replicas, reason, detail = corrected
+        else:
+            replicas, reason, detail = clamp_to_bounds(replicas, low, high)
         stages.append(Stage("bounds", replicas, reason, detail))
 
         replicas, reason, detail = self._gate(replicas, current, now, low, high, warming, settling)
         stages.append(Stage("cooldown", replicas, reason, detail))
 
         self._record(replicas, current, now)
-        return Decision(now, current, replicas, tuple(recommendations), tuple(stages))
+        return Decision(now, current, replicas, recommendations, tuple(stages))
+
+    def _out_of_range(self, current: int) -> StageResult | None:
+        """The Kubernetes controller's correction of a count outside the bounds, if any."""
+        low, high = int(self.min_replicas), int(self.max_replicas)
+        if current == 0 and low != 0:
+            return 0, Reason.HOLD, "scaling is disabled: the target is at zero (ScalingDisabled)"
+        if current > high:
+            return high, Reason.TOO_MANY, f"the current count is above max_replicas ({high})"
+        if current < low:
+            return low, Reason.TOO_FEW, f"the current count is below min_replicas ({low})"
+        return None
 
     def _forget(self, now: float) -> None:
         # all three lists are in time order: drop their old heads in place
         cutoff = now - self._horizon
+        if self._behavior.no_behavior:
+            # its window is closed: what is exactly one horizon old still counts
+            cutoff = math.nextafter(cutoff, -math.inf)
         history = self.history_
         old = 0
         while old < len(history) and history[old][0] <= cutoff:
@@ -231,10 +318,9 @@ class DecisionLoop(Params):
         return sum(e.replica_change for e in self.up_events_ if e.time > cutoff)
 
     def _bounds(self, recommendations: Sequence[Recommendation]) -> tuple[int, int]:
-        lows = [r.min_replicas for r in recommendations if r.min_replicas is not None]
-        highs = [r.max_replicas for r in recommendations if r.max_replicas is not None]
-        low = max(lows) if lows else self.min_replicas
-        high = min(highs) if highs else self.max_replicas
+        low, high = imposed_bounds(recommendations)
+        low = self.min_replicas if low is None else low
+        high = self.max_replicas if high is None else high
         return min(low, high), high
 
     def _gate(

@@ -27,6 +27,12 @@ class Policy(Protocol):
     at or before the time last observed teaches the policy nothing: it keeps
     its state, and :meth:`recommend` answers as after the first observation
     of that time (``elastic.checks.check_repeated_time`` tests this).
+
+    A policy that reads ``obs.warming`` itself (the Kubernetes HPA's CPU
+    initialization rule) says so with a ``sees_warming = True`` attribute:
+    :class:`~elastic.DecisionLoop` then gives it the observation with its
+    warming replicas instead of taking them away first. Without the
+    attribute the loop handles warming replicas for the policy.
     """
 
     def observe(self, obs: Observation) -> None:

@@ -17,12 +17,19 @@ from elastic.core.types import Reason, Recommendation
 __all__ = [
     "clamp_to_bounds",
     "combine",
+    "imposed_bounds",
+    "no_behavior_scale_up_limit",
     "rate_limit",
     "replicas_changed_in_period",
     "scale_down_limit",
+    "scale_up_cap",
     "scale_up_limit",
     "stabilize",
+    "stabilize_to_highest",
 ]
+
+# the Kubernetes HPA without behavior: a scale-up goes at most to max(2 * current, 4)
+SCALE_UP_LIMIT_FACTOR, SCALE_UP_LIMIT_MINIMUM = 2.0, 4.0
 
 StageResult = tuple[int, Reason, str]
 
@@ -125,6 +132,37 @@ def stabilize(
         result,
         Reason.STABILIZED,
         f"recommendations of the last {window:g} s keep {result} instead of {desired}",
+    )
+
+
+def stabilize_to_highest(
+    desired: int, now: float, history: Sequence[tuple[float, int]], window: float
+) -> StageResult:
+    """The highest of ``desired`` and the recommendations of the last ``window`` seconds.
+
+    The Kubernetes HPA without ``behavior`` (upstream ``stabilizeRecommendation``):
+    the highest recommendation wins whatever the direction, and a
+    recommendation made exactly ``window`` seconds ago is still inside the
+    window (upstream keeps all that are not before its start).
+
+    Examples
+    --------
+    >>> stabilize_to_highest(3, 300.0, [(0.0, 8), (100.0, 6)], 300.0)[:2]
+    (8, <Reason.STABILIZED: 'stabilized'>)
+    >>> stabilize_to_highest(3, 301.0, [(0.0, 8), (100.0, 6)], 300.0)[0]
+    6
+    """
+    cutoff = now - window
+    highest = desired
+    for t, r in history:
+        if t >= cutoff and r > highest:
+            highest = r
+    if highest == desired:
+        return desired, Reason.UNCHANGED, ""
+    return (
+        highest,
+        Reason.STABILIZED,
+        f"the highest recommendation of the last {window:g} s is {highest}, not {desired}",
     )
 
 
@@ -254,6 +292,50 @@ def rate_limit(
                 f"the desired count {desired} falls faster than the scale-down rate allows",
             )
     return desired, Reason.UNCHANGED, ""
+
+
+def no_behavior_scale_up_limit(current: int) -> int:
+    """``max(2 * current, 4)``: the scale-up cap of the Kubernetes HPA without ``behavior``
+    (upstream ``calculateScaleUpLimit``, in its float arithmetic)."""
+    return int(max(SCALE_UP_LIMIT_FACTOR * float(current), SCALE_UP_LIMIT_MINIMUM))
+
+
+def scale_up_cap(desired: int, current: int) -> StageResult:
+    """Cap a scale-up at :func:`no_behavior_scale_up_limit`; a scale-down is not limited.
+
+    The rate limit of the Kubernetes HPA without ``behavior``.
+
+    Examples
+    --------
+    >>> scale_up_cap(20, 3)[:2]
+    (6, <Reason.SCALE_UP_LIMIT: 'scale_up_limit'>)
+    >>> scale_up_cap(10, 1)[0], scale_up_cap(1, 10)[0]
+    (4, 1)
+    """
+    limit = no_behavior_scale_up_limit(current)
+    if desired > limit:
+        return (
+            limit,
+            Reason.SCALE_UP_LIMIT,
+            f"the desired count {desired} is above max(2 x {current}, 4) = {limit}",
+        )
+    return desired, Reason.UNCHANGED, ""
+
+
+def imposed_bounds(recommendations: Sequence[Recommendation]) -> tuple[int | None, int | None]:
+    """The bounds the recommendations impose together: the highest ``min_replicas`` and the
+    lowest ``max_replicas`` among them, ``None`` where none sets one.
+
+    Examples
+    --------
+    >>> from elastic.core.types import Reason, Recommendation
+    >>> imposed_bounds([Recommendation(3, Reason.SCHEDULED, min_replicas=2, max_replicas=9),
+    ...                 Recommendation(5, Reason.SCHEDULED, min_replicas=4)])
+    (4, 9)
+    """
+    lows = [r.min_replicas for r in recommendations if r.min_replicas is not None]
+    highs = [r.max_replicas for r in recommendations if r.max_replicas is not None]
+    return (max(lows) if lows else None), (min(highs) if highs else None)
 
 
 def clamp_to_bounds(desired: int, low: int, high: int) -> StageResult:

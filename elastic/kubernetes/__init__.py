@@ -1,11 +1,16 @@
-"""Kubernetes-exact autoscaling: the HPA's replica calculation, behavior and a policy on them."""
+"""Kubernetes-exact autoscaling: the HPA's replica calculation, behavior and a policy on them.
 
+``Behavior``, ``ScalingRules`` and ``ScalingPolicy`` of this package are
+deprecated aliases: the rules are :class:`elastic.Behavior`,
+:class:`elastic.ScalingRules` and :class:`elastic.RateLimit`.
+"""
+
+from typing import Any as _Any
+
+from elastic.kubernetes import behavior as _behavior
 from elastic.kubernetes.behavior import (
     DOWNSCALE_STABILIZATION_SECONDS,
-    Behavior,
     ScaleEvent,
-    ScalingPolicy,
-    ScalingRules,
     normalize,
     stabilize,
     store_scale_event,
@@ -26,13 +31,10 @@ from elastic.kubernetes.replicas import (
 __all__ = [
     "DEFAULT_CPU_UTILIZATION",
     "DOWNSCALE_STABILIZATION_SECONDS",
-    "Behavior",
     "HorizontalPodAutoscaler",
     "Metric",
     "Pod",
     "ScaleEvent",
-    "ScalingPolicy",
-    "ScalingRules",
     "Tolerance",
     "UsageReplicas",
     "UtilizationReplicas",
@@ -46,3 +48,10 @@ __all__ = [
     "utilization_replicas",
     "value_replicas",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    """The deprecated names, each with a ``DeprecationWarning`` naming its replacement."""
+    if name in ("Behavior", "ScalingRules", "ScalingPolicy"):
+        return _behavior._deprecated(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,22 +1,24 @@
-"""An ``autoscaling/v2`` HorizontalPodAutoscaler as an elastic policy, computing what upstream does.
+"""An ``autoscaling/v2`` HorizontalPodAutoscaler, split as upstream splits it.
 
-Each sync (each observation) runs upstream's ``reconcileAutoscaler``: every
-metric proposes a count with the replica calculation of
-:mod:`elastic.kubernetes.replicas` (the largest wins; a failed metric is
-skipped unless all fail or the others would scale down), the proposal is
-stabilized and normalized as :mod:`elastic.kubernetes.behavior` does, and
-the scale events and recommendations are remembered as the controller keeps
-them. The policy therefore does its own stabilization and rate limiting:
-run it in a loop with no ``behavior`` (:meth:`HorizontalPodAutoscaler.loop`).
+The policy is the replica calculation of each sync (upstream
+``computeReplicasForMetrics``): every metric proposes a count with
+:mod:`elastic.kubernetes.replicas`, the largest wins, and a failed metric is
+skipped unless all fail or the others would scale down. The rest of the
+controller's sync, its normalization (stabilization, rate limits,
+``minReplicas``/``maxReplicas``) and what it remembers between syncs, are
+the stages of :class:`~elastic.DecisionLoop`:
+:meth:`HorizontalPodAutoscaler.loop` builds that loop from the HPA's
+``behavior`` and bounds. The policy keeps no state.
 
 An :class:`~elastic.Observation` carries aggregates, so the pods are
 rebuilt from it, as counts (a billion replicas are three pod groups, not a
 billion pods): ``ready - warming`` running pods and ``warming`` pods in
 their CPU initialization period, all with the observed per-pod value, and
-``pending`` pods in phase Pending. Metric values are read from
-``obs.metrics`` by metric name, in their natural unit (a Utilization metric
-in percent, other values as plain numbers); targets are milli-units, as in
-the API. A value that is not a finite number >= 0 (infinite, NaN, negative)
+``pending`` pods in phase Pending. The warming pods are the HPA's to judge
+(``sees_warming``): the loop does not take them away first. Metric values
+are read from ``obs.metrics`` by metric name, in their natural unit (a
+Utilization metric in percent, other values as plain numbers); targets are
+milli-units, as in the API. A value that is not a finite number >= 0 (infinite, NaN, negative)
 is a missing metric, with the reason in the detail: as upstream with a
 metric it cannot read, the HPA then does not scale down. Milli-values
 saturate at the int64 maximum, as the metrics APIs' do.
@@ -25,21 +27,14 @@ saturate at the int64 maximum, as the metrics APIs' do.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from elastic.core.behavior import Behavior, ScalingRules
 from elastic.core.loop import DecisionLoop
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_choice, check_int
 from elastic.errors import MetricsError, ParameterError, PolicyError
-from elastic.kubernetes.behavior import (
-    Behavior,
-    ScaleEvent,
-    ScalingRules,
-    normalize,
-    stabilize,
-    store_scale_event,
-)
 from elastic.kubernetes.quantity import INT64_MAX
 from elastic.kubernetes.replicas import (
     Pod,
@@ -66,12 +61,7 @@ _TARGETS = {
     "Object": ("Value", "AverageValue"),
     "External": ("Value", "AverageValue"),
 }
-_REASONS = {
-    "ScaleUpLimit": Reason.SCALE_UP_LIMIT,
-    "ScaleDownLimit": Reason.SCALE_DOWN_LIMIT,
-    "TooFewReplicas": Reason.TOO_FEW,
-    "TooManyReplicas": Reason.TOO_MANY,
-}
+_API_WINDOW, _API_PERIOD = 3600, 1800  # autoscaling/v2 validation of behavior
 
 
 def _milli(value: float) -> int:
@@ -116,25 +106,54 @@ class Metric:
             raise ParameterError("name", self.name, "a metric or resource name", owner=owner)
 
 
-@dataclass(frozen=True, slots=True)
-class _State:
-    recommendations: tuple[tuple[float, int], ...] = ()
-    ups: tuple[ScaleEvent, ...] = ()
-    downs: tuple[ScaleEvent, ...] = ()
+def _check_behavior(behavior: Behavior, owner: str) -> None:
+    """Raise a PolicyError where ``behavior`` does not fit ``autoscaling/v2``'s validation."""
+    if behavior.no_behavior:
+        raise PolicyError(
+            "behavior",
+            behavior,
+            "None for an HPA without spec.behavior, or a Behavior of its rules",
+            owner=owner,
+        )
+    for direction in ("scale_up", "scale_down"):
+        rules: ScalingRules = getattr(behavior, direction)
+        window = rules.stabilization_window_seconds
+        if window != int(window) or window > _API_WINDOW:
+            raise PolicyError(
+                f"behavior.{direction}.stabilization_window_seconds",
+                window,
+                f"whole seconds from 0 to {_API_WINDOW}",
+                owner=owner,
+            )
+        for i, limit in enumerate(rules.policies):
+            period = limit.period_seconds
+            if period != int(period) or period > _API_PERIOD:
+                raise PolicyError(
+                    f"behavior.{direction}.policies[{i}].period_seconds",
+                    period,
+                    f"whole seconds from 1 to {_API_PERIOD}",
+                    owner=owner,
+                )
 
 
 class HorizontalPodAutoscaler(BasePolicy):
-    """The Kubernetes HPA controller's decision for one target.
+    """The Kubernetes HPA's replica proposal for one target; :meth:`loop` runs the controller.
 
     Parameters
     ----------
     metrics
         The metrics (``()``: CPU at 80 % utilization, as the API defaults).
     min_replicas, max_replicas
-        ``spec.minReplicas`` (default 1) and ``spec.maxReplicas``.
+        ``spec.minReplicas`` (default 1) and ``spec.maxReplicas``: the bounds
+        of :meth:`loop`.
     behavior
-        ``spec.behavior``; ``None`` is the no-behavior path (scale-up capped at
-        ``max(2 * current, 4)``, a 300 s downscale stabilization).
+        ``spec.behavior`` as an :class:`elastic.Behavior` (every field given:
+        :meth:`~elastic.Behavior.kubernetes_default` has the defaults a
+        manifest's left-out fields take); ``None`` is an HPA without
+        ``behavior`` (:meth:`~elastic.Behavior.kubernetes_no_behavior`:
+        scale-up capped at ``max(2 * current, 4)``, a 300 s downscale
+        stabilization). Its rules run in :meth:`loop`'s stages; the
+        directions' ``tolerance`` is the policy's.
     tolerance
         The controller's ``--horizontal-pod-autoscaler-tolerance`` (a float)
         or per-direction :class:`Tolerance`; a direction's ``tolerance`` in
@@ -147,12 +166,16 @@ class HorizontalPodAutoscaler(BasePolicy):
     >>> from elastic import Observation
     >>> cpu = Metric("Resource", "cpu", "Utilization", 50)
     >>> hpa = HorizontalPodAutoscaler([cpu], max_replicas=10)
-    >>> obs = Observation(0.0, 4, {"cpu": 90.0})
-    >>> hpa.observe(obs)
-    >>> rec = hpa.recommend(obs)
+    >>> obs = Observation(0.0, 4, {"cpu": 190.0})
+    >>> rec = hpa.recommend(obs)   # the proposal: 3.8 x 4 pods
     >>> rec.replicas, rec.detail
-    (8, 'cpu proposes 8; DesiredWithinRange')
+    (16, 'cpu proposes 16')
+    >>> hpa.loop().step(obs).replicas   # the controller: at most max(2 x 4, 4), then 10
+    8
     """
+
+    #: The CPU-initialization rule reads ``obs.warming``: the loop leaves warming pods in.
+    sees_warming: ClassVar[bool] = True
 
     _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
         {"max_replicas": 12},
@@ -186,8 +209,6 @@ class HorizontalPodAutoscaler(BasePolicy):
         self.name = name
         self.target_ref = target_ref
         self.validate()
-        self.state_ = _State()
-        self.last_: tuple[float, int, Recommendation] | None = None
 
     def validate(self) -> None:
         owner = type(self).__name__
@@ -198,15 +219,31 @@ class HorizontalPodAutoscaler(BasePolicy):
         for i, metric in enumerate(self.metrics):
             if not isinstance(metric, Metric):
                 raise PolicyError(f"metrics[{i}]", metric, "a Metric", owner=owner)
-        if self.behavior is not None and not isinstance(self.behavior, Behavior):
-            raise PolicyError("behavior", self.behavior, "None or a Behavior", owner=owner)
-        Tolerance.of(self.tolerance)
+        if self.behavior is not None:
+            if not isinstance(self.behavior, Behavior):
+                raise PolicyError("behavior", self.behavior, "None or a Behavior", owner=owner)
+            _check_behavior(self.behavior, owner)
+        self._band = self._tolerance()
 
     def loop(self) -> DecisionLoop:
-        """A decision loop that runs this HPA as the controller does (no extra stages)."""
-        return DecisionLoop(self, min_replicas=0, max_replicas=max(self.max_replicas, 1))
+        """The decision loop that runs this HPA as the controller does.
 
-    # --- the controller's sync ----------------------------------------------------------------
+        Its stages are the HPA's: its ``behavior`` (or, for ``None``,
+        :meth:`~elastic.Behavior.kubernetes_no_behavior`), its
+        ``min_replicas``/``max_replicas``, and the controller's sync
+        (``sync="kubernetes"``: a count out of the bounds is corrected at
+        once, a target at zero is left alone, invalid metrics hold).
+        """
+        behavior = self.behavior or Behavior.kubernetes_no_behavior()
+        return DecisionLoop(
+            self,
+            min_replicas=int(self.min_replicas),
+            max_replicas=int(self.max_replicas),
+            behavior=behavior,
+            sync="kubernetes",
+        )
+
+    # --- the replica proposal -----------------------------------------------------------------
 
     @property
     def _metrics(self) -> Sequence[Metric]:
@@ -217,8 +254,7 @@ class HorizontalPodAutoscaler(BasePolicy):
         behavior = self.behavior
         if behavior is None:
             return base
-        up = behavior.scale_up.tolerance if behavior.scale_up else None
-        down = behavior.scale_down.tolerance if behavior.scale_down else None
+        up, down = behavior.scale_up.tolerance, behavior.scale_down.tolerance
         return Tolerance(
             base.scale_up if up is None else up, base.scale_down if down is None else down
         )
@@ -245,7 +281,7 @@ class HorizontalPodAutoscaler(BasePolicy):
         value = obs.metric(metric.name, nonnegative=True)
         if value is None and metric.name in obs.metrics:
             raise MetricsError(f"{obs.missing(metric.name, nonnegative=True)}; taken as missing")
-        tolerance = self._tolerance()
+        tolerance = self._band
         if metric.type in ("Resource", "ContainerResource"):
             cpu = metric.name == "cpu"
             if metric.target_type == "Utilization":
@@ -276,17 +312,10 @@ class HorizontalPodAutoscaler(BasePolicy):
             current, milli, metric.target, tolerance=tolerance
         ).replicas
 
-    def _reconcile(self, obs: Observation, state: _State) -> tuple[Recommendation, _State]:
+    def recommend(self, obs: Observation) -> Recommendation:
+        """The replica proposal for ``obs``: the largest over the metrics, or ``None``
+        (``Reason.NO_DATA``) where upstream's invalid-metric rule stops the sync."""
         current = int(obs.replicas)
-        low, high = int(self.min_replicas), int(self.max_replicas)
-        if current == 0 and low != 0:
-            return Recommendation(0, Reason.HOLD, "ScalingDisabled: the target is at zero"), state
-        if current > high:
-            return Recommendation(
-                high, Reason.TOO_MANY, "current replicas above maxReplicas"
-            ), state
-        if current < low:
-            return Recommendation(low, Reason.TOO_FEW, "current replicas below minReplicas"), state
         proposal, chosen, errors = 0, "", []
         for metric in self._metrics:
             try:
@@ -298,55 +327,10 @@ class HorizontalPodAutoscaler(BasePolicy):
                 proposal, chosen = replicas, metric.name
         if len(errors) == len(self._metrics) or (errors and proposal < current):
             why = f"invalid metrics ({len(errors)} of {len(self._metrics)}): {errors[0]}"
-            return Recommendation(None, Reason.NO_DATA, why), state
+            return Recommendation(None, Reason.NO_DATA, why)
         desired = max(0, proposal)
-        stabilized, kept = stabilize(
-            state.recommendations, desired, current, float(obs.time), self.behavior
-        )
-        replicas, condition = normalize(
-            current,
-            stabilized,
-            min_replicas=low,
-            max_replicas=high,
-            behavior=self.behavior,
-            scale_up_events=state.ups,
-            scale_down_events=state.downs,
-            now=float(obs.time),
-        )
-        state = replace(state, recommendations=tuple(kept))
-        if replicas != current and self.behavior is not None:
-            if replicas > current:
-                ups = store_scale_event(state.ups, replicas - current, obs.time, self.behavior.up)
-                state = replace(state, ups=tuple(ups))
-            else:
-                downs = store_scale_event(
-                    state.downs, current - replicas, obs.time, self.behavior.down
-                )
-                state = replace(state, downs=tuple(downs))
-        if condition in _REASONS:
-            reason = _REASONS[condition]
-        elif stabilized != desired:
-            reason = Reason.STABILIZED
-        elif desired == current:
-            reason = Reason.WITHIN_TOLERANCE
-        else:
-            reason = Reason.TARGET_TRACKING
-        detail = f"{chosen} proposes {desired}"
-        if stabilized != desired:
-            detail += f", stabilized to {stabilized}"
-        return Recommendation(replicas, reason, f"{detail}; {condition}"), state
-
-    def observe(self, obs: Observation) -> None:
-        if self.last_ is not None and float(obs.time) <= self.last_[0]:
-            return  # a time seen already teaches nothing (the Policy contract)
-        rec, self.state_ = self._reconcile(obs, self.state_)
-        self.last_ = (float(obs.time), int(obs.replicas), rec)
-
-    def recommend(self, obs: Observation) -> Recommendation:
-        last = self.last_
-        if last is not None and last[0] == float(obs.time) and last[1] == obs.replicas:
-            return last[2]
-        return self._reconcile(obs, self.state_)[0]
+        reason = Reason.WITHIN_TOLERANCE if desired == current else Reason.TARGET_TRACKING
+        return Recommendation(desired, reason, f"{chosen} proposes {desired}")
 
     # --- manifests ----------------------------------------------------------------------------
 

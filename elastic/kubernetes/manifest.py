@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from elastic.errors import ManifestError
-from elastic.kubernetes.behavior import Behavior, ScalingPolicy, ScalingRules
+from elastic.core.behavior import Behavior, RateLimit, ScalingRules
+from elastic.errors import ManifestError, PolicyError
 from elastic.kubernetes.hpa import HorizontalPodAutoscaler, Metric
 from elastic.kubernetes.quantity import format_milli, parse_quantity
 from elastic.kubernetes.replicas import Tolerance
@@ -169,6 +170,13 @@ class _Rules(_Model):
     policies: list[_Policy] | None = None
     tolerance: Quantity | None = None
 
+    @field_validator("policies")
+    @classmethod
+    def _some_policy(cls, value: list[_Policy] | None) -> list[_Policy] | None:
+        if value is not None and not value:
+            raise ValueError("must specify at least one policy (the Kubernetes API's rule)")
+        return value
+
     @field_validator("tolerance")
     @classmethod
     def _tolerance(cls, value: Quantity | None) -> Quantity | None:
@@ -181,22 +189,40 @@ class _Rules(_Model):
                 raise ValueError("expected a quantity >= 0 (Kubernetes refuses others)")
         return value
 
-    def build(self) -> ScalingRules:
-        policies = None
+    def build(self, default: ScalingRules) -> ScalingRules:
+        """These rules, ``default`` (the Kubernetes default of the direction) filling the
+        fields left out, as the API server's defaulting does."""
+        given: dict[str, Any] = {}
+        if self.stabilization_window_seconds is not None:
+            given["stabilization_window_seconds"] = float(self.stabilization_window_seconds)
+        if self.select_policy is not None:
+            given["select_policy"] = self.select_policy
         if self.policies is not None:
-            policies = [ScalingPolicy(p.type, p.value, p.period_seconds) for p in self.policies]
-        tolerance = None if self.tolerance is None else parse_quantity(self.tolerance) / 1000
-        return ScalingRules(
-            policies=policies,
-            select_policy=self.select_policy or "Max",
-            stabilization_window_seconds=self.stabilization_window_seconds,
-            tolerance=tolerance,
-        )
+            given["policies"] = [
+                RateLimit(p.type, p.value, float(p.period_seconds)) for p in self.policies
+            ]
+        if self.tolerance is not None:
+            given["tolerance"] = parse_quantity(self.tolerance) / 1000
+        return replace(default, **given)
 
 
 class _Behavior(_Model):
     scale_up: _Rules | None = Field(None, alias="scaleUp")
     scale_down: _Rules | None = Field(None, alias="scaleDown")
+
+    def build(self) -> Behavior:
+        """The :class:`elastic.Behavior`: the Kubernetes defaults for what is left out
+        (``SetDefaults_HorizontalPodAutoscalerBehavior``). Raises :class:`SpecError`."""
+        defaults = Behavior.kubernetes_default()
+        rules: dict[str, ScalingRules] = {}
+        for key, alias in (("scale_up", "scaleUp"), ("scale_down", "scaleDown")):
+            given: _Rules | None = getattr(self, key)
+            default: ScalingRules = getattr(defaults, key)
+            try:
+                rules[key] = default if given is None else given.build(default)
+            except ValueError as error:  # a ParameterError is a ValueError too
+                raise SpecError(("behavior", alias), str(error)) from None
+        return Behavior(rules["scale_up"], rules["scale_down"])
 
 
 class _Spec(_Model):
@@ -267,16 +293,7 @@ def hpa_from_model(
             metrics.append(metric.build())
         except ValueError as error:
             raise SpecError(("metrics", i), str(error)) from None
-    behavior = None
-    if spec.behavior is not None:
-        rules: dict[str, ScalingRules | None] = {}
-        for key, alias in (("scale_up", "scaleUp"), ("scale_down", "scaleDown")):
-            given = getattr(spec.behavior, key)
-            try:
-                rules[key] = None if given is None else given.build()
-            except ValueError as error:  # a ParameterError is a ValueError too
-                raise SpecError(("behavior", alias), str(error)) from None
-        behavior = Behavior(scale_up=rules["scale_up"], scale_down=rules["scale_down"])
+    behavior = None if spec.behavior is None else spec.behavior.build()
     low = 1 if spec.min_replicas is None else spec.min_replicas
     if low > spec.max_replicas:
         raise SpecError(
@@ -316,16 +333,23 @@ def _metric(metric: Metric) -> dict[str, Any]:
     return {"type": metric.type, metric.type.lower(): body}
 
 
-def _rules(rules: ScalingRules) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if rules.stabilization_window_seconds is not None:
-        out["stabilizationWindowSeconds"] = rules.stabilization_window_seconds
-    out["selectPolicy"] = rules.select_policy
-    if rules.policies is not None:
-        out["policies"] = [
-            {"type": p.type, "value": p.value, "periodSeconds": p.period_seconds}
+def _rules(rules: ScalingRules, direction: str) -> dict[str, Any]:
+    """One direction, every field written (the HPA checked they fit the API: whole seconds)."""
+    if not rules.policies:
+        raise PolicyError(
+            f"behavior.{direction}.policies",
+            (),
+            "at least one rate limit: autoscaling/v2 has no way to write a direction without",
+            owner="HorizontalPodAutoscaler.to_manifest",
+        )
+    out: dict[str, Any] = {
+        "stabilizationWindowSeconds": int(rules.stabilization_window_seconds),
+        "selectPolicy": rules.select_policy,
+        "policies": [
+            {"type": p.type, "value": p.value, "periodSeconds": int(p.period_seconds)}
             for p in rules.policies
-        ]
+        ],
+    }
     if rules.tolerance is not None:
         out["tolerance"] = format_milli(int(Decimal(str(rules.tolerance)) * 1000))
     return out
@@ -342,12 +366,10 @@ def hpa_to_manifest(hpa: HorizontalPodAutoscaler) -> dict[str, Any]:
     if hpa.metrics:
         spec["metrics"] = [_metric(m) for m in hpa.metrics]
     if hpa.behavior is not None:
-        behavior = {}
-        if hpa.behavior.scale_up is not None:
-            behavior["scaleUp"] = _rules(hpa.behavior.scale_up)
-        if hpa.behavior.scale_down is not None:
-            behavior["scaleDown"] = _rules(hpa.behavior.scale_down)
-        spec["behavior"] = behavior
+        spec["behavior"] = {
+            "scaleUp": _rules(hpa.behavior.scale_up, "scale_up"),
+            "scaleDown": _rules(hpa.behavior.scale_down, "scale_down"),
+        }
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",

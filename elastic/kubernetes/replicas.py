@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from elastic.core.counts import MAX_REPLICAS
-from elastic.core.validate import check_choice, check_int, check_number
+from elastic.core.counts import MAX_REPLICAS, Tolerance, ceil_replicas, ratio_replicas
+from elastic.core.validate import check_choice, check_int
 from elastic.errors import MetricsError, ParameterError
 from elastic.kubernetes.quantity import INT64_MAX
 
@@ -87,42 +87,6 @@ class Pod:
 
 
 @dataclass(frozen=True, slots=True)
-class Tolerance:
-    """No change while ``1 - scale_down <= ratio <= 1 + scale_up``.
-
-    A ``scale_down`` tolerance of 1 or more is valid, as upstream: the band
-    then reaches every ratio below 1, and the count never goes down.
-
-    Examples
-    --------
-    >>> Tolerance(scale_up=0.05).within(1.06), Tolerance(scale_up=0.05).within(0.91)
-    (False, True)
-    """
-
-    scale_up: float = 0.1
-    scale_down: float = 0.1
-
-    def __post_init__(self) -> None:
-        check_number(self.scale_up, "scale_up", owner="Tolerance", ge=0)
-        check_number(self.scale_down, "scale_down", owner="Tolerance", ge=0)
-
-    def within(self, ratio: float) -> bool:
-        """Whether ``ratio`` is inside the band (a change would be too small)."""
-        return 1.0 - self.scale_down <= ratio <= 1.0 + self.scale_up
-
-    @classmethod
-    def of(cls, tolerance: float | Tolerance) -> Tolerance:
-        """A :class:`Tolerance` from a float (both directions) or a :class:`Tolerance`."""
-        if isinstance(tolerance, Tolerance):
-            return tolerance
-        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float):
-            raise ParameterError(
-                "tolerance", tolerance, "a number >= 0 or a Tolerance", owner="kubernetes"
-            )
-        return cls(float(tolerance), float(tolerance))
-
-
-@dataclass(frozen=True, slots=True)
 class UtilizationReplicas:
     """A utilization proposal: ``replicas``, ``utilization`` (whole percent) and the
     ``raw_average`` usage per pod (milli), both from the pods that had samples."""
@@ -149,8 +113,15 @@ def _metric_value(value: Any, owner: str) -> int:
 
 
 def _ceil(x: float) -> int:
-    """``ceil(x)`` as a replica count, saturating at :data:`INT32_MAX` (upstream)."""
-    return INT32_MAX if x >= INT32_MAX else math.ceil(x)
+    """``ceil(x)`` as a replica count, saturating at :data:`INT32_MAX`, rounding the float as
+    it is (Go's ``math.Ceil``: no residue is forgiven)."""
+    return ceil_replicas(x, residue=0.0)
+
+
+def _proportional(current: int, ratio: float, wanted: float, band: Tolerance) -> int:
+    """``current`` inside the band, else ``ceil(wanted)`` as upstream rounds it."""
+    replicas = ratio_replicas(ratio, wanted, band, residue=0.0)
+    return current if replicas is None else replicas
 
 
 def _ratio(numerator: int, denominator: int) -> float:
@@ -218,9 +189,9 @@ def _recount(current: int, ratio: float, new_ratio: float, pods: int, band: Tole
     """The count from the pessimistic second ratio, or ``current`` where upstream keeps it:
     inside the band, or when the second ratio, or the count, points the other way."""
     flipped = (ratio < 1.0 and new_ratio > 1.0) or (ratio > 1.0 and new_ratio < 1.0)
-    if band.within(new_ratio) or flipped:
+    if flipped:
         return current
-    replicas = _ceil(new_ratio * pods)
+    replicas = _proportional(current, new_ratio, new_ratio * pods, band)
     if (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current):
         return current
     return replicas
@@ -272,9 +243,8 @@ def utilization_replicas(
     ratio, utilization, raw = _utilization(samples, requests, target)
     up_with_unready = bool(unready) and ratio > 1.0
     if not up_with_unready and not missing:
-        if band.within(ratio):
-            return UtilizationReplicas(current_replicas, utilization, raw)
-        return UtilizationReplicas(_ceil(ratio * ready), utilization, raw)
+        replicas = _proportional(current_replicas, ratio, ratio * ready, band)
+        return UtilizationReplicas(replicas, utilization, raw)
     if missing:
         if ratio < 1.0:
             fallback = max(100, target)
@@ -330,9 +300,7 @@ def average_value_replicas(
     ratio, usage = _average(samples, target)
     up_with_unready = bool(unready) and ratio > 1.0
     if not up_with_unready and not missing:
-        if band.within(ratio):
-            return UsageReplicas(current_replicas, usage)
-        return UsageReplicas(_ceil(ratio * ready), usage)
+        return UsageReplicas(_proportional(current_replicas, ratio, ratio * ready, band), usage)
     if missing:  # at a ratio of exactly 1 upstream leaves missing pods out
         if ratio < 1.0:
             for name, count in missing.items():
@@ -377,9 +345,7 @@ def value_replicas(
     ratio = _ratio(value, target)
     if current_replicas == 0:
         return UsageReplicas(_ceil(ratio), value)
-    if band.within(ratio):
-        return UsageReplicas(current_replicas, value)
-    return UsageReplicas(_ceil(ratio * ready), value)
+    return UsageReplicas(_proportional(current_replicas, ratio, ratio * ready, band), value)
 
 
 def average_value_total_replicas(
@@ -406,10 +372,8 @@ def average_value_total_replicas(
     target = check_int(target_average_value, "target_average_value", owner=owner, ge=1)
     current = check_int(current_replicas, "current_replicas", owner=owner, ge=0)
     band = Tolerance.of(tolerance)
-    replicas = current
     ratio = _ratio(value, target * current) if current else math.inf
-    if not band.within(ratio):
-        replicas = _ceil(_ratio(value, target))
+    replicas = _proportional(current, ratio, _ratio(value, target), band)
     per_replica = _ratio(value, current) if current else math.inf
     usage = math.ceil(per_replica) if math.isfinite(per_replica) else value
     return UsageReplicas(replicas, usage)

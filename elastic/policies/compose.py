@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from elastic.core.protocols import Policy
+from elastic.core.stages import imposed_bounds
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.errors import PolicyError
 from elastic.policies.base import BasePolicy
@@ -13,12 +14,6 @@ from elastic.policies.step import StepScaling
 from elastic.policies.target_tracking import TargetTracking
 
 __all__ = ["Fallback", "MaxOf", "MinOf"]
-
-
-def _merge_bounds(recs: Sequence[Recommendation]) -> tuple[int | None, int | None]:
-    lows = [r.min_replicas for r in recs if r.min_replicas is not None]
-    highs = [r.max_replicas for r in recs if r.max_replicas is not None]
-    return (max(lows) if lows else None), (min(highs) if highs else None)
 
 
 class _Group(BasePolicy):
@@ -54,7 +49,7 @@ class _Group(BasePolicy):
 
     def recommend(self, obs: Observation) -> Recommendation:
         recs = [policy.recommend(obs) for policy in self.policies]
-        low, high = _merge_bounds(recs)
+        low, high = imposed_bounds(recs)
         wanted = [r.replicas for r in recs if r.replicas is not None]
         if not wanted:
             reason = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Literal
 
-from elastic.core.counts import ceil_replicas
+from elastic.core.counts import Tolerance, ratio_replicas
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_choice, check_number
 from elastic.errors import PolicyError
@@ -53,8 +53,9 @@ class TargetTracking(BasePolicy):
     kind
         ``"utilization"``, ``"average_value"`` or ``"value"``.
     tolerance
-        No change while ``|per-replica value / target - 1| <= tolerance``
-        (the HPA's 10 % band by default).
+        No change while ``1 - tolerance <= per-replica value / target <= 1 +
+        tolerance`` (the HPA's 10 % band by default, tested as the HPA tests
+        it: :class:`~elastic.core.counts.Tolerance`).
     scale_in_margin
         Scale in only when the metric is at least this fraction below target
         (AWS scales in only when the metric is clearly below target; 0.1 means
@@ -126,6 +127,7 @@ class TargetTracking(BasePolicy):
             raise PolicyError(
                 "disable_scale_in", self.disable_scale_in, "True or False", owner=owner
             )
+        self._band = Tolerance(float(self.tolerance), float(self.tolerance))
 
     def recommend(self, obs: Observation) -> Recommendation:
         value = obs.metric(self.metric, nonnegative=True)
@@ -147,13 +149,14 @@ class TargetTracking(BasePolicy):
                     f"no replica measured yet ({current} on their way): hold",
                 )
             wanted = measured * ratio
-        if abs(ratio - 1.0) <= self.tolerance:
+        proportional = ratio_replicas(ratio, wanted, self._band)
+        if proportional is None:
             return Recommendation(
                 current,
                 Reason.WITHIN_TOLERANCE,
                 f"{self.metric} at {ratio:.3f} of target, inside the ±{self.tolerance:g} band",
             )
-        desired = ceil_replicas(wanted)
+        desired = proportional
         if self.kind != "value":
             on_the_way = current - measured
             # above target they count toward the wanted capacity; below, they are kept

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic.alias_generators import to_snake
 
-from elastic.core.behavior import Behavior, RateLimit, ScalingRules
+from elastic.core.behavior import Behavior
 from elastic.core.cooldown import Cooldown
 from elastic.core.loop import DecisionLoop
 from elastic.core.protocols import Policy
@@ -170,14 +170,7 @@ def build_loop(document: Document, model: ScalingPolicyModel) -> DecisionLoop:
     if spec.behavior == "kubernetes-default":
         behavior = Behavior.kubernetes_default()
     elif spec.behavior is not None:
-
-        def rules(model: Any) -> ScalingRules:
-            if model is None:
-                return ScalingRules()
-            limits = [RateLimit(p.type, p.value, p.period_seconds) for p in model.policies]
-            return ScalingRules(model.stabilization_window_seconds, limits, model.select_policy)
-
-        behavior = Behavior(rules(spec.behavior.scale_up), rules(spec.behavior.scale_down))
+        behavior = spec.behavior.build()
     cooldown: Any = spec.cooldown
     try:
         if cooldown is not None and not isinstance(cooldown, int | float):

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from elastic.core.behavior import Behavior, RateLimit, ScalingRules
 from elastic.kubernetes.quantity import parse_quantity
 from elastic.sim.distributions import (
     Constant,
@@ -416,10 +417,22 @@ class RulesModel(_Strict):
     policies: list[RateLimitModel] = Field(default_factory=list)
     select_policy: Literal["Max", "Min", "Disabled"] = "Max"
 
+    def build(self) -> ScalingRules:
+        limits = [RateLimit(p.type, p.value, p.period_seconds) for p in self.policies]
+        return ScalingRules(self.stabilization_window_seconds, limits, self.select_policy)
+
 
 class BehaviorModel(_Strict):
     scale_up: RulesModel | None = None
     scale_down: RulesModel | None = None
+
+    def build(self) -> Behavior:
+        """The :class:`elastic.Behavior`; a direction left out has no window and no limit."""
+        up, down = self.scale_up, self.scale_down
+        return Behavior(
+            ScalingRules() if up is None else up.build(),
+            ScalingRules() if down is None else down.build(),
+        )
 
 
 class CooldownModel(_Strict):

@@ -140,6 +140,71 @@ def test_observed_warming_replicas_are_not_counted():
     assert (d.replicas, d.reason) == (12, Reason.WARMUP)
 
 
+class _SeesWarming(TargetTracking):
+    """Target tracking that says it judges warming replicas itself (as the HPA does)."""
+
+    sees_warming = True
+
+    def recommend(self, obs):
+        self.seen = obs  # the test reads what the policy was given
+        return super().recommend(obs)
+
+
+def test_a_policy_that_sees_warming_gets_the_observation_as_it_is():
+    policy = _SeesWarming("cpu", 50.0)
+    loop = DecisionLoop(policy, min_replicas=1, max_replicas=50)
+    given = Observation(0.0, 10, {"cpu": 100.0}, warming=4)
+    loop.step(given)
+    assert policy.seen is given  # not 6 replicas: the loop did not take the 4 away
+    # and replicas reported warming hold no scale-in: the policy judged them already
+    d = loop.step(Observation(15.0, 12, {"cpu": 10.0}, warming=2))
+    assert d.replicas < 12 and d.reason is not Reason.WARMUP
+
+
+def test_the_loops_own_warmup_still_holds_scale_in_for_such_a_policy():
+    loop = DecisionLoop(_SeesWarming("cpu", 50.0), min_replicas=1, max_replicas=50, warmup=60)
+    assert loop.step(obs(0, 4, cpu=100.0)).replicas == 8
+    d = loop.step(obs(30, 8, cpu=10.0))
+    assert (d.replicas, d.reason) == (8, Reason.WARMUP)
+
+
+def test_with_one_policy_relying_on_the_loop_warming_replicas_still_hold_scale_in():
+    loop = DecisionLoop(
+        [_SeesWarming("cpu", 50.0), TargetTracking("cpu", 50.0)], min_replicas=1, max_replicas=50
+    )
+    d = loop.step(Observation(0.0, 12, {"cpu": 10.0}, warming=2))
+    assert (d.replicas, d.reason) == (12, Reason.WARMUP)
+
+
+def test_kubernetes_sync_corrects_out_of_range_counts_without_stages():
+    slow = Behavior(scale_down=ScalingRules(300.0, [RateLimit("Pods", 1, 60)]))
+    loop = DecisionLoop(
+        TargetTracking("cpu", 50.0), min_replicas=2, max_replicas=10, behavior=slow,
+        sync="kubernetes",
+    )  # fmt: skip
+    d = loop.step(obs(0, 30, cpu=50.0))  # no window, no rate limit: at once to the bound
+    assert (d.replicas, d.reason, d.recommendations) == (10, Reason.TOO_MANY, ())
+    assert loop.step(obs(15, 0, cpu=50.0)).replicas == 0  # at zero: left alone
+    plain = DecisionLoop(
+        TargetTracking("cpu", 50.0), min_replicas=2, max_replicas=10, behavior=slow
+    )
+    assert plain.step(obs(0, 30, cpu=50.0)).replicas == 10  # the bounds stage, as ever
+    assert plain.step(obs(15, 0, cpu=50.0)).replicas == 2
+
+
+def test_no_behavior_stabilization_holds_the_highest_in_both_directions():
+    loop = DecisionLoop(
+        TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=100,
+        behavior=Behavior.kubernetes_no_behavior(),
+    )  # fmt: skip
+    assert loop.step(obs(0, 4, cpu=200.0)).replicas == 8  # wants 16; capped at max(2 x 4, 4)
+    d = loop.step(obs(15, 8, cpu=75.0))  # wants 12, but 16 was wanted 15 s ago
+    assert (d.stage("stabilize").replicas, d.replicas) == (16, 16)
+    # the 12 wanted at t=15 is exactly 300 s old at t=315: still inside the window
+    assert loop.step(obs(315, 16, cpu=25.0)).replicas == 12
+    assert loop.step(obs(316, 12, cpu=25.0)).replicas == 8  # wanted at 315 s; no rate limit
+
+
 def test_aws_combination_needs_every_policy_to_scale_in():
     loop = DecisionLoop(
         [TargetTracking("cpu", 50.0), TargetTracking("rps", 100.0, kind="value")],
@@ -187,6 +252,7 @@ def test_same_inputs_same_decisions_across_clones():
         ({"min_replicas": 1, "max_replicas": 2, "cooldown": -5}, "cooldown"),
         ({"min_replicas": 1, "max_replicas": 2, "warmup": float("nan")}, "warmup"),
         ({"min_replicas": 1, "max_replicas": 2, "behavior": {"scale_up": {}}}, "behavior"),
+        ({"min_replicas": 1, "max_replicas": 2, "sync": "k8s"}, "sync"),
     ],
 )
 def test_bad_loop_parameters_name_themselves(kwargs, name):
@@ -268,6 +334,11 @@ def test_time_must_not_go_backwards():
         (lambda: RateLimit("Pods", 4, 0), "period_seconds"),
         (lambda: ScalingRules(-1), "stabilization_window_seconds"),
         (lambda: ScalingRules(select_policy="max"), "select_policy"),
+        (lambda: ScalingRules(tolerance=-0.1), "tolerance"),
+        (lambda: Behavior(scale_up={"policies": []}), "scale_up"),
+        (lambda: Behavior(no_behavior=1), "no_behavior"),
+        (lambda: Behavior(Behavior.kubernetes_default().scale_up, no_behavior=True), "no_behavior"),
+        (lambda: Behavior.kubernetes_no_behavior(-1), "downscale_stabilization_seconds"),
         (lambda: Cooldown(-1), "scale_out"),
         (lambda: Cooldown(mode="ec2"), "mode"),
     ],

@@ -81,3 +81,39 @@ def test_an_unreadable_trigger_never_scales_to_zero(value):
     rec = step(policy, 600, 40, value)
     assert rec.replicas != 0
     assert step(policy, 900, 40, value).replicas != 0
+
+
+# --- issue 16: an HPA inside keeps its behavior; KEDA's own 0 <-> 1 does not pass through it --
+
+
+def _keda_over_hpa(behavior, **keda):
+    from elastic.kubernetes import HorizontalPodAutoscaler, Metric
+
+    queue = Metric("External", "queue", "AverageValue", 10_000)  # 10 messages per replica
+    hpa = HorizontalPodAutoscaler([queue], max_replicas=100, behavior=behavior)
+    return ScaledObject(hpa, "queue", activation_threshold=50.0, **keda).loop()
+
+
+def _run(loop, syncs):
+    return [loop.step(Observation(float(t), r, {"queue": q})).replicas for t, r, q in syncs]
+
+
+def test_a_wrapped_hpa_keeps_its_behavior_between_one_and_n():
+    from elastic import Behavior
+
+    loop = _keda_over_hpa(Behavior.kubernetes_default())
+    # KEDA activates to 1; the HPA wants 40, and its default behavior allows
+    # max(4 pods, 100 %) per 15 s: 1 -> 5 -> 10
+    assert _run(loop, [(0, 0, 400.0), (15, 1, 400.0), (30, 5, 400.0)]) == [1, 5, 10]
+
+
+def test_keda_scales_to_zero_past_the_wrapped_hpas_window():
+    from elastic import Behavior
+
+    loop = _keda_over_hpa(Behavior.kubernetes_default(), cooldown_period=60.0)
+    syncs = [(0, 0, 400.0), (15, 1, 400.0), (30, 5, 400.0), (60, 10, 0.0), (90, 10, 0.0)]
+    # the HPA's 300 s window holds the 40 it wanted at 15 s and 30 s
+    assert _run(loop, syncs) == [1, 5, 10, 10, 10]
+    # the trigger was last active at the poll of 30 s: past KEDA's 60 s cooldown it scales
+    # to zero itself, whatever the HPA's window holds
+    assert _run(loop, [(120, 10, 0.0)]) == [0]
