@@ -16,7 +16,7 @@ reads the same metric, holds.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from elastic.core.loop import DecisionLoop
 from elastic.core.protocols import Policy
@@ -24,7 +24,6 @@ from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_int, check_number
 from elastic.errors import PolicyError
 from elastic.policies.base import BasePolicy
-from elastic.policies.target_tracking import TargetTracking
 
 __all__ = ["ScaledObject"]
 
@@ -64,18 +63,23 @@ class ScaledObject(BasePolicy):
     1
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"hpa": TargetTracking("rps", 100.0, kind="value"), "metric": "rps"},
-        {
-            "hpa": TargetTracking("queue", 20.0, kind="value"),
-            "metric": "queue",
-            "activation_threshold": 5.0,
-            "min_replica_count": 1,
-            "max_replica_count": 10,
-            "cooldown_period": 60.0,
-            "polling_interval": 15.0,
-        },
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        from elastic.policies.target_tracking import TargetTracking
+
+        return [
+            {"hpa": TargetTracking("rps", 100.0, kind="value"), "metric": "rps"},
+            {
+                "hpa": TargetTracking("queue", 20.0, kind="value"),
+                "metric": "queue",
+                "activation_threshold": 5.0,
+                "min_replica_count": 1,
+                "max_replica_count": 10,
+                "cooldown_period": 60.0,
+                "polling_interval": 15.0,
+            },
+        ]
 
     def __init__(
         self,

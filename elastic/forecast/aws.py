@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -62,10 +62,10 @@ class AWSStyle(BaseForecaster):
     [100, 113, 125]
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {},
-        {"history_days": 7, "refresh_hours": 1, "decay": 1.0},
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        return [{}, {"history_days": 7, "refresh_hours": 1, "decay": 1.0}]
 
     def __init__(
         self,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from elastic.core.loop import DecisionLoop
 from elastic.core.types import Observation, Reason, Recommendation
@@ -35,7 +35,6 @@ from elastic.errors import MetricsError, ParameterError, PolicyError
 from elastic.kubernetes.behavior import (
     Behavior,
     ScaleEvent,
-    ScalingRules,
     normalize,
     stabilize,
     store_scale_event,
@@ -154,18 +153,23 @@ class HorizontalPodAutoscaler(BasePolicy):
     (8, 'cpu proposes 8; DesiredWithinRange')
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"max_replicas": 12},
-        {
-            "metrics": [
-                Metric("Resource", "cpu", "Utilization", 60),
-                Metric("External", "rps", "AverageValue", 100_000),
-            ],
-            "min_replicas": 2,
-            "max_replicas": 20,
-            "behavior": Behavior(scale_down=ScalingRules(stabilization_window_seconds=60)),
-        },
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        from elastic.kubernetes.behavior import ScalingRules
+
+        return [
+            {"max_replicas": 12},
+            {
+                "metrics": [
+                    Metric("Resource", "cpu", "Utilization", 60),
+                    Metric("External", "rps", "AverageValue", 100_000),
+                ],
+                "min_replicas": 2,
+                "max_replicas": 20,
+                "behavior": Behavior(scale_down=ScalingRules(stabilization_window_seconds=60)),
+            },
+        ]
 
     def __init__(
         self,

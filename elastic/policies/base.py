@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from elastic.core.params import Params
 from elastic.core.types import Observation, Recommendation
 
@@ -18,9 +16,6 @@ class BasePolicy(Params):
     attributes ending with ``_`` that only :meth:`observe` changes, and
     implement :meth:`recommend` without side effects.
     """
-
-    #: Parameter sets the conformance tests build this class with.
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = ()
 
     def validate(self) -> None:
         """Raise a :class:`~elastic.errors.PolicyError` naming any bad parameter."""

@@ -26,7 +26,7 @@ def sync(hpa, time, replicas, **metrics):
     return hpa.recommend(obs)
 
 
-@pytest.mark.parametrize("policy", HorizontalPodAutoscaler._unit_test_params)
+@pytest.mark.parametrize("policy", HorizontalPodAutoscaler.conformance_params())
 @pytest.mark.parametrize(
     "check", list(checks.yield_checks(HorizontalPodAutoscaler(max_replicas=5)))
 )

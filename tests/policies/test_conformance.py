@@ -16,7 +16,7 @@ CLASSES = [
 CASES = [
     pytest.param(cls(**params), check, id=f"{cls.__name__}[{i}]-{check.__name__}")
     for cls in CLASSES
-    for i, params in enumerate(cls._unit_test_params)
+    for i, params in enumerate(cls.conformance_params())
     for check in checks.yield_checks(cls(**params))
 ]
 
@@ -31,7 +31,7 @@ def test_every_policy_has_test_params():
         "Fallback",
     }
     for cls in CLASSES:
-        assert cls._unit_test_params, f"{cls.__name__} has no _unit_test_params"
+        assert cls.conformance_params(), f"{cls.__name__} has no conformance_params()"
 
 
 @pytest.mark.parametrize(("policy", "check"), CASES)
