@@ -1,9 +1,10 @@
 """A forecaster with the data rules of AWS predictive scaling.
 
-AWS documents the rules (SEMANTICS.md §1.8): hourly values, learned from the
-last 14 days, at least 24 hours of history before the first forecast, a
-forecast of the next 48 hours refreshed every 6 hours, aimed at daily and
-weekly patterns. It does not publish its model; this one is a weighted
+AWS documents the rules (EC2 Auto Scaling user guide, "Predictive scaling":
+https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-predictive-scaling.html):
+hourly values, learned from the last 14 days, at least 24 hours of history
+before the first forecast, a forecast of the next 48 hours refreshed every 6
+hours, aimed at daily and weekly patterns. It does not publish its model; this one is a weighted
 seasonal profile: the forecast of an hour is the weighted mean of the same
 hour on each earlier day still in the history, the weight of the day ``d``
 days back being ``decay ** (d - 1)``, times ``weekly`` when ``d`` is a whole

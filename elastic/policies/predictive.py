@@ -53,7 +53,8 @@ class Predictive(BasePolicy):
     reports) plus the control interval (learned from the spacing of the
     observations).
 
-    As AWS predictive scaling does (SEMANTICS.md §1.8), it never scales in
+    As AWS predictive scaling does (EC2 Auto Scaling user guide, "Predictive
+    scaling": it raises capacity to the forecast and never lowers it), it never scales in
     unless ``scale_in=True``: where the forecast needs fewer replicas than
     there are, it abstains (``Reason.SCALE_IN_DISABLED``) and lets a
     reactive policy decide. Combine it with target tracking as AWS and GCP
