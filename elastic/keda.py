@@ -1,6 +1,6 @@
 """KEDA's ScaledObject: activation, scale to and from zero, and the HPA underneath for 1..N.
 
-From KEDA's documentation and scale executor (SEMANTICS.md §4.1): KEDA polls
+From KEDA's documentation (the ScaledObject spec) and scale executor: KEDA polls
 its trigger every ``polling_interval``; the trigger is *active* only when
 the metric is strictly above ``activation_threshold``. At zero replicas an
 active trigger scales the target to ``max(min_replica_count, 1)``, however

@@ -3,7 +3,7 @@
 Written from Knative Serving's ``pkg/autoscaler/scaling/autoscaler.go``
 (``Scale``, ``newAutoscaler``) and the max time window of
 ``pkg/autoscaler/aggregation/max``; defaults from
-``config/core/configmaps/autoscaler.yaml`` (SEMANTICS.md §4.4).
+``config/core/configmaps/autoscaler.yaml`` and ``pkg/autoscaler/config/config.go``.
 """
 
 from __future__ import annotations
