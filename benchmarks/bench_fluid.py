@@ -43,8 +43,15 @@ import numpy as np
 from elastic import Behavior, DecisionLoop, Observation
 from elastic.data import load_trace
 from elastic.policies import TargetTracking
-from elastic.sim import Constant, Exponential, ReplicaSpec, Scenario, TraceReplay, simulate
-from elastic.sim.fluid import FluidSimulation
+from elastic.sim import (
+    Constant,
+    Exponential,
+    FluidSimulation,
+    ReplicaSpec,
+    Scenario,
+    TraceReplay,
+    simulate,
+)
 from elastic.sim.result import IntervalRecord
 
 T = TypeVar("T")

@@ -23,7 +23,7 @@ import sys
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 
-from elastic.testing.properties import check_case, digest, random_case
+from elastic.testing.properties import checked, digest, random_case
 
 CHUNK = 50
 
@@ -33,8 +33,7 @@ def _checked(numbers: range) -> list[tuple[int, list[str], str]]:
     for number in numbers:
         case = random_case(number)
         try:
-            problems = check_case(case)
-            fingerprint = digest(case.run(0))
+            problems, fingerprint = checked(case)
         except Exception as error:  # a crash is a failure to report, not to stop the run
             problems, fingerprint = [f"case {number}: {type(error).__name__}: {error}"], ""
         out.append((number, problems, fingerprint))
@@ -85,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             kinds[kind] += 1
             if kinds[kind] <= args.show:
                 print(problem)
-    print(f"{len(checked)} cases (numbers {args.first} to {args.first + args.cases - 1}), "
-          f"{failed} failed, in {seconds:.0f} s on {args.workers} workers")
+    print(
+        f"{len(checked)} cases (numbers {args.first} to {args.first + args.cases - 1}), "
+        f"{failed} failed, in {seconds:.0f} s on {args.workers} workers"
+    )
     for kind, count in kinds.most_common():
         print(f"  {count:6d}  {kind}")
     return 1 if failed else 0

@@ -16,7 +16,7 @@ import math
 from elastic.core.validate import check_int, check_number
 from elastic.errors import ParameterError
 
-__all__ = ["erlang_b", "erlang_c", "mmc_mean_wait", "mmc_wait_tail"]
+__all__ = ["erlang_b", "erlang_c", "mmc_mean_wait", "mmc_wait", "mmc_wait_tail"]
 
 
 def erlang_b(servers: int, offered_load: float) -> float:
@@ -58,6 +58,25 @@ def erlang_c(servers: int, offered_load: float) -> float:
     return b / (1 - rho * (1 - b))
 
 
+def mmc_wait(servers: int, offered_load: float, mean_service: float) -> tuple[float, float]:
+    """Mean time in the queue of M/M/c, ``C s / (c - A)``, and the chance to wait ``C``.
+
+    Both are 0 when nobody comes or when ``A >= c`` (overloaded: the queue
+    grows, and a fluid model counts that wait as backlog instead).
+
+    Examples
+    --------
+    >>> mmc_wait(1, 0.8, 1.0)
+    (4.000000000000001, 0.8)
+    >>> mmc_wait(2, 2.5, 1.0)
+    (0.0, 0.0)
+    """
+    if servers <= 0 or offered_load <= 0 or offered_load >= servers:
+        return 0.0, 0.0
+    chance = erlang_c(servers, offered_load)
+    return chance * mean_service / (servers - offered_load), chance
+
+
 def mmc_mean_wait(servers: int, arrival_rate: float, service_rate: float) -> float:
     """Mean time in the queue of M/M/c: ``C / (c mu - lambda)``.
 
@@ -68,7 +87,7 @@ def mmc_mean_wait(servers: int, arrival_rate: float, service_rate: float) -> flo
     """
     mu = check_number(service_rate, "service_rate", owner="mmc_mean_wait", gt=0)
     c, load, _ = _stable(servers, arrival_rate / mu, "mmc_mean_wait")
-    return erlang_c(c, load) / (c * mu - arrival_rate)
+    return mmc_wait(c, load, 1 / mu)[0]
 
 
 def mmc_wait_tail(servers: int, arrival_rate: float, service_rate: float, t: float) -> float:

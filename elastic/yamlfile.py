@@ -15,6 +15,7 @@ with the line and column, before expanding anything.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,14 @@ from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from elastic.errors import ManifestError
 from elastic.files import MAX_MANIFEST_BYTES, FileError, position, read_text
 
-__all__ = ["MAX_ALIAS_VALUES", "MAX_DEPTH", "BoundedLoader", "load_yaml", "pydantic_errors"]
+__all__ = [
+    "MAX_ALIAS_VALUES",
+    "MAX_DEPTH",
+    "BoundedLoader",
+    "duplicate_keys",
+    "load_yaml",
+    "pydantic_errors",
+]
 
 #: Most values that the aliases of one YAML document may add when expanded.
 MAX_ALIAS_VALUES = 100_000
@@ -112,19 +120,34 @@ def reader_problem(error: yaml.reader.ReaderError, text: str) -> tuple[int, int,
     return line, column, f"character #x{error.character:04x} is not allowed in YAML"
 
 
+def duplicate_keys(
+    node: yaml.MappingNode, key_of: Callable[[yaml.Node], Any]
+) -> Iterator[tuple[yaml.Node, Any, str]]:
+    """The keys of ``node`` given before in it: the key's node, the key, and what to say.
+
+    ``key_of`` tells two keys apart (the constructed value, or the scalar as written).
+    """
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = key_of(key_node)
+        if key in seen:
+            first = seen[key].start_mark.line + 1
+            yield (
+                key_node,
+                key,
+                f"duplicate key {key!r} (first at line {first}); expected each key once",
+            )
+        else:
+            seen[key] = key_node
+
+
 class _StrictLoader(BoundedLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, yaml.Node] = {}
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                first = seen[key].start_mark.line + 1
-                raise ManifestError(
-                    f"{key_node.start_mark.name}:{key_node.start_mark.line + 1}:"
-                    f"{key_node.start_mark.column + 1}: duplicate key {key!r} "
-                    f"(first at line {first}); expected each key once"
-                )
-            seen[key] = key_node
+        for key_node, _, message in duplicate_keys(
+            node, lambda key_node: self.construct_object(key_node, deep=deep)
+        ):
+            mark = key_node.start_mark
+            raise ManifestError(f"{mark.name}:{mark.line + 1}:{mark.column + 1}: {message}")
         return super().construct_mapping(node, deep=deep)
 
 
@@ -140,7 +163,8 @@ _FLOAT_12 = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+$")
 for _first in "-+.0123456789":
     RESOLVERS_WITHOUT_DATES.setdefault(_first, [])
     RESOLVERS_WITHOUT_DATES[_first] = [
-        *RESOLVERS_WITHOUT_DATES[_first], ("tag:yaml.org,2002:float", _FLOAT_12)
+        *RESOLVERS_WITHOUT_DATES[_first],
+        ("tag:yaml.org,2002:float", _FLOAT_12),
     ]
 _StrictLoader.yaml_implicit_resolvers = RESOLVERS_WITHOUT_DATES
 

@@ -116,9 +116,7 @@ class Comparison:
             table.append(entry)
         return table
 
-    def paired(
-        self, metric: str, *, baseline: str | None = None
-    ) -> list[dict[str, Any]]:
+    def paired(self, metric: str, *, baseline: str | None = None) -> list[dict[str, Any]]:
         """Each policy's difference from ``baseline`` in ``metric``, paired by scenario and seed.
 
         Runs of two policies on one scenario with one seed see the same

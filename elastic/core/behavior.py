@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from elastic.core.frozen import fast_init
 from elastic.core.validate import check_choice, check_int, check_number
 
 __all__ = ["Behavior", "RateLimit", "ScaleEvent", "ScalingRules"]
@@ -128,7 +127,6 @@ class Behavior:
         )
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class ScaleEvent:
     """A change the loop applied: ``replica_change`` replicas (a magnitude) at ``time``."""

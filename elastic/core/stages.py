@@ -60,8 +60,10 @@ def combine(recommendations: Sequence[Recommendation], current: int, rule: str) 
         reasons = {r.reason for r in recommendations}
         reason = recommendations[0].reason if len(reasons) == 1 else Reason.HOLD
         details = "; ".join(r.detail for r in recommendations if r.detail)
-        return current, reason, "no policy has a recommendation" + (
-            f": {details}" if details else ""
+        return (
+            current,
+            reason,
+            "no policy has a recommendation" + (f": {details}" if details else ""),
         )
     desired = max(wanted)
     if rule == "aws" and desired < current:

@@ -10,7 +10,6 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from elastic.core.frozen import fast_init
 from elastic.errors import ParameterError
 
 __all__ = ["Decision", "Forecast", "Observation", "Reason", "Recommendation", "Stage"]
@@ -110,7 +109,8 @@ class Observation:
         (CloudWatch's ``GroupTerminatingInstances``).
 
     Every field is checked when the observation is made, so no policy ever
-    sees an impossible one: the counts are integers ``>= 0``, ``time`` and
+    sees an impossible one: the counts are integers ``>= 0`` (``ready`` at
+    most ``replicas``, ``warming`` at most ``ready``), ``time`` and
     ``startup`` finite numbers, and every metric value a real number (not a
     bool or a string). A metric value that is NaN or infinite is kept as
     given but reads as missing (:meth:`metric` returns ``None``), as a
@@ -152,6 +152,13 @@ class Observation:
                 raise ParameterError(
                     "ready", self.ready, f"at most replicas ({self.replicas})", owner="Observation"
                 )
+        if self.warming > self.ready_replicas:
+            raise ParameterError(
+                "warming",
+                self.warming,
+                f"at most the ready replicas ({self.ready_replicas}): warming ones are ready ones",
+                owner="Observation",
+            )
         startup = self.startup
         if startup is not None and (not _is_float(startup) or not 0 <= startup < math.inf):
             raise ParameterError("startup", startup, "None or seconds >= 0", owner="Observation")
@@ -231,7 +238,6 @@ def _check_count(name: str, value: object) -> None:
     raise ParameterError(name, value, "an integer >= 0", owner="Observation")
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Recommendation:
     """What one policy wants.
@@ -258,7 +264,6 @@ class Recommendation:
     max_replicas: int | None = None
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Stage:
     """The value one stage of the loop produced and why."""
@@ -269,7 +274,6 @@ class Stage:
     detail: str = ""
 
 
-@fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome of one step of a :class:`~elastic.DecisionLoop`.

@@ -531,7 +531,9 @@ class Ledger:
             apart = np.zeros(len(starts), dtype=bool)
             apart[stopped] = ceiling < tariff.quantity(whole)
             for begin, end, most in zip(
-                starts[apart].tolist(), ends[apart].tolist(), ceiling[apart[stopped]].tolist(),
+                starts[apart].tolist(),
+                ends[apart].tolist(),
+                ceiling[apart[stopped]].tolist(),
                 strict=True,
             ):
                 at = np.flatnonzero(edges > begin)

@@ -36,6 +36,7 @@ def time_zone(
         expected = "an IANA time zone name such as 'UTC' or 'Europe/Paris'"
         raise error(field, name, expected, owner=owner) from None
 
+
 _MONTHS = {
     m: i
     for i, m in enumerate(

@@ -176,9 +176,10 @@ def from_put_scaling_policy(
     return ImportedPolicy(name, policy, cooldown, data, spelled, notes)
 
 
-def _cooldown_seconds(value: Any, what: str, path: str) -> int:
+def _whole(value: Any, what: str, path: str, unit: str = "") -> int:
+    """A count or a number of seconds as AWS takes it: a whole number >= 0."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _fail(what, path, value, "a whole number of seconds >= 0")
+        raise _fail(what, path, value, f"a whole number{unit} >= 0")
     return value
 
 
@@ -225,7 +226,7 @@ def _target_tracking(
     for key in ("ScaleOutCooldown", "ScaleInCooldown"):
         if key in config:
             spelled[key] = config.pop(key)
-            seconds[key] = _cooldown_seconds(spelled[key], what, f"{prefix}.{key}")
+            seconds[key] = _whole(spelled[key], what, f"{prefix}.{key}", " of seconds")
     if "DisableScaleIn" in config:
         spelled["DisableScaleIn"] = config.pop("DisableScaleIn")
         if not isinstance(spelled["DisableScaleIn"], bool):
@@ -290,7 +291,7 @@ def _step(
         min_adjustment_magnitude=config.pop("MinAdjustmentMagnitude", None),
     )
     if "Cooldown" in spelled:
-        seconds = _cooldown_seconds(spelled["Cooldown"], what, f"{prefix}.Cooldown")
+        seconds = _whole(spelled["Cooldown"], what, f"{prefix}.Cooldown", " of seconds")
     else:
         seconds = STEP_DEFAULT_COOLDOWN
         notes.append(f"Cooldown not given: AWS's default, {seconds} s, is modelled")
@@ -357,18 +358,11 @@ _CRON = re.compile(r"^cron\((.+)\)$")
 
 def _seconds(text: Any, origin: datetime, what: str, path: str) -> float:
     """Seconds from ``origin`` to an AWS timestamp (ISO 8601, or epoch seconds)."""
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        try:
-            moment = datetime.fromtimestamp(text, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise _fail(what, path, text, "epoch seconds within years 1-9999") from None
-    else:
-        try:
-            moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-        except ValueError:
-            raise _fail(what, path, text, "an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+    moment = _aware(text)
+    if moment is None:
+        epoch = isinstance(text, int | float) and not isinstance(text, bool)
+        expected = "epoch seconds within years 1-9999" if epoch else "an ISO 8601 time"
+        raise _fail(what, path, text, expected)
     return (moment - origin).total_seconds()
 
 
@@ -377,12 +371,6 @@ def _zone(name: Any, what: str) -> ZoneInfo:
         return time_zone(name, "Timezone", owner=what)
     except ParameterError as error:
         raise _fail(what, "Timezone", name, error.expected) from None
-
-
-def _capacity(value: Any, what: str, path: str) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise _fail(what, path, value, "a whole number >= 0")
-    return value
 
 
 def from_put_scheduled_action(
@@ -426,8 +414,10 @@ def from_put_scheduled_action(
             what, "ScalableTargetAction", target, "an object with MinCapacity or MaxCapacity"
         )
     path = "ScalableTargetAction."
-    low = _capacity(target.pop("MinCapacity", None), what, path + "MinCapacity")
-    high = _capacity(target.pop("MaxCapacity", None), what, path + "MaxCapacity")
+    given = {key: target.pop(key, None) for key in ("MinCapacity", "MaxCapacity")}
+    low, high = (
+        None if value is None else _whole(value, what, path + key) for key, value in given.items()
+    )
     if low is None and high is None:
         raise _fail(what, "ScalableTargetAction", target, "MinCapacity or MaxCapacity")
     if low is not None and high is not None and low > high:

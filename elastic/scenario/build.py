@@ -6,7 +6,7 @@ import difflib
 import inspect
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,12 +57,9 @@ from elastic.sim.distributions import (
     Constant,
     Distribution,
     Empirical,
-    Exponential,
-    LogNormal,
-    Uniform,
 )
 from elastic.sim.scenario import MetricsSpec, ReplicaSpec, Scenario
-from elastic.sim.workload import MMPP, Diurnal, FlashCrowd, Poisson, Ramp, TraceReplay, Workload
+from elastic.sim.workload import TraceReplay, Workload
 
 __all__ = ["Built", "Manifests", "build", "load", "policies", "policy_loop", "validate"]
 
@@ -527,9 +524,11 @@ def _check_references(manifests: Manifests) -> None:
                 )
         policies = {**manifests.objects.get("ScalingPolicy", {}),
                     **manifests.objects.get("HorizontalPodAutoscaler", {})}  # fmt: skip
-        if spec.policy not in policies and not {
-            ("ScalingPolicy", spec.policy), ("HorizontalPodAutoscaler", spec.policy)
-        } & manifests.broken:
+        if (
+            spec.policy not in policies
+            and not {("ScalingPolicy", spec.policy), ("HorizontalPodAutoscaler", spec.policy)}
+            & manifests.broken
+        ):
             have = ", ".join(sorted(policies)) or "none"
             manifests.problems.append(
                 document.problem(
@@ -562,13 +561,8 @@ def distribution(value: Any) -> Distribution:
         return Empirical(params)
     if name == "constant":
         return Constant(params if isinstance(params, int | float) else params["value"])
-    makers: dict[str, Callable[..., Distribution]] = {
-        "uniform": Uniform,
-        "exponential": Exponential,
-        "lognormal": LogNormal,
-    }
-    maker = makers[name]
-    return maker(*(params[key] for key in DISTRIBUTIONS[name]))
+    maker, names = DISTRIBUTIONS[name]
+    return maker(*(params[key] for key in names))
 
 
 def _registry() -> dict[str, type]:
@@ -783,14 +777,12 @@ def _workload_of(model: WorkloadModel, base: Path, allow_outside: bool) -> Workl
             f"={params!r} is invalid; expected its parameters as a mapping, such as "
             "{poisson: {rate: 5}}",
         )
-    makers: dict[str, Any] = {"poisson": Poisson, "diurnal": Diurnal, "ramp": Ramp,
-                              "flash_crowd": FlashCrowd, "mmpp": MMPP}  # fmt: skip
-    if name not in makers:
+    if name not in GENERATORS:
         raise _Located(
             ("spec", "generator", key),
             f"unknown generator {key!r}; expected one of {', '.join(GENERATORS)}",
         )
-    accepted = list(inspect.signature(makers[name]).parameters)
+    accepted = list(inspect.signature(GENERATORS[name]).parameters)
     for raw in params or {}:
         if to_snake(raw) not in accepted:
             raise _Located(
@@ -799,7 +791,7 @@ def _workload_of(model: WorkloadModel, base: Path, allow_outside: bool) -> Workl
             )
     params = {to_snake(k): v for k, v in (params or {}).items()}
     try:
-        return makers[name](**params)  # type: ignore[no-any-return]
+        return GENERATORS[name](**params)
     except (ElasticError, TypeError, ValueError) as error:
         raise _Located(("spec", "generator", key), str(error)) from None
 

@@ -21,7 +21,12 @@ import yaml
 
 from elastic.errors import ManifestError
 from elastic.files import MAX_MANIFEST_BYTES, FileError, read_text
-from elastic.yamlfile import RESOLVERS_WITHOUT_DATES, BoundedLoader, reader_problem
+from elastic.yamlfile import (
+    RESOLVERS_WITHOUT_DATES,
+    BoundedLoader,
+    duplicate_keys,
+    reader_problem,
+)
 
 __all__ = [
     "Document",
@@ -119,6 +124,10 @@ class _Composer(BoundedLoader):
 _Composer.yaml_implicit_resolvers = RESOLVERS_WITHOUT_DATES
 
 
+def _written_key(node: yaml.Node) -> Any:
+    return node.value if isinstance(node, yaml.ScalarNode) else str(node)
+
+
 def _walk(
     node: yaml.Node,
     path: Path_,
@@ -128,24 +137,15 @@ def _walk(
 ) -> None:
     marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
-        seen: dict[Any, yaml.Node] = {}
+        repeated = set()
+        for key_node, key, message in duplicate_keys(node, _written_key):
+            repeated.add(id(key_node))
+            dotted = ".".join(str(p) for p in (*path, key))
+            mark = key_node.start_mark
+            found.append(Problem(source, mark.line + 1, mark.column + 1, dotted, message))
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            if key in seen:
-                first = seen[key].start_mark.line + 1
-                dotted = ".".join(str(p) for p in (*path, key))
-                found.append(
-                    Problem(
-                        source,
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
-                        dotted,
-                        f"duplicate key {key!r} (first at line {first}); expected each key once",
-                    )
-                )
-                continue
-            seen[key] = key_node
-            _walk(value_node, (*path, key), marks, found, source)
+            if id(key_node) not in repeated:
+                _walk(value_node, (*path, _written_key(key_node)), marks, found, source)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, (*path, i), marks, found, source)

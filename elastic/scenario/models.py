@@ -12,10 +12,21 @@ as ignored. Field names are camelCase in the files.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+
+from elastic.sim.distributions import (
+    Constant,
+    Distribution,
+    Empirical,
+    Exponential,
+    LogNormal,
+    Uniform,
+)
+from elastic.sim.workload import MMPP, Diurnal, FlashCrowd, Poisson, Ramp, Workload
 
 __all__ = [
     "ELASTIC",
@@ -79,12 +90,13 @@ CONTAINER_FIELDS = frozenset({
 
 # --- values used by several kinds ------------------------------------------------------------
 
-DISTRIBUTIONS = {
-    "constant": ("value",),
-    "uniform": ("low", "high"),
-    "exponential": ("mean",),
-    "lognormal": ("median", "sigma"),
-    "empirical": ("values",),
+#: the distributions a manifest can name: what builds each, from which parameters
+DISTRIBUTIONS: dict[str, tuple[Callable[..., Distribution], tuple[str, ...]]] = {
+    "constant": (Constant, ("value",)),
+    "uniform": (Uniform, ("low", "high")),
+    "exponential": (Exponential, ("mean",)),
+    "lognormal": (LogNormal, ("median", "sigma")),
+    "empirical": (Empirical, ("values",)),
 }
 
 
@@ -108,8 +120,8 @@ def _distribution(value: Any) -> Any:
             raise ValueError("empirical needs a non-empty list of seconds")
     elif name == "constant" and isinstance(params, int | float):
         pass
-    elif not isinstance(params, dict) or set(params) != set(DISTRIBUTIONS[name]):
-        raise ValueError(f"{name} needs exactly {', '.join(DISTRIBUTIONS[name])}")
+    elif not isinstance(params, dict) or set(params) != set(DISTRIBUTIONS[name][1]):
+        raise ValueError(f"{name} needs exactly {', '.join(DISTRIBUTIONS[name][1])}")
     return value
 
 
@@ -328,12 +340,13 @@ class TraceModel(_Strict):
         return self
 
 
-GENERATORS = {
-    "poisson": ("rate",),
-    "diurnal": ("mean", "amplitude", "period", "peak_at", "noise"),
-    "ramp": ("start_rate", "end_rate", "start", "end"),
-    "flash_crowd": ("peak", "at", "rise", "hold", "decay"),
-    "mmpp": ("rates", "mean_durations"),
+#: the generators a manifest can name (their parameters are their classes' own)
+GENERATORS: dict[str, type[Workload]] = {
+    "poisson": Poisson,
+    "diurnal": Diurnal,
+    "ramp": Ramp,
+    "flash_crowd": FlashCrowd,
+    "mmpp": MMPP,
 }
 
 

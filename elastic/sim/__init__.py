@@ -19,10 +19,9 @@ from elastic.sim.distributions import (
     LogNormal,
     Uniform,
 )
-from elastic.sim.fluid import FluidSimulation
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult
-from elastic.sim.run import Simulation, iter_run, simulate
+from elastic.sim.run import FluidSimulation, Simulation, iter_run, simulate
 from elastic.sim.scenario import MetricsSpec, ReplicaSpec, Scenario, ServerlessSpec
 from elastic.sim.server import Server, Settled
 from elastic.sim.workload import (

@@ -40,33 +40,32 @@ What it reports, and how it approximates the request-level run:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from heapq import heappop, heappush
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from elastic.core.loop import DecisionLoop
-from elastic.core.types import Decision, Observation
-from elastic.core.validate import check_int, check_number
-from elastic.cost.catalog import default_catalog
+from elastic.core.validate import check_number
 from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
-from elastic.queueing import erlang_c
+from elastic.queueing import mmc_wait
+from elastic.sim.backend import FleetState, Outcomes
 from elastic.sim.distributions import Constant
+from elastic.sim.fluid_arrivals import ArrivalBatches, MeanField
+from elastic.sim.fluid_backlog import Ticks, backlog_recursion
 from elastic.sim.fluid_latency import LatencyMix
 from elastic.sim.limits import MAX_FLUID_TICKS
-from elastic.sim.metrics import MetricsPipeline, check_reads
 from elastic.sim.randomness import Streams
-from elastic.sim.result import IntervalRecord, RunResult
+from elastic.sim.records import QUANTILES
 from elastic.sim.scenario import Scenario
-from elastic.sim.workload import ArrivalStream, Superpose, TraceReplay, Workload, _RateWorkload
+from elastic.sim.stats import LatencyHistogram
+from elastic.sim.workload import TraceReplay
 
-__all__ = ["FluidSimulation", "backlog_recursion"]
+__all__ = ["FluidFleet", "backlog_recursion"]
 
 FloatArray = NDArray[np.float64]
 _INF = math.inf
-_BATCH_TICKS = 1 << 16  # arrival counts fetched ahead at a time
 
 
 class _Unit:
@@ -90,19 +89,12 @@ class _Unit:
         self.phase = "pending"  # then "warming", "ready"; "gone" once the last one leaves
 
 
-def _mmc_wait(slots: int, load: float, mean_service: float) -> tuple[float, float]:
-    """Mean M/M/c wait (seconds) at ``load`` Erlangs on ``slots`` servers, and the chance to wait.
+class FluidFleet:
+    """The replicas of a fluid run: cohorts sharing one backlog of work, advanced tick by tick.
 
-    Both are 0 when overloaded (the backlog is the wait then) or idle.
-    """
-    if slots <= 0 or load <= 0 or load >= slots:
-        return 0.0, 0.0
-    chance = erlang_c(slots, load)
-    return chance * mean_service / (slots - load), chance
-
-
-class FluidSimulation:
-    """A fluid run of ``scenario`` with ``loop``; iterate it for a record per control interval.
+    The fluid backend of the driver (see the module's docstring for the
+    model). A call of :meth:`run_until` computes the ticks of the whole
+    control interval it falls in; scrapes in that interval read them.
 
     Parameters
     ----------
@@ -111,38 +103,24 @@ class FluidSimulation:
         step that divides the control interval, the scrape resolution, the
         duration and the bucket of a replayed trace (1 s for generated
         workloads); each of those must be a whole number of ticks.
-
-    Examples
-    --------
-    >>> from elastic import DecisionLoop
-    >>> from elastic.policies import TargetTracking
-    >>> from elastic.sim import Poisson, Scenario
-    >>> loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=10)
-    >>> run = FluidSimulation(Scenario(Poisson(20.0), duration=600.0), loop, seed=2)
-    >>> int(run.result().replicas[-1])
-    4
+    scrape_noise
+        Whether a scrape measures with the sampling noise of a finite
+        window of requests (see :meth:`_noisy`), or the expected values.
     """
 
     #: every metric a fluid controller can be given
-    PRODUCES = ("cpu", "concurrency", "rps", "queue_length")
+    PRODUCES: ClassVar[tuple[str, ...]] = ("cpu", "concurrency", "rps", "queue_length")
 
     def __init__(
         self,
         scenario: Scenario,
-        loop: DecisionLoop,
+        streams: Streams,
+        ledger: Ledger,
         *,
-        seed: int = 0,
         tick: float | None = None,
         scrape_noise: bool = True,
     ) -> None:
         self.scenario = scenario
-        self.loop = loop
-        self.seed = check_int(seed, "seed", owner="simulate", ge=0)
-        if scenario.serverless is not None:
-            raise ParameterError(
-                "fidelity", "fluid", "'request' for a serverless scenario", owner="simulate"
-            )
-        check_reads(loop.policies, self.PRODUCES, fidelity="fluid")
         workload = scenario.workload
         if tick is None:
             bucket = workload.bucket if isinstance(workload, TraceReplay) else 1.0
@@ -172,8 +150,7 @@ class FluidSimulation:
                     f"a whole number of fluid ticks ({self.tick:g} s)",
                     owner="simulate",
                 )
-        streams = Streams(self.seed)
-        self.arrivals = _Arrivals(
+        self.arrivals = ArrivalBatches(
             workload.stream(streams.generator("arrivals")),
             self.tick,
             scenario.control_interval,
@@ -181,18 +158,14 @@ class FluidSimulation:
             scenario.service.mean,
         )
         self.rng = {name: streams.generator(name) for name in ("boot", "failures", "spot")}
-        tariffs = scenario.tariffs or {
-            scenario.replica.kind: default_catalog().on_demand(scenario.replica.kind)
-        }
-        self.ledger = Ledger(dict(tariffs))
-        self.metrics = MetricsPipeline(scenario.metrics, self._sample, streams.generator("metrics"))
+        self.ledger = ledger
         # the sampling noise of each scrape: a stream of its own, one row of draws per scrape
         # on the schedule (read or not), so measuring more or fewer scrapes changes nothing
         self.scrape_noise = bool(scrape_noise)
         self._noise = streams.generator("scrape noise")
         self._noise_rows: list[list[float]] = []
         self._noise_at = 0
-        self._expected = _MeanField(workload)
+        self._expected = MeanField(workload)
         self.service = scenario.service.mean
         # every cohort of the run by id; None once its last replica has left, so that a
         # month of churn does not keep tens of thousands of objects for the GC to walk
@@ -210,9 +183,10 @@ class FluidSimulation:
         self._sequence = 0
         self.backlog = 0.0  # seconds of work not yet done
         self._utilization = 0.0  # busy share of the slots in the last tick
-        self.records: list[IntervalRecord] = []
         self.now = 0.0
-        self.done = False
+        self._start = 0.0  # the interval whose ticks are computed: [_start, now)
+        self._ticks: Ticks | None = None
+        self._skipped: float | None = None  # the newest scrape skipped since the last one taken
         # cumulative counts; completions are served work / E[S], rounded down
         self.arrived = self.dropped = 0
         self.served = 0.0
@@ -224,8 +198,6 @@ class FluidSimulation:
         self._latencies = LatencyMix(
             scenario.service, streams.generator("fluid service"), objective=scenario.slo
         )
-        # M/M/c mean waits and chances to wait by (servers, load)
-        self._erlang: dict[tuple[int, float], tuple[float, float]] = {}
         self._scv = scenario.service.scv
         self._scrape = _ScrapeState()
         self._request(0.0, scenario.initial_replicas, booted=True)
@@ -407,9 +379,7 @@ class FluidSimulation:
                 self._leave(unit, 1, at, limit=0.0, fail_rest=True)
             else:
                 self.interruptions += 1
-                self._leave(
-                    unit, 1, at, limit=spec.spot_notice, fail_rest=False, interrupted=True
-                )
+                self._leave(unit, 1, at, limit=spec.spot_notice, fail_rest=False, interrupted=True)
 
     def _states(self, t: float) -> tuple[int, int, int]:
         """Live replicas provisioning, warming and ready at ``t`` (``t`` never goes back)."""
@@ -433,7 +403,7 @@ class FluidSimulation:
 
     # --- one control interval ------------------------------------------------------------------
 
-    def _advance(self) -> _Ticks:
+    def _advance(self) -> Ticks:
         """Run the ticks of the next control interval, ``[self.now, self.arrivals.end)``."""
         start, tick, service = self.now, self.tick, self.service
         arrivals = self.arrivals
@@ -461,7 +431,7 @@ class FluidSimulation:
                 self._utilization = arrivals.last / capacity
                 load = arrived * service / (ticks * tick)
                 wait, chance = self._queueing(level / spec.slots, load)
-                return _Ticks(
+                return Ticks(
                     counts=counts,
                     served=arrivals.row_work,
                     capacity=capacity,
@@ -515,7 +485,7 @@ class FluidSimulation:
             if serving.any():
                 load = float(counts[serving].sum()) * service / (serving.sum() * tick)
                 wait, chance = self._queueing(float(slots[serving].mean()) / spec.slots, load)
-        return _Ticks(
+        return Ticks(
             counts=counts,
             served=served,
             capacity=capacities,
@@ -539,7 +509,6 @@ class FluidSimulation:
         A balancer that reads the load pools the replicas into one M/M/(n c)
         queue; round robin and random give each replica its own M/M/c queue,
         fed by an Erlang-n (``ca2 = 1/n``) or a Poisson (``ca2 = 1``) stream.
-        The load is rounded to 0.001 Erlang, and the waits are cached.
         """
         slots, balancer = self.scenario.replica.slots, self.scenario.balancer
         if balancer in ("least_outstanding", "shortest_queue"):
@@ -547,11 +516,7 @@ class FluidSimulation:
         else:
             servers, offered = slots, load / replicas
             ca2 = 1 / replicas if balancer == "round_robin" else 1.0
-        key = (servers, round(offered, 3))
-        cached = self._erlang.get(key)
-        if cached is None:
-            cached = self._erlang[key] = _mmc_wait(servers, key[1], self.service)
-        wait, chance = cached
+        wait, chance = mmc_wait(servers, offered, self.service)
         return (ca2 + self._scv) / 2 * wait, chance
 
     # --- what the controller sees ---------------------------------------------------------------
@@ -586,11 +551,11 @@ class FluidSimulation:
 
         The fluid values are expectations; a finite window of requests has a
         Poisson count (when the fluid counts are expected ones, see
-        :class:`_MeanField`) and random service times. Over a window ``W``
-        at ``n`` requests of mean ``s`` and squared coefficient of variation
-        ``scv``, the busy time of an infinite-server queue has variance
-        ``(n / W) s**2 (c + scv) h``, ``h = W - s (1 - exp(-W / s))``
-        (``h`` is ``W`` for windows much longer than a request, and
+        :class:`~elastic.sim.fluid_arrivals.MeanField`) and random service
+        times. Over a window ``W`` at ``n`` requests of mean ``s`` and
+        squared coefficient of variation ``scv``, the busy time of an
+        infinite-server queue has variance ``(n / W) s**2 (c + scv) h``,
+        ``h = W - s (1 - exp(-W / s))`` (``h`` is ``W`` for windows much longer than a request, and
         ``W**2 / (2 s)`` for much shorter ones) where ``c`` is the share of
         the counts that are expected; the busy slots at the scrape vary as a
         Poisson count. Nothing varies while work is queued (every slot is busy).
@@ -613,137 +578,58 @@ class FluidSimulation:
             busy = min(max(busy + math.sqrt(busy) * z_busy, 0.0), float(self._level))
         return arrived, served, busy
 
-    # --- the run --------------------------------------------------------------------------------
+    # --- the backend's interface ---------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[IntervalRecord]:
-        scenario = self.scenario
-        interval = scenario.control_interval
-        while not self.done:
-            start = self.now
-            ticks = self._advance()
-            end = self.now
-            self._scrapes(start, ticks)
-            seen: dict[str, float] = {}
-            decision = None
-            if math.isclose(end - start, interval):
-                seen = self.metrics.observe(end)
-                decision = self._decide(end, seen)
-            self.records.append(self._record(start, end, ticks, seen, decision))
-            self.done = end >= scenario.duration
-            yield self.records[-1]
+    def run_until(self, t: float) -> None:
+        """Compute the ticks of the control interval ``t`` falls in, if not done yet."""
+        if t > self.now + 1e-9:
+            assert self._ticks is None, "outcomes() closes an interval before the next one"
+            self._start = self.now
+            self._ticks = self._advance()
 
-    def _scrapes(self, start: float, ticks: _Ticks) -> None:
-        """The scrapes that fall in this interval, from its ticks.
+    def _current(self) -> Ticks:
+        assert self._ticks is not None, "run_until() first"
+        return self._ticks
 
-        A scrape that no decision reads only moves the metrics window on, so
-        the cumulative values at it are needed only if it is the last one
-        before a scrape that is read, or before the interval's end.
-        """
-        resolution = self.scenario.metrics.resolution
-        state, metrics = self._scrape, self.metrics
-        skipped = None  # the newest scrape skipped since the last one taken
-        t = (math.floor(start / resolution + 1e-9) + 1) * resolution
-        noisy = self.scrape_noise
-        while t <= self.now + 1e-9:
-            if noisy:  # a row of draws for every scrape on the schedule, read or not
-                state.noise = self._next_noise()
-            if self._read(t):
-                if skipped is not None:
-                    self._move_window(skipped, start, ticks)
-                    skipped = None
-                k = self._reach(t, start, ticks)
-                state.busy_now = float(ticks.served[k]) / self.tick
-                state.backlog_now = ticks.backlog_at(k)
-                metrics.scrape(t)
-            else:
-                metrics.skip(t)
-                skipped = t
-            t += resolution
-        if skipped is not None:
-            self._move_window(skipped, start, ticks)
-        state.served_base += float(ticks.served_upto[-1])
-        state.arrived_base += int(ticks.arrived_upto[-1])
-        state.capacity_base += ticks.offered(len(ticks.counts))
+    def sample(self, t: float) -> dict[str, float]:
+        """The scrape at ``t``, read from the ticks of its interval."""
+        ticks, state = self._current(), self._scrape
+        if self.scrape_noise:  # a row of draws for every scrape on the schedule, read or not
+            state.noise = self._next_noise()
+        if self._skipped is not None:
+            self._move_window(self._skipped, ticks)
+            self._skipped = None
+        k = self._reach(t, ticks)
+        state.busy_now = float(ticks.served[k]) / self.tick
+        state.backlog_now = ticks.backlog_at(k)
+        return self._sample(t)
 
-    def _next_noise(self) -> list[float]:
-        """The next row of the scrape noise stream (drawn 1,024 rows at a time)."""
-        if self._noise_at == len(self._noise_rows):
-            self._noise_rows = self._noise.standard_normal((1024, 3)).tolist()
-            self._noise_at = 0
-        self._noise_at += 1
-        return self._noise_rows[self._noise_at - 1]
+    def skip(self, t: float) -> None:
+        """A scrape no decision reads only moves the window on (when the next one is taken)."""
+        if self.scrape_noise:
+            self._scrape.noise = self._next_noise()
+        self._skipped = t
 
-    def _reach(self, t: float, start: float, ticks: _Ticks) -> int:
-        """Set the cumulative values at the scrape ``t`` of the interval; its last tick."""
-        state = self._scrape
-        k = round((t - start) / self.tick) - 1
-        state.served_now = state.served_base + float(ticks.served_upto[k])
-        state.arrived_now = state.arrived_base + int(ticks.arrived_upto[k])
-        state.capacity_now = state.capacity_base + ticks.offered(k + 1)
-        return k
-
-    def _move_window(self, t: float, start: float, ticks: _Ticks) -> None:
-        """The window of the next scrape starts at the skipped scrape ``t``."""
-        self._reach(t, start, ticks)
-        state = self._scrape
-        state.last = t
-        state.arrived_then, state.served_then = state.arrived_now, state.served_now
-        state.capacity_then = state.capacity_now
-
-    def _read(self, scrape: float) -> bool:
-        """Whether a decision will read the scrape taken at ``scrape``.
-
-        The first decision at least ``lag`` after it reads it if no newer
-        scrape is ``lag`` old by then; later decisions read newer ones.
-        """
-        scenario = self.scenario
-        interval, lag = scenario.control_interval, scenario.metrics.lag
-        first = math.ceil((scrape + lag) / interval - 1e-9) * interval
-        return (
-            first <= scenario.duration + 1e-9
-            and first - lag < scrape + scenario.metrics.resolution - 1e-9
-        )
-
-    def _decide(self, now: float, seen: dict[str, float]) -> Decision:
-        pending, warming, ready = self._states(now)
-        obs = Observation(
-            time=now,
+    def state(self, t: float) -> FleetState:
+        pending, warming, ready = self._states(t)
+        return FleetState(
             replicas=self._live,
-            metrics=seen,
             ready=warming + ready,
             pending=pending,
             warming=warming,
-            startup=self.scenario.replica.boot.mean,
-            terminating=sum(count for stop, count in self.leaving if stop > now),
+            draining=sum(count for stop, count in self.leaving if stop > t),
         )
-        decision = self.loop.step(obs)
-        self.scale_to(decision.replicas, now)
-        return decision
 
-    def _totals(self) -> tuple[int, int, int, int]:
-        """Completed, dropped, timed out, failed, since the start, in whole requests."""
-        service = self.service
-        if not service:
-            # requests that take no time: no work, no backlog; each completes in its tick
-            # unless no replica took it (dropped)
-            return self.arrived - self.dropped, self.dropped, 0, 0
-        completed = math.floor(self.served / service + 1e-9)
-        dropped = self.dropped + math.floor(self.lost_drop / service + 1e-9)
-        timed_out = math.floor(self.lost_timeout / service + 1e-9)
-        failed = math.floor(self.lost_fail / service + 1e-9)
-        # rounding must never count more requests than arrived
-        excess = completed + dropped + timed_out + failed - self.arrived
-        completed = max(self._counted[0], completed - max(excess, 0))
-        return completed, dropped, timed_out, failed
-
-    def _record(
-        self,
-        start: float,
-        end: float,
-        ticks: _Ticks,
-        seen: dict[str, float],
-        decision: Decision | None,
-    ) -> IntervalRecord:
+    def outcomes(self, start: float, end: float) -> Outcomes:
+        ticks = self._current()
+        self._ticks = None
+        if self._skipped is not None:
+            self._move_window(self._skipped, ticks)
+            self._skipped = None
+        state = self._scrape
+        state.served_base += float(ticks.served_upto[-1])
+        state.arrived_base += int(ticks.arrived_upto[-1])
+        state.capacity_base += ticks.offered(len(ticks.counts))
         if self._in_service_failed:
             # what the failed replicas had in service is served work of this interval that
             # fails instead; at most that work, so no completed request is counted twice
@@ -753,7 +639,6 @@ class FluidSimulation:
             self._in_service_failed = 0.0
         now = self._totals()
         before, self._counted = self._counted, now
-        pending, warming, ready = self._states(end)
         if self.leaving:
             self.leaving = [(stop, count) for stop, count in self.leaving if stop > end]
         counts, latency, delay = ticks.counts, ticks.latency, ticks.delay
@@ -774,211 +659,75 @@ class FluidSimulation:
         offered = ticks.offered(len(ticks.counts))
         if self._latencies.pending() >= 1000:
             self._latencies.fold()
-        return IntervalRecord(
-            start=start,
-            end=end,
+        return Outcomes(
             arrived=ticks.arrived,
             completed=now[0] - before[0],
             dropped=now[1] - before[1],
             timed_out=now[2] - before[2],
             failed=now[3] - before[3],
             in_flight=self.arrived - sum(now),
-            replicas=self._live,
-            ready=warming + ready,
-            pending=pending,
-            warming=warming,
-            draining=sum(count for _, count in self.leaving),
             utilization=ticks.served_total / offered if offered > 0 else math.nan,
-            latency_mean=mean,
-            latency_max=math.nan,
-            latency_p50=math.nan,
-            latency_p90=math.nan,
-            latency_p95=math.nan,
-            latency_p99=math.nan,
-            observed=seen,
-            decision=decision,
-        )
-
-    def result(self) -> RunResult:
-        """The whole run (runs what is left of it first)."""
-        for _ in self:
-            pass
-        return RunResult.from_records(
-            self.records,
-            scenario=self.scenario,
-            seed=self.seed,
-            fidelity="fluid",
-            loop_params=self.loop.get_params(),
-            extra_totals={
-                "wait_seconds": math.nan,
-                "replica_failures": self.failures,
-                "spot_interruptions": self.interruptions,
-                "workload_arrivals": self.arrivals.produced,
+            # per-interval percentiles are not claimed in fluid (see the module's docstring)
+            latency={
+                "latency_mean": mean,
+                "latency_max": math.nan,
+                **dict.fromkeys(QUANTILES, math.nan),
             },
-            latency=self._latencies.histogram(),
-            ledger=self.ledger,
         )
 
+    def _totals(self) -> tuple[int, int, int, int]:
+        """Completed, dropped, timed out, failed, since the start, in whole requests."""
+        service = self.service
+        if not service:
+            # requests that take no time: no work, no backlog; each completes in its tick
+            # unless no replica took it (dropped)
+            return self.arrived - self.dropped, self.dropped, 0, 0
+        completed = math.floor(self.served / service + 1e-9)
+        dropped = self.dropped + math.floor(self.lost_drop / service + 1e-9)
+        timed_out = math.floor(self.lost_timeout / service + 1e-9)
+        failed = math.floor(self.lost_fail / service + 1e-9)
+        # rounding must never count more requests than arrived
+        excess = completed + dropped + timed_out + failed - self.arrived
+        completed = max(self._counted[0], completed - max(excess, 0))
+        return completed, dropped, timed_out, failed
 
-def backlog_recursion(
-    initial: float, work: FloatArray, capacity: FloatArray, cap: FloatArray | None = None
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """The fluid queue: backlog after each tick, work served in it, work lost to ``cap``.
+    def totals(self) -> dict[str, float]:
+        return {
+            "wait_seconds": math.nan,
+            "replica_failures": self.failures,
+            "spot_interruptions": self.interruptions,
+            "workload_arrivals": self.arrivals.produced,
+        }
 
-    ``B[k] = min(cap[k], max(0, B[k-1] + work[k] - capacity[k]))``. Without a
-    cap it is the Lindley recursion, solved at once with cumulative sums:
-    ``B[k] = S[k] - min(-B0, min(S[0..k]))`` where ``S`` is the cumulative
-    net input; with a cap it runs tick by tick.
+    def latency(self) -> LatencyHistogram:
+        return self._latencies.histogram()
 
-    Examples
-    --------
-    >>> backlog, served, lost = backlog_recursion(
-    ...     1.0, np.array([3.0, 0.0, 5.0]), np.array([2.0, 2.0, 2.0]))
-    >>> backlog.tolist(), served.tolist()
-    ([2.0, 0.0, 3.0], [2.0, 2.0, 2.0])
-    """
-    if cap is None:
-        net = np.cumsum(work - capacity)
-        backlog = net - np.minimum(-initial, np.minimum.accumulate(net))
-        before = np.concatenate(([initial], backlog[:-1]))
-        return backlog, before + work - backlog, np.zeros(len(work))
-    backlog, served, lost = np.empty(len(work)), np.empty(len(work)), np.empty(len(work))
-    level = initial
-    for k, (w, c, top) in enumerate(
-        zip(work.tolist(), capacity.tolist(), cap.tolist(), strict=True)
-    ):
-        after = max(0.0, level + w - c)
-        over = max(0.0, after - top)
-        served[k] = level + w - after
-        backlog[k] = after - over
-        lost[k] = over
-        level = backlog[k]
-    return backlog, served, lost
+    # --- the scrapes of an interval -------------------------------------------------------------
 
+    def _next_noise(self) -> list[float]:
+        """The next row of the scrape noise stream (drawn 1,024 rows at a time)."""
+        if self._noise_at == len(self._noise_rows):
+            self._noise_rows = self._noise.standard_normal((1024, 3)).tolist()
+            self._noise_at = 0
+        self._noise_at += 1
+        return self._noise_rows[self._noise_at - 1]
 
-class _Ticks:
-    """Per tick of one control interval: arrivals, work served, capacity, backlog, latency.
+    def _reach(self, t: float, ticks: Ticks) -> int:
+        """Set the cumulative values at the scrape ``t`` of the interval; its last tick."""
+        state = self._scrape
+        k = round((t - self._start) / self.tick) - 1
+        state.served_now = state.served_base + float(ticks.served_upto[k])
+        state.arrived_now = state.arrived_base + int(ticks.arrived_upto[k])
+        state.capacity_now = state.capacity_base + ticks.offered(k + 1)
+        return k
 
-    In a steady interval (one capacity for every tick, no backlog) capacity,
-    backlog and latency are single numbers.
-    """
-
-    __slots__ = (
-        "_offered",
-        "arrived",
-        "arrived_upto",
-        "backlog",
-        "capacity",
-        "chance",
-        "counts",
-        "delay",
-        "everyone",
-        "latency",
-        "served",
-        "served_total",
-        "served_upto",
-        "wait",
-    )
-
-    def __init__(
-        self,
-        *,
-        counts: NDArray[np.int64],
-        served: FloatArray,
-        capacity: FloatArray | float,
-        backlog: FloatArray | float,
-        latency: FloatArray | float,
-        delay: FloatArray | float,
-        wait: float,
-        chance: float,
-        arrived: int,
-        served_total: float,
-        everyone: bool,
-        served_upto: FloatArray,
-        arrived_upto: NDArray[np.int64],
-    ) -> None:
-        self.counts, self.served, self.capacity = counts, served, capacity
-        self.served_upto, self.arrived_upto = served_upto, arrived_upto  # cumulative sums
-        self.backlog, self.latency = backlog, latency
-        # the latency's parts: the backlog ahead (per tick), the queueing wait and its chance
-        self.delay, self.wait, self.chance = delay, wait, chance
-        self.arrived, self.served_total = arrived, served_total
-        self.everyone = everyone  # every tick had a replica serving
-        self._offered: FloatArray | None = None  # cumulative capacity, when it varies
-
-    def offered(self, ticks: int) -> float:
-        """Slot-seconds offered by the first ``ticks`` ticks."""
-        if isinstance(self.capacity, float):
-            return ticks * self.capacity
-        if self._offered is None:
-            self._offered = np.cumsum(self.capacity)
-        return float(self._offered[ticks - 1])
-
-    def backlog_at(self, k: int) -> float:
-        """Work queued at the end of tick ``k``."""
-        return self.backlog if isinstance(self.backlog, float) else float(self.backlog[k])
-
-
-class _Arrivals:
-    """The arrival counts of the coming control intervals, fetched a batch at a time.
-
-    Arrivals do not depend on what the replicas do, so the counts of up to
-    ``_BATCH_TICKS`` ticks of whole intervals are asked of the stream ahead,
-    interval by interval as they would be one at a time (so they are the
-    same counts), and numpy reduces the batch in one call per quantity
-    instead of one per interval. :meth:`next` moves to the next interval and
-    sets the ``row_*`` views and the scalars of it.
-    """
-
-    def __init__(
-        self, stream: ArrivalStream, tick: float, interval: float, duration: float, service: float
-    ) -> None:
-        self.stream, self.tick, self.interval, self.duration = stream, tick, interval, duration
-        self.service = service  # mean seconds of work per request
-        self.ends: list[float] = []
-        self.produced = 0  # arrivals the stream handed out, for the conservation check
-        self.index = 0
-        self.end = 0.0
-        self.arrived, self.peak, self.total, self.last = 0, 0.0, 0.0, 0.0
-        empty = np.empty(0)
-        self.row_work = self.row_work_upto = empty
-        self.row_counts = self.row_counts_upto = empty.astype(np.int64)
-
-    def next(self, start: float) -> None:
-        """Move to the interval that starts at ``start`` (the end of the previous one)."""
-        if self.index == len(self.ends):
-            self._fetch(start)
-        i = self.index
-        self.index += 1
-        self.end = self.ends[i]
-        self.row_counts, self.row_counts_upto = self._counts[i], self._counts_upto[i]
-        self.row_work, self.row_work_upto = self._work[i], self._work_upto[i]
-        self.arrived, self.peak = self._arrived[i], self._peak[i]
-        self.total, self.last = self._total[i], self._last[i]
-
-    def _fetch(self, start: float) -> None:
-        # the intervals of the batch have the same number of ticks (the last one may be shorter)
-        tick = self.tick
-        ends: list[float] = []
-        ticks = round((min(start + self.interval, self.duration) - start) / tick)
-        batch = max(1, _BATCH_TICKS // ticks)
-        end = start
-        while len(ends) < batch and end < self.duration:
-            after = min(end + self.interval, self.duration)
-            if ends and round((after - end) / tick) != ticks:
-                break
-            ends.append(after)
-            end = after
-        counts = self.stream.counts_of(ends, tick)
-        self.produced += int(counts.sum())
-        work: FloatArray = np.multiply(counts, self.service, dtype=np.float64)
-        self.ends, self.index = ends, 0
-        self._counts, self._counts_upto = counts, np.cumsum(counts, axis=1)
-        self._work, self._work_upto = work, np.cumsum(work, axis=1)
-        self._arrived = counts.sum(axis=1).tolist()
-        self._peak = work.max(axis=1).tolist()
-        self._total = work.sum(axis=1).tolist()
-        self._last = work[:, -1].tolist()
+    def _move_window(self, t: float, ticks: Ticks) -> None:
+        """The window of the next scrape starts at the skipped scrape ``t``."""
+        self._reach(t, ticks)
+        state = self._scrape
+        state.last = t
+        state.arrived_then, state.served_then = state.arrived_now, state.served_now
+        state.capacity_then = state.capacity_now
 
 
 class _ScrapeState:
@@ -993,30 +742,6 @@ class _ScrapeState:
         self.arrived_now = self.arrived_then = 0
         self.busy_now = self.backlog_now = 0.0
         self.noise: list[float] = [0.0, 0.0, 0.0]  # standard normal draws of the scrape
-
-
-class _MeanField:
-    """Which share of a workload's fluid counts are expected counts, not drawn ones.
-
-    A generator with a rate function (Poisson, diurnal, ramp, flash crowd) is
-    fed to the fluid model at its expected rate; a trace, timestamps or an
-    MMPP give counts of real arrivals, with their Poisson noise already in.
-    """
-
-    def __init__(self, workload: Workload) -> None:
-        parts = workload.workloads if isinstance(workload, Superpose) else (workload,)
-        self.expected = [p for p in parts if isinstance(p, _RateWorkload)]
-        self.drawn = [p for p in parts if not isinstance(p, _RateWorkload)]
-
-    def share(self, t: float) -> float:
-        """The expected counts' share of the arrival rate at ``t``."""
-        if not self.drawn:
-            return 1.0
-        if not self.expected:
-            return 0.0
-        rate = sum(float(p.mean_rate([t])[0]) for p in self.expected)
-        other = sum(float(p.mean_rate([t])[0]) for p in self.drawn)
-        return rate / (rate + other) if rate + other > 0 else 0.0
 
 
 def _common_tick(*spans: float) -> float:

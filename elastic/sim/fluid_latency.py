@@ -149,7 +149,7 @@ class LatencyMix:
         self._groups.clear()
         points, mass = np.concatenate(values), np.concatenate(weights)
         self.max = max(self.max, float(points.max()))
-        self._mass += np.bincount(_bins(points, len(self._mass)), mass, minlength=len(self._mass))
+        self._mass += np.bincount(LatencyHistogram.bins(points), mass, minlength=len(self._mass))
 
     def _below(self, limit: float, points: FloatArray) -> float:
         """The probability of at most ``limit`` for quantile points (interpolated between them)."""
@@ -201,11 +201,3 @@ def _group(delay: float) -> int:
 def _value(group: int) -> float:
     """The middle (geometric) of a group of the log grid; 0 for no delay or wait."""
     return 0.0 if group == _NONE else float(10 ** ((group + 0.5) / _GRID))
-
-
-def _bins(values: FloatArray, size: int) -> NDArray[np.int64]:
-    """The bins of :class:`LatencyHistogram` that ``values`` fall in (its rule, vectorized)."""
-    h = LatencyHistogram
-    position = (np.log10(np.maximum(values, 1e-300)) - h.LOW) * h.PER_DECADE
-    bins: NDArray[np.int64] = np.clip(np.floor(position).astype(np.int64) + 1, 0, size - 1)
-    return bins

@@ -20,17 +20,16 @@ then sees nothing. Metrics (per-replica ones averaged over ready replicas):
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
 from elastic.errors import ParameterError
-from elastic.sim.cluster import READY, Cluster
-from elastic.sim.result import LatencySorter, percentiles_of_sorted
 from elastic.sim.scenario import MetricsSpec
 
-__all__ = ["ClusterSampler", "MetricsPipeline", "check_reads", "metrics_read"]
+__all__ = ["MetricsPipeline", "check_reads", "metrics_read"]
 
 
 class MetricsPipeline:
@@ -38,6 +37,8 @@ class MetricsPipeline:
 
     ``sampler(now)`` measures the system; :meth:`scrape` calls it on the
     scrape schedule and :meth:`observe` hands out what the controller has.
+    Decisions come every ``interval`` seconds until ``duration``;
+    :meth:`read` tells which scrapes they read.
     """
 
     def __init__(
@@ -45,10 +46,15 @@ class MetricsPipeline:
         spec: MetricsSpec,
         sampler: Callable[[float], dict[str, float]],
         rng: np.random.Generator,
+        *,
+        interval: float,
+        duration: float,
     ) -> None:
         self.spec = spec
         self.sampler = sampler
         self.rng = rng
+        self.interval = interval
+        self.duration = duration
         self.scrapes: deque[tuple[float, dict[str, float] | None]] = deque()
         self._delivered: dict[str, float] | None = None
 
@@ -57,6 +63,25 @@ class MetricsPipeline:
         sample = self.sampler(now)
         failed = self.spec.missing > 0 and self.rng.random() < self.spec.missing
         self.scrapes.append((now, None if failed else sample))
+
+    def read(self, scrape: float) -> bool:
+        """Whether a decision will read the scrape taken at ``scrape``.
+
+        The first decision at least ``lag`` after it reads it if no newer
+        scrape is ``lag`` old by then; later decisions read newer ones.
+        A scrape no decision reads can be skipped (:meth:`skip`).
+
+        Examples
+        --------
+        >>> spec = MetricsSpec(resolution=15.0, lag=0.0)
+        >>> rng = np.random.default_rng(0)
+        >>> pipeline = MetricsPipeline(spec, dict, rng, interval=60.0, duration=600.0)
+        >>> [t for t in (15.0, 30.0, 45.0, 60.0) if pipeline.read(t)]
+        [60.0]
+        """
+        interval, lag = self.interval, self.spec.lag
+        first = math.ceil((scrape + lag) / interval - 1e-9) * interval
+        return first <= self.duration + 1e-9 and first - lag < scrape + self.spec.resolution - 1e-9
 
     def skip(self, now: float) -> None:
         """A scrape at ``now`` that no decision reads: its failure is drawn, nothing measured."""
@@ -70,55 +95,6 @@ class MetricsPipeline:
         while self.scrapes and self.scrapes[0][0] <= cutoff:
             self._delivered = self.scrapes.popleft()[1]
         return dict(self._delivered) if self._delivered else {}
-
-
-class ClusterSampler:
-    """The metrics of a request-level cluster, over the time since the previous sample."""
-
-    #: every metric a request-level controller can be given
-    PRODUCES = ("cpu", "concurrency", "rps", "queue_length", "latency_p95")
-
-    def __init__(self, cluster: Cluster, sort: LatencySorter | None = None) -> None:
-        self.cluster = cluster
-        self.sort = sort or LatencySorter()
-        self._busy: dict[int, float] = {}  # replica id -> cumulative busy at the last sample
-        self._last = 0.0
-        self._arrived = 0
-
-    def __call__(self, now: float) -> dict[str, float]:
-        cluster = self.cluster
-        cluster.settle(now)
-        window = now - self._last
-        sample: dict[str, float] = {}
-        utilizations, in_flight = [], 0
-        busy_now: dict[int, float] = {}
-        for replica in cluster.accepting:
-            server = replica.server
-            assert server is not None and replica.ready_at is not None
-            cumulative = replica.busy + server.busy_seconds(now)
-            busy_now[replica.id] = cumulative
-            if replica.state != READY:
-                continue
-            since = max(self._last, replica.ready_at)
-            if now > since:
-                used = cumulative - self._busy.get(replica.id, 0.0)
-                utilizations.append(used / (server.slots * (now - since)))
-            in_flight += server.in_flight()
-        if utilizations:
-            # np.mean's own sum, without its overhead
-            sample["cpu"] = 100.0 * (float(np.array(utilizations).sum()) / len(utilizations))
-            sample["concurrency"] = in_flight / len(utilizations)
-        if window > 0:
-            sample["rps"] = (cluster.total.arrived - self._arrived) / window
-        sample["queue_length"] = float(
-            sum(r.server.queued(now) for r in cluster.accepting if r.server)
-        )
-        if cluster.recent:
-            latest = self.sort(cluster.recent)
-            sample["latency_p95"] = percentiles_of_sorted(latest, [95])[0]
-            cluster.recent.clear()
-        self._busy, self._last, self._arrived = busy_now, now, cluster.total.arrived
-        return sample
 
 
 def metrics_read(policy: object) -> frozenset[str]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from decimal import Decimal
 from operator import attrgetter
 from pathlib import Path
@@ -16,10 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from elastic.core.frozen import fast_init
-from elastic.core.types import Decision, Reason, Stage
+from elastic.core.types import Decision
 from elastic.cost.ledger import Ledger
-from elastic.errors import ElasticError, ParameterError
 from elastic.evaluate import (
     attainment,
     demand_replicas,
@@ -32,6 +29,8 @@ from elastic.evaluate import (
     theta_o,
     theta_u,
 )
+from elastic.sim import result_io, result_plot
+from elastic.sim.records import COUNTS, FLOATS, SERIES, IntervalRecord, RunFacts
 from elastic.sim.scenario import Scenario
 from elastic.sim.stats import LatencyHistogram
 
@@ -39,141 +38,6 @@ __all__ = ["IntervalRecord", "RunFacts", "RunResult"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
-
-QUANTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p95": 95, "latency_p99": 99}
-
-
-@fast_init
-@dataclass(frozen=True, slots=True)
-class IntervalRecord:
-    """One control interval ``[start, end)``: what happened in it and what was decided at its end.
-
-    Counts are of the interval; ``in_flight`` and the replica counts are at
-    its end, after the decision. Latencies are of the requests completed in
-    it (NaN when none). ``utilization`` is the ground truth (busy slot-seconds
-    over offered slot-seconds of accepting replicas); ``observed`` is what the
-    controller saw. ``cold_starts`` and ``throttled`` (included in
-    ``dropped``) are for serverless platforms, and so are
-    ``busy_environments`` (running a request, its cold start included) and
-    ``idle_environments`` (warm, waiting for one) at the interval's end.
-    """
-
-    start: float
-    end: float
-    arrived: int
-    completed: int
-    dropped: int
-    timed_out: int
-    failed: int
-    in_flight: int
-    replicas: int
-    ready: int
-    pending: int
-    warming: int
-    draining: int
-    utilization: float
-    latency_mean: float
-    latency_p50: float
-    latency_p90: float
-    latency_p95: float
-    latency_p99: float
-    latency_max: float
-    observed: Mapping[str, float] = field(default_factory=dict)
-    decision: Decision | None = None
-    cold_starts: int = 0
-    throttled: int = 0
-    busy_environments: int = 0
-    idle_environments: int = 0
-
-
-def percentiles_of_sorted(values: NDArray[np.float64], q: Sequence[float]) -> list[float]:
-    """``np.percentile(values, q)`` (linear interpolation) of already sorted values, faster.
-
-    Examples
-    --------
-    >>> percentiles_of_sorted(np.array([1.0, 2.0, 3.0, 4.0]), [50, 95])
-    [2.5, 3.85]
-    """
-    last = len(values) - 1
-    item = values.item
-    points = []
-    for p in q:
-        position = p / 100 * last
-        below = math.floor(position)
-        low = item(below)
-        points.append(low + (item(min(below + 1, last)) - low) * (position - below))
-    return points
-
-
-class LatencySorter:
-    """Sorts the latency arrays of a window into one array, remembering the last result.
-
-    When the metrics window and the control interval hold the same requests
-    (the same arrays), the decision's record reuses the scrape's sort.
-    """
-
-    def __init__(self) -> None:
-        self._last: tuple[list[int], list[FloatArray], FloatArray] = ([], [], np.empty(0))
-
-    def __call__(self, parts: Sequence[FloatArray]) -> FloatArray:
-        key = [id(part) for part in parts]
-        if self._last[0] == key:
-            return self._last[2]
-        if not parts:
-            values = np.empty(0)
-        else:
-            values = np.sort(parts[0] if len(parts) == 1 else np.concatenate(parts))
-        self._last = (key, list(parts), values)  # holding the parts keeps their ids theirs
-        return values
-
-
-def latency_fields(values: NDArray[np.float64]) -> dict[str, float]:
-    """Mean, percentiles and max of the latencies of one interval, sorted."""
-    if not len(values):
-        return dict.fromkeys(("latency_mean", *QUANTILES, "latency_max"), math.nan)
-    points = percentiles_of_sorted(values, list(QUANTILES.values()))
-    return {
-        "latency_mean": float(values.sum()) / len(values),  # values.mean(), without its overhead
-        **dict(zip(QUANTILES, points, strict=True)),
-        "latency_max": float(values[-1]),
-    }
-
-
-# series added after the format was first written (read as zeros from older files)
-_ADDED_SERIES = ("busy_environments", "idle_environments")
-_SERIES = [f.name for f in fields(IntervalRecord) if f.name not in ("observed", "decision")]
-_COUNTS = ("arrived", "completed", "dropped", "timed_out", "failed", "cold_starts", "throttled")
-_FLOATS = {"start", "end", "utilization", "latency_mean", "latency_max", *QUANTILES}
-
-
-@dataclass(frozen=True)
-class RunFacts:
-    """What evaluation needs to know about a run's scenario, kept with the run and its JSON."""
-
-    name: str
-    duration: float
-    slo: float | None
-    mean_service: float
-    slots: int
-    control_interval: float
-    description: str
-    serverless: bool = False
-
-    @classmethod
-    def of(cls, scenario: Scenario) -> RunFacts:
-        return cls(
-            name=scenario.name,
-            duration=float(scenario.duration),
-            slo=scenario.slo,
-            mean_service=scenario.service.mean,
-            slots=scenario.replica.slots,
-            control_interval=float(scenario.control_interval),
-            description=repr(scenario),
-            serverless=scenario.serverless is not None,
-        )
-
-
-FORMAT = "elastic.RunResult/1"
 
 
 @dataclass(repr=False)
@@ -246,13 +110,13 @@ class RunResult:
         ``extra_totals`` adds what the records do not hold (waiting time,
         replica failures, spot interruptions).
         """
-        columns = zip(*map(attrgetter(*_SERIES), records), strict=True)
+        columns = zip(*map(attrgetter(*SERIES), records), strict=True)
         series: dict[str, Any] = {
-            name: np.array(column, dtype=np.float64 if name in _FLOATS else np.int64)
-            for name, column in zip(_SERIES, columns, strict=True)
+            name: np.array(column, dtype=np.float64 if name in FLOATS else np.int64)
+            for name, column in zip(SERIES, columns, strict=True)
         }
         # summed from the records, so that the totals always agree with the series
-        totals: dict[str, float] = {name: int(series[name].sum()) for name in _COUNTS}
+        totals: dict[str, float] = {name: int(series[name].sum()) for name in COUNTS}
         totals["in_flight"] = records[-1].in_flight
         totals.update(extra_totals)
         names = sorted({key for r in records for key in r.observed})
@@ -278,25 +142,11 @@ class RunResult:
         """What the run was billed, in dollars."""
         return self.bill
 
-    # --- saving and reading back ------------------------------------------------------------
+    # --- saving and reading back (elastic.sim.result_io) -----------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """Everything but the scenario objects and the ledger, as JSON-ready values."""
-        return {
-            "format": FORMAT,
-            "facts": asdict(self.facts),
-            "seed": self.seed,
-            "fidelity": self.fidelity,
-            "loop_params": {key: repr(value) for key, value in self.loop_params.items()},
-            "totals": {key: _plain(value) for key, value in self.totals.items()},
-            "cost": str(self.bill),
-            "cost_per_interval": _listed(self.cost_per_interval),
-            "offered": None if self.offered is None else _listed(self.offered),
-            "series": {name: _listed(getattr(self, name)) for name in _SERIES},
-            "observed": {name: _listed(values) for name, values in self.observed.items()},
-            "decisions": [None if d is None else _decision(d) for d in self.decisions],
-            "latency": self.latency.to_dict(),
-        }
+        return result_io.to_dict(self)
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The run as JSON text; written to ``path`` too when given."""
@@ -308,66 +158,7 @@ class RunResult:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
         """Read back what :meth:`to_dict` gave; anything else is a ``ParameterError``."""
-        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
-            found = data.get("format") if isinstance(data, Mapping) else data
-            raise ParameterError("format", found, repr(FORMAT), owner="RunResult")
-        try:
-            return cls._read(data)
-        except ElasticError:
-            raise
-        except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as error:
-            what = f"{type(error).__name__}: {error}"
-            raise ParameterError(
-                "data", what, f"a run as to_dict writes it ({FORMAT})", owner="RunResult"
-            ) from None
-
-    @classmethod
-    def _read(cls, data: Mapping[str, Any]) -> RunResult:
-        series: dict[str, Any] = {
-            name: np.array(
-                [math.nan if v is None else v for v in values],
-                dtype=np.float64 if name in _FLOATS else np.int64,
-            )
-            for name, values in data["series"].items()
-        }
-        for name in _ADDED_SERIES:  # a run saved before these series existed: zeros
-            series.setdefault(name, np.zeros(len(series["end"]), dtype=np.int64))
-        lengths = {name: len(values) for name, values in series.items()}
-        if len(set(lengths.values())) > 1:
-            raise ParameterError(
-                "series", lengths, "series of one length, a value per interval", owner="RunResult"
-            )
-        if missing := [name for name in _SERIES if name not in series]:
-            raise ParameterError(
-                "series",
-                sorted(series),
-                f"every series of a run; {missing} missing",
-                owner="RunResult",
-            )
-        observed = {
-            name: np.array([math.nan if v is None else v for v in values], dtype=np.float64)
-            for name, values in data["observed"].items()
-        }
-        return cls(
-            scenario=None,
-            facts=RunFacts(**data["facts"]),
-            seed=data["seed"],
-            fidelity=data["fidelity"],
-            loop_params={key: _Written(value) for key, value in data["loop_params"].items()},
-            totals={k: math.nan if v is None else v for k, v in data["totals"].items()},
-            latency=LatencyHistogram.from_dict(data["latency"]),
-            ledger=None,
-            bill=Decimal(data["cost"]),
-            cost_per_interval=np.array(data["cost_per_interval"], dtype=np.float64),
-            offered=(
-                None
-                if data.get("offered") is None
-                else np.array(data["offered"], dtype=np.float64)
-            ),
-            **series,
-            observed=observed,
-            decisions=[None if d is None else _undecision(d) for d in data["decisions"]],
-        )
+        return cls(**result_io.fields_from_dict(data))
 
     @classmethod
     def from_json(cls, source: str | os.PathLike[str]) -> RunResult:
@@ -379,31 +170,26 @@ class RunResult:
         ``RunResult.from_json("run.json")`` reads what
         ``result.to_json("run.json")`` wrote.
         """
-        owner = "RunResult.from_json"
-        if isinstance(source, str) and source.lstrip().startswith("{"):
-            text, where = source, "the JSON text"
-        else:
-            path = Path(source)
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as error:
-                reason = getattr(error, "strerror", None) or str(error)
-                raise ParameterError(
-                    "source", str(source), f"a readable JSON file ({reason})", owner=owner
-                ) from None
-            where = str(path)
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ParameterError(
-                "source",
-                f"{where}: line {error.lineno}, column {error.colno}",
-                f"a run as to_json writes it ({error.msg})",
-                owner=owner,
-            ) from None
-        if not isinstance(data, Mapping):
-            raise ParameterError("source", where, "a JSON object", owner=owner)
-        return cls.from_dict(data)
+        return cls.from_dict(result_io.read_json(source))
+
+    def to_frame(self) -> Any:
+        """The time series as a pandas DataFrame indexed by interval end (``dataframe`` extra)."""
+        return result_io.to_frame(self)
+
+    # --- drawing (elastic.sim.result_plot) ------------------------------------------------------
+
+    def _repr_html_(self) -> str:
+        return result_plot.summary_html(self)
+
+    def plot(self, path: str | Path | None = None) -> Any:
+        """Four panels: demand vs capacity, latency vs SLO, cumulative cost, scaling decisions.
+
+        Needs matplotlib (the ``plot`` extra). Returns the figure; saves it to
+        ``path`` (PNG, SVG, ...) when given.
+        """
+        return result_plot.plot(self, path)
+
+    # --- in numbers ---------------------------------------------------------------------------
 
     def demand(self) -> IntArray:
         """Replicas needed in each interval to serve its offered load at the scenario's SLO.
@@ -486,72 +272,6 @@ class RunResult:
             **environments,
         }
 
-    def to_frame(self) -> Any:
-        """The time series as a pandas DataFrame indexed by interval end (``dataframe`` extra)."""
-        try:
-            import pandas as pd
-        except ImportError as error:
-            raise ImportError(
-                "RunResult.to_frame needs pandas: pip install elastic[dataframe]"
-            ) from error
-        columns: dict[str, Any] = {name: getattr(self, name) for name in _SERIES}
-        columns["demand"] = self.demand()
-        columns["desired"] = [math.nan if d is None else d.replicas for d in self.decisions]
-        columns["reason"] = [None if d is None else d.reason.value for d in self.decisions]
-        for name, values in self.observed.items():
-            columns[f"observed_{name}"] = values
-        return pd.DataFrame(columns).set_index("end")
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(name)}</td><td style='text-align:right'>{value:.4g}</td></tr>"
-            for name, value in self.summary().items()
-        )
-        title = html.escape(f"{self.facts.name or 'scenario'}: seed {self.seed}, {self.fidelity}")
-        return (
-            f"<div><strong>RunResult</strong> {title}, {len(self.end)} intervals of "
-            f"{self.facts.control_interval:g} s<table>{rows}</table></div>"
-        )
-
-    def plot(self, path: str | Path | None = None) -> Any:
-        """Four panels: demand vs capacity, latency vs SLO, cumulative cost, scaling decisions.
-
-        Needs matplotlib (the ``plot`` extra). Returns the figure; saves it to
-        ``path`` (PNG, SVG, ...) when given.
-        """
-        plt = _pyplot()
-        hours = self.end / 3600
-        figure, axes = plt.subplots(4, 1, figsize=(10, 11), sharex=True)
-        capacity, latency, cost, scaling = axes
-        capacity.step(hours, self.demand(), where="pre", label="demand (replicas for the SLO)")
-        capacity.step(hours, self.ready, where="pre", label="ready replicas")
-        capacity.set_ylabel("replicas")
-        capacity.legend(loc="upper left")
-        if np.isnan(self.latency_p95).all():  # fluid fidelity: only means
-            latency.plot(hours, self.latency_mean, label="mean")
-        else:
-            latency.plot(hours, self.latency_p95, label="p95")
-            latency.plot(hours, self.latency_p99, label="p99", alpha=0.6)
-        if self.facts.slo:
-            latency.axhline(self.facts.slo, color="red", linestyle="--", label="SLO")
-        latency.set_ylabel("latency (s)")
-        latency.set_yscale("log")
-        latency.legend(loc="upper left")
-        cost.plot(hours, np.cumsum(self.cost_per_interval))
-        cost.set_ylabel("cumulative cost ($)")
-        desired = np.array([np.nan if d is None else d.replicas for d in self.decisions])
-        scaling.step(hours, self.replicas, where="pre", label="replicas")
-        changes = np.flatnonzero(np.diff(desired, prepend=desired[:1]) != 0)
-        scaling.scatter(hours[changes], desired[changes], s=8, color="black", label="decisions")
-        scaling.set_ylabel("replicas")
-        scaling.set_xlabel("hours")
-        scaling.legend(loc="upper left")
-        figure.suptitle(f"{self.facts.name or 'scenario'}: seed {self.seed}, {self.fidelity}")
-        figure.tight_layout()
-        if path is not None:
-            figure.savefig(path)
-        return figure
-
     def mean_wait(self) -> float:
         """Mean time the completed requests waited for a slot."""
         completed = self.totals["completed"]
@@ -590,45 +310,3 @@ class RunResult:
             f"{t['completed']:.0f} completed, "
             f"cost ${self.cost():.2f})"
         )
-
-
-class _Written(str):
-    """A parameter read back from JSON, where it is kept as its ``repr``: written as read."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
-def _plain(value: float) -> float | None:
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
-def _listed(values: NDArray[Any]) -> list[Any]:
-    return [None if isinstance(v, float) and math.isnan(v) else v for v in values.tolist()]
-
-
-def _decision(decision: Decision) -> dict[str, Any]:
-    return {
-        "time": decision.time,
-        "current": decision.current,
-        "replicas": decision.replicas,
-        "stages": [[s.name, s.replicas, s.reason.value, s.detail] for s in decision.stages],
-    }
-
-
-def _undecision(data: Mapping[str, Any]) -> Decision:
-    stages = tuple(
-        Stage(name, replicas, Reason(reason), detail)
-        for name, replicas, reason, detail in data["stages"]
-    )
-    return Decision(data["time"], data["current"], data["replicas"], (), stages)
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ImportError("plots need matplotlib: pip install elastic[plot]") from error
-    return plt

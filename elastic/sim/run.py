@@ -1,38 +1,60 @@
-"""Running a scenario: the autoscaler and metrics processes, and the event loop that drives them.
+"""Running a scenario: the one driver of every simulated run.
 
-SimPy keeps the control plane (scrapes, autoscaler decisions, boots, drains,
-failures); between two of its events the replica set is fixed, and the
-arrivals of that span are dispatched to it in one go.
+The driver owns time, the metrics pipeline, the decision step and the
+records; a backend (:mod:`elastic.sim.backend`) owns what is simulated.
+Along the run's timeline it lets the backend run to each scrape and each
+decision: at a scrape the metrics pipeline measures (or, when no decision
+will read it, only moves its window on), at a decision the controller
+sees an :class:`~elastic.core.types.Observation` (metrics as delivered,
+replica counts), the loop decides and the backend scales; then the
+interval's outcomes become an :class:`~elastic.sim.result.IntervalRecord`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
-from typing import Any
-
-import simpy
+from collections.abc import Iterator
+from typing import Literal
 
 from elastic.core.loop import DecisionLoop
 from elastic.core.types import Decision, Observation
 from elastic.core.validate import check_choice, check_int
 from elastic.cost.catalog import default_catalog
 from elastic.cost.ledger import Ledger
+from elastic.cost.tariffs import LambdaRequests, Tariff
 from elastic.errors import ParameterError
-from elastic.sim.cluster import Cluster
-from elastic.sim.fluid import FluidSimulation
-from elastic.sim.metrics import ClusterSampler, MetricsPipeline, check_reads
+from elastic.sim.backend import Backend
+from elastic.sim.fleet import Fleet
+from elastic.sim.fluid import FluidFleet
+from elastic.sim.metrics import MetricsPipeline, check_reads
 from elastic.sim.randomness import Streams
-from elastic.sim.result import IntervalRecord, LatencySorter, RunResult, latency_fields
+from elastic.sim.records import IntervalRecord
+from elastic.sim.result import RunResult
 from elastic.sim.scenario import Scenario
 from elastic.sim.serverless import ENABLED, Platform, serverless_tariffs
 
-__all__ = ["Simulation", "iter_run", "produced_metrics", "simulate"]
+__all__ = [
+    "FluidSimulation",
+    "Simulation",
+    "default_tariffs",
+    "iter_run",
+    "produced_metrics",
+    "simulate",
+]
 
 FIDELITIES = ("request", "fluid")
+# two instants this close are the same one (a scrape and a decision on different grids)
+_SAME = 1e-9
 
 
 class Simulation:
     """One run of ``scenario`` with ``loop``; iterate it for a record per control interval.
+
+    Parameters
+    ----------
+    fidelity
+        ``"request"`` simulates every request; ``"fluid"`` aggregated
+        demand (:class:`~elastic.sim.fluid.FluidFleet`, which takes
+        ``tick`` and ``scrape_noise``).
 
     Examples
     --------
@@ -45,127 +67,120 @@ class Simulation:
     [(15.0, 2), (30.0, 2)]
     """
 
-    def __init__(self, scenario: Scenario, loop: DecisionLoop, *, seed: int = 0) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        loop: DecisionLoop,
+        *,
+        seed: int = 0,
+        fidelity: str = "request",
+        tick: float | None = None,
+        scrape_noise: bool = True,
+    ) -> None:
         if not isinstance(scenario, Scenario):
             raise ParameterError("scenario", scenario, "a Scenario", owner="simulate")
         if not isinstance(loop, DecisionLoop):
             raise ParameterError("loop", loop, "a DecisionLoop", owner="simulate")
+        self.fidelity = check_choice(fidelity, "fidelity", FIDELITIES, owner="simulate")
         self.scenario = scenario
         self.loop = loop
         self.seed = check_int(seed, "seed", owner="simulate", ge=0)
-        check_reads(loop.policies, produced_metrics(scenario, "request"), fidelity="request")
+        if fidelity == "fluid" and scenario.serverless is not None:
+            raise ParameterError(
+                "fidelity", "fluid", "'request' for a serverless scenario", owner="simulate"
+            )
+        check_reads(loop.policies, produced_metrics(scenario, fidelity), fidelity=fidelity)
         streams = Streams(self.seed)
-        self.env = simpy.Environment()
-        self._sort = LatencySorter()
-        self.cluster: Cluster | Platform
-        if scenario.serverless is not None:
-            tariffs = dict(scenario.tariffs or serverless_tariffs(scenario.serverless))
-            self.ledger = Ledger(tariffs)
-            self.cluster = Platform(
-                scenario, self.env, streams, self.ledger, billed_provisioned=ENABLED in tariffs
+        tariffs = default_tariffs(scenario)
+        self.ledger = Ledger(tariffs)
+        self.backend: Backend
+        if fidelity == "fluid":
+            self.backend = FluidFleet(
+                scenario, streams, self.ledger, tick=tick, scrape_noise=scrape_noise
             )
-            sampler = self.cluster.sampler()
+        elif scenario.serverless is not None:
+            self.backend = Platform(
+                scenario, streams, self.ledger, billed_provisioned=ENABLED in tariffs
+            )
         else:
-            tariffs = dict(
-                scenario.tariffs
-                or {scenario.replica.kind: default_catalog().on_demand(scenario.replica.kind)}
-            )
-            self.ledger = Ledger(tariffs)
-            self.cluster = Cluster(scenario, self.env, streams, self.ledger)
-            sampler = ClusterSampler(self.cluster, self._sort)
-        self.metrics = MetricsPipeline(scenario.metrics, sampler, streams.generator("metrics"))
+            self.backend = Fleet(scenario, streams, self.ledger)
+        self.metrics = MetricsPipeline(
+            scenario.metrics,
+            self.backend.sample,
+            streams.generator("metrics"),
+            interval=scenario.control_interval,
+            duration=scenario.duration,
+        )
         self.records: list[IntervalRecord] = []
-        self._new: list[IntervalRecord] = []
-        self._last_tick = 0.0
-        self._last_busy = 0.0
-        self._last_capacity = 0.0
+        self._timeline = timeline(
+            scenario.metrics.resolution, scenario.control_interval, scenario.duration
+        )
+        self._start = 0.0
         self.done = False
-        # created before the autoscaler: at a shared instant the scrape comes first
-        self.env.process(self._scraping())
-        self.env.process(self._autoscaling())
 
     def __iter__(self) -> Iterator[IntervalRecord]:
-        end = self.scenario.duration
-        env, cluster = self.env, self.cluster
-        while not self.done:
-            upcoming = env.peek()
-            # the run ends with the decision at `end`: what would happen after it is not part of it
-            if upcoming > end or (upcoming == end and self._last_tick == end):
-                cluster.advance(end)
-                if self._last_tick < end:
-                    self._record(end, None, {})
-                self.done = True
-            else:
-                cluster.advance(upcoming)
-                env.step()
-            yield from self._new
-            self._new.clear()
+        backend, metrics = self.backend, self.metrics
+        for t, event in self._timeline:
+            backend.run_until(t)
+            if event == "scrape":
+                if metrics.read(t):
+                    metrics.scrape(t)
+                else:
+                    metrics.skip(t)
+                    backend.skip(t)
+                continue
+            decision, seen = self._decide(t) if event == "decide" else (None, {})
+            self.records.append(self._record(t, decision, seen))
+            self._start = t
+            yield self.records[-1]
+        self.done = True
 
-    def _scraping(self) -> Generator[simpy.Event, Any, None]:
-        resolution = self.scenario.metrics.resolution
-        while True:
-            yield self.env.timeout(resolution)
-            self.metrics.scrape(self.env.now)
+    def _decide(self, now: float) -> tuple[Decision, dict[str, float]]:
+        """The decision step: what the controller sees, what the loop decides, the scaling."""
+        seen = self.metrics.observe(now)
+        state = self.backend.state(now)
+        obs = Observation(
+            time=now,
+            replicas=state.replicas,
+            metrics=seen,
+            ready=state.ready,
+            pending=state.pending,
+            warming=state.warming,
+            startup=self.scenario.replica.boot.mean,
+            terminating=state.draining,
+        )
+        decision = self.loop.step(obs)
+        self.backend.scale_to(decision.replicas, now)
+        return decision, seen
 
-    def _autoscaling(self) -> Generator[simpy.Event, Any, None]:
-        interval = self.scenario.control_interval
-        cluster = self.cluster
-        while True:
-            yield self.env.timeout(interval)
-            now = self.env.now
-            if now > self.scenario.duration:
-                return
-            cluster.settle(now)
-            seen = self.metrics.observe(now)
-            live, ready, pending, warming, draining = cluster.states()
-            obs = Observation(
-                time=now,
-                replicas=live,
-                metrics=seen,
-                ready=ready,
-                pending=pending,
-                warming=warming,
-                startup=self.scenario.replica.boot.mean,
-                terminating=draining,
-            )
-            decision = self.loop.step(obs)
-            cluster.scale_to(decision.replicas)
-            self._record(now, decision, seen)
-
-    def _record(self, now: float, decision: Decision | None, seen: dict[str, float]) -> None:
-        cluster = self.cluster
-        cluster.settle(now)
-        tally = cluster.take_tally()
-        busy, capacity = cluster.busy_seconds(now), cluster.capacity_seconds(now)
-        offered = capacity - self._last_capacity
-        live, ready, pending, warming, draining = cluster.states()
-        busy_environments, idle_environments = cluster.environments()
-        record = IntervalRecord(
-            start=self._last_tick,
-            end=now,
-            arrived=tally.arrived,
-            completed=tally.completed,
-            dropped=tally.dropped,
-            timed_out=tally.timed_out,
-            failed=tally.failed,
-            in_flight=cluster.in_flight(),
-            replicas=live,
-            ready=ready,
-            pending=pending,
-            warming=warming,
-            draining=draining,
-            cold_starts=tally.cold_starts,
-            throttled=tally.throttled,
-            busy_environments=busy_environments,
-            idle_environments=idle_environments,
-            utilization=(busy - self._last_busy) / offered if offered > 0 else float("nan"),
+    def _record(
+        self, end: float, decision: Decision | None, seen: dict[str, float]
+    ) -> IntervalRecord:
+        done = self.backend.outcomes(self._start, end)
+        state = self.backend.state(end)
+        return IntervalRecord(
+            start=self._start,
+            end=end,
+            arrived=done.arrived,
+            completed=done.completed,
+            dropped=done.dropped,
+            timed_out=done.timed_out,
+            failed=done.failed,
+            in_flight=done.in_flight,
+            replicas=state.replicas,
+            ready=state.ready,
+            pending=state.pending,
+            warming=state.warming,
+            draining=state.draining,
+            cold_starts=done.cold_starts,
+            throttled=done.throttled,
+            busy_environments=done.busy_environments,
+            idle_environments=done.idle_environments,
+            utilization=done.utilization,
             observed=seen,
             decision=decision,
-            **latency_fields(self._sort(tally.latencies or [])),
+            **done.latency,
         )
-        self._last_tick, self._last_busy, self._last_capacity = now, busy, capacity
-        self.records.append(record)
-        self._new.append(record)
 
     def result(self) -> RunResult:
         """The whole run (runs what is left of it first)."""
@@ -175,16 +190,98 @@ class Simulation:
             self.records,
             scenario=self.scenario,
             seed=self.seed,
-            fidelity="request",
+            fidelity=self.fidelity,
             loop_params=self.loop.get_params(),
-            extra_totals={
-                "wait_seconds": self.cluster.total.wait_seconds,
-                "workload_arrivals": self.cluster.arrivals.handed,
-                **self.cluster.extra_totals(),
-            },
-            latency=self.cluster.bin_latencies(),
+            extra_totals=self.backend.totals(),
+            latency=self.backend.latency(),
             ledger=self.ledger,
         )
+
+
+class FluidSimulation(Simulation):
+    """A fluid run of ``scenario`` with ``loop``: :class:`Simulation` at ``fidelity="fluid"``.
+
+    Parameters
+    ----------
+    tick, scrape_noise
+        See :class:`~elastic.sim.fluid.FluidFleet`.
+
+    Examples
+    --------
+    >>> from elastic import DecisionLoop
+    >>> from elastic.policies import TargetTracking
+    >>> from elastic.sim import Poisson, Scenario
+    >>> loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=10)
+    >>> run = FluidSimulation(Scenario(Poisson(20.0), duration=600.0), loop, seed=2)
+    >>> int(run.result().replicas[-1])
+    4
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        loop: DecisionLoop,
+        *,
+        seed: int = 0,
+        tick: float | None = None,
+        scrape_noise: bool = True,
+    ) -> None:
+        super().__init__(
+            scenario, loop, seed=seed, fidelity="fluid", tick=tick, scrape_noise=scrape_noise
+        )
+
+
+Event = Literal["scrape", "decide", "end"]
+
+
+def timeline(resolution: float, interval: float, duration: float) -> Iterator[tuple[float, Event]]:
+    """The instants of a run in order: scrapes, decisions, and the end when no decision falls on it.
+
+    A scrape and a decision at the same instant: the scrape first. The run
+    ends with the last decision at or before ``duration``, or with an
+    ``"end"`` at ``duration`` after it.
+
+    Examples
+    --------
+    >>> list(timeline(15.0, 30.0, 70.0))  # doctest: +NORMALIZE_WHITESPACE
+    [(15.0, 'scrape'), (30.0, 'scrape'), (30.0, 'decide'), (45.0, 'scrape'),
+     (60.0, 'scrape'), (60.0, 'decide'), (70.0, 'end')]
+    """
+    scrape, decide = resolution, interval
+    event: Event
+    while True:
+        if decide > duration + _SAME:
+            closing, event = duration, "end"
+        else:
+            closing, event = min(decide, duration), "decide"
+        while scrape <= closing + _SAME:
+            yield (closing if abs(scrape - closing) <= _SAME else scrape), "scrape"
+            scrape += resolution
+        yield closing, event
+        if event == "end" or closing >= duration:
+            return
+        decide += interval
+
+
+def default_tariffs(scenario: Scenario) -> dict[str, Tariff | LambdaRequests]:
+    """The prices a run bills at: the scenario's own, else the shipped catalog's.
+
+    Replicas pay the on-demand price of their ``kind``; a serverless function
+    pays for requests, duration and, where the architecture has them,
+    provisioned concurrency.
+
+    Examples
+    --------
+    >>> from elastic.sim import Poisson, Scenario
+    >>> sorted(default_tariffs(Scenario(Poisson(1.0), duration=60.0)))
+    ['m5.large']
+    """
+    if scenario.tariffs:
+        return dict(scenario.tariffs)
+    if scenario.serverless is not None:
+        return serverless_tariffs(scenario.serverless)
+    kind = scenario.replica.kind
+    return {kind: default_catalog().on_demand(kind)}
 
 
 def produced_metrics(scenario: Scenario, fidelity: str = "request") -> tuple[str, ...]:
@@ -201,12 +298,12 @@ def produced_metrics(scenario: Scenario, fidelity: str = "request") -> tuple[str
     check_choice(fidelity, "fidelity", FIDELITIES, owner="produced_metrics")
     if scenario.serverless is not None:
         return Platform.PRODUCES
-    return FluidSimulation.PRODUCES if fidelity == "fluid" else ClusterSampler.PRODUCES
+    return FluidFleet.PRODUCES if fidelity == "fluid" else Fleet.PRODUCES
 
 
 def iter_run(
     scenario: Scenario, loop: DecisionLoop, *, seed: int = 0, fidelity: str = "request"
-) -> Simulation | FluidSimulation:
+) -> Simulation:
     """A run you can watch: iterating it yields one :class:`IntervalRecord` per control interval.
 
     ``.result()`` then gives the :class:`RunResult`. ``loop`` is used as
@@ -226,9 +323,7 @@ def iter_run(
     60.0 2 1.0
     """
     check_choice(fidelity, "fidelity", FIDELITIES, owner="iter_run")
-    if fidelity == "fluid":
-        return FluidSimulation(scenario, loop, seed=seed)
-    return Simulation(scenario, loop, seed=seed)
+    return Simulation(scenario, loop, seed=seed, fidelity=fidelity)
 
 
 def simulate(

@@ -25,9 +25,9 @@ Sources: https://aws.amazon.com/lambda/pricing/ and the Lambda developer guide
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from heapq import heappop, heappush
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import simpy
@@ -36,10 +36,12 @@ from elastic.cost.catalog import default_catalog
 from elastic.cost.ledger import CostObserver
 from elastic.cost.tariffs import LambdaRequests, Tariff
 from elastic.errors import ParameterError
-from elastic.sim.cluster import Tally
+from elastic.sim.backend import EventBackend, FleetState, Outcomes
+from elastic.sim.fleet import Tally
 from elastic.sim.randomness import Streams
+from elastic.sim.records import latency_fields
 from elastic.sim.scenario import Scenario, ServerlessSpec
-from elastic.sim.stats import LatencyHistogram
+from elastic.sim.stats import LatencyHistogram, LatencyLog
 
 __all__ = ["Platform", "serverless_tariffs"]
 
@@ -70,11 +72,15 @@ class _Env:
         self.retire = False  # a provisioned environment to remove when its request ends
 
 
-class Platform:
-    """The execution environments of one run, acting on SimPy time, billed by ``ledger``."""
+class Platform(EventBackend):
+    """The execution environments of one function, billed by ``ledger``.
+
+    The serverless backend of the driver: its replicas are provisioned
+    environments; requests take environments as they come.
+    """
 
     #: every metric a controller of provisioned concurrency can be given
-    PRODUCES = (
+    PRODUCES: ClassVar[tuple[str, ...]] = (
         "concurrency",
         "latency_p95",
         "provisioned_utilization",
@@ -86,7 +92,6 @@ class Platform:
     def __init__(
         self,
         scenario: Scenario,
-        env: simpy.Environment,
         streams: Streams,
         ledger: CostObserver,
         *,
@@ -95,18 +100,16 @@ class Platform:
         assert scenario.serverless is not None
         self.spec = spec = scenario.serverless
         self.scenario = scenario
-        self.env = env
+        self.env = simpy.Environment()
         self.ledger = ledger
         self.arrivals = scenario.workload.stream(streams.generator("arrivals"))
         self.service_rng = streams.generator("service")
         self.cold_rng = streams.generator("cold starts")
         self.boot_rng = streams.generator("boot")
         self.tally = Tally()
-        self.total = Tally(latencies=None)
+        self.total = Tally()
         self.histogram = LatencyHistogram(scenario.slo)  # exact SLO attainment
-        self._interval: list[float] = []  # latencies since the last tally
-        self._recent: list[float] = []  # latencies since the metrics last looked
-        self._unbinned: list[float] = []  # latencies not yet in the histogram
+        self.latencies = LatencyLog[float](("scrape", "record", "histogram"))
         self._busy: list[tuple[float, int, float, float, float, _Env]] = []  # a heap
         self._idle: deque[_Env] = deque()  # on demand, oldest idle first
         self._idle_pc: list[_Env] = []
@@ -119,11 +122,14 @@ class Platform:
         self._busy_seconds = 0.0
         self.failures = self.interruptions = 0
         self._pc_kinds = billed_provisioned
-        self.scale_to(scenario.initial_replicas, booted=True)
+        # totals at the previous scrape, for the next one's window
+        self._scraped_at = 0.0
+        self._scraped_arrived = self._scraped_cold = self._scraped_throttled = 0
+        self.scale_to(scenario.initial_replicas, 0.0, booted=True)
 
     # --- requests -----------------------------------------------------------------------------
 
-    def advance(self, until: float) -> None:
+    def dispatch(self, until: float) -> None:
         arrivals = self.arrivals.take(until)
         if not len(arrivals):
             return
@@ -187,9 +193,7 @@ class Platform:
         kind = PROVISIONED if env.provisioned and self._pc_kinds else ON_DEMAND
         self.ledger.request(kind, end, service, init=init)
         latency = end - arrival
-        self._unbinned.append(latency)
-        self._interval.append(latency)
-        self._recent.append(latency)
+        self.latencies.add(latency)
         for tally in (self.tally, self.total):
             tally.completed += 1
             tally.busy_seconds += init + service
@@ -207,43 +211,43 @@ class Platform:
         if self._pc_kinds:
             self.ledger.stop(f"pc{env.id}", now)
 
-    def take_tally(self) -> Tally:
+    def outcomes(self, start: float, end: float) -> Outcomes:
+        """Requests of the interval; no utilization (environments are not slots)."""
+        self.settle(end)
         tally, self.tally = self.tally, Tally()
-        tally.latencies = [np.array(self._interval)]
-        self._interval = []
-        return tally
-
-    def in_flight(self) -> int:
-        return len(self._busy)
-
-    def busy_seconds(self, now: float) -> float:
-        partial = sum(
-            max(0.0, now - (end - init - service)) for end, _, _, init, service, _ in self._busy
+        return Outcomes(
+            arrived=tally.arrived,
+            completed=tally.completed,
+            dropped=tally.dropped,
+            timed_out=tally.timed_out,
+            failed=tally.failed,
+            in_flight=len(self._busy),
+            utilization=float("nan"),
+            latency=latency_fields([np.array(self.latencies.take("record"))]),
+            cold_starts=tally.cold_starts,
+            throttled=tally.throttled,
+            # running a request (cold starts included), and warm idle ones
+            busy_environments=len(self._busy),
+            idle_environments=len(self._idle) + len(self._idle_pc),
         )
-        return self._busy_seconds + partial
 
-    def capacity_seconds(self, now: float) -> float:
-        return float("nan")
+    def totals(self) -> dict[str, float]:
+        return {"wait_seconds": 0.0, "workload_arrivals": self.arrivals.handed}
 
-    def bin_latencies(self) -> LatencyHistogram:
-        if self._unbinned:
-            self.histogram.add(np.array(self._unbinned))
-            self._unbinned.clear()
+    def latency(self) -> LatencyHistogram:
+        if self.latencies.waiting("histogram"):
+            self.histogram.add(np.array(self.latencies.take("histogram")))
         return self.histogram
 
     # --- provisioned concurrency: what the autoscaler controls ---------------------------------
 
-    def environments(self) -> tuple[int, int]:
-        """Environments running a request (cold starts included) and warm idle ones, now."""
-        return len(self._busy), len(self._idle) + len(self._idle_pc)
-
-    def states(self) -> tuple[int, int, int, int, int]:
-        """Provisioned environments: all, ready, initializing, 0 warming, 0 draining."""
+    def state(self, t: float) -> FleetState:
+        """Provisioned environments: all, ready, initializing; none warming or draining."""
         pending = len(self._initializing)
-        return self.provisioned, self.provisioned - pending, pending, 0, 0
+        return FleetState(self.provisioned, self.provisioned - pending, pending, 0, 0)
 
-    def scale_to(self, replicas: int, *, booted: bool = False) -> None:
-        now = self.env.now
+    def scale_to(self, replicas: int, t: float, *, booted: bool = False) -> None:
+        now = t
         if replicas > 0 and not self._pc_kinds:
             raise ParameterError(
                 "arch",
@@ -284,34 +288,26 @@ class Platform:
             self._initializing.remove(env)
             self._idle_pc.append(env)
 
-    def extra_totals(self) -> dict[str, float]:
-        return {}
-
-    def sampler(self) -> Callable[[float], dict[str, float]]:
+    def sample(self, t: float) -> dict[str, float]:
         """What a controller of provisioned concurrency sees."""
-        last = {"time": 0.0, "arrived": 0, "cold": 0, "throttled": 0}
+        self.settle(t)
+        window = t - self._scraped_at
+        in_use = sum(1 for *_, env in self._busy if env.provisioned and not env.retire)
+        ready = self.provisioned - len(self._initializing)
+        values = {"concurrency": float(len(self._busy))}
+        if self.latencies.waiting("scrape"):
+            values["latency_p95"] = float(np.percentile(self.latencies.take("scrape"), 95))
+        if ready > 0:
+            values["provisioned_utilization"] = in_use / ready
+        total = self.total
+        if window > 0:
+            values["rps"] = (total.arrived - self._scraped_arrived) / window
+            values["cold_starts"] = float(total.cold_starts - self._scraped_cold)
+            values["throttles"] = float(total.throttled - self._scraped_throttled)
+        self._scraped_at = t
+        self._scraped_arrived, self._scraped_cold = total.arrived, total.cold_starts
+        self._scraped_throttled = total.throttled
+        return values
 
-        def sample(now: float) -> dict[str, float]:
-            self.settle(now)
-            window = now - last["time"]
-            in_use = sum(1 for *_, env in self._busy if env.provisioned and not env.retire)
-            ready = self.provisioned - len(self._initializing)
-            values = {"concurrency": float(len(self._busy))}
-            if self._recent:
-                values["latency_p95"] = float(np.percentile(self._recent, 95))
-                self._recent.clear()
-            if ready > 0:
-                values["provisioned_utilization"] = in_use / ready
-            if window > 0:
-                values["rps"] = (self.total.arrived - last["arrived"]) / window
-                values["cold_starts"] = float(self.total.cold_starts - last["cold"])
-                values["throttles"] = float(self.total.throttled - last["throttled"])
-            last.update(
-                time=now,
-                arrived=self.total.arrived,
-                cold=self.total.cold_starts,
-                throttled=self.total.throttled,
-            )
-            return values
-
-        return sample
+    def skip(self, t: float) -> None:
+        self.sample(t)

@@ -2,13 +2,60 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, TypeVar
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["LatencyHistogram"]
+__all__ = ["LatencyHistogram", "LatencyLog"]
+
+T = TypeVar("T")
+
+
+class LatencyLog(Generic[T]):
+    """Latencies of completed requests, in order, read by several readers at their own pace.
+
+    Each reader (the scrapes, the interval records, the run's histogram)
+    takes what completed since its own last take; what every reader has
+    taken is let go.
+
+    Examples
+    --------
+    >>> log = LatencyLog[float](("scrape", "record"))
+    >>> log.add(0.1); log.add(0.2)
+    >>> log.take("scrape")
+    [0.1, 0.2]
+    >>> log.add(0.3)
+    >>> log.take("scrape"), log.take("record")
+    ([0.3], [0.1, 0.2, 0.3])
+    """
+
+    def __init__(self, readers: Sequence[str]) -> None:
+        self._items: list[T] = []
+        self._first = 0  # the position in the log of _items[0]
+        self._marks = dict.fromkeys(readers, 0)
+
+    def add(self, item: T) -> None:
+        self._items.append(item)
+
+    def extend(self, items: Sequence[T]) -> None:
+        self._items.extend(items)
+
+    def waiting(self, reader: str) -> bool:
+        """Whether ``reader`` has anything to take."""
+        return self._marks[reader] < self._first + len(self._items)
+
+    def take(self, reader: str) -> list[T]:
+        """What completed since ``reader`` last took."""
+        end = self._first + len(self._items)
+        taken = self._items[self._marks[reader] - self._first :]
+        self._marks[reader] = end
+        oldest = min(self._marks.values())
+        if oldest > self._first:
+            del self._items[: oldest - self._first]
+            self._first = oldest
+        return taken
 
 
 class LatencyHistogram:
@@ -37,13 +84,26 @@ class LatencyHistogram:
         self.total = 0.0
         self.max = 0.0
 
+    @classmethod
+    def bins(cls, values: ArrayLike) -> NDArray[np.int64]:
+        """The bins ``values`` fall in: 0 below 1 µs, the last one from 1e6 s.
+
+        Examples
+        --------
+        >>> LatencyHistogram.bins([1e-9, 1e-6, 1.0, 1e9]).tolist()
+        [0, 1, 1201, 2401]
+        """
+        position = (np.log10(np.maximum(values, 1e-300)) - cls.LOW) * cls.PER_DECADE
+        top = cls.DECADES * cls.PER_DECADE + 1
+        bins: NDArray[np.int64] = np.clip(np.floor(position).astype(np.int64) + 1, 0, top)
+        return bins
+
     def add(self, latencies: ArrayLike, counts: ArrayLike | None = None) -> None:
         """Count ``latencies``, each ``counts[i]`` times (once if None)."""
         values = np.asarray(latencies, dtype=np.float64)
         if not len(values):
             return
-        position = (np.log10(np.maximum(values, 1e-300)) - self.LOW) * self.PER_DECADE
-        bins = np.clip(np.floor(position).astype(np.int64) + 1, 0, len(self.counts) - 1)
+        bins = self.bins(values)
         if counts is None:
             if self.objective is not None:
                 self.within += int(np.count_nonzero(values <= self.objective))
@@ -82,8 +142,7 @@ class LatencyHistogram:
             return float("nan")
         if limit == self.objective:
             return self.within / self.count
-        position = (np.log10(max(limit, 1e-300)) - self.LOW) * self.PER_DECADE
-        index = int(np.clip(np.floor(position) + 1, 0, len(self.counts) - 1))
+        index = int(self.bins([limit])[0])
         return float(self.counts[: index + 1].sum() / self.count)
 
     def to_dict(self) -> dict[str, object]:

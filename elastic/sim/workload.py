@@ -28,6 +28,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -97,6 +98,10 @@ class ArrivalStream(ABC):
 
 class Workload(Params, ABC):
     """A description of arrivals over time."""
+
+    #: whether a fluid run's counts are the expected ones (a rate function's mean field),
+    #: not counts of drawn arrivals with their Poisson noise in
+    expected_counts: ClassVar[bool] = False
 
     @abstractmethod
     def stream(self, rng: np.random.Generator, start: float = 0.0) -> ArrivalStream:
@@ -180,33 +185,9 @@ class _BlockStream(ArrivalStream):
             return pieces[0]
         return np.concatenate(pieces) if pieces else np.empty(0)
 
+    @abstractmethod
     def _draw(self, index: int) -> FloatArray:
-        """The sorted arrival times of block ``index`` (thinning at the block's peak rate)."""
-        low = index * self.block
-        high = low + self.block
-        peak = self._peak(low, high)
-        if not peak > 0:
-            return np.empty(0)
-        rng = self.children.generator(_BLOCKS, _zigzag(index))
-        count = rng.poisson(peak * self.block)
-        times = low + self.block * np.sort(rng.random(count))
-        inside = times < high  # low + block * u can round up to high far from 0
-        if self._constant():
-            return times if inside.all() else times[inside]
-        thinning = rng.random(count)
-        return times[inside & (thinning * peak < self._rate(times))]
-
-    def _constant(self) -> bool:
-        """Whether the rate is its peak everywhere (every candidate point is kept)."""
-        return False
-
-    @abstractmethod
-    def _peak(self, start: float, end: float) -> float:
-        """An upper bound of the rate on ``[start, end)``."""
-
-    @abstractmethod
-    def _rate(self, times: FloatArray) -> FloatArray:
-        """The rate at ``times``."""
+        """The sorted arrival times of block ``index``."""
 
 
 # --- generators with a rate function -----------------------------------------------------------
@@ -214,6 +195,8 @@ class _BlockStream(ArrivalStream):
 
 class _RateStream(_BlockStream):
     """Thinning (Lewis-Shedler): Poisson at the peak rate, each kept with rate(t) / peak."""
+
+    workload: _RateWorkload
 
     def __init__(self, workload: _RateWorkload, rng: np.random.Generator, start: float) -> None:
         super().__init__(rng, start, _block_length(workload.peak_rate(-math.inf, math.inf)))
@@ -232,18 +215,38 @@ class _RateStream(_BlockStream):
         self.carry = float(expected[-1] - whole[-1]) if ticks else self.carry
         return counts
 
+    def _draw(self, index: int) -> FloatArray:
+        """The sorted arrival times of block ``index`` (thinning at the block's peak rate)."""
+        low = index * self.block
+        high = low + self.block
+        peak = self._peak(low, high)
+        if not peak > 0:
+            return np.empty(0)
+        rng = self.children.generator(_BLOCKS, _zigzag(index))
+        count = rng.poisson(peak * self.block)
+        times = low + self.block * np.sort(rng.random(count))
+        inside = times < high  # low + block * u can round up to high far from 0
+        if self._constant():
+            return times if inside.all() else times[inside]
+        thinning = rng.random(count)
+        return times[inside & (thinning * peak < self._rate(times))]
+
     def _constant(self) -> bool:
+        """Whether the rate is its peak everywhere (every candidate point is kept)."""
         return self.workload.constant
 
     def _peak(self, start: float, end: float) -> float:
+        """An upper bound of the rate on ``[start, end)``."""
         return self.workload.peak_rate(start, end)
 
     def _rate(self, times: FloatArray) -> FloatArray:
+        """The rate at ``times``."""
         return self.workload.mean_rate(times)
 
 
 class _RateWorkload(Workload):
     constant = False  # the rate is its peak everywhere
+    expected_counts = True
 
     def stream(self, rng: np.random.Generator, start: float = 0.0) -> ArrivalStream:
         return _RateStream(self, rng, start)
@@ -500,10 +503,6 @@ class _MMPPStream(_BlockStream):
         if new:
             self.switches = np.concatenate([self.switches, *new])
 
-    def _states(self, times: FloatArray) -> NDArray[np.int64]:
-        switched = np.searchsorted(self.switches, times, side="right")
-        return np.asarray((self.state + self.passed + switched) % 2, dtype=np.int64)
-
     def _draw(self, index: int) -> FloatArray:
         # exact without thinning: a Poisson count and uniform times on each piece of the
         # path inside the block, the pieces in time order
@@ -526,12 +525,6 @@ class _MMPPStream(_BlockStream):
             return np.empty(0)
         times = pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
         return times if times[-1] < high else times[times < high]
-
-    def _peak(self, start: float, end: float) -> float:
-        return float(max(self.workload.rates))
-
-    def _rate(self, times: FloatArray) -> FloatArray:
-        return np.asarray(self.workload.rates, dtype=np.float64)[self._states(times)]
 
 
 # --- replay ---------------------------------------------------------------------------------------

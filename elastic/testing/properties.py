@@ -51,7 +51,7 @@ from elastic.sim.workload import (
     Workload,
 )
 
-__all__ = ["Case", "check_case", "digest", "random_case"]
+__all__ = ["Case", "check_case", "checked", "digest", "random_case"]
 
 
 @dataclass(frozen=True)
@@ -180,6 +180,11 @@ def digest(result: RunResult) -> str:
 
 def check_case(case: Case) -> list[str]:
     """Run ``case`` with each of its loops; every property that does not hold, as a sentence."""
+    return checked(case)[0]
+
+
+def checked(case: Case) -> tuple[list[str], str]:
+    """:func:`check_case`'s sentences, and the :func:`digest` of the run with the first loop."""
     problems: list[str] = []
     results = [case.run(i) for i in range(len(case.loops))]
     for i, result in enumerate(results):
@@ -187,7 +192,8 @@ def check_case(case: Case) -> list[str]:
         if not result.conserved():
             problems.append(f"{where}: requests not conserved")
         problems += [f"{where}: {p}" for p in bill_problems(result)]
-    if digest(case.run(0)) != digest(results[0]):
+    fingerprint = digest(results[0])
+    if digest(case.run(0)) != fingerprint:
         problems.append(f"case {case.number}: the same seed gave a different run")
     first, second = results[0], results[1]
     if not np.array_equal(first.arrived, second.arrived):
@@ -196,7 +202,7 @@ def check_case(case: Case) -> list[str]:
             f"case {case.number}: two loops saw different arrivals in {differ} of "
             f"{len(first.arrived)} intervals"
         )
-    return problems
+    return problems, fingerprint
 
 
 def bill_problems(result: RunResult) -> list[str]:

@@ -217,6 +217,8 @@ def test_no_policy_and_not_a_policy_are_errors():
         pytest.param({"ready": 3}, "ready", id="more ready than replicas"),
         pytest.param({"pending": -2}, "pending", id="negative pending"),
         pytest.param({"warming": 1.5}, "warming", id="warming a float"),
+        pytest.param({"warming": 3}, "warming", id="more warming than replicas"),
+        pytest.param({"ready": 1, "warming": 2}, "warming", id="more warming than ready"),
         pytest.param({"terminating": -1}, "terminating", id="negative terminating"),
         pytest.param({"startup": -5.0}, "startup", id="negative startup"),
         pytest.param({"startup": math.inf}, "startup", id="startup infinite"),

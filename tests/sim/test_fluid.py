@@ -17,16 +17,17 @@ from elastic.sim import (
     Constant,
     Diurnal,
     Exponential,
+    FluidSimulation,
     LogNormal,
     MetricsSpec,
     Poisson,
     ReplicaSpec,
     Scenario,
     TraceReplay,
-    fluid,
+    fluid_arrivals,
     simulate,
 )
-from elastic.sim.fluid import FluidSimulation, backlog_recursion
+from elastic.sim.fluid import backlog_recursion
 from tests.sim.test_simulate import loops, pinned, scenarios, scripted
 
 finite = st.floats(0, 100, allow_nan=False)
@@ -84,7 +85,7 @@ def test_fetching_arrivals_ahead_in_batches_of_any_size_changes_nothing(
     # interval-by-interval reference
     reference = simulate(scenario, loop, seed=seed, fidelity="fluid")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fluid, "_BATCH_TICKS", batch)
+        patch.setattr(fluid_arrivals, "_BATCH_TICKS", batch)
         batched = simulate(scenario, loop, seed=seed, fidelity="fluid")
     assert batched.to_dict() == reference.to_dict()
 
@@ -188,7 +189,7 @@ def test_scrapes_no_decision_reads_are_not_measured_and_change_nothing():
     assert len(measured) == 30
     assert not np.all(np.isnan(result.observed["cpu"]))
     every = FluidSimulation(scenario, pinned(2), seed=1)
-    every._read = lambda scrape: True  # measure every scrape, as a reference
+    every.metrics.read = lambda scrape: True  # measure every scrape, as a reference
     reference = every.result()
     np.testing.assert_array_equal(result.observed["cpu"], reference.observed["cpu"])
     np.testing.assert_array_equal(result.replicas, reference.replicas)

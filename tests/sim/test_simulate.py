@@ -7,10 +7,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from elastic import DecisionLoop, Reason, Recommendation
+from elastic import DecisionLoop, Observation, Reason, Recommendation
 from elastic.cost import PerSecond
 from elastic.errors import ParameterError
 from elastic.policies import MaxOf, StepScaling, TargetTracking
+from elastic.policies.base import BasePolicy
 from elastic.queueing import mmc_mean_wait
 from elastic.sim import (
     MMPP,
@@ -27,6 +28,7 @@ from elastic.sim import (
     Simulation,
     TraceReplay,
     Uniform,
+    iter_run,
     simulate,
 )
 
@@ -146,7 +148,7 @@ def test_boot_and_warmup_are_honoured_exactly():
     )
     run = Simulation(scenario, scripted([(10.0, 1)]), seed=0)
     records = list(run)
-    replica = run.cluster.replicas[0]
+    replica = run.backend.replicas[0]
     assert (replica.requested_at, replica.ready_at) == (10.0, 55.0)
     states = {r.end: (r.pending, r.ready, r.warming) for r in records}
     assert states[50.0] == (1, 0, 0), "still booting at 50 s"
@@ -169,7 +171,7 @@ def test_draining_finishes_in_flight_work_then_stops_billing():
     )
     run = Simulation(scenario, scripted([(0.0, 2), (40.0, 1)]), seed=3)
     result = run.result()
-    newest = run.cluster.replicas[1]
+    newest = run.backend.replicas[1]
     assert newest.stopped_at == 40.0 + 25.0, "the drain timeout cuts the queue short"
     assert result.totals["failed"] > 0, "what was left at the timeout failed"
     lifecycle = {c.unit: c for c in run.ledger.lifecycles()}
@@ -188,7 +190,7 @@ def test_a_drain_with_little_work_ends_when_the_work_ends():
     )
     run = Simulation(scenario, scripted([(0.0, 2), (100.0, 1)]), seed=1)
     run.result()
-    leaving = run.cluster.replicas[1]
+    leaving = run.backend.replicas[1]
     assert 100.0 <= leaving.stopped_at <= 103.0
 
 
@@ -202,7 +204,7 @@ def test_spot_notice_precedes_termination():
     run = Simulation(scenario, pinned(3), seed=2)
     result = run.result()
     assert result.totals["spot_interruptions"] > 0
-    interrupted = [r for r in run.cluster.replicas if r.noticed_at is not None]
+    interrupted = [r for r in run.backend.replicas if r.noticed_at is not None]
     assert interrupted
     for replica in interrupted:
         served = replica.ready_at is not None and replica.noticed_at >= replica.ready_at
@@ -261,7 +263,7 @@ def test_every_balancer_spreads_the_load(balancer):
     scenario = Scenario(Poisson(20.0), duration=900.0, balancer=balancer, initial_replicas=4)
     run = Simulation(scenario, pinned(4), seed=6)
     result = run.result()
-    busy = [r.busy for r in run.cluster.replicas]
+    busy = [r.busy for r in run.backend.replicas]
     assert result.conserved()
     assert max(busy) / min(busy) < 1.3, busy
 
@@ -287,7 +289,7 @@ def test_the_scale_in_choice_is_a_documented_rule():
         )
         run = Simulation(scenario, scripted([(0.0, 3), (30.0, 2)]), seed=0)
         run.result()
-        gone = [r.name for r in run.cluster.replicas if r.state in ("draining", "terminated")]
+        gone = [r.name for r in run.backend.replicas if r.state in ("draining", "terminated")]
         assert len(gone) == 1
         if expected:
             assert gone == [expected]
@@ -502,20 +504,20 @@ def test_a_large_fleet_costs_what_its_requests_cost_not_replicas_times_events():
 
 
 def test_conservation_catches_arrivals_lost_between_the_workload_and_the_records(monkeypatch):
-    # the stream counts what it hands out; a cluster that loses one arrival of every batch
+    # the stream counts what it hands out; a fleet that loses one arrival of every batch
     # keeps its books consistent (every count it has balances), and must still fail
-    from elastic.sim.cluster import Cluster
+    from elastic.sim.fleet import Fleet
 
-    advance = Cluster.advance
+    dispatch = Fleet.dispatch
 
     def lossy(self, until):
         stream, take = self.arrivals, type(self.arrivals).take
         stream.take = lambda u: take(stream, u)[1:]
-        advance(self, until)
+        dispatch(self, until)
 
     scenario = Scenario(Poisson(5.0), duration=300.0, initial_replicas=2)
     assert simulate(scenario, pinned(2), seed=0).conserved()
-    monkeypatch.setattr(Cluster, "advance", lossy)
+    monkeypatch.setattr(Fleet, "dispatch", lossy)
     run = simulate(scenario, pinned(2), seed=0)
     assert run.totals["arrived"] < run.totals["workload_arrivals"]
     assert not run.conserved()
@@ -533,3 +535,40 @@ def test_service_times_beyond_a_floats_reach_are_refused(make, message):
     # fluid divided by zero or took the int of NaN on these; request level named an internal
     with pytest.raises(ParameterError, match=message):
         make()
+
+
+class _Seen(BasePolicy):
+    """Scales to ``replicas`` and remembers every observation (test only)."""
+
+    def __init__(self, replicas: int) -> None:
+        self.replicas = replicas
+        self.seen_: list[Observation] = []
+
+    def observe(self, obs: Observation) -> None:
+        self.seen_.append(obs)
+
+    def recommend(self, obs: Observation) -> Recommendation:
+        return Recommendation(self.replicas, Reason.TARGET_TRACKING)
+
+
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_a_decision_sees_everything_that_happened_at_its_instant(fidelity):
+    # decisions every 30 s, scrapes every 15 s: the scrape at 30 s, and a replica that
+    # finished booting at 30 s, come before the decision at 30 s (the request-level run once
+    # decided before them when the interval was a multiple of the scrape resolution)
+    counts = np.zeros(8, dtype=np.int64)
+    counts[1] = 150  # all of the first minute's requests arrive in [15, 30)
+    scenario = Scenario(
+        TraceReplay(15.0 * np.arange(8), counts, bucket=15.0, spread="uniform"),
+        duration=120.0,
+        control_interval=30.0,
+        metrics=MetricsSpec(resolution=15.0),
+        replica=ReplicaSpec(boot=Constant(30.0)),
+        initial_replicas=1,
+    )
+    policy = _Seen(3)
+    loop = DecisionLoop(policy, min_replicas=1, max_replicas=5)
+    iter_run(scenario, loop, fidelity=fidelity).result()
+    first, second = policy.seen_[:2]
+    assert first.time == 30.0 and first.metrics["rps"] == pytest.approx(10.0, rel=0.2)
+    assert second.time == 60.0 and (second.ready, second.pending) == (3, 0)

@@ -11,20 +11,22 @@ SimPy processes; requests are served by each replica's
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import simpy
 from numpy.typing import NDArray
 
 from elastic.cost.ledger import CostObserver
+from elastic.sim.backend import EventBackend, FleetState, Outcomes
 from elastic.sim.randomness import Streams
+from elastic.sim.records import latency_fields
 from elastic.sim.scenario import Scenario
 from elastic.sim.server import Server, Settled
-from elastic.sim.stats import LatencyHistogram
+from elastic.sim.stats import LatencyHistogram, LatencyLog
 
-__all__ = ["Cluster", "Replica", "Tally"]
+__all__ = ["Fleet", "Replica", "Tally"]
 
 PROVISIONING, WARMING, READY, DRAINING, TERMINATED = (
     "provisioning",
@@ -48,7 +50,6 @@ class Tally:
     wait_seconds: float = 0.0
     cold_starts: int = 0
     throttled: int = 0
-    latencies: list[NDArray[np.float64]] | None = field(default_factory=list)
 
     def add(self, done: Settled) -> None:
         self.completed += done.completed
@@ -56,8 +57,6 @@ class Tally:
         self.failed += done.failed
         self.busy_seconds += done.busy_seconds
         self.wait_seconds += sum(float(w.sum()) for w in done.waits)
-        if self.latencies is not None:
-            self.latencies.extend(done.latencies)
 
     def fold(self, other: Tally) -> None:
         """Add the outcomes settled in ``other`` (arrivals and drops are counted as they come)."""
@@ -98,15 +97,27 @@ class Replica:
         return f"Replica({self.name}, {self.state})"
 
 
-class Cluster:
-    """The replicas of one run, acting on SimPy time, billed by ``ledger``."""
+class Fleet(EventBackend):
+    """The replicas of one run behind a load balancer, every request simulated.
 
-    def __init__(
-        self, scenario: Scenario, env: simpy.Environment, streams: Streams, ledger: CostObserver
-    ) -> None:
+    The request-level backend of the driver: lifecycle changes are SimPy
+    events; between two of them, arrivals are dispatched in one batch.
+    Billed by ``ledger``.
+    """
+
+    #: every metric a request-level controller can be given
+    PRODUCES: ClassVar[tuple[str, ...]] = (
+        "cpu",
+        "concurrency",
+        "rps",
+        "queue_length",
+        "latency_p95",
+    )
+
+    def __init__(self, scenario: Scenario, streams: Streams, ledger: CostObserver) -> None:
         self.scenario = scenario
         self.spec = scenario.replica
-        self.env = env
+        self.env = simpy.Environment()
         self.ledger = ledger
         self.arrivals = scenario.workload.stream(streams.generator("arrivals"))
         self.rng = {
@@ -120,7 +131,7 @@ class Cluster:
         self._targets: list[Replica] | None = []  # _accepting as a list, until it changes
         self.draining: dict[int, Replica] = {}
         self.tally = Tally()  # since the last call to take_tally
-        self.total = Tally(latencies=None)  # since the start (latencies: self.histogram)
+        self.total = Tally()  # since the start
         self._next = 0  # round-robin position
         self._settled_at: float | None = None  # nothing new to settle at that time
         self._capacity_seconds = 0.0  # slot-seconds of accepting replicas, settled
@@ -128,9 +139,14 @@ class Cluster:
         self.failures = 0
         self.interruptions = 0
         self.histogram = LatencyHistogram(scenario.slo)  # exact SLO attainment
-        self.recent: list[NDArray[np.float64]] = []  # latencies since the metrics last looked
-        self._unbinned: list[NDArray[np.float64]] = []  # latencies not yet in the histogram
-        self._unbinned_count = 0
+        self.latencies = LatencyLog[NDArray[np.float64]](("scrape", "record", "histogram"))
+        self._unbinned = 0  # requests completed since the histogram last took them
+        # what the previous scrape measured, for the next one's window
+        self._scraped_busy: dict[int, float] = {}  # replica id -> cumulative busy seconds
+        self._scraped_at = 0.0
+        self._scraped_arrived = 0
+        # slot-seconds busy and offered at the previous interval's end
+        self._busy_before = self._capacity_before = 0.0
         for _ in range(scenario.initial_replicas):
             self._become_accepting(self._request(booted=True), ready=True)
 
@@ -147,7 +163,7 @@ class Cluster:
 
     # --- requests ---------------------------------------------------------------------------
 
-    def advance(self, until: float) -> None:
+    def dispatch(self, until: float) -> None:
         """Dispatch the arrivals before ``until`` to the replicas accepting them."""
         arrivals = self.arrivals.take(until)
         count = len(arrivals)
@@ -238,18 +254,16 @@ class Cluster:
     def _count(self, replica: Replica, done: Settled) -> None:
         replica.busy += done.busy_seconds
         self.tally.add(done)
-        self.recent.extend(done.latencies)
-        self._unbinned.extend(done.latencies)
-        self._unbinned_count += done.completed
-        if self._unbinned_count > 50_000:
+        self.latencies.extend(done.latencies)
+        self._unbinned += done.completed
+        if self._unbinned > 50_000:
             self.bin_latencies()
 
     def bin_latencies(self) -> LatencyHistogram:
         """Put the latencies settled so far into the run's histogram (done in batches)."""
-        if self._unbinned:
-            self.histogram.add(np.concatenate(self._unbinned))
-            self._unbinned.clear()
-            self._unbinned_count = 0
+        if self.latencies.waiting("histogram"):
+            self.histogram.add(np.concatenate(self.latencies.take("histogram")))
+            self._unbinned = 0
         return self.histogram
 
     def take_tally(self) -> Tally:
@@ -282,29 +296,84 @@ class Cluster:
     def count(self, state: str) -> int:
         return sum(1 for r in self.live.values() if r.state == state)
 
-    def states(self) -> tuple[int, int, int, int, int]:
-        """Live, ready (warming included), provisioning, warming and draining replicas."""
+    def state(self, t: float) -> FleetState:
         warming = self.count(WARMING)
-        draining = sum(1 for r in self.draining.values() if r.state == DRAINING)
-        return (
-            len(self.live),
-            self.count(READY) + warming,
-            self.count(PROVISIONING),
-            warming,
-            draining,
+        return FleetState(
+            replicas=len(self.live),
+            ready=self.count(READY) + warming,
+            pending=self.count(PROVISIONING),
+            warming=warming,
+            draining=sum(1 for r in self.draining.values() if r.state == DRAINING),
         )
 
-    def environments(self) -> tuple[int, int]:
-        """Busy and idle execution environments: none, replicas are not environments."""
-        return 0, 0
+    def sample(self, t: float) -> dict[str, float]:
+        """Busy share and requests in flight of the ready replicas, arrivals, queue, p95."""
+        self.settle(t)
+        last = self._scraped_at
+        sample: dict[str, float] = {}
+        utilizations, in_flight = [], 0
+        busy_now: dict[int, float] = {}
+        for replica in self.accepting:
+            server = replica.server
+            assert server is not None and replica.ready_at is not None
+            cumulative = replica.busy + server.busy_seconds(t)
+            busy_now[replica.id] = cumulative
+            if replica.state != READY:
+                continue
+            since = max(last, replica.ready_at)
+            if t > since:
+                used = cumulative - self._scraped_busy.get(replica.id, 0.0)
+                utilizations.append(used / (server.slots * (t - since)))
+            in_flight += server.in_flight()
+        if utilizations:
+            sample["cpu"] = 100.0 * float(np.mean(utilizations))
+            sample["concurrency"] = in_flight / len(utilizations)
+        if t > last:
+            sample["rps"] = (self.total.arrived - self._scraped_arrived) / (t - last)
+        sample["queue_length"] = float(sum(r.server.queued(t) for r in self.accepting if r.server))
+        if self.latencies.waiting("scrape"):
+            latest = np.concatenate(self.latencies.take("scrape"))
+            sample["latency_p95"] = float(np.percentile(latest, 95))
+        self._scraped_busy, self._scraped_at = busy_now, t
+        self._scraped_arrived = self.total.arrived
+        return sample
 
-    def extra_totals(self) -> dict[str, float]:
-        """Counts beyond request outcomes, for the run's totals."""
-        return {"replica_failures": self.failures, "spot_interruptions": self.interruptions}
+    def skip(self, t: float) -> None:
+        # every scrape measures: its window is where the next one starts
+        self.sample(t)
 
-    def scale_to(self, replicas: int) -> None:
+    def outcomes(self, start: float, end: float) -> Outcomes:
+        self.settle(end)
+        tally = self.take_tally()
+        busy, capacity = self.busy_seconds(end), self.capacity_seconds(end)
+        offered = capacity - self._capacity_before
+        used = busy - self._busy_before
+        self._busy_before, self._capacity_before = busy, capacity
+        return Outcomes(
+            arrived=tally.arrived,
+            completed=tally.completed,
+            dropped=tally.dropped,
+            timed_out=tally.timed_out,
+            failed=tally.failed,
+            in_flight=self.in_flight(),
+            utilization=used / offered if offered > 0 else float("nan"),
+            latency=latency_fields(self.latencies.take("record")),
+        )
+
+    def totals(self) -> dict[str, float]:
+        return {
+            "wait_seconds": self.total.wait_seconds,
+            "workload_arrivals": self.arrivals.handed,
+            "replica_failures": self.failures,
+            "spot_interruptions": self.interruptions,
+        }
+
+    def latency(self) -> LatencyHistogram:
+        return self.bin_latencies()
+
+    def scale_to(self, replicas: int, t: float) -> None:
         """Request or remove replicas so that ``replicas`` are live (not draining)."""
-        now = self.env.now
+        now = t
         while len(self.live) < replicas:
             self._request()
         surplus = len(self.live) - replicas
