@@ -35,6 +35,7 @@ from elastic.core import (
 )
 from elastic.errors import (
     AdapterError,
+    ConformanceError,
     ElasticError,
     ForecastError,
     ManifestError,
@@ -59,6 +60,7 @@ __all__ = [
     "Actuator",
     "AdapterError",
     "Behavior",
+    "ConformanceError",
     "Cooldown",
     "Decision",
     "DecisionLoop",

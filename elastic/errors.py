@@ -9,7 +9,9 @@
     ├── ForecastError                        a forecaster cannot forecast (yet)
     ├── MetricsError                         a metric gives no replica count (no pods, no samples)
     ├── SimulationError                      the simulator reached an impossible state
-    └── AdapterError                         a real system refused or failed a call
+    ├── AdapterError                         a real system refused or failed a call
+    └── ConformanceError (also an AssertionError)
+                                             a policy or forecaster breaks its contract
 
 Messages name the parameter, the value it had and what was expected, so that
 the fix can be read off the message. Clamping a replica count is never an
@@ -22,6 +24,7 @@ from typing import Any
 
 __all__ = [
     "AdapterError",
+    "ConformanceError",
     "ElasticError",
     "ForecastError",
     "ManifestError",
@@ -101,3 +104,39 @@ class SimulationError(ElasticError):
 
 class AdapterError(ElasticError):
     """A real system refused or failed a call made by an adapter."""
+
+
+class ConformanceError(ElasticError, AssertionError):
+    """A policy or a forecaster breaks the contract a check of :mod:`elastic.checks` tests.
+
+    Also an :class:`AssertionError`, so a failed check fails a test like an
+    ``assert`` does (and is still raised under ``python -O``).
+
+    Parameters
+    ----------
+    owner
+        The class that broke the contract, by name.
+    problem
+        What it did, naming the method, the attribute or parameter and the
+        values (``"recommend() changed the policy's state: ..."``).
+    expected
+        What the contract asks instead, as a phrase.
+
+    Examples
+    --------
+    >>> raise ConformanceError("Counter", "recommend() changed attribute calls_ from 0 to 1",
+    ...                        "recommend() to only read")
+    Traceback (most recent call last):
+    ...
+    elastic.errors.ConformanceError: Counter: recommend() changed attribute calls_ from 0 to 1;
+    expected recommend() to only read
+    """
+
+    def __init__(self, owner: str, problem: str, expected: str) -> None:
+        self.owner = owner
+        self.problem = problem
+        self.expected = expected
+        super().__init__(f"{owner}: {problem}; expected {expected}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.owner, self.problem, self.expected))

@@ -1,6 +1,6 @@
 """KEDA's ScaledObject: activation, scale to and from zero, and the HPA underneath for 1..N.
 
-From KEDA's documentation and scale executor (SEMANTICS.md §4.1): KEDA polls
+From KEDA's documentation (the ScaledObject spec) and scale executor: KEDA polls
 its trigger every ``polling_interval``; the trigger is *active* only when
 the metric is strictly above ``activation_threshold``. At zero replicas an
 active trigger scales the target to ``max(min_replica_count, 1)``, however
@@ -25,7 +25,7 @@ stabilization and rate limits.
 from __future__ import annotations
 
 import copy
-from typing import Any, ClassVar
+from typing import Any
 
 from elastic.core.loop import DecisionLoop
 from elastic.core.protocols import Policy
@@ -34,7 +34,6 @@ from elastic.core.validate import check_int, check_number
 from elastic.errors import PolicyError
 from elastic.kubernetes.hpa import HorizontalPodAutoscaler
 from elastic.policies.base import BasePolicy
-from elastic.policies.target_tracking import TargetTracking
 
 __all__ = ["ScaledObject"]
 
@@ -74,18 +73,23 @@ class ScaledObject(BasePolicy):
     1
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"hpa": TargetTracking("rps", 100.0, kind="value"), "metric": "rps"},
-        {
-            "hpa": TargetTracking("queue", 20.0, kind="value"),
-            "metric": "queue",
-            "activation_threshold": 5.0,
-            "min_replica_count": 1,
-            "max_replica_count": 10,
-            "cooldown_period": 60.0,
-            "polling_interval": 15.0,
-        },
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        from elastic.policies.target_tracking import TargetTracking
+
+        return [
+            {"hpa": TargetTracking("rps", 100.0, kind="value"), "metric": "rps"},
+            {
+                "hpa": TargetTracking("queue", 20.0, kind="value"),
+                "metric": "queue",
+                "activation_threshold": 5.0,
+                "min_replica_count": 1,
+                "max_replica_count": 10,
+                "cooldown_period": 60.0,
+                "polling_interval": 15.0,
+            },
+        ]
 
     def __init__(
         self,

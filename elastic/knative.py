@@ -3,14 +3,14 @@
 Written from Knative Serving's ``pkg/autoscaler/scaling/autoscaler.go``
 (``Scale``, ``newAutoscaler``) and the max time window of
 ``pkg/autoscaler/aggregation/max``; defaults from
-``config/core/configmaps/autoscaler.yaml`` (SEMANTICS.md §4.4).
+``config/core/configmaps/autoscaler.yaml`` and ``pkg/autoscaler/config/config.go``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from elastic.core.loop import DecisionLoop
 from elastic.core.types import Observation, Reason, Recommendation
@@ -228,10 +228,13 @@ class KnativeKPA(BasePolicy):
     (4, True)
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {},
-        {"metric": "rps", "target": 150.0, "per_replica": False, "scale_down_delay": 30.0},
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        return [
+            {},
+            {"metric": "rps", "target": 150.0, "per_replica": False, "scale_down_delay": 30.0},
+        ]
 
     def __init__(
         self,

@@ -4,7 +4,9 @@ Plain functions of the offered load, used to check the simulator against
 theory and to size capacity for a latency objective. ``servers`` is c,
 ``arrival_rate`` is lambda and ``service_rate`` mu (per server); ``A = lambda/mu`` is the
 offered load in Erlangs and ``rho = A/c`` the utilization.
-Reference: ../shared/reference/SEMANTICS.md §6.
+These are the textbook M/M/c results (e.g. Kleinrock, *Queueing Systems*,
+vol. 1, 1975), with Erlang B by its recursion ``B(k) = A B(k-1) / (k + A B(k-1))``;
+``tests/sim/erlang_reference.json`` holds reference values computed two ways.
 """
 
 from __future__ import annotations

@@ -20,6 +20,36 @@ class Params:
     """
 
     @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets to build this class with when testing it against its contract.
+
+        The conformance tests (:mod:`elastic.checks`) build one instance per
+        set. The sets are built when this is called, so importing a policy
+        builds nothing and imports nothing for its tests. A subclass returns
+        sets that reach its different code paths; the default is one set, the
+        defaults of ``__init__``, when every parameter has one, and none
+        otherwise.
+
+        Examples
+        --------
+        >>> from elastic.policies import TargetTracking
+        >>> TargetTracking.conformance_params()[0]
+        {'metric': 'cpu', 'target': 60.0}
+        >>> from elastic.forecast import LastValue
+        >>> LastValue.conformance_params()
+        [{}]
+        """
+        signature = inspect.signature(cls.__init__)
+        required = [
+            name
+            for name, parameter in signature.parameters.items()
+            if name != "self"
+            and parameter.default is inspect.Parameter.empty
+            and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        ]
+        return [] if required else [{}]
+
+    @classmethod
     def _param_names(cls) -> list[str]:
         signature = inspect.signature(cls.__init__)
         names = []

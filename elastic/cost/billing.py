@@ -7,9 +7,10 @@ are given as strings or Decimals (a float price is converted through its
 shortest ``repr``), nothing is summed in floating point, and a duration
 within a nanosecond of a whole unit counts as that unit.
 
-Sources: ../shared/reference/SEMANTICS.md §2.3-2.6 (AWS announcements of
-per-second billing, 2017-10-02; the Lambda pricing page; Fargate pricing as
-quoted by vantage.sh and cloudburn.io).
+Sources: the AWS announcement of per-second EC2 billing (2017-10-02,
+https://aws.amazon.com/about-aws/whats-new/2017/10/announcing-amazon-ec2-per-second-billing/),
+the Lambda pricing page (https://aws.amazon.com/lambda/pricing/), Fargate
+pricing as quoted by vantage.sh and cloudburn.io; ``docs/cost.md`` gives the rules.
 """
 
 from __future__ import annotations

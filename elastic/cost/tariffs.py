@@ -7,9 +7,10 @@ the :class:`~elastic.cost.Ledger` sums their integer quantities with numpy
 and multiplies by the rate once. :class:`Spot` prices each lifecycle against
 a price series. :class:`LambdaRequests` prices requests, not lifecycles.
 
-Sources: ../shared/reference/SEMANTICS.md §2.3-2.6 (the AWS announcement of
-per-second billing, 2017-10-02; the Lambda pricing page; Fargate pricing as
-quoted by vantage.sh and cloudburn.io).
+Sources: the AWS announcement of per-second EC2 billing (2017-10-02,
+https://aws.amazon.com/about-aws/whats-new/2017/10/announcing-amazon-ec2-per-second-billing/),
+the Lambda pricing page (https://aws.amazon.com/lambda/pricing/), Fargate
+pricing as quoted by vantage.sh and cloudburn.io; ``docs/cost.md`` gives the rules.
 """
 
 from __future__ import annotations

@@ -2,8 +2,11 @@
 
 ``demand`` and ``supply`` are resource amounts (replicas) sampled on a grid;
 ``dt`` is the length of each sample (one number, or one per sample). Sources:
-Herbst et al., "Ready for Rain?", SPEC-RG-2016-01; the BUNGEE implementation
-(../shared/reference/SEMANTICS.md §5.1).
+Herbst et al., "Ready for Rain? A View from SPEC Research on the Future of
+Cloud Metrics", SPEC-RG-2016-01 (arXiv:1604.03470); Herbst et al., "Quantifying
+Cloud Performance and Dependability", ACM TOMPECS 3(4), 2018; the BUNGEE
+implementation (github.com/NikolasHerbst/BUNGEE, ``metric/*.java``). The
+formulas are in ``docs/evaluation.md``.
 
 The accuracies are normalised by demand (percent of what was needed). A
 sample with zero demand has no share to be wrong by: it is left out of the

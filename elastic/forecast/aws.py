@@ -1,9 +1,10 @@
 """A forecaster with the data rules of AWS predictive scaling.
 
-AWS documents the rules (SEMANTICS.md §1.8): hourly values, learned from the
-last 14 days, at least 24 hours of history before the first forecast, a
-forecast of the next 48 hours refreshed every 6 hours, aimed at daily and
-weekly patterns. It does not publish its model; this one is a weighted
+AWS documents the rules (EC2 Auto Scaling user guide, "Predictive scaling":
+https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-predictive-scaling.html):
+hourly values, learned from the last 14 days, at least 24 hours of history
+before the first forecast, a forecast of the next 48 hours refreshed every 6
+hours, aimed at daily and weekly patterns. It does not publish its model; this one is a weighted
 seasonal profile: the forecast of an hour is the weighted mean of the same
 hour on each earlier day still in the history, the weight of the day ``d``
 days back being ``decay ** (d - 1)``, times ``weekly`` when ``d`` is a whole
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -62,10 +63,10 @@ class AWSStyle(BaseForecaster):
     [100, 113, 125]
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {},
-        {"history_days": 7, "refresh_hours": 1, "decay": 1.0},
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        return [{}, {"history_days": 7, "refresh_hours": 1, "decay": 1.0}]
 
     def __init__(
         self,

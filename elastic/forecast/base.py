@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from statistics import NormalDist
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -62,8 +62,6 @@ class BaseForecaster(Params):
     :meth:`_reset`), update it in :meth:`_learn`, and give :meth:`_mean`,
     :meth:`_variance` and :attr:`min_samples`.
     """
-
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = ()
 
     def __init__(self) -> None:
         self._reset()

@@ -9,7 +9,7 @@ for the drift over ``T`` values, ``sigma * sqrt(k + 1)`` with
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -27,8 +27,6 @@ class LastValue(BaseForecaster):
     >>> f.forecast(2).mean.tolist()
     [5.0, 5.0]
     """
-
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = ({},)
 
     def __init__(self) -> None:
         super().__init__()
@@ -55,8 +53,6 @@ class Drift(BaseForecaster):
     >>> f.forecast(2).mean.tolist()
     [18.0, 20.0]
     """
-
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = ({},)
 
     def __init__(self) -> None:
         super().__init__()
@@ -100,7 +96,10 @@ class SeasonalNaive(BaseForecaster):
     [2.0, 6.0, 10.0, 2.0]
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = ({"period": 24}, {"period": 7})
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        return [{"period": 24}, {"period": 7}]
 
     def __init__(self, period: int = 24) -> None:
         self.period = period

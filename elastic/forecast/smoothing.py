@@ -18,7 +18,7 @@ is a multiple of m]`` (per season), the exact one for these linear models.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +43,10 @@ class EWMA(BaseForecaster):
     [17.5, 17.5]
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = ({}, {"alpha": 0.8})
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        return [{}, {"alpha": 0.8}]
 
     def __init__(self, alpha: float = 0.3) -> None:
         self.alpha = alpha
@@ -90,12 +93,15 @@ class HoltWinters(BaseForecaster):
     [10.0, 20.0, 30.0, 20.0]
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {},
-        {"periods": (24, 168), "gamma": (0.1, 0.05)},
-        {"periods": (), "trend": True},
-        {"periods": (7,), "trend": False},
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        return [
+            {},
+            {"periods": (24, 168), "gamma": (0.1, 0.05)},
+            {"periods": (), "trend": True},
+            {"periods": (7,), "trend": False},
+        ]
 
     def __init__(
         self,

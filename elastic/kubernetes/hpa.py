@@ -177,18 +177,21 @@ class HorizontalPodAutoscaler(BasePolicy):
     #: The CPU-initialization rule reads ``obs.warming``: the loop leaves warming pods in.
     sees_warming: ClassVar[bool] = True
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"max_replicas": 12},
-        {
-            "metrics": [
-                Metric("Resource", "cpu", "Utilization", 60),
-                Metric("External", "rps", "AverageValue", 100_000),
-            ],
-            "min_replicas": 2,
-            "max_replicas": 20,
-            "behavior": Behavior(scale_down=ScalingRules(stabilization_window_seconds=60)),
-        },
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        return [
+            {"max_replicas": 12},
+            {
+                "metrics": [
+                    Metric("Resource", "cpu", "Utilization", 60),
+                    Metric("External", "rps", "AverageValue", 100_000),
+                ],
+                "min_replicas": 2,
+                "max_replicas": 20,
+                "behavior": Behavior(scale_down=ScalingRules(stabilization_window_seconds=60)),
+            },
+        ]
 
     def __init__(
         self,

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from elastic.core.protocols import Policy
 from elastic.core.stages import imposed_bounds
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.errors import PolicyError
 from elastic.policies.base import BasePolicy
-from elastic.policies.step import StepScaling
-from elastic.policies.target_tracking import TargetTracking
 
 __all__ = ["Fallback", "MaxOf", "MinOf"]
 
@@ -87,9 +85,20 @@ class MaxOf(_Group):
     7
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"policies": [TargetTracking("cpu", 60.0), StepScaling("cpu", 90.0, steps=[(0, None, 3)])]},
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        from elastic.policies.step import StepScaling
+        from elastic.policies.target_tracking import TargetTracking
+
+        return [
+            {
+                "policies": [
+                    TargetTracking("cpu", 60.0),
+                    StepScaling("cpu", 90.0, steps=[(0, None, 3)]),
+                ]
+            }
+        ]
 
     def _pick(self, wanted: list[int]) -> int:
         return max(wanted)
@@ -107,9 +116,14 @@ class MinOf(_Group):
     5
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"policies": [TargetTracking("cpu", 60.0), TargetTracking("rps", 50.0, kind="value")]},
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        from elastic.policies.target_tracking import TargetTracking
+
+        return [
+            {"policies": [TargetTracking("cpu", 60.0), TargetTracking("rps", 50.0, kind="value")]}
+        ]
 
     def _pick(self, wanted: list[int]) -> int:
         return min(wanted)
@@ -132,9 +146,14 @@ class Fallback(BasePolicy):
     (8, <Reason.FALLBACK: 'fallback'>)
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"primary": TargetTracking("latency", 0.25), "fallback": TargetTracking("cpu", 60.0)},
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        from elastic.policies.target_tracking import TargetTracking
+
+        return [
+            {"primary": TargetTracking("latency", 0.25), "fallback": TargetTracking("cpu", 60.0)}
+        ]
 
     def __init__(self, primary: Policy, fallback: Policy) -> None:
         self.primary = primary

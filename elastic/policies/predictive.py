@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -15,9 +15,7 @@ from elastic.core.protocols import Forecaster, Policy
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_choice, check_int, check_number
 from elastic.errors import ForecastError, PolicyError
-from elastic.forecast import EWMA, AWSStyle, HoltWinters
 from elastic.policies.base import BasePolicy
-from elastic.policies.target_tracking import TargetTracking
 
 __all__ = ["Plan", "Predictive"]
 
@@ -55,7 +53,8 @@ class Predictive(BasePolicy):
     reports) plus the control interval (learned from the spacing of the
     observations).
 
-    As AWS predictive scaling does (SEMANTICS.md §1.8), it never scales in
+    As AWS predictive scaling does (EC2 Auto Scaling user guide, "Predictive
+    scaling": it raises capacity to the forecast and never lowers it), it never scales in
     unless ``scale_in=True``: where the forecast needs fewer replicas than
     there are, it abstains (``Reason.SCALE_IN_DISABLED``) and lets a
     reactive policy decide. Combine it with target tracking as AWS and GCP
@@ -124,28 +123,34 @@ class Predictive(BasePolicy):
     8
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"forecaster": EWMA(), "metric": "rps", "target": 100.0},
-        {
-            "forecaster": HoltWinters(periods=(4,)),
-            "metric": "cpu",
-            "target": 60.0,
-            "kind": "utilization",
-            "bucket": 60.0,
-            "level": 90.0,
-            "fallback": TargetTracking("cpu", 60.0),
-        },
-        {
-            "forecaster": AWSStyle(min_history_hours=1, refresh_hours=1),
-            "metric": "rps",
-            "target": 50.0,
-            "scale_in": True,
-            "max_capacity_behavior": "increase",
-            "max_capacity": 10,
-            "max_capacity_buffer": 10,
-        },
-        {"forecaster": EWMA(), "metric": "rps", "target": 100.0, "mode": "forecast_only"},
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        from elastic.forecast import EWMA, AWSStyle, HoltWinters
+        from elastic.policies.target_tracking import TargetTracking
+
+        return [
+            {"forecaster": EWMA(), "metric": "rps", "target": 100.0},
+            {
+                "forecaster": HoltWinters(periods=(4,)),
+                "metric": "cpu",
+                "target": 60.0,
+                "kind": "utilization",
+                "bucket": 60.0,
+                "level": 90.0,
+                "fallback": TargetTracking("cpu", 60.0),
+            },
+            {
+                "forecaster": AWSStyle(min_history_hours=1, refresh_hours=1),
+                "metric": "rps",
+                "target": 50.0,
+                "scale_in": True,
+                "max_capacity_behavior": "increase",
+                "max_capacity": 10,
+                "max_capacity_buffer": 10,
+            },
+            {"forecaster": EWMA(), "metric": "rps", "target": 100.0, "mode": "forecast_only"},
+        ]
 
     def __init__(
         self,

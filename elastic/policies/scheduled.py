@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_int, check_number
@@ -80,22 +80,28 @@ class Scheduled(BasePolicy):
     (None, 5)
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {
-            "actions": [
-                ScheduledAction(at=100.0, min_replicas=3, desired=5),
-                ScheduledAction(at=400.0, min_replicas=1, max_replicas=10),
-            ]
-        },
-        {
-            "actions": [
-                ScheduledAction(
-                    cron="*/5 * * * *", timezone="America/New_York", min_replicas=2, max_replicas=12
-                )
-            ],
-            "origin": datetime(2026, 3, 8, 6, 0, tzinfo=UTC),
-        },
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        return [
+            {
+                "actions": [
+                    ScheduledAction(at=100.0, min_replicas=3, desired=5),
+                    ScheduledAction(at=400.0, min_replicas=1, max_replicas=10),
+                ]
+            },
+            {
+                "actions": [
+                    ScheduledAction(
+                        cron="*/5 * * * *",
+                        timezone="America/New_York",
+                        min_replicas=2,
+                        max_replicas=12,
+                    )
+                ],
+                "origin": datetime(2026, 3, 8, 6, 0, tzinfo=UTC),
+            },
+        ]
 
     def __init__(
         self, actions: Sequence[ScheduledAction], *, origin: datetime | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_choice, check_int, check_number
@@ -93,23 +93,26 @@ class StepScaling(BasePolicy):
     30 10
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"metric": "cpu", "threshold": 70.0, "steps": [(0, None, 2)]},
-        {
-            "metric": "cpu",
-            "threshold": 50.0,
-            "adjustment_type": "PercentChangeInCapacity",
-            "steps": [(0, 10, 0), (10, 20, 10), (20, None, 30), (None, 0, -20)],
-            "min_adjustment_magnitude": 2,
-            "evaluation_periods": 3,
-        },
-        {
-            "metric": "queue",
-            "threshold": 100.0,
-            "steps": [(0, None, 8), (None, 0, 2)],
-            "adjustment_type": "ExactCapacity",
-        },
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        return [
+            {"metric": "cpu", "threshold": 70.0, "steps": [(0, None, 2)]},
+            {
+                "metric": "cpu",
+                "threshold": 50.0,
+                "adjustment_type": "PercentChangeInCapacity",
+                "steps": [(0, 10, 0), (10, 20, 10), (20, None, 30), (None, 0, -20)],
+                "min_adjustment_magnitude": 2,
+                "evaluation_periods": 3,
+            },
+            {
+                "metric": "queue",
+                "threshold": 100.0,
+                "steps": [(0, None, 8), (None, 0, 2)],
+                "adjustment_type": "ExactCapacity",
+            },
+        ]
 
     def __init__(
         self,

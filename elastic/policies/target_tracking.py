@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from elastic.core.counts import Tolerance, ratio_replicas
 from elastic.core.types import Observation, Reason, Recommendation
@@ -79,11 +79,14 @@ class TargetTracking(BasePolicy):
     10
     """
 
-    _unit_test_params: ClassVar[tuple[dict[str, Any], ...]] = (
-        {"metric": "cpu", "target": 60.0},
-        {"metric": "rps", "target": 100.0, "kind": "value", "scale_in_margin": 0.1},
-        {"metric": "cpu", "target": 0.5, "tolerance": 0.0, "disable_scale_in": True},
-    )
+    @classmethod
+    def conformance_params(cls) -> list[dict[str, Any]]:
+        """Parameter sets for the conformance tests (see ``Params.conformance_params``)."""
+        return [
+            {"metric": "cpu", "target": 60.0},
+            {"metric": "rps", "target": 100.0, "kind": "value", "scale_in_margin": 0.1},
+            {"metric": "cpu", "target": 0.5, "tolerance": 0.0, "disable_scale_in": True},
+        ]
 
     def __init__(
         self,

@@ -96,7 +96,8 @@ def _fail(what: str, path: str, value: Any, expected: str) -> ManifestError:
 
 
 #: Application Auto Scaling's target tracking cooldowns when the request states none, by
-#: ``ServiceNamespace`` (SEMANTICS.md §1.5)
+#: ``ServiceNamespace`` (AWS CDK ``BasicTargetTrackingScalingPolicyProps``: 300 s, or 0 s for
+#: DynamoDB, Comprehend and Lambda provisioned concurrency)
 TARGET_TRACKING_DEFAULT_COOLDOWN: dict[str, int] = {
     "ecs": 300, "ec2": 300, "elasticmapreduce": 300, "appstream": 300, "rds": 300,
     "sagemaker": 300, "custom-resource": 300, "dynamodb": 0, "comprehend": 0, "lambda": 0,

@@ -132,7 +132,7 @@ class ServerlessSpec:
     concurrency_limit
         Requests in flight at most (account default: 1000); more are throttled.
     cold_start
-        Init duration of a new environment (SEMANTICS §2.5: under 1 s typically).
+        Init duration of a new environment (under 1 s typically: AWS Lambda operator guide).
     keep_alive
         Seconds an idle environment is kept warm (10 min reported for AWS).
     burst, scale_rate

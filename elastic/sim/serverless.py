@@ -18,7 +18,8 @@ their request ends. Billing: requests on demand and on provisioned
 environments at their own duration rates (ledger kinds ``"lambda"`` and
 ``"lambda-provisioned"``), provisioned environments while enabled
 (``"provisioned-concurrency"``, 5-minute rounding per environment).
-Source: ../shared/reference/SEMANTICS.md §2.3, §2.5.
+Sources: https://aws.amazon.com/lambda/pricing/ and the Lambda developer guide
+(https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html).
 """
 
 from __future__ import annotations

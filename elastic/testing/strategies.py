@@ -1,5 +1,8 @@
 """Hypothesis strategies for elastic's values, for our tests and for yours.
 
+Hypothesis is an optional extra: ``pip install 'elastic[testing]'``. Without
+it, importing this module raises an :class:`ImportError` that says so.
+
 Examples
 --------
 >>> from hypothesis import given
@@ -11,7 +14,12 @@ Examples
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ImportError as error:
+    raise ImportError(
+        "elastic.testing.strategies needs hypothesis: pip install 'elastic[testing]'"
+    ) from error
 
 from elastic.core.behavior import Behavior, RateLimit, ScalingRules
 from elastic.core.cooldown import Cooldown

@@ -20,7 +20,7 @@ CLASSES = [
     and issubclass(obj, BaseForecaster)
     and obj not in (BaseForecaster, External)
 ]
-INSTANCES = [cls(**params) for cls in CLASSES for params in cls._unit_test_params] + [
+INSTANCES = [cls(**params) for cls in CLASSES for params in cls.conformance_params()] + [
     External(median_of_last_day, min_samples=24, window=200)
 ]
 CASES = [
@@ -40,7 +40,7 @@ def test_every_forecaster_has_test_params():
         "AWSStyle",
     }
     for cls in CLASSES:
-        assert cls._unit_test_params, f"{cls.__name__} has no _unit_test_params"
+        assert cls.conformance_params(), f"{cls.__name__} has no conformance_params()"
 
 
 @pytest.mark.parametrize(("forecaster", "check"), CASES)

@@ -23,7 +23,7 @@ from elastic.policies.step import StepScaling
 from tests.policies.test_conformance import CLASSES as EXPORTED
 
 CLASSES = [*EXPORTED, HorizontalPodAutoscaler, KnativeKPA, ScaledObject]
-POLICIES = [cls(**params) for cls in CLASSES for params in cls._unit_test_params]
+POLICIES = [cls(**params) for cls in CLASSES for params in cls.conformance_params()]
 
 WORST = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),

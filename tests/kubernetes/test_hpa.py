@@ -25,7 +25,7 @@ def detail(decision):
     return decision.recommendations[0].detail
 
 
-@pytest.mark.parametrize("policy", HorizontalPodAutoscaler._unit_test_params)
+@pytest.mark.parametrize("policy", HorizontalPodAutoscaler.conformance_params())
 @pytest.mark.parametrize(
     "check", list(checks.yield_checks(HorizontalPodAutoscaler(max_replicas=5)))
 )

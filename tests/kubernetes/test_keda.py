@@ -59,7 +59,7 @@ def test_the_hpa_does_not_run_at_zero():
     assert step(policy, 15, 1, 400.0).reason is Reason.TARGET_TRACKING
 
 
-@pytest.mark.parametrize("params", ScaledObject._unit_test_params)
+@pytest.mark.parametrize("params", ScaledObject.conformance_params())
 @pytest.mark.parametrize("check", list(checks.yield_checks(keda())))
 def test_conformance(params, check):
     check(ScaledObject(**params))

@@ -89,7 +89,7 @@ def test_spec_validation_names_the_field():
         DeciderSpec.defaults(max_scale_down_rate=1.0)
 
 
-@pytest.mark.parametrize("params", KnativeKPA._unit_test_params)
+@pytest.mark.parametrize("params", KnativeKPA.conformance_params())
 @pytest.mark.parametrize("check", list(checks.yield_checks(KnativeKPA())))
 def test_conformance(params, check):
     check(KnativeKPA(**params))
