@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from elastic.cost.ledger import CostObserver
 from elastic.sim.backend import EventBackend, FleetState, Outcomes
 from elastic.sim.randomness import Streams
-from elastic.sim.records import latency_fields
+from elastic.sim.records import latency_fields, percentiles_of_sorted
 from elastic.sim.scenario import Scenario
 from elastic.sim.server import Server, Settled
 from elastic.sim.stats import LatencyHistogram, LatencyLog
@@ -326,14 +326,14 @@ class Fleet(EventBackend):
                 utilizations.append(used / (server.slots * (t - since)))
             in_flight += server.in_flight()
         if utilizations:
-            sample["cpu"] = 100.0 * float(np.mean(utilizations))
+            sample["cpu"] = 100.0 * (float(np.array(utilizations).sum()) / len(utilizations))
             sample["concurrency"] = in_flight / len(utilizations)
         if t > last:
             sample["rps"] = (self.total.arrived - self._scraped_arrived) / (t - last)
         sample["queue_length"] = float(sum(r.server.queued(t) for r in self.accepting if r.server))
         if self.latencies.waiting("scrape"):
-            latest = np.concatenate(self.latencies.take("scrape"))
-            sample["latency_p95"] = float(np.percentile(latest, 95))
+            latest = np.sort(np.concatenate(self.latencies.take("scrape")))
+            sample["latency_p95"] = percentiles_of_sorted(latest, [95])[0]
         self._scraped_busy, self._scraped_at = busy_now, t
         self._scraped_arrived = self.total.arrived
         return sample

@@ -39,7 +39,7 @@ from elastic.errors import ParameterError
 from elastic.sim.backend import EventBackend, FleetState, Outcomes
 from elastic.sim.fleet import Tally
 from elastic.sim.randomness import Streams
-from elastic.sim.records import latency_fields
+from elastic.sim.records import latency_fields, percentiles_of_sorted
 from elastic.sim.scenario import Scenario, ServerlessSpec
 from elastic.sim.stats import LatencyHistogram, LatencyLog
 
@@ -296,7 +296,8 @@ class Platform(EventBackend):
         ready = self.provisioned - len(self._initializing)
         values = {"concurrency": float(len(self._busy))}
         if self.latencies.waiting("scrape"):
-            values["latency_p95"] = float(np.percentile(self.latencies.take("scrape"), 95))
+            latest = np.sort(self.latencies.take("scrape"))
+            values["latency_p95"] = percentiles_of_sorted(latest, [95])[0]
         if ready > 0:
             values["provisioned_utilization"] = in_use / ready
         total = self.total
