@@ -29,10 +29,19 @@ def erlang_b(servers: int, offered_load: float) -> float:
     """
     c = check_int(servers, "servers", owner="erlang_b", ge=1)
     load = check_number(offered_load, "offered_load", owner="erlang_b", ge=0)
+    return _erlang_b(c, load)
+
+
+def _erlang_b(c: int, load: float) -> float:
     b = 1.0
     for k in range(1, c + 1):
         b = load * b / (k + load * b)
     return b
+
+
+def _erlang_c(c: int, load: float) -> float:
+    b = _erlang_b(c, load)
+    return b / (1 - load / c * (1 - b))
 
 
 def _stable(servers: int, offered_load: float, owner: str) -> tuple[int, float, float]:
@@ -53,9 +62,8 @@ def erlang_c(servers: int, offered_load: float) -> float:
     >>> round(erlang_c(10, 8.0), 5)
     0.40918
     """
-    c, load, rho = _stable(servers, offered_load, "erlang_c")
-    b = erlang_b(c, load)
-    return b / (1 - rho * (1 - b))
+    c, load, _ = _stable(servers, offered_load, "erlang_c")
+    return _erlang_c(c, load)
 
 
 def mmc_wait(servers: int, offered_load: float, mean_service: float) -> tuple[float, float]:
@@ -71,10 +79,12 @@ def mmc_wait(servers: int, offered_load: float, mean_service: float) -> tuple[fl
     >>> mmc_wait(2, 2.5, 1.0)
     (0.0, 0.0)
     """
-    if servers <= 0 or offered_load <= 0 or offered_load >= servers:
+    c = check_int(servers, "servers", owner="mmc_wait", ge=0)
+    load = check_number(offered_load, "offered_load", owner="mmc_wait")
+    if c == 0 or load <= 0 or load >= c:
         return 0.0, 0.0
-    chance = erlang_c(servers, offered_load)
-    return chance * mean_service / (servers - offered_load), chance
+    chance = _erlang_c(c, load)
+    return chance * mean_service / (c - load), chance
 
 
 def mmc_mean_wait(servers: int, arrival_rate: float, service_rate: float) -> float:

@@ -66,6 +66,8 @@ __all__ = ["FluidFleet", "backlog_recursion"]
 
 FloatArray = NDArray[np.float64]
 _INF = math.inf
+# per-interval percentiles are not claimed in fluid (see the module's docstring)
+_NO_PERCENTILES = {"latency_max": math.nan, **dict.fromkeys(QUANTILES, math.nan)}
 
 
 class _Unit:
@@ -159,12 +161,12 @@ class FluidFleet:
         )
         self.rng = {name: streams.generator(name) for name in ("boot", "failures", "spot")}
         self.ledger = ledger
-        # the sampling noise of each scrape: a stream of its own, one row of draws per scrape
+        # the sampling noise of each scrape: a stream of its own, row k for the k-th scrape
         # on the schedule (read or not), so measuring more or fewer scrapes changes nothing
         self.scrape_noise = bool(scrape_noise)
         self._noise = streams.generator("scrape noise")
         self._noise_rows: list[list[float]] = []
-        self._noise_at = 0
+        self._noise_block = -1  # the block of rows drawn last
         self._expected = MeanField(workload)
         self.service = scenario.service.mean
         # every cohort of the run by id; None once its last replica has left, so that a
@@ -594,8 +596,8 @@ class FluidFleet:
     def sample(self, t: float) -> dict[str, float]:
         """The scrape at ``t``, read from the ticks of its interval."""
         ticks, state = self._current(), self._scrape
-        if self.scrape_noise:  # a row of draws for every scrape on the schedule, read or not
-            state.noise = self._next_noise()
+        if self.scrape_noise:
+            state.noise = self._noise_of(t)
         if self._skipped is not None:
             self._move_window(self._skipped, ticks)
             self._skipped = None
@@ -606,8 +608,6 @@ class FluidFleet:
 
     def skip(self, t: float) -> None:
         """A scrape no decision reads only moves the window on (when the next one is taken)."""
-        if self.scrape_noise:
-            self._scrape.noise = self._next_noise()
         self._skipped = t
 
     def state(self, t: float) -> FleetState:
@@ -667,12 +667,7 @@ class FluidFleet:
             failed=now[3] - before[3],
             in_flight=self.arrived - sum(now),
             utilization=ticks.served_total / offered if offered > 0 else math.nan,
-            # per-interval percentiles are not claimed in fluid (see the module's docstring)
-            latency={
-                "latency_mean": mean,
-                "latency_max": math.nan,
-                **dict.fromkeys(QUANTILES, math.nan),
-            },
+            latency={**_NO_PERCENTILES, "latency_mean": mean},
         )
 
     def _totals(self) -> tuple[int, int, int, int]:
@@ -704,13 +699,16 @@ class FluidFleet:
 
     # --- the scrapes of an interval -------------------------------------------------------------
 
-    def _next_noise(self) -> list[float]:
-        """The next row of the scrape noise stream (drawn 1,024 rows at a time)."""
-        if self._noise_at == len(self._noise_rows):
+    def _noise_of(self, t: float) -> list[float]:
+        """The draws of the scrape at ``t``: row k of the noise stream for the k-th scrape.
+
+        The stream is drawn 1,024 rows at a time, every block in turn.
+        """
+        block, row = divmod(round(t / self.scenario.metrics.resolution) - 1, 1024)
+        while self._noise_block < block:
             self._noise_rows = self._noise.standard_normal((1024, 3)).tolist()
-            self._noise_at = 0
-        self._noise_at += 1
-        return self._noise_rows[self._noise_at - 1]
+            self._noise_block += 1
+        return self._noise_rows[row]
 
     def _reach(self, t: float, ticks: Ticks) -> int:
         """Set the cumulative values at the scrape ``t`` of the interval; its last tick."""

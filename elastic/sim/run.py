@@ -13,7 +13,6 @@ interval's outcomes become an :class:`~elastic.sim.result.IntervalRecord`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
 
 from elastic.core.loop import DecisionLoop
 from elastic.core.types import Decision, Observation
@@ -112,7 +111,8 @@ class Simulation:
             duration=scenario.duration,
         )
         self.records: list[IntervalRecord] = []
-        self._timeline = timeline(
+        self._startup = scenario.replica.boot.mean  # what a predictive policy plans ahead by
+        self._intervals = intervals(
             scenario.metrics.resolution, scenario.control_interval, scenario.duration
         )
         self._start = 0.0
@@ -120,18 +120,18 @@ class Simulation:
 
     def __iter__(self) -> Iterator[IntervalRecord]:
         backend, metrics = self.backend, self.metrics
-        for t, event in self._timeline:
-            backend.run_until(t)
-            if event == "scrape":
+        for end, decides, scrapes in self._intervals:
+            for t in scrapes:
+                backend.run_until(t)
                 if metrics.read(t):
                     metrics.scrape(t)
                 else:
                     metrics.skip(t)
                     backend.skip(t)
-                continue
-            decision, seen = self._decide(t) if event == "decide" else (None, {})
-            self.records.append(self._record(t, decision, seen))
-            self._start = t
+            backend.run_until(end)
+            decision, seen = self._decide(end) if decides else (None, {})
+            self.records.append(self._record(end, decision, seen))
+            self._start = end
             yield self.records[-1]
         self.done = True
 
@@ -146,7 +146,7 @@ class Simulation:
             ready=state.ready,
             pending=state.pending,
             warming=state.warming,
-            startup=self.scenario.replica.boot.mean,
+            startup=self._startup,
             terminating=state.draining,
         )
         decision = self.loop.step(obs)
@@ -231,34 +231,31 @@ class FluidSimulation(Simulation):
         )
 
 
-Event = Literal["scrape", "decide", "end"]
+def intervals(
+    resolution: float, interval: float, duration: float
+) -> Iterator[tuple[float, bool, list[float]]]:
+    """The control intervals of a run: each one's end, whether a decision falls on it,
+    and the scrapes in it (after the previous end, up to and with this one).
 
-
-def timeline(resolution: float, interval: float, duration: float) -> Iterator[tuple[float, Event]]:
-    """The instants of a run in order: scrapes, decisions, and the end when no decision falls on it.
-
-    A scrape and a decision at the same instant: the scrape first. The run
-    ends with the last decision at or before ``duration``, or with an
-    ``"end"`` at ``duration`` after it.
+    A scrape at the instant of a decision comes before it. The run ends with
+    the last decision at or before ``duration``, or with an interval that
+    ends at ``duration`` without one.
 
     Examples
     --------
-    >>> list(timeline(15.0, 30.0, 70.0))  # doctest: +NORMALIZE_WHITESPACE
-    [(15.0, 'scrape'), (30.0, 'scrape'), (30.0, 'decide'), (45.0, 'scrape'),
-     (60.0, 'scrape'), (60.0, 'decide'), (70.0, 'end')]
+    >>> list(intervals(15.0, 30.0, 70.0))
+    [(30.0, True, [15.0, 30.0]), (60.0, True, [45.0, 60.0]), (70.0, False, [])]
     """
     scrape, decide = resolution, interval
-    event: Event
     while True:
-        if decide > duration + _SAME:
-            closing, event = duration, "end"
-        else:
-            closing, event = min(decide, duration), "decide"
-        while scrape <= closing + _SAME:
-            yield (closing if abs(scrape - closing) <= _SAME else scrape), "scrape"
+        decides = decide <= duration + _SAME
+        end = min(decide, duration) if decides else duration
+        scrapes = []
+        while scrape <= end + _SAME:
+            scrapes.append(end if abs(scrape - end) <= _SAME else scrape)
             scrape += resolution
-        yield closing, event
-        if event == "end" or closing >= duration:
+        yield end, decides, scrapes
+        if not decides or end >= duration:
             return
         decide += interval
 
