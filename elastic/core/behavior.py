@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from elastic.core.frozen import fast_init
 from elastic.core.validate import check_choice, check_int, check_number
 from elastic.errors import ParameterError
 
@@ -201,6 +202,7 @@ class Behavior:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ScaleEvent:
     """A change the loop applied: ``replica_change`` replicas (a magnitude) at ``time``."""

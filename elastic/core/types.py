@@ -10,6 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from elastic.core.frozen import fast_init
 from elastic.errors import ParameterError
 
 __all__ = ["Decision", "Forecast", "Observation", "Reason", "Recommendation", "Stage"]
@@ -152,11 +153,12 @@ class Observation:
                 raise ParameterError(
                     "ready", self.ready, f"at most replicas ({self.replicas})", owner="Observation"
                 )
-        if self.warming > self.ready_replicas:
+        ready = self.replicas if self.ready is None else self.ready
+        if self.warming > ready:
             raise ParameterError(
                 "warming",
                 self.warming,
-                f"at most the ready replicas ({self.ready_replicas}): warming ones are ready ones",
+                f"at most the ready replicas ({ready}): warming ones are ready ones",
                 owner="Observation",
             )
         startup = self.startup
@@ -238,6 +240,7 @@ def _check_count(name: str, value: object) -> None:
     raise ParameterError(name, value, "an integer >= 0", owner="Observation")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Recommendation:
     """What one policy wants.
@@ -264,6 +267,7 @@ class Recommendation:
     max_replicas: int | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Stage:
     """The value one stage of the loop produced and why."""
@@ -274,6 +278,7 @@ class Stage:
     detail: str = ""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome of one step of a :class:`~elastic.DecisionLoop`.

@@ -21,6 +21,7 @@ from typing import ClassVar, NamedTuple, Protocol
 
 import simpy
 
+from elastic.core.frozen import fast_init
 from elastic.sim.stats import LatencyHistogram
 
 __all__ = ["Backend", "EventBackend", "FleetState", "Outcomes"]
@@ -41,6 +42,7 @@ class FleetState(NamedTuple):
     """Leaving: finishing their requests."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Outcomes:
     """What happened to requests in one control interval, and the service given in it."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 from numpy.typing import NDArray
 
+from elastic.core.frozen import fast_init
 from elastic.core.types import Decision
 from elastic.sim.scenario import Scenario
 
@@ -25,6 +26,7 @@ FloatArray = NDArray[np.float64]
 QUANTILES = {"latency_p50": 50, "latency_p90": 90, "latency_p95": 95, "latency_p99": 99}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class IntervalRecord:
     """One control interval ``[start, end)``: what happened in it and what was decided at its end.
