@@ -119,8 +119,6 @@ class Platform(EventBackend):
         self._refilled = 0.0
         self._count = 0
         self._sequence = 0
-        self._busy_seconds = 0.0
-        self.failures = self.interruptions = 0
         self._pc_kinds = billed_provisioned
         # totals at the previous scrape, for the next one's window
         self._scraped_at = 0.0
@@ -197,7 +195,6 @@ class Platform(EventBackend):
         for tally in (self.tally, self.total):
             tally.completed += 1
             tally.busy_seconds += init + service
-        self._busy_seconds += init + service
         env.idle_since = end
         if env.provisioned:
             if env.retire:
