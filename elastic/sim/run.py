@@ -2,9 +2,10 @@
 
 The driver owns time, the metrics pipeline, the decision step and the
 records; a backend (:mod:`elastic.sim.backend`) owns what is simulated.
-Along the run's timeline it lets the backend run to each scrape and each
-decision: at a scrape the metrics pipeline measures (or, when no decision
-will read it, only moves its window on), at a decision the controller
+Interval by interval (:func:`intervals`), it lets the backend run to each
+scrape and then to the interval's end: at a scrape the metrics pipeline
+measures (or, when no decision will read it, only moves its window on);
+at the end, when a decision falls on it, the controller
 sees an :class:`~elastic.core.types.Observation` (metrics as delivered,
 replica counts), the loop decides and the backend scales; then the
 interval's outcomes become an :class:`~elastic.sim.result.IntervalRecord`.
@@ -87,6 +88,14 @@ class Simulation:
         if fidelity == "fluid" and scenario.serverless is not None:
             raise ParameterError(
                 "fidelity", "fluid", "'request' for a serverless scenario", owner="simulate"
+            )
+        if fidelity != "fluid" and (tick is not None or scrape_noise is not True):
+            given = "tick" if tick is not None else "scrape_noise"
+            raise ParameterError(
+                given,
+                tick if tick is not None else scrape_noise,
+                "left out: it is an option of fidelity='fluid'",
+                owner="simulate",
             )
         check_reads(loop.policies, produced_metrics(scenario, fidelity), fidelity=fidelity)
         streams = Streams(self.seed)

@@ -572,3 +572,10 @@ def test_a_decision_sees_everything_that_happened_at_its_instant(fidelity):
     first, second = policy.seen_[:2]
     assert first.time == 30.0 and first.metrics["rps"] == pytest.approx(10.0, rel=0.2)
     assert second.time == 60.0 and (second.ready, second.pending) == (3, 0)
+
+
+@pytest.mark.parametrize("option", [{"tick": 1.0}, {"scrape_noise": False}])
+def test_a_fluid_option_given_to_a_request_level_run_is_refused(option):
+    scenario = Scenario(Poisson(5.0), duration=60.0)
+    with pytest.raises(ParameterError, match="an option of fidelity='fluid'"):
+        Simulation(scenario, pinned(1), **option)
