@@ -176,7 +176,7 @@ class FluidFleet:
         self._live = 0  # replicas in them
         self._numbered = 0  # replicas requested so far
         self.leaving: list[tuple[float, int]] = []  # draining: (stops at, replicas)
-        self._changes: list[tuple[float, int, int]] = []  # (tick, order, slot change), a heap
+        self._changes: list[tuple[int, int, int]] = []  # (tick number, order, slot change), a heap
         self._events: list[tuple[float, int, str]] = []  # (time, unit, failure or notice)
         self._level = 0  # accepting slots at the current tick
         self._boots: list[tuple[float, int]] = []  # (ready at, unit), a heap
@@ -240,23 +240,21 @@ class FluidFleet:
     def _change(self, t: float, slots: int) -> None:
         """Accepting slots change by ``slots`` from the first tick boundary at or after ``t``."""
         self._sequence += 1
-        heappush(
-            self._changes, (math.ceil(t / self.tick - 1e-9) * self.tick, self._sequence, slots)
-        )
+        heappush(self._changes, (math.ceil(t / self.tick - 1e-9), self._sequence, slots))
 
     def _slots(self, start: float, ticks: int, end: float) -> int | NDArray[np.int64]:
         """Accepting slots at each tick start of ``[start, end)`` (one number if constant)."""
         changes = self._changes
+        first = round(start / self.tick)  # the interval's first tick, counted from 0
         # changes at the first tick (boots and scale-ins land on decision times) keep it flat
-        first = start + 0.5 * self.tick
-        while changes and changes[0][0] < first:
+        while changes and changes[0][0] <= first:
             self._level += heappop(changes)[2]
-        if not changes or changes[0][0] >= end:
+        if not changes or changes[0][0] >= first + ticks:
             return self._level
         change = np.zeros(ticks, dtype=np.int64)
-        while changes and changes[0][0] < end:
+        while changes and changes[0][0] < first + ticks:
             at, _, slots = heappop(changes)
-            change[max(0, round((at - start) / self.tick))] += slots
+            change[at - first] += slots
         level = self._level + np.cumsum(change)
         self._level = int(level[-1])
         return level

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from elastic.sim.clock import same_instant
 from elastic.sim.workload import ArrivalStream, Superpose, Workload
 
 __all__ = ["ArrivalBatches", "MeanField"]
@@ -55,15 +56,21 @@ class ArrivalBatches:
         self.arrived, self.peak = self._arrived[i], self._peak[i]
         self.total, self.last = self._total[i], self._last[i]
 
+    def _end(self, j: int) -> float:
+        """The end of the ``j``-th control interval, as the driver's ``intervals`` has it."""
+        end = j * self.interval
+        return self.duration if end > self.duration or same_instant(end, self.duration) else end
+
     def _fetch(self, start: float) -> None:
         # the intervals of the batch have the same number of ticks (the last one may be shorter)
         tick = self.tick
         ends: list[float] = []
-        ticks = round((min(start + self.interval, self.duration) - start) / tick)
+        done = round(start / self.interval)  # intervals before start
+        ticks = round((self._end(done + 1) - start) / tick)
         batch = max(1, _BATCH_TICKS // ticks)
         end = start
         while len(ends) < batch and end < self.duration:
-            after = min(end + self.interval, self.duration)
+            after = self._end(done + 1 + len(ends))
             if ends and round((after - end) / tick) != ticks:
                 break
             ends.append(after)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Collection, Sequence
 import numpy as np
 
 from elastic.errors import ParameterError
+from elastic.sim.clock import same_instant
 from elastic.sim.scenario import MetricsSpec
 
 __all__ = ["MetricsPipeline", "check_reads", "metrics_read"]
@@ -81,7 +82,10 @@ class MetricsPipeline:
         """
         interval, lag = self.interval, self.spec.lag
         first = math.ceil((scrape + lag) / interval - 1e-9) * interval
-        return first <= self.duration + 1e-9 and first - lag < scrape + self.spec.resolution - 1e-9
+        if first > self.duration and not same_instant(first, self.duration):
+            return False
+        following = scrape + self.spec.resolution  # the next scrape, read instead if lag old
+        return first - lag < following and not same_instant(first - lag, following)
 
     def skip(self, now: float) -> None:
         """A scrape at ``now`` that no decision reads: its failure is drawn, nothing measured."""
@@ -92,8 +96,9 @@ class MetricsPipeline:
     def observe(self, now: float) -> dict[str, float]:
         """The newest scrape at least ``lag`` old; nothing if it failed or none is that old."""
         cutoff = now - self.spec.lag
-        while self.scrapes and self.scrapes[0][0] <= cutoff:
-            self._delivered = self.scrapes.popleft()[1]
+        scrapes = self.scrapes
+        while scrapes and (scrapes[0][0] <= cutoff or same_instant(scrapes[0][0], cutoff)):
+            self._delivered = scrapes.popleft()[1]
         return dict(self._delivered) if self._delivered else {}
 
 

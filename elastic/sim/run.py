@@ -23,6 +23,7 @@ from elastic.cost.ledger import Ledger
 from elastic.cost.tariffs import LambdaRequests, Tariff
 from elastic.errors import ParameterError
 from elastic.sim.backend import Backend
+from elastic.sim.clock import same_instant
 from elastic.sim.fleet import Fleet
 from elastic.sim.fluid import FluidFleet
 from elastic.sim.metrics import MetricsPipeline, check_reads
@@ -36,14 +37,13 @@ __all__ = [
     "FluidSimulation",
     "Simulation",
     "default_tariffs",
+    "intervals",
     "iter_run",
     "produced_metrics",
     "simulate",
 ]
 
 FIDELITIES = ("request", "fluid")
-# two instants this close are the same one (a scrape and a decision on different grids)
-_SAME = 1e-9
 
 
 class Simulation:
@@ -246,27 +246,34 @@ def intervals(
     """The control intervals of a run: each one's end, whether a decision falls on it,
     and the scrapes in it (after the previous end, up to and with this one).
 
-    A scrape at the instant of a decision comes before it. The run ends with
-    the last decision at or before ``duration``, or with an interval that
-    ends at ``duration`` without one.
+    The k-th scrape is at ``k * resolution`` and the j-th decision at
+    ``j * interval`` (products, not running sums, so that a long run does not
+    drift); instants within a billionth of each other are one, so a scrape
+    at the instant of a decision comes before it, and a decision within a
+    billionth of the duration ends the run there. The run ends with the
+    last decision at or before ``duration``, or with an interval that ends
+    at ``duration`` without one.
 
     Examples
     --------
     >>> list(intervals(15.0, 30.0, 70.0))
     [(30.0, True, [15.0, 30.0]), (60.0, True, [45.0, 60.0]), (70.0, False, [])]
+    >>> [(round(end, 9), len(scrapes)) for end, _, scrapes in intervals(0.1, 0.3, 0.9)]
+    [(0.3, 3), (0.6, 3), (0.9, 3)]
     """
-    scrape, decide = resolution, interval
+    k = j = 1
     while True:
-        decides = decide <= duration + _SAME
-        end = min(decide, duration) if decides else duration
+        decide = j * interval
+        decides = decide <= duration or same_instant(decide, duration)
+        end = duration if not decides or same_instant(decide, duration) else decide
         scrapes = []
-        while scrape <= end + _SAME:
-            scrapes.append(end if abs(scrape - end) <= _SAME else scrape)
-            scrape += resolution
+        while (scrape := k * resolution) <= end or same_instant(scrape, end):
+            scrapes.append(end if same_instant(scrape, end) else scrape)
+            k += 1
         yield end, decides, scrapes
-        if not decides or end >= duration:
+        if end == duration:
             return
-        decide += interval
+        j += 1
 
 
 def default_tariffs(scenario: Scenario) -> dict[str, Tariff | LambdaRequests]:

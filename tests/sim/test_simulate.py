@@ -579,3 +579,30 @@ def test_a_fluid_option_given_to_a_request_level_run_is_refused(option):
     scenario = Scenario(Poisson(5.0), duration=60.0)
     with pytest.raises(ParameterError, match="an option of fidelity='fluid'"):
         Simulation(scenario, pinned(1), **option)
+
+
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+@pytest.mark.parametrize(
+    ("resolution", "interval", "lag", "duration", "boot"),
+    [(0.1, 0.3, 0.2, 6.0, 0.3), (0.3, 0.1, 0.0, 30.0, 0.0), (0.2, 0.6, 0.4, 7.7, 1.0)],
+)
+def test_fractional_timings_keep_every_decision_fed_and_every_interval_whole(
+    fidelity, resolution, interval, lag, duration, boot
+):
+    # 3 * 0.1 is not 0.3 in floating point: scrapes, decisions and fluid ticks must still
+    # agree on which instant is which (a run once handed most decisions a skipped scrape,
+    # drifted an interval of 1e-13 s onto its end, and crashed in fluid)
+    scenario = Scenario(
+        Poisson(50.0),
+        duration=duration,
+        replica=ReplicaSpec(slots=4, boot=Constant(boot)),
+        control_interval=interval,
+        metrics=MetricsSpec(resolution=resolution, lag=lag),
+    )
+    loop = DecisionLoop(TargetTracking("cpu", 60.0), min_replicas=1, max_replicas=20)
+    result = simulate(scenario, loop, fidelity=fidelity)
+    assert result.conserved()
+    assert len(result.end) == math.ceil(duration / interval - 1e-9)
+    assert result.end[-1] == duration
+    fed = [d.reason != Reason.NO_DATA for d in result.decisions if d and d.time >= lag + resolution]
+    assert all(fed), f"{fed.count(False)} of {len(fed)} decisions saw no metrics"
