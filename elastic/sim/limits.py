@@ -22,6 +22,7 @@ __all__ = [
     "MAX_BUCKET_COUNT",
     "MAX_CONTROL_INTERVALS",
     "MAX_DURATION",
+    "MAX_FLEET",
     "MAX_FLUID_TICKS",
     "MAX_SCRAPES",
     "MAX_WORKLOAD_CHANGES",
@@ -36,6 +37,9 @@ MAX_CONTROL_INTERVALS = 10_000_000
 MAX_SCRAPES = 10_000_000
 #: Most requests in one bucket of a trace file.
 MAX_BUCKET_COUNT = 10**9
+#: Most replicas a simulated fleet may hold (initial replicas, and a loop's max_replicas):
+#: each one is an object, a ledger entry and a name; a real fleet this size is rare.
+MAX_FLEET = 100_000
 #: Most ticks of one fluid run (ten years of one-second ticks; a month takes seconds).
 MAX_FLUID_TICKS = 320_000_000
 #: Most state changes of a workload in one run (an MMPP's switches, a noisy diurnal's

@@ -26,6 +26,7 @@ from elastic.sim.backend import Backend
 from elastic.sim.clock import same_instant
 from elastic.sim.fleet import Fleet
 from elastic.sim.fluid import FluidFleet
+from elastic.sim.limits import MAX_FLEET
 from elastic.sim.metrics import MetricsPipeline, check_reads
 from elastic.sim.randomness import Streams
 from elastic.sim.records import IntervalRecord
@@ -95,6 +96,14 @@ class Simulation:
                 given,
                 tick if tick is not None else scrape_noise,
                 "left out: it is an option of fidelity='fluid'",
+                owner="simulate",
+            )
+        if loop.max_replicas > MAX_FLEET:
+            raise ParameterError(
+                "max_replicas",
+                loop.max_replicas,
+                f"at most {MAX_FLEET} in a simulation: the largest fleet it holds "
+                "(a loop for a real controller may have more)",
                 owner="simulate",
             )
         check_reads(loop.policies, produced_metrics(scenario, fidelity), fidelity=fidelity)

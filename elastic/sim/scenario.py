@@ -17,6 +17,7 @@ from elastic.sim.distributions import Constant, Distribution, Exponential, LogNo
 from elastic.sim.limits import (
     MAX_CONTROL_INTERVALS,
     MAX_DURATION,
+    MAX_FLEET,
     MAX_SCRAPES,
     MAX_WORKLOAD_CHANGES,
     MIN_SERVICE,
@@ -276,7 +277,14 @@ class Scenario:
                 "step too short)",
                 owner=owner,
             )
-        check_int(self.initial_replicas, "initial_replicas", owner=owner, ge=0)
+        initial = check_int(self.initial_replicas, "initial_replicas", owner=owner, ge=0)
+        if initial > MAX_FLEET:
+            raise ParameterError(
+                "initial_replicas",
+                initial,
+                f"at most {MAX_FLEET}: the largest fleet a simulation holds",
+                owner=owner,
+            )
         _optional(self.slo, "slo", owner, gt=0)
         if self.serverless is not None and not isinstance(self.serverless, ServerlessSpec):
             raise ParameterError("serverless", self.serverless, "a ServerlessSpec", owner=owner)
