@@ -197,7 +197,8 @@ def store_scale_event(
 
 # --- deprecated: the second copy of the rules this module used to have ------------------------
 
-_API_WINDOW, _API_PERIOD = 3600, 1800  # autoscaling/v2 validation
+#: autoscaling/v2's validation of behavior: longest window and rate-limit period, seconds
+API_WINDOW, API_PERIOD = 3600, 1800
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +217,7 @@ class _PartialRules:
         window = self.stabilization_window_seconds
         if (
             window is not None
-            and check_int(window, "stabilization_window_seconds", owner=owner, ge=0) > _API_WINDOW
+            and check_int(window, "stabilization_window_seconds", owner=owner, ge=0) > API_WINDOW
         ):
             raise ParameterError(
                 "stabilization_window_seconds", window, "an integer from 0 to 3600", owner=owner
@@ -265,6 +266,17 @@ def _behavior(
     return core.Behavior(rules[0], rules[1])
 
 
+def _scaling_policy(type: Any, value: Any, period_seconds: Any) -> core.RateLimit:
+    """Deprecated ``elastic.kubernetes.ScalingPolicy``: an :class:`elastic.RateLimit`, its
+    period whole seconds from 1 to 1800 as ``autoscaling/v2`` has it (as it always was)."""
+    period = check_int(period_seconds, "period_seconds", owner="ScalingPolicy", ge=1)
+    if period > API_PERIOD:
+        raise ParameterError(
+            "period_seconds", period, f"an integer from 1 to {API_PERIOD}", owner="ScalingPolicy"
+        )
+    return core.RateLimit(type, value, period)
+
+
 _DEPRECATED: dict[str, tuple[Any, str]] = {
     "Behavior": (
         _behavior,
@@ -272,7 +284,7 @@ _DEPRECATED: dict[str, tuple[Any, str]] = {
         "Behavior.kubernetes_no_behavior() is an HPA without behavior)",
     ),
     "ScalingRules": (_PartialRules, "elastic.ScalingRules"),
-    "ScalingPolicy": (core.RateLimit, "elastic.RateLimit"),
+    "ScalingPolicy": (_scaling_policy, "elastic.RateLimit"),
 }
 
 

@@ -35,6 +35,7 @@ from elastic.core.loop import DecisionLoop
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_choice, check_int
 from elastic.errors import MetricsError, ParameterError, PolicyError
+from elastic.kubernetes.behavior import API_PERIOD, API_WINDOW
 from elastic.kubernetes.quantity import INT64_MAX
 from elastic.kubernetes.replicas import (
     Pod,
@@ -61,7 +62,6 @@ _TARGETS = {
     "Object": ("Value", "AverageValue"),
     "External": ("Value", "AverageValue"),
 }
-_API_WINDOW, _API_PERIOD = 3600, 1800  # autoscaling/v2 validation of behavior
 
 
 def _milli(value: float) -> int:
@@ -118,20 +118,20 @@ def _check_behavior(behavior: Behavior, owner: str) -> None:
     for direction in ("scale_up", "scale_down"):
         rules: ScalingRules = getattr(behavior, direction)
         window = rules.stabilization_window_seconds
-        if window != int(window) or window > _API_WINDOW:
+        if window != int(window) or window > API_WINDOW:
             raise PolicyError(
                 f"behavior.{direction}.stabilization_window_seconds",
                 window,
-                f"whole seconds from 0 to {_API_WINDOW}",
+                f"whole seconds from 0 to {API_WINDOW}",
                 owner=owner,
             )
         for i, limit in enumerate(rules.policies):
             period = limit.period_seconds
-            if period != int(period) or period > _API_PERIOD:
+            if period != int(period) or period > API_PERIOD:
                 raise PolicyError(
                     f"behavior.{direction}.policies[{i}].period_seconds",
                     period,
-                    f"whole seconds from 1 to {_API_PERIOD}",
+                    f"whole seconds from 1 to {API_PERIOD}",
                     owner=owner,
                 )
 

@@ -163,7 +163,9 @@ class FluidFleet:
         self.ledger = ledger
         # the sampling noise of each scrape: a stream of its own, row k for the k-th scrape
         # on the schedule (read or not), so measuring more or fewer scrapes changes nothing
-        self.scrape_noise = bool(scrape_noise)
+        if not isinstance(scrape_noise, bool):
+            raise ParameterError("scrape_noise", scrape_noise, "True or False", owner="simulate")
+        self.scrape_noise = scrape_noise
         self._noise = streams.generator("scrape noise")
         self._noise_rows: list[list[float]] = []
         self._noise_block = -1  # the block of rows drawn last

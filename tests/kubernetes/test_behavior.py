@@ -139,7 +139,7 @@ def test_the_deprecated_names_warn_and_build_the_one_behavior():
         old_rules = k8s_module.ScalingRules
     with pytest.warns(DeprecationWarning, match=r"use elastic\.RateLimit"):
         old_policy = k8s_module.ScalingPolicy
-    assert old_policy is RateLimit
+    assert isinstance(old_policy("Pods", 4, 15), RateLimit)  # it builds the one type
     # None fields take the Kubernetes defaults, as they did
     b = old_behavior(scale_down=old_rules(policies=[old_policy("Pods", 2, 30)]))
     assert isinstance(b, Behavior)
@@ -166,3 +166,11 @@ def test_the_deprecated_names_still_check_their_fields(make, name):
     with pytest.warns(DeprecationWarning), pytest.raises(ParameterError) as error:
         make(k8s_module)
     assert error.value.name == name
+
+
+@pytest.mark.parametrize("period", [3601, 0.5, 0])
+def test_the_deprecated_scaling_policy_keeps_its_period_rule(period):
+    with pytest.warns(DeprecationWarning, match="elastic.RateLimit"):
+        from elastic.kubernetes import ScalingPolicy
+    with pytest.raises(ParameterError, match="period_seconds"):
+        ScalingPolicy("Pods", 4, period)

@@ -443,3 +443,9 @@ def test_spot_notices_drain_and_bill_alike_in_both_fidelities(seed):
     assert runs[0].cost() == runs[1].cost()
     assert np.array_equal(runs[0].draining, runs[1].draining)
     assert runs[0].totals["spot_interruptions"] > 0
+
+
+def test_scrape_noise_is_a_bool_not_anything_truthy():
+    scenario = Scenario(Poisson(1.0), duration=60.0)
+    with pytest.raises(ParameterError, match=r"scrape_noise=.no. .* True or False"):
+        FluidSimulation(scenario, pinned(1), scrape_noise="no")

@@ -609,8 +609,8 @@ def test_fractional_timings_keep_every_decision_fed_and_every_interval_whole(
 
 
 def test_a_fleet_larger_than_a_simulation_holds_is_refused_before_the_run():
-    with pytest.raises(ParameterError, match="initial_replicas=1000000000 .* at most 100000"):
+    with pytest.raises(ParameterError, match=r"initial_replicas=1000000000 .* at most 100000"):
         Scenario(Poisson(1.0), duration=60.0, initial_replicas=10**9)
     loop = DecisionLoop(TargetTracking("cpu", 1e-9), min_replicas=1, max_replicas=2**31 - 1)
-    with pytest.raises(ParameterError, match="max_replicas=2147483647 .* at most 100000"):
+    with pytest.raises(ParameterError, match=r"max_replicas=2147483647 .* at most 100000"):
         simulate(Scenario(Poisson(1.0), duration=60.0), loop, fidelity="fluid")
