@@ -79,8 +79,10 @@ def mmc_wait(servers: int, offered_load: float, mean_service: float) -> tuple[fl
     >>> mmc_wait(2, 2.5, 1.0)
     (0.0, 0.0)
     """
-    c = check_int(servers, "servers", owner="mmc_wait", ge=0)
-    load = check_number(offered_load, "offered_load", owner="mmc_wait")
+    c, load = servers, offered_load
+    if type(c) is not int or c < 0 or type(load) is not float:  # in full when not plain
+        c = check_int(servers, "servers", owner="mmc_wait", ge=0)
+        load = check_number(offered_load, "offered_load", owner="mmc_wait")
     if c == 0 or load <= 0 or load >= c:
         return 0.0, 0.0
     chance = _erlang_c(c, load)

@@ -16,11 +16,12 @@ TOLERANCE = 1e-9
 
 
 def same_instant(a: float, b: float) -> bool:
-    """Whether two instants of a run are one (within a billionth, relative beyond 1 s).
+    """Whether two instants of a run are one: within a billionth of a second, or of ``b``
+    beyond one second.
 
     Examples
     --------
     >>> same_instant(3 * 0.1, 0.3), same_instant(0.3, 0.31)
     (True, False)
     """
-    return abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
+    return abs(a - b) <= TOLERANCE * (1.0 + abs(b))

@@ -277,8 +277,10 @@ def intervals(
         end = duration if not decides or same_instant(decide, duration) else decide
         scrapes = []
         while (scrape := k * resolution) <= end or same_instant(scrape, end):
-            scrapes.append(end if same_instant(scrape, end) else scrape)
+            scrapes.append(scrape)
             k += 1
+        if scrapes and same_instant(scrapes[-1], end):
+            scrapes[-1] = end  # only the last can be: scrapes are far more than 1e-9 apart
         yield end, decides, scrapes
         if end == duration:
             return
