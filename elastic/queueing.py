@@ -80,7 +80,7 @@ def mmc_wait(servers: int, offered_load: float, mean_service: float) -> tuple[fl
     (0.0, 0.0)
     """
     c, load = servers, offered_load
-    if type(c) is not int or c < 0 or type(load) is not float:  # in full when not plain
+    if type(c) is not int or c < 0 or type(load) is not float or not -math.inf < load < math.inf:
         c = check_int(servers, "servers", owner="mmc_wait", ge=0)
         load = check_number(offered_load, "offered_load", owner="mmc_wait")
     if c == 0 or load <= 0 or load >= c:
