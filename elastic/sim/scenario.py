@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from elastic.core.validate import check_choice, check_int, check_number
 from elastic.cost.tariffs import LambdaRequests, Tariff
 from elastic.errors import ParameterError
+from elastic.sim.clock import same_instant
 from elastic.sim.distributions import Constant, Distribution, Exponential, LogNormal
 from elastic.sim.limits import (
     MAX_CONTROL_INTERVALS,
@@ -22,7 +23,7 @@ from elastic.sim.limits import (
     MAX_WORKLOAD_CHANGES,
     MIN_SERVICE,
 )
-from elastic.sim.workload import Workload
+from elastic.sim.workload import Superpose, TraceReplay, Workload
 
 __all__ = ["BALANCERS", "SCALE_IN", "MetricsSpec", "ReplicaSpec", "Scenario", "ServerlessSpec"]
 
@@ -233,6 +234,15 @@ class Scenario:
                 f"at most {MAX_DURATION:g} s, 10 years (elastic.sim.limits.MAX_DURATION)",
                 owner=owner,
             )
+        covered = _trace_end(self.workload)
+        if covered < self.duration and not same_instant(covered, self.duration):
+            raise ParameterError(
+                "duration",
+                self.duration,
+                f"at most {covered:g} s, where the replayed trace ends (past it the run would "
+                "replay no requests, as if demand were zero); or a trace that covers the run",
+                owner=owner,
+            )
         if not isinstance(self.service, Distribution):
             raise ParameterError("service", self.service, "a Distribution", owner=owner)
         mean, variance = self.service.mean, self.service.variance
@@ -299,3 +309,12 @@ class Scenario:
                 f"a tariff for kind {self.replica.kind!r}",
                 owner=owner,
             )
+
+
+def _trace_end(workload: Workload) -> float:
+    """Where the replayed traces in ``workload`` end (infinity for a generator)."""
+    if isinstance(workload, TraceReplay):
+        return float(workload.times[-1] + workload.bucket) if len(workload.times) else 0.0
+    if isinstance(workload, Superpose):
+        return min((_trace_end(part) for part in workload.workloads), default=math.inf)
+    return math.inf

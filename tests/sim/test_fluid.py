@@ -221,7 +221,7 @@ def test_replicas_requested_together_are_billed_one_by_one_and_leave_newest_firs
 # --- replica failures (issue 15, A1) -------------------------------------------------------------
 
 FAILING = Scenario(
-    TraceReplay(np.arange(30.0), [100] * 30, bucket=1.0),  # 30 s at 100 requests/s
+    TraceReplay(np.arange(120.0), [100] * 30 + [0] * 90, bucket=1.0),  # 30 s at 100 requests/s
     duration=120.0,
     service=Exponential(0.1),
     replica=ReplicaSpec(slots=2, mtbf=50.0, boot=Constant(20.0)),

@@ -67,13 +67,15 @@ scenarios = st.builds(
     workload=st.one_of(
         st.builds(Poisson, st.floats(0.5, 40.0)),
         st.builds(MMPP, st.just((2.0, 30.0)), st.just((120.0, 30.0))),
-        # a random trace of counts per 30 s, some buckets unlogged
+        # a random trace of counts per 30 s, some buckets unlogged, then quiet (logged zeros)
+        # to at least 900 s, so that it covers any duration drawn
         st.lists(st.tuples(st.integers(0, 600), st.booleans()), min_size=2, max_size=40).map(
             lambda rows: TraceReplay(
-                np.arange(len(rows)) * 30.0,
-                [n for n, _ in rows],
+                np.arange(max(len(rows), 30)) * 30.0,
+                [n for n, _ in rows] + [0] * (30 - len(rows)),
                 bucket=30.0,
-                logged=[logged or i == 0 for i, (_, logged) in enumerate(rows)],
+                logged=[logged or i == 0 for i, (_, logged) in enumerate(rows)]
+                + [True] * (30 - len(rows)),
             )
         ),
     ),
@@ -614,3 +616,13 @@ def test_a_fleet_larger_than_a_simulation_holds_is_refused_before_the_run():
     loop = DecisionLoop(TargetTracking("cpu", 1e-9), min_replicas=1, max_replicas=2**31 - 1)
     with pytest.raises(ParameterError, match=r"max_replicas=2147483647 .* at most 100000"):
         simulate(Scenario(Poisson(1.0), duration=60.0), loop, fidelity="fluid")
+
+
+def test_a_run_longer_than_its_trace_is_refused():
+    # past its last bucket a trace replays nothing: a run there would read as zero demand
+    trace = TraceReplay([0.0, 60.0, 120.0], [10, 20, 5], bucket=60.0)
+    assert Scenario(trace, duration=180.0).duration == 180.0
+    with pytest.raises(ParameterError, match=r"duration=600.0 .* at most 180 s, where the"):
+        Scenario(trace, duration=600.0)
+    with pytest.raises(ParameterError, match="at most 180 s"):
+        Scenario(trace + Poisson(1.0), duration=600.0)
