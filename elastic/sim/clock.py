@@ -9,7 +9,7 @@ interval ends.
 
 from __future__ import annotations
 
-__all__ = ["same_instant"]
+__all__ = ["TOLERANCE", "same_instant"]
 
 #: two instants closer than this (relative beyond one second) are one
 TOLERANCE = 1e-9

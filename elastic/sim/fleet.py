@@ -10,7 +10,7 @@ SimPy processes; requests are served by each replica's
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -57,6 +57,30 @@ class Tally:
         self.failed += done.failed
         self.busy_seconds += done.busy_seconds
         self.wait_seconds += sum(float(w.sum()) for w in done.waits)
+
+    def outcomes(
+        self,
+        *,
+        in_flight: int,
+        utilization: float,
+        latency: Mapping[str, float],
+        **environments: int,
+    ) -> Outcomes:
+        """The interval's :class:`Outcomes`: this tally's counts, and what only the backend
+        knows (in flight, utilization, latencies, busy and idle environments)."""
+        return Outcomes(
+            arrived=self.arrived,
+            completed=self.completed,
+            dropped=self.dropped,
+            timed_out=self.timed_out,
+            failed=self.failed,
+            in_flight=in_flight,
+            utilization=utilization,
+            latency=latency,
+            cold_starts=self.cold_starts,
+            throttled=self.throttled,
+            **environments,
+        )
 
     def fold(self, other: Tally) -> None:
         """Add the outcomes settled in ``other`` (arrivals and drops are counted as they come)."""
@@ -349,12 +373,7 @@ class Fleet(EventBackend):
         offered = capacity - self._capacity_before
         used = busy - self._busy_before
         self._busy_before, self._capacity_before = busy, capacity
-        return Outcomes(
-            arrived=tally.arrived,
-            completed=tally.completed,
-            dropped=tally.dropped,
-            timed_out=tally.timed_out,
-            failed=tally.failed,
+        return tally.outcomes(
             in_flight=self.in_flight(),
             utilization=used / offered if offered > 0 else float("nan"),
             latency=latency_fields(self.latencies.take("record")),

@@ -51,6 +51,7 @@ from elastic.cost.ledger import Ledger
 from elastic.errors import ParameterError
 from elastic.queueing import mmc_wait
 from elastic.sim.backend import FleetState, Outcomes
+from elastic.sim.clock import same_instant
 from elastic.sim.distributions import Constant
 from elastic.sim.fluid_arrivals import ArrivalBatches, MeanField
 from elastic.sim.fluid_backlog import Ticks, backlog_recursion
@@ -584,7 +585,7 @@ class FluidFleet:
 
     def run_until(self, t: float) -> None:
         """Compute the ticks of the control interval ``t`` falls in, if not done yet."""
-        if t > self.now + 1e-9:
+        if t > self.now and not same_instant(t, self.now):
             assert self._ticks is None, "outcomes() closes an interval before the next one"
             self._start = self.now
             self._ticks = self._advance()
@@ -598,9 +599,7 @@ class FluidFleet:
         ticks, state = self._current(), self._scrape
         if self.scrape_noise:
             state.noise = self._noise_of(t)
-        if self._skipped is not None:
-            self._move_window(self._skipped, ticks)
-            self._skipped = None
+        self._catch_up(ticks)
         k = self._reach(t, ticks)
         state.busy_now = float(ticks.served[k]) / self.tick
         state.backlog_now = ticks.backlog_at(k)
@@ -623,9 +622,7 @@ class FluidFleet:
     def outcomes(self, start: float, end: float) -> Outcomes:
         ticks = self._current()
         self._ticks = None
-        if self._skipped is not None:
-            self._move_window(self._skipped, ticks)
-            self._skipped = None
+        self._catch_up(ticks)
         state = self._scrape
         state.served_base += float(ticks.served_upto[-1])
         state.arrived_base += int(ticks.arrived_upto[-1])
@@ -718,6 +715,13 @@ class FluidFleet:
         state.arrived_now = state.arrived_base + int(ticks.arrived_upto[k])
         state.capacity_now = state.capacity_base + ticks.offered(k + 1)
         return k
+
+    def _catch_up(self, ticks: Ticks) -> None:
+        """Move the window on to the newest scrape skipped, if any (before one is taken, or
+        before the interval closes)."""
+        if self._skipped is not None:
+            self._move_window(self._skipped, ticks)
+            self._skipped = None
 
     def _move_window(self, t: float, ticks: Ticks) -> None:
         """The window of the next scrape starts at the skipped scrape ``t``."""

@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Sequence
 import numpy as np
 
 from elastic.errors import ParameterError
-from elastic.sim.clock import same_instant
+from elastic.sim.clock import TOLERANCE, same_instant
 from elastic.sim.scenario import MetricsSpec
 
 __all__ = ["MetricsPipeline", "check_reads", "metrics_read"]
@@ -81,7 +81,7 @@ class MetricsPipeline:
         [60.0]
         """
         interval, lag = self.interval, self.spec.lag
-        first = math.ceil((scrape + lag) / interval - 1e-9) * interval
+        first = math.ceil((scrape + lag) / interval - TOLERANCE) * interval
         if first > self.duration and not same_instant(first, self.duration):
             return False
         following = scrape + self.spec.resolution  # the next scrape, read instead if lag old

@@ -212,17 +212,10 @@ class Platform(EventBackend):
         """Requests of the interval; no utilization (environments are not slots)."""
         self.settle(end)
         tally, self.tally = self.tally, Tally()
-        return Outcomes(
-            arrived=tally.arrived,
-            completed=tally.completed,
-            dropped=tally.dropped,
-            timed_out=tally.timed_out,
-            failed=tally.failed,
+        return tally.outcomes(
             in_flight=len(self._busy),
             utilization=float("nan"),
             latency=latency_fields([np.array(self.latencies.take("record"))]),
-            cold_starts=tally.cold_starts,
-            throttled=tally.throttled,
             # running a request (cold starts included), and warm idle ones
             busy_environments=len(self._busy),
             idle_environments=len(self._idle) + len(self._idle_pc),
