@@ -48,6 +48,8 @@ __all__ = [
 
 #: ``--horizontal-pod-autoscaler-downscale-stabilization`` (default 5 minutes)
 DOWNSCALE_STABILIZATION_SECONDS = int(core.DOWNSCALE_STABILIZATION_SECONDS)
+#: autoscaling/v2's validation of behavior: longest window and rate-limit period, seconds
+API_WINDOW, API_PERIOD = 3600, 1800
 
 
 def _no_behavior(behavior: core.Behavior | None) -> core.Behavior | None:
@@ -197,9 +199,6 @@ def store_scale_event(
 
 # --- deprecated: the second copy of the rules this module used to have ------------------------
 
-#: autoscaling/v2's validation of behavior: longest window and rate-limit period, seconds
-API_WINDOW, API_PERIOD = 3600, 1800
-
 
 @dataclass(frozen=True, slots=True)
 class _PartialRules:
@@ -220,7 +219,10 @@ class _PartialRules:
             and check_int(window, "stabilization_window_seconds", owner=owner, ge=0) > API_WINDOW
         ):
             raise ParameterError(
-                "stabilization_window_seconds", window, "an integer from 0 to 3600", owner=owner
+                "stabilization_window_seconds",
+                window,
+                f"an integer from 0 to {API_WINDOW}",
+                owner=owner,
             )
         if self.tolerance is not None:
             check_number(self.tolerance, "tolerance", owner=owner, ge=0)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from elastic.core.behavior import Behavior, RateLimit, ScalingRules
 from elastic.errors import ManifestError, PolicyError
+from elastic.kubernetes.behavior import API_PERIOD, API_WINDOW
 from elastic.kubernetes.hpa import HorizontalPodAutoscaler, Metric
 from elastic.kubernetes.quantity import format_milli, parse_quantity
 from elastic.kubernetes.replicas import Tolerance
@@ -159,12 +160,12 @@ class _MetricSpec(_Model):
 class _Policy(_Model):
     type: Literal["Pods", "Percent"]
     value: int = Field(gt=0)
-    period_seconds: int = Field(alias="periodSeconds", gt=0, le=1800)
+    period_seconds: int = Field(alias="periodSeconds", gt=0, le=API_PERIOD)
 
 
 class _Rules(_Model):
     stabilization_window_seconds: int | None = Field(
-        None, alias="stabilizationWindowSeconds", ge=0, le=3600
+        None, alias="stabilizationWindowSeconds", ge=0, le=API_WINDOW
     )
     select_policy: Literal["Max", "Min", "Disabled"] | None = Field(None, alias="selectPolicy")
     policies: list[_Policy] | None = None
