@@ -1,0 +1,132 @@
+"""Node templates: the shape of a node a node autoscaler can launch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Literal
+
+from elastic.errors import ParameterError
+from elastic.nodes.labels import ARCH, CAPACITY_TYPE, INSTANCE_TYPE, Taint
+from elastic.nodes.pods import PodSpec
+from elastic.nodes.resources import Resources
+
+__all__ = ["CAPACITY_TYPES", "NodeTemplate"]
+
+CapacityType = Literal["on-demand", "spot"]
+CAPACITY_TYPES: tuple[str, ...] = ("on-demand", "spot")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeTemplate:
+    """A node as launched: instance type, capacity type, what pods may use, labels, taints, price.
+
+    Every node launched from one template is the same, so what a pod spec may
+    use of it (:meth:`admits`) is computed once per pair, not per node.
+
+    Parameters
+    ----------
+    name
+        Unique within a run: a node group's name, or ``nodepool/type/capacity``.
+    instance_type
+        The catalog's name for it (``m5.large``).
+    capacity_type
+        ``on-demand`` or ``spot``.
+    allocatable
+        What pods may request: capacity minus the system reservation, and max pods.
+    price_per_hour
+        The on-demand hourly price, or the Spot price the choice is made on.
+    labels, taints
+        The node's; the well-known instance-type, architecture and capacity-type
+        labels are added when missing.
+    arch
+        ``amd64`` or ``arm64``.
+    vcpu, memory_bytes
+        The instance's capacity (what a price per vCPU or a waste score counts).
+    group
+        The node group, NodePool or capacity provider it belongs to (``name``
+        when empty): min, max and limits count by group.
+
+    Examples
+    --------
+    >>> t = NodeTemplate("general", "m5.large", "on-demand",
+    ...                  Resources(cpu=1930, memory=7_340_032_000, pods=29), Decimal("0.096"),
+    ...                  arch="amd64", vcpu=2, memory_bytes=8 * 2**30)
+    >>> t.labels["node.kubernetes.io/instance-type"], t.labels["karpenter.sh/capacity-type"]
+    ('m5.large', 'on-demand')
+    >>> t.admits(PodSpec("web", Resources.parse(cpu="1", memory="1Gi")))
+    True
+    >>> t.admits(PodSpec("big", Resources.parse(cpu="2", memory="1Gi")))
+    False
+    """
+
+    name: str
+    instance_type: str
+    capacity_type: CapacityType
+    allocatable: Resources
+    price_per_hour: Decimal
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: tuple[Taint, ...] = ()
+    arch: str = "amd64"
+    vcpu: int = 0
+    memory_bytes: int = 0
+    group: str = ""
+
+    def __post_init__(self) -> None:
+        owner = "NodeTemplate"
+        if not isinstance(self.name, str) or not self.name:
+            raise ParameterError("name", self.name, "a non-empty name", owner=owner)
+        if self.capacity_type not in CAPACITY_TYPES:
+            raise ParameterError(
+                "capacity_type", self.capacity_type, "on-demand or spot", owner=owner
+            )
+        allocatable = self.allocatable
+        if (
+            not isinstance(allocatable, Resources)
+            or not all(type(v) is int for v in allocatable)
+            or min(allocatable) < 0
+        ):
+            raise ParameterError(
+                "allocatable", allocatable, "Resources of integers >= 0", owner=owner
+            )
+        price = Decimal(self.price_per_hour)
+        if not price.is_finite() or price < 0:
+            raise ParameterError("price_per_hour", self.price_per_hour, "a price >= 0", owner=owner)
+        object.__setattr__(self, "price_per_hour", price)
+        if not isinstance(self.taints, tuple) or not all(isinstance(t, Taint) for t in self.taints):
+            raise ParameterError("taints", self.taints, "a tuple of Taint", owner=owner)
+        labels = dict(self.labels)
+        labels.setdefault(INSTANCE_TYPE, self.instance_type)
+        labels.setdefault(ARCH, self.arch)
+        labels.setdefault(CAPACITY_TYPE, self.capacity_type)
+        object.__setattr__(self, "labels", MappingProxyType(labels))
+        if self.vcpu == 0:
+            object.__setattr__(self, "vcpu", -(-allocatable.cpu // 1000))
+        if self.memory_bytes == 0:
+            object.__setattr__(self, "memory_bytes", allocatable.memory)
+        if not self.group:
+            object.__setattr__(self, "group", self.name)
+
+    def admits(self, spec: PodSpec) -> bool:
+        """Whether one pod of ``spec`` could run on an empty node of this template."""
+        return spec.accepts(self.labels, self.taints) and spec.requests.fits(self.allocatable)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            NodeTemplate,
+            (
+                self.name,
+                self.instance_type,
+                self.capacity_type,
+                self.allocatable,
+                self.price_per_hour,
+                dict(self.labels),
+                self.taints,
+                self.arch,
+                self.vcpu,
+                self.memory_bytes,
+                self.group,
+            ),
+        )
