@@ -35,6 +35,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from elastic.core.validate import check_choice, check_int
 from elastic.cost.money import money
 from elastic.cost.tariffs import (
     Fargate,
@@ -116,9 +117,8 @@ def eni_max_pods(enis: int, ips_per_eni: int) -> int:
     >>> eni_max_pods(3, 10)
     29
     """
-    for name, value in (("enis", enis), ("ips_per_eni", ips_per_eni)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ParameterError(name, value, "an integer >= 1", owner="eni_max_pods")
+    enis = check_int(enis, "enis", owner="eni_max_pods", ge=1)
+    ips_per_eni = check_int(ips_per_eni, "ips_per_eni", owner="eni_max_pods", ge=1)
     return enis * (ips_per_eni - 1) + 2
 
 
@@ -139,11 +139,6 @@ def _name_parts(name: str) -> tuple[str, str, int | None, str, str]:
     graviton = options.startswith("g") or family == "a1"
     category = _CATEGORY_OF_PREFIX.get(prefix, "other")
     return family, size, int(match["generation"]), category, "arm64" if graviton else "amd64"
-
-
-def _check_choice(value: str, name: str, choices: tuple[str, ...], owner: str) -> None:
-    if value not in choices:
-        raise ParameterError(name, value, "one of " + ", ".join(map(repr, choices)), owner=owner)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,26 +195,19 @@ class InstanceType:
             )  # fmt: skip
         derived: dict[str, object] = {}
         if self.max_pods is None:
-            known = self.enis is not None and self.ips_per_eni is not None
-            derived["max_pods"] = (
-                eni_max_pods(self.enis, self.ips_per_eni)  # type: ignore[arg-type]
-                if known
-                else DEFAULT_MAX_PODS
-            )
+            if self.enis is None or self.ips_per_eni is None:
+                derived["max_pods"] = DEFAULT_MAX_PODS
+            else:
+                derived["max_pods"] = eni_max_pods(self.enis, self.ips_per_eni)
         defaults = {"arch": arch, "family": family, "size": size, "category": category}
         derived |= {key: value for key, value in defaults.items() if not getattr(self, key)}
         if self.generation is None:
             derived["generation"] = generation
         for key, value in derived.items():
             object.__setattr__(self, key, value)
-        if (
-            isinstance(self.max_pods, bool)
-            or not isinstance(self.max_pods, int)
-            or (self.max_pods < 1)
-        ):
-            raise ParameterError("max_pods", self.max_pods, "an integer >= 1", owner=owner)
-        _check_choice(self.arch, "arch", ARCHITECTURES, owner)
-        _check_choice(self.category, "category", CATEGORIES, owner)
+        check_int(self.max_pods, "max_pods", owner=owner, ge=1)
+        check_choice(self.arch, "arch", ARCHITECTURES, owner=owner)
+        check_choice(self.category, "category", CATEGORIES, owner=owner)
 
     @property
     def memory_bytes(self) -> int:
