@@ -1,0 +1,1 @@
+"""Nodes, pods and node autoscalers (layer 2)."""
