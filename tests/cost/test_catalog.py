@@ -35,8 +35,13 @@ def test_instance_types_the_issue_names(name, vcpu, memory_gib, price):
 
 
 def test_every_price_has_a_date_and_a_source():
-    entries = [*CATALOG.instances.values(), *CATALOG.fargate.values(), *CATALOG.lambda_.values()]
-    assert len(entries) == 7 + 2 + 2
+    entries = [
+        *CATALOG.instances.values(),
+        *CATALOG.fargate.values(),
+        *CATALOG.lambda_.values(),
+        CATALOG.spot_discount,
+    ]
+    assert len(entries) == 72 + 2 + 2 + 1
     for entry in entries:
         assert isinstance(entry.date, datetime.date)
         assert entry.source.startswith(("[code]", "[doc]", "[obs]", "[recall]")), entry
