@@ -281,12 +281,14 @@ class ClusterAutoscaler:
         removals = self._provisioning_timeouts(cluster, frame, now)
         self._forget_backoffs(cluster, frame, now)
         timed_out = {r.node for r in removals}
+        # the snapshot: what is free per row, and the pods the simulation put there per spec
         room = cluster.headroom().copy()
-        launches = self._scale_up(cluster, frame, room, timed_out, now, rng)
+        placed = np.zeros((len(room), len(cluster.specs)), dtype=np.int64)
+        launches = self._scale_up(cluster, frame, room, placed, timed_out, now, rng)
         if launches:
             self.last_scale_up_ = now
         if self.scale_down_enabled:
-            removals += self._scale_down(cluster, frame, room, now)
+            removals += self._scale_down(cluster, frame, room, placed, now)
         return NodePlan(launches=launches, removals=tuple(removals), note="; ".join(frame.notes))
 
     def _frame(self, cluster: ClusterState) -> _Frame:
@@ -381,6 +383,7 @@ class ClusterAutoscaler:
         cluster: ClusterState,
         frame: _Frame,
         room: NDArray[np.int64],
+        placed: NDArray[np.int64],
         timed_out: set[int],
         now: float,
         rng: np.random.Generator,
@@ -398,7 +401,9 @@ class ClusterAutoscaler:
         schedulable = cluster.schedulable()
         for s in order:
             mask = schedulable & cluster.admits[s, cluster.node_template]
-            counts[s] -= _fill(room, mask, cluster.requests[s], int(counts[s]), cluster=cluster)
+            counts[s] -= _fill(
+                room, mask, cluster.requests[s], int(counts[s]), cluster, placed[:, s]
+            )
         # 2. then upcoming nodes of our groups, each as a fresh template node
         rows = frame.rows
         upcoming = rows[
@@ -488,7 +493,12 @@ class ClusterAutoscaler:
     # --- scale-down -----------------------------------------------------------------------------
 
     def _scale_down(
-        self, cluster: ClusterState, frame: _Frame, room: NDArray[np.int64], now: float
+        self,
+        cluster: ClusterState,
+        frame: _Frame,
+        room: NDArray[np.int64],
+        placed: NDArray[np.int64],
+        now: float,
     ) -> list[Removal]:
         rows = frame.rows
         state = cluster.node_state
@@ -497,10 +507,10 @@ class ClusterAutoscaler:
         # pods of nodes being drained will need a place: put them in the snapshot first
         destinations = cluster.schedulable().copy()
         for row in draining.tolist():
-            self._place_pods(cluster, int(row), room, destinations)
+            self._place_pods(cluster, int(row), room, placed, destinations)
         # candidates: our ready nodes, previously unneeded first (planner order)
         ours = ready[frame.group[ready] >= 0]
-        utilization = self._utilization(cluster, ours)
+        utilization = self._utilization(cluster, ours, room)
         candidates = ours[utilization < self.scale_down_utilization_threshold]
         ids = cluster.node_id[candidates]
         known = np.array([self.unneeded_since_.get(int(i), np.inf) for i in ids.tolist()])
@@ -508,13 +518,15 @@ class ClusterAutoscaler:
         unneeded: dict[int, float] = {}
         empty: set[int] = set()
         for row in candidates.tolist():
-            trial = room.copy()
+            trial, trial_placed = room.copy(), placed.copy()
             elsewhere = destinations.copy()
             elsewhere[row] = False
-            moved = self._place_pods(cluster, row, trial, elsewhere)
+            moved = self._place_pods(cluster, row, trial, trial_placed, elsewhere)
             if moved is None:
                 continue
-            room[:] = trial
+            # the node's pods stay moved for the next candidates; it takes no more pods
+            room[:], placed[:] = trial, trial_placed
+            placed[row] = 0
             destinations[row] = False
             node = int(cluster.node_id[row])
             unneeded[node] = self.unneeded_since_.get(node, now)
@@ -528,8 +540,11 @@ class ClusterAutoscaler:
             return []
         return self._removable(cluster, frame, unneeded, empty, draining, now)
 
-    def _utilization(self, cluster: ClusterState, rows: NDArray[np.int64]) -> NDArray[np.float64]:
-        requested = cluster.requested[rows, :2].astype(np.float64)
+    def _utilization(
+        self, cluster: ClusterState, rows: NDArray[np.int64], room: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        # requested in the snapshot: bound pods and the pending pods placed there
+        requested = (cluster.allocatable[rows, :2] - room[rows, :2]).astype(np.float64)
         if self.ignore_daemonsets_utilization:
             requested -= cluster.daemon_requested[rows, :2]
         allocatable = cluster.allocatable[rows, :2].astype(np.float64)
@@ -544,10 +559,12 @@ class ClusterAutoscaler:
         cluster: ClusterState,
         row: int,
         room: NDArray[np.int64],
+        placed: NDArray[np.int64],
         destinations: NDArray[np.bool_],
     ) -> int | None:
-        """Move the bound non-daemon pods of ``row`` onto ``destinations`` in ``room``
-        (first fit, oldest node first); how many moved, or None when one does not fit."""
+        """Move the non-daemon pods of ``row`` (bound ones and those the simulation put
+        there) onto ``destinations`` in ``room`` (first fit, oldest node first); how many
+        moved, or None when one does not fit."""
         node = int(cluster.node_id[row])
         specs = [
             int(cluster.pod_spec[r])
@@ -555,11 +572,13 @@ class ClusterAutoscaler:
             if cluster.pod_state[r] == BOUND and not cluster.daemon[cluster.pod_spec[r]]
         ]
         counts = np.bincount(np.array(specs, dtype=np.int64), minlength=len(cluster.specs))
+        counts += placed[row]
         for s in np.flatnonzero(counts).tolist():
             mask = destinations & cluster.admits[s, cluster.node_template]
-            if _fill(room, mask, cluster.requests[s], int(counts[s]), cluster=cluster) < counts[s]:
+            n = int(counts[s])
+            if _fill(room, mask, cluster.requests[s], n, cluster, placed[:, s]) < n:
                 return None
-        return len(specs)
+        return int(counts.sum())
 
     def _cooldown(self, now: float) -> str:
         if self.last_scale_up_ + self.scale_down_delay_after_add > now:
@@ -636,10 +655,11 @@ def _fill(
     request: NDArray[np.int64],
     count: int,
     cluster: ClusterState | None = None,
+    placed: NDArray[np.int64] | None = None,
 ) -> int:
     """Place up to ``count`` identical pods first-fit onto the rows of ``room`` where ``mask``
-    holds (in node age order when ``cluster`` is given, else row order); ``room`` is
-    updated; how many were placed."""
+    holds (in node age order when ``cluster`` is given, else row order); ``room`` (and the
+    per-row count ``placed``, when given) are updated; how many were placed."""
     if count <= 0:
         return 0
     rows = np.flatnonzero(mask)
@@ -651,6 +671,8 @@ def _fill(
     before = np.cumsum(cap) - cap
     taken = np.clip(count - before, 0, cap)
     room[rows] -= taken[:, None] * request
+    if placed is not None:
+        placed[rows] += taken
     return int(taken.sum())
 
 
