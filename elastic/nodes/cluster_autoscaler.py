@@ -526,7 +526,6 @@ class ClusterAutoscaler:
                 continue
             # the node's pods stay moved for the next candidates; it takes no more pods
             room[:], placed[:] = trial, trial_placed
-            placed[row] = 0
             destinations[row] = False
             node = int(cluster.node_id[row])
             unneeded[node] = self.unneeded_since_.get(node, now)
