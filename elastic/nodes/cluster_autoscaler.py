@@ -26,8 +26,8 @@ kubernetes/autoscaler under ``cluster-autoscaler/``:
   unneeded time; min size: ``size - deletions in progress <= min`` blocks),
   ``core/scaledown/budgets/budgets.go`` (empty nodes within the parallelism
   budget, non-empty ones within the drain budget).
-- Defaults: ``config/autoscaling_options.go`` and ``main.go``; the FAQ
-  (``FAQ.md``).
+- Defaults: the FAQ's parameter table (``FAQ.md``) and the flag definitions
+  (``main.go``, newer ``config/flags/flags.go``); see docs/nodes/cluster-autoscaler.md.
 """
 
 from __future__ import annotations
