@@ -251,7 +251,7 @@ class Scheduler:
                 run.refresh(placed, room, extra)
             position = run.best()
             if position < 0:
-                failed[spec] = unschedulable[pod] = _reason(cluster, spec, order, room)
+                failed[spec] = unschedulable[pod] = _reason(cluster, spec, order, room, run.runs)
                 continue
             row = order[position]
             room[row] -= cluster.requests[spec]
@@ -320,6 +320,8 @@ class _SpecRun:
         self.request = cluster.requests[spec]
         self.bump = _nonzero_bump(cluster)[spec]
         self.feasible = scheduler._mask(cluster, spec, room)[order]
+        # per position: the node runs a pod of this spec (bound, or placed in this pass)
+        self.runs = _runs_spec(cluster, spec)[order]
         self.seen = seen
         n = len(order)
         if self.daemon:  # not scored: the oldest feasible node
@@ -358,6 +360,7 @@ class _SpecRun:
 
     def took(self, position: int) -> None:
         """A pod of this spec was placed at ``position``: a daemon spec is done there."""
+        self.runs[position] = True
         if self.daemon:
             self.feasible[position] = False
             self.masked[position] = -1
@@ -459,7 +462,11 @@ def _runs_spec(cluster: ClusterState, spec: int) -> NDArray[np.bool_]:
 
 
 def _reason(
-    cluster: ClusterState, spec: int, order: NDArray[np.int64], room: NDArray[np.int64]
+    cluster: ClusterState,
+    spec: int,
+    order: NDArray[np.int64],
+    room: NDArray[np.int64],
+    runs: NDArray[np.bool_],
 ) -> str:
     """kube-scheduler's FitError message for a pod of ``spec`` that fits no node.
 
@@ -469,7 +476,8 @@ def _reason(
     that is short. Reasons are counted over the nodes and sorted as strings
     (``FitError.Error`` in ``framework/types.go``). Nodes still launching are
     not registered, so not counted; a registered node not ready yet carries
-    the ``node.kubernetes.io/not-ready`` taint.
+    the ``node.kubernetes.io/not-ready`` taint. ``runs``: per position, the
+    node runs a pod of ``spec`` already (what rules a daemon pod out).
     """
     daemon = bool(cluster.daemon[spec])
     state = cluster.node_state[order]
@@ -503,7 +511,7 @@ def _reason(
     mismatch = np.array([not pod.accepts(t.labels, ()) for t in cluster.templates], dtype=bool)
     elsewhere = mismatch[template]
     if daemon:  # upstream pins a daemon pod to one node: the others fail its affinity
-        elsewhere = elsewhere | _runs_spec(cluster, spec)[order]
+        elsewhere = elsewhere | runs
     reject(_MISMATCH, elsewhere)
     short = room[order] < cluster.requests[spec]
     for column, reason in _RESOURCE_REASONS:
