@@ -341,7 +341,7 @@ class _SpecRun:
     def refresh(self, placed: list[int], room: NDArray[np.int64], extra: NDArray[np.int64]) -> None:
         if self.seen == len(placed):
             return
-        changed = np.unique(np.asarray(placed[self.seen :], dtype=np.intp))
+        changed = np.asarray(placed[self.seen :], dtype=np.intp)  # repeats are harmless
         self.seen = len(placed)
         rows = self.order[changed]
         was = self.feasible[changed]
@@ -378,17 +378,16 @@ class _SpecRun:
 def _fit_score(
     requested: NDArray[np.int64], allocatable: NDArray[np.int64], *, most: bool
 ) -> NDArray[np.int64]:
-    """LeastAllocated (or MostAllocated) over cpu and memory, weight 1 each, per row."""
-    present = allocatable > 0
-    safe = np.where(present, allocatable, 1)
-    if most:
-        per = np.minimum(requested, allocatable) * MAX_NODE_SCORE // safe
-    else:
-        free = np.maximum(allocatable - requested, 0)  # requested > allocatable scores 0
-        per = free * MAX_NODE_SCORE // safe
-    weights = present.sum(axis=1)
-    total = np.where(present, per, 0).sum(axis=1)
-    score: NDArray[np.int64] = np.where(weights > 0, total // np.maximum(weights, 1), 0)
+    """LeastAllocated (or MostAllocated) over cpu and memory, weight 1 each, per row.
+
+    A resource with nothing allocatable is left out of the sum and of the
+    weights (its term below is 0 either way).
+    """
+    # requested > allocatable: MostAllocated counts it full, LeastAllocated scores 0
+    used = np.minimum(requested, allocatable) if most else np.maximum(allocatable - requested, 0)
+    per = used * MAX_NODE_SCORE // np.maximum(allocatable, 1)
+    weights = (allocatable > 0).sum(axis=1)
+    score: NDArray[np.int64] = per.sum(axis=1) // np.maximum(weights, 1)
     return score
 
 
@@ -396,12 +395,9 @@ def _balanced_score(
     requested: NDArray[np.int64], allocatable: NDArray[np.int64]
 ) -> NDArray[np.int64]:
     """BalancedAllocation over cpu and memory: ``int((1 - |f_cpu - f_mem| / 2) * 100)``."""
-    present = allocatable > 0
-    fraction = np.minimum(
-        requested.astype(np.float64) / np.where(present, allocatable, 1).astype(np.float64), 1.0
-    )
-    both = present.all(axis=1)  # with one resource or none, std is 0
-    std = np.where(both, np.abs((fraction[:, 0] - fraction[:, 1]) / 2), 0.0)
+    fraction = np.minimum(requested / np.maximum(allocatable, 1), 1.0)  # float64, as upstream
+    std = np.abs((fraction[:, 0] - fraction[:, 1]) / 2)
+    std[(allocatable == 0).any(axis=1)] = 0.0  # one resource (or none): std 0
     score: NDArray[np.int64] = ((1 - std) * float(MAX_NODE_SCORE)).astype(np.int64)
     return score
 
