@@ -432,3 +432,20 @@ def test_a_pass_binds_only_where_pods_fit_and_leaves_none_that_fit(
         else:
             assert expected is None, result.unschedulable[p]
         assert (c.requested <= c.allocatable).all()
+
+
+def test_a_node_leaving_the_filter_renormalizes_taint_scores() -> None:
+    soft = [Taint(f"soft{i}", "x", "PreferNoSchedule") for i in range(4)]
+    a = template("a", cpu=16000, memory=64 * GiB, taints=tuple(soft))  # 4 intolerable taints
+    b = template("b", cpu=15000, memory=256 * GiB, taints=tuple(soft[:1]))  # 1
+    web = pod("web", "500m", "64Mi")
+    filler = pod("filler", "16", "1Gi", tolerations=(Toleration(operator="Exists"),))
+    c = ClusterState([a, b, template("c")], [web, filler, pod("hog", "1400m", "64Mi")])
+    node_a, node_b, node_c = ready(c, "a")[0], ready(c, "b")[0], ready(c, "c")[0]
+    c.bind(c.add_pod("hog", 0.0), node_c, 0.0)
+    first, fill, second = c.add_pod("web", 1.0), c.add_pod("filler", 1.0), c.add_pod("web", 1.0)
+    result = Scheduler().schedule(c, 2.0)
+    # first: taint max 4 -> b scores 75 x 3 on top of ~195, c 100 x 3 on top of 104: b.
+    # filler takes all of a; a leaves web's filter, the max is now b's 1: b's taint score
+    # drops to 0, so second goes to c (192 + 0 < 104 + 300)
+    assert result.bindings == [(first, node_b), (fill, node_a), (second, node_c)]
