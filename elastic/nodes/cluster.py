@@ -199,6 +199,10 @@ class ClusterState:
         """How many pods exist (pending, bound or terminating)."""
         return len(self._pod_rows)
 
+    def __contains__(self, node_id: object) -> bool:
+        """Whether the node ``node_id`` is live (launched and not terminated)."""
+        return node_id in self._node_rows
+
     def __iter__(self) -> Iterator[int]:
         """The live nodes' ids, oldest first."""
         return iter(self.node_id[self.node_rows()].tolist())

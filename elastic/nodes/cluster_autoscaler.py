@@ -210,6 +210,8 @@ class ClusterAutoscaler:
         names = [g.name for g in self.groups]
         if len(set(names)) != len(names):
             raise ParameterError("groups", names, "node groups with unique names", owner=_OWNER)
+        #: the node shapes it may launch (a simulator builds its cluster with them)
+        self.templates = tuple(g.template for g in self.groups)
         self.scan_interval = check_number(scan_interval, "scan_interval", owner=_OWNER, gt=0)
         self.interval = self.scan_interval
         self.expander = Expander(expander, priorities, owner=_OWNER)

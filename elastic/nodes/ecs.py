@@ -38,7 +38,7 @@ __all__ = [
     "METRIC",
     "CapacityProvider",
     "EcsManagedScaling",
-    "Reservation",
+    "ReservationEstimate",
     "capacity_provider_reservation",
     "reservation",
 ]
@@ -365,7 +365,7 @@ def _known(body: Mapping[str, Any], prefix: str, known: tuple[str, ...], where: 
 # --- the metric -------------------------------------------------------------------------------
 
 
-class Reservation(NamedTuple):
+class ReservationEstimate(NamedTuple):
     """``CapacityProviderReservation`` and the counts it was made of.
 
     ``running`` is N; ``needed`` is M (``None`` where the value is one of
@@ -417,7 +417,7 @@ def reservation(
     cluster: ClusterState,
     provider: CapacityProvider,
     specs: Collection[str] | None = None,
-) -> Reservation:
+) -> ReservationEstimate:
     """``CapacityProviderReservation`` with its counts.
 
     - **N**: instances of the group that are running: launching,
@@ -457,19 +457,19 @@ def reservation(
     provisioning = int(waiting.sum())
     estimate, incompatible = _estimate(cluster, waiting, templates)
     if provisioning and estimate == 0:
-        return Reservation(100.0, running, busy, None, 0, provisioning, incompatible)
+        return ReservationEstimate(100.0, running, busy, None, 0, provisioning, incompatible)
     if estimate:
         estimate = min(
             max(estimate, provider.minimum_scaling_step_size), provider.maximum_scaling_step_size
         )
         if running == 0:
-            return Reservation(FROM_ZERO, 0, 0, None, estimate, provisioning, incompatible)
+            return ReservationEstimate(FROM_ZERO, 0, 0, None, estimate, provisioning, incompatible)
         needed = running + estimate
     else:
         if running == 0:
-            return Reservation(100.0, 0, 0, 0, 0, 0, 0)
+            return ReservationEstimate(100.0, 0, 0, 0, 0, 0, 0)
         needed = busy
-    return Reservation(
+    return ReservationEstimate(
         needed / running * 100.0, running, busy, needed, estimate, provisioning, incompatible
     )
 
@@ -650,6 +650,8 @@ class EcsManagedScaling:
                 "providers", providers, "a sequence of CapacityProvider", owner=owner
             )
         self.providers = tuple(providers)
+        #: the node shapes it may launch (a simulator builds its cluster with them)
+        self.templates = tuple(t for p in self.providers for t in p.templates)
         if not self.providers or not all(isinstance(p, CapacityProvider) for p in self.providers):
             raise ParameterError(
                 "providers", providers, "at least one CapacityProvider", owner=owner
@@ -694,7 +696,7 @@ class EcsManagedScaling:
         self.above_: dict[str, int] = dict.fromkeys(names, 0)
         self.below_: dict[str, int] = dict.fromkeys(names, 0)
         #: the last published metric, per provider
-        self.reservation_: dict[str, Reservation] = {}
+        self.reservation_: dict[str, ReservationEstimate] = {}
 
     def assignment(self, cluster: ClusterState) -> dict[str, list[str]]:
         """The spec names each provider's metric counts (daemon specs count for none)."""
@@ -732,7 +734,11 @@ class EcsManagedScaling:
         return NodePlan(tuple(launches), tuple(removals), "; ".join(notes))
 
     def _decide(
-        self, cluster: ClusterState, provider: CapacityProvider, metric: Reservation, now: float
+        self,
+        cluster: ClusterState,
+        provider: CapacityProvider,
+        metric: ReservationEstimate,
+        now: float,
     ) -> tuple[list[Launch], list[Removal], str]:
         name, target = provider.name, provider.target_capacity
         value, running = metric.value, metric.running

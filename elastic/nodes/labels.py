@@ -16,6 +16,12 @@ from elastic.errors import ParameterError
 __all__ = [
     "ARCH",
     "CAPACITY_TYPE",
+    "INSTANCE_CATEGORY",
+    "INSTANCE_CPU",
+    "INSTANCE_FAMILY",
+    "INSTANCE_GENERATION",
+    "INSTANCE_MEMORY",
+    "INSTANCE_SIZE",
     "INSTANCE_TYPE",
     "NODEPOOL",
     "OPERATORS",
@@ -32,6 +38,13 @@ INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 ZONE = "topology.kubernetes.io/zone"
 CAPACITY_TYPE = "karpenter.sh/capacity-type"
 NODEPOOL = "karpenter.sh/nodepool"
+# Karpenter's AWS provider (karpenter.sh/docs/reference/instance-types): what a NodePool selects on
+INSTANCE_FAMILY = "karpenter.k8s.aws/instance-family"
+INSTANCE_SIZE = "karpenter.k8s.aws/instance-size"
+INSTANCE_CATEGORY = "karpenter.k8s.aws/instance-category"
+INSTANCE_GENERATION = "karpenter.k8s.aws/instance-generation"
+INSTANCE_CPU = "karpenter.k8s.aws/instance-cpu"
+INSTANCE_MEMORY = "karpenter.k8s.aws/instance-memory"
 
 Operator = Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]
 OPERATORS: tuple[str, ...] = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")

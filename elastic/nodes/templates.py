@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal
 
+from elastic.cost.catalog import DEFAULT_MAX_PODS, Catalog, default_catalog
+from elastic.cost.tariffs import PerSecond, Spot, Tariff
 from elastic.errors import ParameterError
-from elastic.nodes.labels import ARCH, CAPACITY_TYPE, INSTANCE_TYPE, Taint
+from elastic.nodes.allocatable import MIB, Reservation, allocatable
+from elastic.nodes.labels import (
+    ARCH,
+    CAPACITY_TYPE,
+    INSTANCE_CATEGORY,
+    INSTANCE_CPU,
+    INSTANCE_FAMILY,
+    INSTANCE_GENERATION,
+    INSTANCE_MEMORY,
+    INSTANCE_SIZE,
+    INSTANCE_TYPE,
+    Taint,
+)
 from elastic.nodes.pods import PodSpec
 from elastic.nodes.resources import Resources
 
-__all__ = ["CAPACITY_TYPES", "NodeTemplate"]
+__all__ = ["CAPACITY_TYPES", "VM_MEMORY_OVERHEAD", "NodeTemplate"]
+
+#: the share of an instance's nominal memory the kubelet does not report: Karpenter's default
+#: estimate (``--vm-memory-overhead-percent`` 0.075, karpenter.sh/docs/reference/settings)
+VM_MEMORY_OVERHEAD = 0.075
 
 CapacityType = Literal["on-demand", "spot"]
 CAPACITY_TYPES: tuple[str, ...] = ("on-demand", "spot")
@@ -108,6 +127,77 @@ class NodeTemplate:
             object.__setattr__(self, "memory_bytes", allocatable.memory)
         if not self.group:
             object.__setattr__(self, "group", self.name)
+
+    @classmethod
+    def from_catalog(
+        cls,
+        instance_type: str,
+        capacity_type: CapacityType = "on-demand",
+        *,
+        catalog: Catalog | None = None,
+        name: str = "",
+        group: str = "",
+        labels: Mapping[str, str] | None = None,
+        taints: tuple[Taint, ...] = (),
+        reservation: Reservation | None = None,
+    ) -> NodeTemplate:
+        """A node of a catalog's instance type, with what pods may use of it.
+
+        The memory the kubelet reports is taken as the nominal memory less
+        :data:`VM_MEMORY_OVERHEAD` (7.5 %, rounded up to the MiB: Karpenter's
+        default estimate, ``--vm-memory-overhead-percent``), then the
+        reservation (the EKS AMI's by default) is taken off
+        (:func:`~elastic.nodes.allocatable.allocatable`). The price is the
+        on-demand one, or the catalog's Spot price. Karpenter's well-known
+        labels are set (family, size, category, generation, cpu, memory).
+
+        Examples
+        --------
+        >>> t = NodeTemplate.from_catalog("m5.large")
+        >>> t.name, t.allocatable.cpu, t.allocatable.memory // 2**20, t.allocatable.pods
+        ('m5.large', 1930, 6903, 29)
+        >>> t.labels["karpenter.k8s.aws/instance-category"], t.price_per_hour
+        ('m', Decimal('0.096'))
+        >>> NodeTemplate.from_catalog("m7g.large", "spot").name
+        'm7g.large/spot'
+        """
+        catalog = default_catalog() if catalog is None else catalog
+        kind = catalog.instance(instance_type)
+        nominal_mib = kind.memory_bytes // MIB
+        kubelet_mib = nominal_mib - math.ceil(nominal_mib * VM_MEMORY_OVERHEAD)
+        cpu, memory, pods = allocatable(
+            kind.vcpu, kubelet_mib * MIB, kind.max_pods or DEFAULT_MAX_PODS, reservation
+        )
+        spot = capacity_type == "spot"
+        well_known = {
+            INSTANCE_FAMILY: kind.family,
+            INSTANCE_SIZE: kind.size,
+            INSTANCE_CATEGORY: kind.family.rstrip("0123456789").split("-")[0] or kind.family,
+            INSTANCE_CPU: str(kind.vcpu),
+            INSTANCE_MEMORY: str(nominal_mib),
+        }
+        if kind.generation is not None:
+            well_known[INSTANCE_GENERATION] = str(kind.generation)
+        return cls(
+            name or (f"{instance_type}/spot" if spot else instance_type),
+            instance_type,
+            capacity_type,
+            Resources(cpu, memory, pods),
+            catalog.spot_price(instance_type) if spot else kind.price_per_hour,
+            labels=well_known | dict(labels or {}),
+            taints=taints,
+            arch=kind.arch,
+            vcpu=kind.vcpu,
+            memory_bytes=kind.memory_bytes,
+            group=group,
+        )
+
+    def tariff(self) -> Tariff:
+        """What a node of this template is billed: EC2 per second with a 60 s minimum, at
+        the on-demand price, or for Spot at this template's price as a constant series."""
+        if self.capacity_type == "spot":
+            return Spot([0.0], [self.price_per_hour], label=self.name)
+        return PerSecond(self.price_per_hour, label=self.name)
 
     def admits(self, spec: PodSpec) -> bool:
         """Whether one pod of ``spec`` could run on an empty node of this template."""

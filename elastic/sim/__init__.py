@@ -19,6 +19,7 @@ from elastic.sim.distributions import (
     LogNormal,
     Uniform,
 )
+from elastic.sim.node_level import NodeLevel
 from elastic.sim.randomness import Streams
 from elastic.sim.result import IntervalRecord, RunResult
 from elastic.sim.run import FluidSimulation, Simulation, iter_run, simulate
@@ -50,6 +51,7 @@ __all__ = [
     "IntervalRecord",
     "LogNormal",
     "MetricsSpec",
+    "NodeLevel",
     "Poisson",
     "Ramp",
     "ReplicaSpec",

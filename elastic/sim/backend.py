@@ -103,6 +103,10 @@ class Backend(Protocol):
         """Every completed request's latency, binned."""
         ...
 
+    def cluster(self, t: float) -> dict[str, float]:
+        """The node level at ``t``: nodes, unscheduled pods, utilization (empty without nodes)."""
+        ...
+
 
 class EventBackend:
     """The time keeping of a backend whose changes are SimPy events.
@@ -112,6 +116,9 @@ class EventBackend:
     """
 
     env: simpy.Environment
+
+    def cluster(self, t: float) -> dict[str, float]:
+        return {}
 
     def dispatch(self, until: float) -> None:
         """Hand the arrivals before ``until`` to the system."""

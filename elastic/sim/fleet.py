@@ -171,7 +171,11 @@ class Fleet(EventBackend):
         self._scraped_arrived = 0
         # slot-seconds busy and offered at the previous interval's end
         self._busy_before = self._capacity_before = 0.0
-        for _ in range(scenario.initial_replicas):
+        self._start_initial()
+
+    def _start_initial(self) -> None:
+        """The run's first replicas, ready at time 0."""
+        for _ in range(self.scenario.initial_replicas):
             self._become_accepting(self._request(booted=True), ready=True)
 
     @property
@@ -416,14 +420,22 @@ class Fleet(EventBackend):
         replica = Replica(len(self.replicas), now)
         self.replicas.append(replica)
         self.live[replica.id] = replica
-        self.ledger.start(replica.name, self.spec.kind, now)
+        self._created(replica, booted=booted)
+        return replica
+
+    def _created(self, replica: Replica, *, booted: bool) -> None:
+        """A replica was requested: bill it, let it fail, and boot it unless ``booted``."""
+        self.ledger.start(replica.name, self.spec.kind, replica.requested_at)
         if self.spec.mtbf is not None:
             self.env.process(self._failing(replica))
         if self.spec.spot_mtbi is not None:
             self.env.process(self._interrupted(replica))
         if not booted:
             self.env.process(self._booting(replica))
-        return replica
+
+    def _gone(self, replica: Replica, now: float, *, interrupted: bool) -> None:
+        """A replica was terminated at ``now``: stop billing it."""
+        self.ledger.stop(replica.name, now, interrupted=interrupted)
 
     def _booting(self, replica: Replica) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(self.spec.boot.one(self.rng["boot"]))
@@ -484,7 +496,7 @@ class Fleet(EventBackend):
                 self._drop(replica.server.dropped)
         replica.state = TERMINATED
         replica.stopped_at = now
-        self.ledger.stop(replica.name, now, interrupted=interrupted)
+        self._gone(replica, now, interrupted=interrupted)
 
     def _failing(self, replica: Replica) -> Generator[simpy.Event, Any, None]:
         assert self.spec.mtbf is not None

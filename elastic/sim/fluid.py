@@ -691,6 +691,9 @@ class FluidFleet:
             "workload_arrivals": self.arrivals.produced,
         }
 
+    def cluster(self, t: float) -> dict[str, float]:
+        return {}
+
     def latency(self) -> LatencyHistogram:
         return self._latencies.histogram()
 

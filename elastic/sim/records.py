@@ -39,6 +39,8 @@ class IntervalRecord:
     ``dropped``) are for serverless platforms, and so are
     ``busy_environments`` (running a request, its cold start included) and
     ``idle_environments`` (warm, waiting for one) at the interval's end.
+    ``cluster`` is the node level at the interval's end, in a run with nodes
+    (:meth:`~elastic.sim.cluster.ClusterFleet.cluster` names its fields).
     """
 
     start: float
@@ -67,6 +69,7 @@ class IntervalRecord:
     throttled: int = 0
     busy_environments: int = 0
     idle_environments: int = 0
+    cluster: Mapping[str, float] = field(default_factory=dict)
 
 
 def latency_fields(parts: Sequence[FloatArray]) -> dict[str, float]:
@@ -146,6 +149,8 @@ class RunFacts:
 
 # series added after the format was first written (read as zeros from older files)
 ADDEDSERIES = ("busy_environments", "idle_environments")
-SERIES = [f.name for f in fields(IntervalRecord) if f.name not in ("observed", "decision")]
+SERIES = [
+    f.name for f in fields(IntervalRecord) if f.name not in ("observed", "decision", "cluster")
+]
 COUNTS = ("arrived", "completed", "dropped", "timed_out", "failed", "cold_starts", "throttled")
 FLOATS = {"start", "end", "utilization", "latency_mean", "latency_max", *QUANTILES}

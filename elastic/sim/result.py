@@ -6,7 +6,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import attrgetter
 from pathlib import Path
@@ -46,7 +46,8 @@ class RunResult:
 
     The arrays are the fields of :class:`IntervalRecord`, over the run.
     ``observed`` holds what the controller saw, by metric name (NaN where
-    it saw nothing); ``decisions`` the loop's decision at the end of each
+    it saw nothing); ``cluster`` the node level at each interval's end, by
+    name, in a run with nodes; ``decisions`` the loop's decision at the end of each
     interval; ``totals`` the requests by outcome over the run, with replica
     failures and spot interruptions; ``latency`` a histogram of every
     completed request; ``ledger`` the bill of the run's replicas (None for a
@@ -94,6 +95,7 @@ class RunResult:
     decisions: list[Decision | None]
     cost_per_interval: FloatArray
     offered: FloatArray | None = None
+    cluster: dict[str, FloatArray] = field(default_factory=dict)
 
     @classmethod
     def from_records(
@@ -123,6 +125,10 @@ class RunResult:
         observed = {
             key: np.array([r.observed.get(key, math.nan) for r in records]) for key in names
         }
+        cluster_names = sorted({key for r in records for key in r.cluster})
+        cluster = {
+            key: np.array([r.cluster.get(key, math.nan) for r in records]) for key in cluster_names
+        }
         _, per_interval = ledger.by_time(scenario.control_interval, until=scenario.duration)
         return cls(
             offered=offered_rate(scenario.workload.mean_rate, series["start"], series["end"]),
@@ -136,6 +142,7 @@ class RunResult:
             **series,
             observed=observed,
             decisions=[r.decision for r in records],
+            cluster=cluster,
         )
 
     def cost(self) -> Decimal:

@@ -41,6 +41,7 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         "offered": None if result.offered is None else _listed(result.offered),
         "series": {name: _listed(getattr(result, name)) for name in SERIES},
         "observed": {name: _listed(values) for name, values in result.observed.items()},
+        "cluster": {name: _listed(values) for name, values in result.cluster.items()},
         "decisions": [None if d is None else _decision(d) for d in result.decisions],
         "latency": result.latency.to_dict(),
     }
@@ -84,10 +85,14 @@ def _fields(data: Mapping[str, Any]) -> dict[str, Any]:
             f"every series of a run; {missing} missing",
             owner="RunResult",
         )
-    observed = {
-        name: np.array([math.nan if v is None else v for v in values], dtype=np.float64)
-        for name, values in data["observed"].items()
-    }
+    observed, cluster = (
+        {
+            name: np.array([math.nan if v is None else v for v in values], dtype=np.float64)
+            for name, values in named.items()
+        }
+        # a run saved before runs had nodes has no cluster series
+        for named in (data["observed"], data.get("cluster", {}))
+    )
     return dict(
         scenario=None,
         facts=RunFacts(**data["facts"]),
@@ -104,6 +109,7 @@ def _fields(data: Mapping[str, Any]) -> dict[str, Any]:
         ),
         **series,
         observed=observed,
+        cluster=cluster,
         decisions=[None if d is None else _undecision(d) for d in data["decisions"]],
     )
 
@@ -158,6 +164,8 @@ def to_frame(result: RunResult) -> Any:
     columns["reason"] = [None if d is None else d.reason.value for d in result.decisions]
     for name, values in result.observed.items():
         columns[f"observed_{name}"] = values
+    for name, values in result.cluster.items():
+        columns[f"cluster_{name}"] = values
     return pd.DataFrame(columns).set_index("end")
 
 

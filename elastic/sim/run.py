@@ -24,6 +24,7 @@ from elastic.cost.tariffs import LambdaRequests, Tariff
 from elastic.errors import ParameterError
 from elastic.sim.backend import Backend
 from elastic.sim.clock import same_instant
+from elastic.sim.cluster import ClusterFleet
 from elastic.sim.fleet import Fleet
 from elastic.sim.fluid import FluidFleet
 from elastic.sim.limits import MAX_FLEET
@@ -90,6 +91,13 @@ class Simulation:
             raise ParameterError(
                 "fidelity", "fluid", "'request' for a serverless scenario", owner="simulate"
             )
+        if fidelity == "fluid" and scenario.nodes is not None:
+            raise ParameterError(
+                "fidelity",
+                "fluid",
+                "'request' for a scenario with nodes (the fluid two-level model is not built yet)",
+                owner="simulate",
+            )
         if fidelity != "fluid" and (tick is not None or scrape_noise is not True):
             given = "tick" if tick is not None else "scrape_noise"
             raise ParameterError(
@@ -115,6 +123,8 @@ class Simulation:
             self.backend = FluidFleet(
                 scenario, streams, self.ledger, tick=tick, scrape_noise=scrape_noise
             )
+        elif scenario.nodes is not None:
+            self.backend = ClusterFleet(scenario, streams, self.ledger)
         elif scenario.serverless is not None:
             self.backend = Platform(
                 scenario, streams, self.ledger, billed_provisioned=ENABLED in tariffs
@@ -197,6 +207,7 @@ class Simulation:
             utilization=done.utilization,
             observed=seen,
             decision=decision,
+            cluster=self.backend.cluster(end),
             **done.latency,
         )
 
@@ -304,6 +315,8 @@ def default_tariffs(scenario: Scenario) -> dict[str, Tariff | LambdaRequests]:
         return dict(scenario.tariffs)
     if scenario.serverless is not None:
         return serverless_tariffs(scenario.serverless)
+    if scenario.nodes is not None:
+        return {t.name: t.tariff() for t in scenario.nodes.all_templates()}
     kind = scenario.replica.kind
     return {kind: default_catalog().on_demand(kind)}
 

@@ -23,6 +23,7 @@ from elastic.sim.limits import (
     MAX_WORKLOAD_CHANGES,
     MIN_SERVICE,
 )
+from elastic.sim.node_level import NodeLevel
 from elastic.sim.workload import Superpose, TraceReplay, Workload
 
 __all__ = ["BALANCERS", "SCALE_IN", "MetricsSpec", "ReplicaSpec", "Scenario", "ServerlessSpec"]
@@ -201,6 +202,11 @@ class Scenario:
         Run a serverless platform instead of replicas (``replica`` and
         ``balancer`` are then unused; the loop controls provisioned
         concurrency).
+    nodes
+        Run the replicas as pods on nodes under a node autoscaler
+        (:class:`~elastic.sim.node_level.NodeLevel`): the nodes are billed,
+        at their templates' prices, and ``replica.boot`` is a pod's start
+        once it is bound to a node.
 
     Examples
     --------
@@ -221,6 +227,7 @@ class Scenario:
     slo: float | None = None
     name: str = ""
     serverless: ServerlessSpec | None = None
+    nodes: NodeLevel | None = None
 
     def __post_init__(self) -> None:
         owner = "Scenario"
@@ -298,7 +305,9 @@ class Scenario:
         _optional(self.slo, "slo", owner, gt=0)
         if self.serverless is not None and not isinstance(self.serverless, ServerlessSpec):
             raise ParameterError("serverless", self.serverless, "a ServerlessSpec", owner=owner)
-        if (
+        if self.nodes is not None:
+            self._check_nodes()
+        elif (
             self.serverless is None
             and self.tariffs is not None
             and self.replica.kind not in self.tariffs
@@ -307,6 +316,32 @@ class Scenario:
                 "tariffs",
                 sorted(self.tariffs),
                 f"a tariff for kind {self.replica.kind!r}",
+                owner=owner,
+            )
+
+    def _check_nodes(self) -> None:
+        owner = "Scenario"
+        nodes = self.nodes
+        if not isinstance(nodes, NodeLevel):
+            raise ParameterError("nodes", nodes, "a NodeLevel", owner=owner)
+        if self.serverless is not None:
+            raise ParameterError(
+                "nodes", "given", "left out of a serverless scenario (it has no nodes)", owner=owner
+            )
+        for name, node_name in (("mtbf", "node_mtbf"), ("spot_mtbi", "spot_mtbi")):
+            if getattr(self.replica, name) is not None:
+                raise ParameterError(
+                    f"replica.{name}",
+                    getattr(self.replica, name),
+                    f"None with nodes: nodes fail and are interrupted (nodes.{node_name})",
+                    owner=owner,
+                )
+        kinds = [t.name for t in nodes.all_templates()]
+        if self.tariffs is not None and (missing := [k for k in kinds if k not in self.tariffs]):
+            raise ParameterError(
+                "tariffs",
+                sorted(self.tariffs),
+                f"a tariff for node templates {missing}",
                 owner=owner,
             )
 
