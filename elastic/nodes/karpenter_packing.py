@@ -192,8 +192,9 @@ def pack(
                     continue
                 claim = Claim(pool, options, np.zeros(3, dtype=np.int64))
                 take = min(left, int(fits.max()))
+                # upstream reserves the largest option left after the claim's first pod
+                limits[pool] -= offerings.capacity[fits >= 1].max(axis=0)
                 _add(claim, spec, take, request, fits)
-                limits[pool] -= offerings.capacity[claim.options].max(axis=0)
                 claims.append(claim)
                 counts = np.append(counts, claim.pods)
                 slack_max = np.vstack([slack_max, _slack(claim, usable)[None, :]])
