@@ -69,13 +69,12 @@ class Claim:
 
 @dataclass(slots=True)
 class PackResult:
-    """Where the pods went: ``on_nodes`` (spec, node row, count), ``claims``, and
-    ``unplaced`` (spec, count, why)."""
+    """Where the pods went: ``on_nodes`` (spec, position in the ``headroom`` given, count),
+    ``claims``, and ``unplaced`` (spec, count, why)."""
 
     on_nodes: list[tuple[int, int, int]]
     claims: list[Claim]
     unplaced: list[tuple[int, int, str]]
-    remaining: NDArray[np.int64] | None = None
 
     @property
     def placed(self) -> int:
