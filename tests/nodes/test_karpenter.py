@@ -278,3 +278,26 @@ def test_an_offering_the_cluster_lacks_is_a_simulation_error() -> None:
     karpenter = Karpenter([NodePool("p", [XLARGE])])
     with pytest.raises(SimulationError, match="m5.xlarge"):
         karpenter.step(cluster, 0.0, RNG)
+
+
+@pytest.mark.parametrize(
+    ("webs", "expected", "why"),
+    [
+        (4, [{"big": 2, "web": 2}, {"big": 1, "web": 2}], "c2, c1, c2, c1"),
+        (2, [{"big": 2, "web": 1}, {"big": 1, "web": 1}], "c2 (1 pod < 2), then a tie: c1 older"),
+    ],
+)
+def test_identical_pods_alternate_between_claims_with_equal_pod_counts(
+    webs: int, expected: list[dict[str, int]], why: str
+) -> None:
+    # no daemon: claim 1 = 2 bigs (6000m), claim 2 = 1 big; then 4 webs, fewest pods first,
+    # ties to the older claim: c2, c1, c2, c1 (not all four onto c2, which has the room)
+    cluster, karpenter = setup(specs=[WEB, BIG])
+    pods(cluster, "big", 3)
+    pods(cluster, "web", webs)
+    rows = np.flatnonzero(cluster.pod_id >= 0)
+    result, _ = karpenter.pack(
+        cluster, karpenter.runs(cluster, cluster.pod_spec[rows], cluster.pod_id[rows])
+    )
+    names = [{cluster.specs[s].name: n for s, n in c.specs.items()} for c in result.claims]
+    assert names == expected, why
