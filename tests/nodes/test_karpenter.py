@@ -146,16 +146,16 @@ def test_each_claim_launches_its_cheapest_remaining_offering(
     pods(cluster, spec, count)
     plan = karpenter.step(cluster, 0.0, RNG)
     plan = karpenter.step(cluster, 1.0, RNG)
-    assert {l.template: l.count for l in plan.launches} == launch, why
+    assert {x.template: x.count for x in plan.launches} == launch, why
 
 
 def test_daemon_pods_reserve_room_on_new_nodes() -> None:
-    # the agent daemon takes 500m of every node: 2 x 1 CPU no longer fit m5.large's 2000m... but 1 does
+    # the agent daemon takes 500m of every node: 2 x 1 CPU no longer fit m5.large's 2000m
     cluster, karpenter = setup()
     pods(cluster, "web", 2)
     karpenter.step(cluster, 0.0, RNG)
     plan = karpenter.step(cluster, 1.0, RNG)
-    assert [(l.template, l.count) for l in plan.launches] == [("m5.xlarge", 1)]
+    assert [(x.template, x.count) for x in plan.launches] == [("m5.xlarge", 1)]
 
 
 def test_existing_then_in_flight_nodes_before_new_claims() -> None:
@@ -168,7 +168,7 @@ def test_existing_then_in_flight_nodes_before_new_claims() -> None:
     assert karpenter.step(cluster, 1.0, RNG).empty
     pods(cluster, "web", 1, 1.0)  # no room left: a new claim
     karpenter.step(cluster, 1.0, RNG)
-    assert [l.template for l in karpenter.step(cluster, 2.0, RNG).launches] == ["m5.large"]
+    assert [x.template for x in karpenter.step(cluster, 2.0, RNG).launches] == ["m5.large"]
     assert ready != flight
 
 
@@ -190,7 +190,7 @@ def test_spot_is_preferred_when_the_pool_allows_both() -> None:
     cluster, karpenter = setup([LARGE, LARGE_SPOT])
     pods(cluster, "web", 1)
     karpenter.step(cluster, 0.0, RNG)
-    assert [l.template for l in karpenter.step(cluster, 1.0, RNG).launches] == ["m5.large/spot"]
+    assert [x.template for x in karpenter.step(cluster, 1.0, RNG).launches] == ["m5.large/spot"]
 
 
 def test_requirements_filter_offerings() -> None:
@@ -198,7 +198,7 @@ def test_requirements_filter_offerings() -> None:
     cluster, karpenter = setup([LARGE, LARGE_SPOT], requirements=[on_demand])
     pods(cluster, "web", 1)
     karpenter.step(cluster, 0.0, RNG)
-    assert [l.template for l in karpenter.step(cluster, 1.0, RNG).launches] == ["m5.large"]
+    assert [x.template for x in karpenter.step(cluster, 1.0, RNG).launches] == ["m5.large"]
 
 
 @pytest.mark.parametrize(
@@ -218,7 +218,7 @@ def test_limits_bound_what_a_pool_launches(
     pods(cluster, "web", 3)
     karpenter.step(cluster, 0.0, RNG)
     plan = karpenter.step(cluster, 1.0, RNG)
-    assert {l.template: l.count for l in plan.launches} == launch, why
+    assert {x.template: x.count for x in plan.launches} == launch, why
     assert note in plan.note, why
 
 
@@ -244,7 +244,7 @@ def test_higher_weight_pool_first() -> None:
     karpenter = Karpenter([NodePool("a", [LARGE]), NodePool("b", [XLARGE], weight=10)])
     pods(cluster, "web", 1)
     karpenter.step(cluster, 0.0, RNG)
-    assert [l.template for l in karpenter.step(cluster, 1.0, RNG).launches] == ["m5.xlarge"]
+    assert [x.template for x in karpenter.step(cluster, 1.0, RNG).launches] == ["m5.xlarge"]
 
 
 # --- bad input -----------------------------------------------------------------------------------

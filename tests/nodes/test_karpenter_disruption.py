@@ -17,8 +17,8 @@ from elastic.nodes.disruption import DisruptionCost
 from elastic.nodes.karpenter import Karpenter, NodePool
 from elastic.nodes.karpenter_budgets import Budget, allowed_disruptions
 from elastic.nodes.labels import Taint
-from elastic.nodes.pods import PodSpec
 from elastic.nodes.plan import Launch, Removal
+from elastic.nodes.pods import PodSpec
 from elastic.nodes.resources import Resources
 from elastic.nodes.templates import NodeTemplate
 
