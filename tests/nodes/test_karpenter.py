@@ -276,7 +276,7 @@ def test_bad_parameters_are_named(make: object, match: str) -> None:
 def test_an_offering_the_cluster_lacks_is_a_simulation_error() -> None:
     cluster = ClusterState([LARGE], [WEB])
     karpenter = Karpenter([NodePool("p", [XLARGE])])
-    with pytest.raises(SimulationError, match="m5.xlarge"):
+    with pytest.raises(SimulationError, match=r"m5\.xlarge"):
         karpenter.step(cluster, 0.0, RNG)
 
 
