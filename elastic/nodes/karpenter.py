@@ -281,7 +281,7 @@ class Karpenter:
         self.triggered_at_ = np.zeros(0)
         self.last_disruption_: float | None = None
         self.replacing_: dict[int, float] = {}  # node id -> when a replacement was asked for
-        self.notes_: list[str] = []
+        self.unplaced_ = 0  # pods the last batch could not place on any node
         self._templates: tuple[NodeTemplate, ...] | None = None
 
     # --- the cluster's templates as arrays ------------------------------------------------------
@@ -363,12 +363,14 @@ class Karpenter:
         rows = rows[~cluster.daemon[cluster.pod_spec[rows]]]
         launches: tuple[Launch, ...] = ()
         if self._batch(cluster.pod_id[rows], now):
-            launches, unplaced = self.provision(
+            launches, unplaced, self.unplaced_ = self.provision(
                 cluster, cluster.pod_spec[rows], cluster.pod_id[rows]
             )
             notes += unplaced
             self.batch_opened_ = self.batch_last_ = None
-        plan = disrupt(self, cluster, now, pending=len(rows) > 0 or self.batch_opened_ is not None)
+        # pods on their way to a node hold consolidation; pods no node can take do not
+        waiting = len(rows) > self.unplaced_
+        plan = disrupt(self, cluster, now, pending=waiting)
         notes += [plan.note] if plan.note else []
         return NodePlan(launches + plan.launches, plan.removals, "; ".join(notes))
 
@@ -444,8 +446,8 @@ class Karpenter:
 
     def provision(
         self, cluster: ClusterState, specs: NDArray[np.int64], ids: NDArray[np.int64]
-    ) -> tuple[tuple[Launch, ...], list[str]]:
-        """Launches for the pending pods, and notes on those left pending."""
+    ) -> tuple[tuple[Launch, ...], list[str], int]:
+        """Launches for the pending pods, notes on those left pending, and how many are."""
         result, _ = self.pack(cluster, self.runs(cluster, specs, ids))
         chosen: dict[int, int] = {}
         for claim in result.claims:
@@ -459,7 +461,7 @@ class Karpenter:
             f"{count} pod(s) of {cluster.specs[spec].name} left pending: {why}"
             for spec, count, why in result.unplaced
         ]
-        return launches, notes
+        return launches, notes, sum(count for _, count, _ in result.unplaced)
 
     def pods_per_node(self, cluster: ClusterState) -> NDArray[np.int64]:
         """Per node row: its bound pods that are not daemon pods (what a move evicts)."""

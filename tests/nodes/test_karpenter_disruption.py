@@ -326,3 +326,18 @@ def test_nothing_is_placed_where_it_does_not_fit(
         )
         assert all(cluster.admits[s, chosen] for s in claim.specs)
         assert (total + k._overhead[chosen] <= cluster.template_allocatable[chosen]).all()
+
+
+def test_a_pod_no_node_can_take_does_not_hold_consolidation() -> None:
+    # a 64-CPU pod fits no offering: it stays pending forever, yet the empty node must go
+    huge = PodSpec("huge", Resources.parse(cpu="64"))
+    cluster = ClusterState([LARGE, XLARGE], [WEB, huge])
+    node = cluster.add_node("m5.large", 0.0)
+    cluster.set_node_state(node, READY, 0.0)
+    cluster.add_pod("huge", 0.0)
+    k = karpenter(budgets=[Budget("100%")])
+    for now in range(0, 31):
+        plan = k.step(cluster, float(now), RNG)
+        if plan.removals:
+            break
+    assert plan.removals == (Removal(node, "empty"),)
