@@ -282,6 +282,8 @@ class Karpenter:
         self.last_disruption_: float | None = None
         self.replacing_: dict[int, float] = {}  # node id -> when a replacement was asked for
         self.unplaced_ = 0  # pods the last batch could not place on any node
+        # (when, cluster state) of the last disruption pass that found nothing to do
+        self.consolidated_: tuple[float, int] | None = None
         self._templates: tuple[NodeTemplate, ...] | None = None
 
     # --- the cluster's templates as arrays ------------------------------------------------------

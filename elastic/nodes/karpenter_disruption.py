@@ -32,12 +32,15 @@ from elastic.nodes.plan import Launch, NodePlan, Removal
 if TYPE_CHECKING:
     from elastic.nodes.karpenter import Karpenter
 
-__all__ = ["MAX_MULTI_NODE", "MIN_SPOT_TO_SPOT_OPTIONS", "REPLACEMENT_TTL", "disrupt"]
+__all__ = ["MAX_MULTI_NODE", "MIN_SPOT_TO_SPOT_OPTIONS", "RECHECK", "REPLACEMENT_TTL", "disrupt"]
 
 #: multi-node consolidation considers at most this many candidates (multinodeconsolidation.go)
 MAX_MULTI_NODE = 100
 #: ``MinInstanceTypesForSpotToSpotConsolidation`` (consolidation.go)
 MIN_SPOT_TO_SPOT_OPTIONS = 15
+#: an unchanged cluster where nothing was found is looked at again after this long
+#: (``state.Cluster.ConsolidationState``: at least once every 5 minutes)
+RECHECK = 300.0
 #: a replacement that has not let its node go after this long is forgotten (the
 #: NodeClaim registration TTL, 15 min, after which upstream abandons a launch)
 REPLACEMENT_TTL = 900.0
@@ -73,13 +76,45 @@ def disrupt(karpenter: Karpenter, cluster: ClusterState, now: float, *, pending:
     expired = {r.node for r in removals}
     pods = karpenter.pods_per_node(cluster)
     candidates = _candidates(karpenter, cluster, now, pods, expired)
+    state = _state(karpenter, cluster, now, candidates, expired)
+    memo = karpenter.consolidated_
+    if memo is not None and memo[1] == state and now - memo[0] < RECHECK:
+        return NodePlan(removals=tuple(removals))
     for method in (_emptiness, _multi_node, _single_node):
         plan = method(karpenter, cluster, now, candidates, expired)
         if plan is not None:
+            karpenter.consolidated_ = None
             for launch in plan.launches:
                 karpenter.replacing_.update(dict.fromkeys(launch.replaces, now))
             return NodePlan(plan.launches, tuple(removals) + plan.removals, plan.note)
+    karpenter.consolidated_ = (now, state)
     return NodePlan(removals=tuple(removals))
+
+
+def _state(
+    karpenter: Karpenter,
+    cluster: ClusterState,
+    now: float,
+    candidates: list[_Candidate],
+    expired: set[int],
+) -> int:
+    """What consolidation depends on: nodes, their states and requests, the candidates and
+    the budgets (a candidate appears when its ``consolidateAfter`` passes)."""
+    rows = cluster.node_rows()
+    budgets = tuple(
+        tuple(_budgets(karpenter, cluster, now, reason, expired))
+        for reason in ("Empty", "Underutilized")
+    )
+    return hash(
+        (
+            cluster.node_id[rows].tobytes(),
+            cluster.node_state[rows].tobytes(),
+            cluster.requested[rows].tobytes(),
+            tuple(c.node for c in candidates),
+            tuple(sorted(karpenter.replacing_)),
+            budgets,
+        )
+    )
 
 
 def _expired(karpenter: Karpenter, cluster: ClusterState, now: float) -> list[Removal]:

@@ -341,3 +341,24 @@ def test_a_pod_no_node_can_take_does_not_hold_consolidation() -> None:
         if plan.removals:
             break
     assert plan.removals == (Removal(node, "empty"),)
+
+
+def test_an_unchanged_cluster_is_not_simulated_again_for_5_minutes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # two full xlarge nodes: nothing to consolidate; upstream marks the cluster consolidated
+    # and looks again only when it changes or 5 minutes later (state.Cluster.ConsolidationState)
+    cluster, (a, _) = cluster_with([("m5.xlarge", 4), ("m5.xlarge", 4)])
+    k = karpenter(budgets=[Budget("100%")])
+    calls: list[float] = []
+    real = k.pack
+    monkeypatch.setattr(k, "pack", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    counts = []
+    for now in (60.0, 70.0, 80.0, 360.0):
+        assert k.step(cluster, now, RNG).empty
+        counts.append(len(calls))
+    assert counts[0] > 0 and counts[1] == counts[0] and counts[2] == counts[0], counts
+    assert counts[3] > counts[2], "looked again after 5 minutes"
+    cluster.remove_pod(cluster.pods_on(a)[0], 365.0)  # a change: look again at the next pass
+    k.step(cluster, 370.0, RNG)
+    assert len(calls) > counts[3]
