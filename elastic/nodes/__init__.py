@@ -10,16 +10,21 @@ removes nodes; the simulator runs both under the pod-level decision loop
   (:func:`allocatable`, :func:`eks_reservation`);
 - :class:`Scheduler`, in kube-scheduler's shape;
 - the node autoscalers (:class:`NodeAutoscaler`): :class:`ClusterAutoscaler`,
-  :class:`EcsManagedScaling` (and :class:`CapacityProvider`), and Fargate's
-  task sizes (:class:`FargateProfile`).
+  :class:`Karpenter` (with :class:`NodePool`, :class:`Budget`),
+  :class:`EcsManagedScaling` (with :class:`CapacityProvider`), the
+  :class:`DisruptionCost` knob, and Fargate's task sizes (:class:`FargateProfile`).
 """
 
 from elastic.nodes.allocatable import Reservation, allocatable, eks_reservation
 from elastic.nodes.cluster import ClusterState
 from elastic.nodes.cluster_autoscaler import ClusterAutoscaler, NodeGroup
+from elastic.nodes.disruption import DisruptionCost
 from elastic.nodes.ecs import CapacityProvider, EcsManagedScaling, capacity_provider_reservation
 from elastic.nodes.expanders import Expander
 from elastic.nodes.fargate import FargateProfile, FargateSize, fargate_pod_size, fargate_task_size
+from elastic.nodes.karpenter import Karpenter
+from elastic.nodes.karpenter_budgets import Budget
+from elastic.nodes.karpenter_nodepool import NodePool
 from elastic.nodes.labels import Requirement, Taint, Toleration
 from elastic.nodes.plan import Launch, NodeAutoscaler, NodePlan, Removal
 from elastic.nodes.pods import PodSpec
@@ -28,17 +33,21 @@ from elastic.nodes.scheduler import Schedule, Scheduler
 from elastic.nodes.templates import NodeTemplate
 
 __all__ = [
+    "Budget",
     "CapacityProvider",
     "ClusterAutoscaler",
     "ClusterState",
+    "DisruptionCost",
     "EcsManagedScaling",
     "Expander",
     "FargateProfile",
     "FargateSize",
+    "Karpenter",
     "Launch",
     "NodeAutoscaler",
     "NodeGroup",
     "NodePlan",
+    "NodePool",
     "NodeTemplate",
     "PodSpec",
     "Removal",

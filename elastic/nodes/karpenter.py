@@ -125,6 +125,8 @@ class Karpenter:
                     )
                 seen[template.name] = pool.name
         self.node_pools = tuple(pools)
+        #: the node shapes it may launch (a simulator builds its cluster with them)
+        self.templates = tuple(t for pool in self.node_pools for t in pool.allowed)
         self.batch_idle = check_number(batch_idle, "batch_idle", owner=owner, gt=0)
         self.batch_max = check_number(batch_max, "batch_max", owner=owner, gt=0)
         if self.batch_max < self.batch_idle:

@@ -216,8 +216,10 @@ def test_the_node_level_is_recorded_per_interval_and_survives_json() -> None:
 def node_autoscalers() -> dict[str, object]:
     from elastic.nodes.cluster_autoscaler import ClusterAutoscaler, NodeGroup
     from elastic.nodes.ecs import CapacityProvider, EcsManagedScaling
+    from elastic.nodes.karpenter import Karpenter, NodePool
 
     return {
+        "karpenter": Karpenter([NodePool("default", (NODE,))]),
         "cluster-autoscaler": ClusterAutoscaler(
             [NodeGroup(NODE, max_size=10)], expander="least-waste"
         ),
@@ -227,7 +229,7 @@ def node_autoscalers() -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("name", ["cluster-autoscaler", "ecs"])
+@pytest.mark.parametrize("name", ["cluster-autoscaler", "karpenter", "ecs"])
 def test_the_pod_level_loop_and_a_node_autoscaler_in_one_run(name: str) -> None:
     # demand steps up at 300 s and down at 1500 s: the loop asks for pods, the pods wait
     # for nodes, the node autoscaler adds nodes, then removes them once they are unneeded
