@@ -129,7 +129,7 @@ def test_a_replacing_launch_drains_the_old_node_only_once_the_new_one_is_ready()
         scenario(initial_nodes=1, autoscaler=Scripted({10.0: plan}, (NODE, SPOT))), fixed(2), seed=5
     )
     result = run.result()
-    seen = {now: nodes for now, nodes, _ in run.backend.autoscaler.seen}  # the run's own copy
+    seen = {now: nodes for now, nodes, _ in run.backend.plane.autoscaler.seen}  # the run's own copy
     assert seen[60.0] == 2  # both: the new one is not ready before 70 s
     assert seen[90.0] == 1  # the old one drained after 70 s, gone within its grace period
     assert result.totals["pods_evicted"] == 2
@@ -183,12 +183,12 @@ def test_the_cluster_state_stays_consistent_with_the_replicas() -> None:
     )
     run = Simulation(scenario(initial_nodes=1, autoscaler=autoscaler), fixed(5), seed=8)
     for _ in run:
-        cluster = run.backend.cluster_state
+        cluster = run.backend.plane.cluster
         rows = cluster.node_rows()
         assert (cluster.requested[rows] <= cluster.allocatable[rows]).all()
         assert cluster.pods() == len(run.backend.live) + len(run.backend.draining)
         assert (cluster.node_state[rows] <= READY).sum() + len(
-            run.backend._draining_nodes
+            run.backend.plane._draining
         ) == cluster.nodes()
     assert run.result().conserved()
 
