@@ -132,6 +132,10 @@ class ClusterState:
         except KeyError:
             raise SimulationError(f"node {node_id} is not in the cluster") from None
 
+    def has_pod(self, pod_id: int) -> bool:
+        """Whether the pod ``pod_id`` exists (pending, bound or terminating)."""
+        return pod_id in self._pod_rows
+
     def pod_row(self, pod_id: int) -> int:
         """The row of the live pod ``pod_id``."""
         try:

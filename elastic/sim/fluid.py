@@ -296,7 +296,7 @@ class FluidFleet:
         names = [f"r{number}" for number in numbers]
         if unit.ready_at > t:  # still provisioning: cancelled
             self._change(unit.ready_at, -slots * count)
-            self.ledger.stop_many(names, [t] * count, interrupted=interrupted)
+            self._left(unit, names, [t] * count, interrupted=interrupted)
             return
         self._change(t, -slots * count)
         # the provider takes an interrupted replica at the notice's end, however soon its
@@ -304,7 +304,7 @@ class FluidFleet:
         if not self.backlog and not fail_rest:  # nothing to finish: they all stop now
             stop = t + limit if interrupted else t
             self._stopped(stop, count)
-            self.ledger.stop_many(names, [stop] * count, interrupted=interrupted)
+            self._left(unit, names, [stop] * count, interrupted=interrupted)
             return
         accepting = max(self._level // slots, 1)
         stops = []
@@ -328,6 +328,13 @@ class FluidFleet:
             stop = t + limit if interrupted else t + finish
             stops.append(stop)
             self._stopped(stop, 1)
+        self._left(unit, names, stops, interrupted=interrupted)
+
+    def _left(
+        self, unit: _Unit, names: list[str], stops: list[float], *, interrupted: bool
+    ) -> None:
+        """Replicas ``names`` of ``unit`` (newest first) stopped taking work; each is gone
+        at its ``stops``: billed until then."""
         self.ledger.stop_many(names, stops, interrupted=interrupted)
 
     def _stopped(self, stop: float, count: int) -> None:

@@ -138,7 +138,8 @@ class NodePlane:
 
     def _gone_at(self, pod: int, t: float) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(max(t - self.env.now, 0.0))
-        self.gone(pod, self.env.now)
+        if self.cluster.has_pod(pod):  # not killed with its node in the meantime
+            self.gone(pod, self.env.now)
 
     # --- scheduling --------------------------------------------------------------------------
 

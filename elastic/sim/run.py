@@ -27,6 +27,7 @@ from elastic.sim.clock import same_instant
 from elastic.sim.cluster import ClusterFleet
 from elastic.sim.fleet import Fleet
 from elastic.sim.fluid import FluidFleet
+from elastic.sim.fluid_cluster import FluidClusterFleet
 from elastic.sim.limits import MAX_FLEET
 from elastic.sim.metrics import MetricsPipeline, check_reads
 from elastic.sim.randomness import Streams
@@ -91,13 +92,6 @@ class Simulation:
             raise ParameterError(
                 "fidelity", "fluid", "'request' for a serverless scenario", owner="simulate"
             )
-        if fidelity == "fluid" and scenario.nodes is not None:
-            raise ParameterError(
-                "fidelity",
-                "fluid",
-                "'request' for a scenario with nodes (the fluid two-level model is not built yet)",
-                owner="simulate",
-            )
         if fidelity != "fluid" and (tick is not None or scrape_noise is not True):
             given = "tick" if tick is not None else "scrape_noise"
             raise ParameterError(
@@ -119,7 +113,11 @@ class Simulation:
         tariffs = default_tariffs(scenario)
         self.ledger = Ledger(tariffs)
         self.backend: Backend
-        if fidelity == "fluid":
+        if fidelity == "fluid" and scenario.nodes is not None:
+            self.backend = FluidClusterFleet(
+                scenario, streams, self.ledger, tick=tick, scrape_noise=scrape_noise
+            )
+        elif fidelity == "fluid":
             self.backend = FluidFleet(
                 scenario, streams, self.ledger, tick=tick, scrape_noise=scrape_noise
             )

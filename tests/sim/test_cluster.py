@@ -70,35 +70,46 @@ def fixed(replicas: int) -> DecisionLoop:
     return DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=replicas, max_replicas=replicas)
 
 
-def test_a_fixed_cluster_conserves_requests_and_is_billed_per_node_exactly() -> None:
-    result = simulate(scenario(), fixed(2), seed=3)
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_a_fixed_cluster_conserves_requests_and_is_billed_per_node_exactly(fidelity: str) -> None:
+    result = simulate(scenario(), fixed(2), seed=3, fidelity=fidelity)
     assert result.conserved()
     # two nodes all along: 2 x 600 s x $0.096/h, exactly
     assert Fraction(result.bill) == 2 * 600 * Fraction("0.096") / 3600
     assert result.totals["nodes_launched"] == 0 and result.totals["pods_evicted"] == 0
 
 
-def test_pods_that_do_not_fit_stay_pending_and_serve_nothing() -> None:
-    result = simulate(scenario(initial_nodes=1), fixed(3), seed=1)
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_pods_that_do_not_fit_stay_pending_and_serve_nothing(fidelity: str) -> None:
+    result = simulate(scenario(initial_nodes=1), fixed(3), seed=1, fidelity=fidelity)
     # one node holds two 900m pods: the third waits for a node that never comes
     assert int(result.replicas[-1]) == 3
     assert int(result.pending[-1]) == 1 and int(result.ready[-1]) == 2
     assert result.conserved()
 
 
-def test_same_seed_same_run() -> None:
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_same_seed_same_run(fidelity: str) -> None:
     plans = {20.0: NodePlan(launches=(Launch("general"),))}
     runs = [
-        simulate(scenario(initial_nodes=1, autoscaler=Scripted(plans, (NODE,))), fixed(4), seed=9)
+        simulate(
+            scenario(initial_nodes=1, autoscaler=Scripted(plans, (NODE,))),
+            fixed(4),
+            seed=9,
+            fidelity=fidelity,
+        )
         for _ in range(2)
     ]
     assert runs[0].totals == runs[1].totals
     assert np.array_equal(runs[0].ready, runs[1].ready)
 
 
-def test_a_launched_node_takes_the_pending_pods_once_ready() -> None:
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_a_launched_node_takes_the_pending_pods_once_ready(fidelity: str) -> None:
     autoscaler = Scripted({20.0: NodePlan(launches=(Launch("general"),))}, (NODE,))
-    run = Simulation(scenario(initial_nodes=1, autoscaler=autoscaler), fixed(4), seed=2)
+    run = Simulation(
+        scenario(initial_nodes=1, autoscaler=autoscaler), fixed(4), seed=2, fidelity=fidelity
+    )
     result = run.result()
     # launched at 20 s, ready 60 s later (40 s boot + 20 s registration); pods start in 5 s
     ready = dict(zip(result.end.tolist(), result.ready.tolist(), strict=True))
@@ -109,9 +120,14 @@ def test_a_launched_node_takes_the_pending_pods_once_ready() -> None:
     assert result.conserved()
 
 
-def test_removing_a_node_evicts_its_pods_which_come_back_as_pending_and_are_counted() -> None:
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_removing_a_node_evicts_its_pods_which_come_back_as_pending_and_are_counted(
+    fidelity: str,
+) -> None:
     autoscaler = Scripted({30.0: NodePlan(removals=(Removal(0, "underutilized"),))}, (NODE,))
-    result = simulate(scenario(initial_nodes=2, autoscaler=autoscaler), fixed(2), seed=4)
+    result = simulate(
+        scenario(initial_nodes=2, autoscaler=autoscaler), fixed(2), seed=4, fidelity=fidelity
+    )
     # node 0 held the two pods (LeastAllocated spreads: one on each): those are evicted,
     # replaced by pending pods that fit on the node left
     assert result.totals["pods_evicted"] >= 1
@@ -123,10 +139,16 @@ def test_removing_a_node_evicts_its_pods_which_come_back_as_pending_and_are_coun
     assert seconds == 600 + 60
 
 
-def test_a_replacing_launch_drains_the_old_node_only_once_the_new_one_is_ready() -> None:
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_a_replacing_launch_drains_the_old_node_only_once_the_new_one_is_ready(
+    fidelity: str,
+) -> None:
     plan = NodePlan(launches=(Launch("cheap", 1, "consolidation", replaces=(0,)),))
     run = Simulation(
-        scenario(initial_nodes=1, autoscaler=Scripted({10.0: plan}, (NODE, SPOT))), fixed(2), seed=5
+        scenario(initial_nodes=1, autoscaler=Scripted({10.0: plan}, (NODE, SPOT))),
+        fixed(2),
+        seed=5,
+        fidelity=fidelity,
     )
     result = run.result()
     seen = {now: nodes for now, nodes, _ in run.backend.plane.autoscaler.seen}  # the run's own copy
@@ -136,17 +158,22 @@ def test_a_replacing_launch_drains_the_old_node_only_once_the_new_one_is_ready()
     assert int(result.ready[-1]) == 2 and result.conserved()
 
 
-def test_a_failed_node_fails_its_in_flight_requests_and_its_pods_are_replaced() -> None:
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_a_failed_node_fails_its_in_flight_requests_and_its_pods_are_replaced(
+    fidelity: str,
+) -> None:
     result = simulate(
         scenario(rate=40.0, duration=1800.0, initial_nodes=3, node_mtbf=600.0),
         fixed(2),
         seed=6,
+        fidelity=fidelity,
     )
     assert result.totals["node_failures"] >= 1
     assert result.conserved()
 
 
-def test_a_spot_interruption_drains_the_node_during_the_notice() -> None:
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_a_spot_interruption_drains_the_node_during_the_notice(fidelity: str) -> None:
     autoscaler = Scripted({0.0: NodePlan(launches=(Launch("cheap", 3),))}, (NODE, SPOT))
     result = simulate(
         scenario(
@@ -158,6 +185,7 @@ def test_a_spot_interruption_drains_the_node_during_the_notice() -> None:
         ),
         fixed(2),
         seed=7,
+        fidelity=fidelity,
     )
     assert result.totals["node_interruptions"] >= 1
     assert result.conserved()
@@ -167,8 +195,6 @@ def test_nodes_and_replica_level_failures_do_not_mix() -> None:
     level = NodeLevel(POD, templates=(NODE,), initial_nodes={"general": 1})
     with pytest.raises(ParameterError, match=r"replica.mtbf.*nodes.node_mtbf"):
         Scenario(Poisson(1.0), duration=60.0, replica=ReplicaSpec(mtbf=100.0), nodes=level)
-    with pytest.raises(ParameterError, match="not built yet"):
-        simulate(Scenario(Poisson(1.0), duration=60.0, nodes=level), fixed(1), fidelity="fluid")
     with pytest.raises(ParameterError, match="initial_nodes='huge'"):
         NodeLevel(POD, templates=(NODE,), initial_nodes={"huge": 1})
 
@@ -193,11 +219,14 @@ def test_the_cluster_state_stays_consistent_with_the_replicas() -> None:
     assert run.result().conserved()
 
 
-def test_the_node_level_is_recorded_per_interval_and_survives_json() -> None:
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_the_node_level_is_recorded_per_interval_and_survives_json(fidelity: str) -> None:
     from elastic.sim.result import RunResult
 
     autoscaler = Scripted({20.0: NodePlan(launches=(Launch("general"),))}, (NODE,))
-    result = simulate(scenario(initial_nodes=1, autoscaler=autoscaler), fixed(4), seed=2)
+    result = simulate(
+        scenario(initial_nodes=1, autoscaler=autoscaler), fixed(4), seed=2, fidelity=fidelity
+    )
     at = {end: i for i, end in enumerate(result.end.tolist())}
     cluster = result.cluster
     # at 30 s: one ready node with two 900m pods (1800m of 1930m), one node starting,
@@ -229,8 +258,9 @@ def node_autoscalers() -> dict[str, object]:
     }
 
 
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
 @pytest.mark.parametrize("name", ["cluster-autoscaler", "karpenter", "ecs"])
-def test_the_pod_level_loop_and_a_node_autoscaler_in_one_run(name: str) -> None:
+def test_the_pod_level_loop_and_a_node_autoscaler_in_one_run(name: str, fidelity: str) -> None:
     # demand steps up at 300 s and down at 1500 s: the loop asks for pods, the pods wait
     # for nodes, the node autoscaler adds nodes, then removes them once they are unneeded
     run = Simulation(
@@ -244,6 +274,7 @@ def test_the_pod_level_loop_and_a_node_autoscaler_in_one_run(name: str) -> None:
         ),
         DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=12),
         seed=11,
+        fidelity=fidelity,
     )
     result = run.result()
     nodes = result.cluster["nodes"]
@@ -259,3 +290,29 @@ def step_up_and_down() -> TraceReplay:
     times = np.arange(0.0, 3600.0, 60.0)
     rates = np.where((times >= 300.0) & (times < 1500.0), 60.0, 5.0)
     return TraceReplay(times, (rates * 60).astype(int), bucket=60.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_fidelities_agree_on_the_node_level_when_the_pods_do(seed: int) -> None:
+    # a fixed pod count and scripted nodes: what the node level does depends on pods and
+    # requests only, so both fidelities launch, place and bill exactly alike
+    plans = {
+        20.0: NodePlan(launches=(Launch("general", 2),)),
+        40.0: NodePlan(launches=(Launch("cheap", 1),)),
+    }
+    runs = {
+        fidelity: simulate(
+            scenario(initial_nodes=1, autoscaler=Scripted(plans, (NODE, SPOT))),
+            fixed(7),
+            seed=seed,
+            fidelity=fidelity,
+        )
+        for fidelity in ("request", "fluid")
+    }
+    request, fluid = runs["request"], runs["fluid"]
+    for name in ("nodes", "nodes_ready", "pods_unscheduled", "cpu_requested", "stranded_cpu"):
+        assert np.array_equal(request.cluster[name], fluid.cluster[name], equal_nan=True), name
+    assert request.bill == fluid.bill
+    assert np.array_equal(request.ready, fluid.ready)
+    assert request.totals["pod_pending_p99"] == fluid.totals["pod_pending_p99"]
+    assert request.conserved() and fluid.conserved()
