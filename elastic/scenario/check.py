@@ -31,13 +31,11 @@ from elastic.scenario.documents import (
     shell_syntax,
 )
 from elastic.scenario.manifests import Manifests
-from elastic.scenario.node_level import check_node_kind
 from elastic.scenario.models import (
     CONTAINER_FIELDS,
     DEPLOYMENT_SPEC_FIELDS,
     ELASTIC,
     GENERATORS,
-    KARPENTER,
     IGNORED_KINDS,
     KINDS,
     OBJECT_META_FIELDS,
@@ -50,6 +48,8 @@ from elastic.scenario.models import (
     cpu_milli,
     memory_mib,
 )
+from elastic.scenario.models_nodes import KARPENTER
+from elastic.scenario.node_level import check_node_kind
 
 __all__ = ["load", "validate"]
 

@@ -66,7 +66,7 @@ def go_duration(text: object) -> float:
     ValueError: expected a Go duration such as 10s, 10m, 1h30m or 300ms (a number needs a unit)
     """
     expected = "expected a Go duration such as 10s, 10m, 1h30m or 300ms"
-    if isinstance(text, bool) or isinstance(text, int | float):
+    if isinstance(text, bool | int | float):
         if text == 0 and not isinstance(text, bool):
             return 0.0
         raise ValueError(expected + " (a number needs a unit)")

@@ -64,8 +64,7 @@ class RequirementModel(_Api):
             len(values) != 1 or not values[0].isdigit()
         ):
             raise ValueError(
-                f"requirements operator {self.operator!r} must have a single positive "
-                "integer value"
+                f"requirements operator {self.operator!r} must have a single positive integer value"
             )
         if self.minValues is not None and self.operator == "In" and len(values) < self.minValues:
             raise ValueError(
@@ -165,7 +164,7 @@ class DisruptionModel(_Api):
 
 class NodePoolSpec(_Api):
     template: NodeClaimTemplate
-    disruption: DisruptionModel = DisruptionModel()
+    disruption: DisruptionModel = Field(default_factory=lambda: DisruptionModel.model_validate({}))
     limits: dict[str, str | int | float] | None = None
     weight: int | None = Field(None, ge=1, le=100)
     replicas: int | None = Field(None, ge=0)  # static NodePools (alpha): not modelled
@@ -241,7 +240,9 @@ class ClusterAutoscalerModel(_Api):
     apiVersion: str
     kind: Literal["ClusterAutoscaler"]
     metadata: _Metadata
-    spec: ClusterAutoscalerSpec = ClusterAutoscalerSpec()
+    spec: ClusterAutoscalerSpec = Field(
+        default_factory=lambda: ClusterAutoscalerSpec.model_validate({})
+    )
 
 
 def flag_value(flag: str, value: Any) -> Any:
@@ -302,7 +303,9 @@ class CapacityProviderModel(_Api):
     spec: CreateCapacityProviderModel
 
 
-_ARN = re.compile(r"^arn:aws[\w-]*:autoscaling:[^:]*:[^:]*:autoScalingGroup:[^:]*:autoScalingGroupName/(.+)$")
+_ARN = re.compile(
+    r"^arn:aws[\w-]*:autoscaling:[^:]*:[^:]*:autoScalingGroup:[^:]*:autoScalingGroupName/(.+)$"
+)
 
 
 def asg_name(arn: str) -> str:

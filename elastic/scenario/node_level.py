@@ -16,7 +16,7 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from elastic.cost.catalog import default_catalog
 from elastic.errors import ElasticError, ParameterError
@@ -44,7 +44,7 @@ from elastic.nodes.labels import (
 from elastic.nodes.plan import NodeAutoscaler
 from elastic.nodes.pods import PodSpec
 from elastic.nodes.resources import Resources
-from elastic.nodes.templates import CAPACITY_TYPES, NodeTemplate
+from elastic.nodes.templates import NodeTemplate
 from elastic.scenario.documents import Document, Problem, ProblemList
 from elastic.scenario.durations import budget_duration, karpenter_duration
 from elastic.scenario.manifests import Manifests
@@ -52,7 +52,6 @@ from elastic.scenario.models import (
     ClusterModel,
     DeploymentModel,
     NodeModel,
-    NodesModel,
     ScenarioModel,
     TaskModel,
     cpu_milli,
@@ -73,6 +72,7 @@ __all__ = [
     "OS",
     "build_node_level",
     "capacity_provider",
+    "capacity_provider_request",
     "check_node_kind",
     "node_pool",
 ]
@@ -140,7 +140,7 @@ def deployment_units(
                     continue
                 at: Path_ = (*pod, group, i, "resources", part)
                 memory, cpu = values.get("memory"), values.get("cpu")
-                if _bare(memory) and 0 < float(memory) < MIB:
+                if memory is not None and _bare(memory) and 0 < float(memory) < MIB:
                     notes.append(
                         document.problem(
                             (*at, "memory"),
@@ -263,11 +263,15 @@ def node_pool(document: Document, model: NodePoolModel, notes: list[Problem] | N
     taints = tuple(Taint(t.key, t.value or "", t.effect) for t in template.taints or ())
     offerings = [
         NodeTemplate.from_catalog(
-            kind, capacity, name=f"{name}/{kind}/{capacity}", group=name,
-            labels={INSTANCE_CATEGORY: _category(kind)} | labels, taints=taints,
-        )  # fmt: skip
+            kind,
+            capacity,
+            name=f"{name}/{kind}/{capacity}",
+            group=name,
+            labels={INSTANCE_CATEGORY: _category(kind)} | labels,
+            taints=taints,
+        )
         for kind in sorted(catalog.instances)
-        for capacity in CAPACITY_TYPES
+        for capacity in ("on-demand", "spot")
     ]
     allowed = [t for t in offerings if all(r.matches(t.labels) for r in requirements)]
     if not allowed:
@@ -279,11 +283,8 @@ def node_pool(document: Document, model: NodePoolModel, notes: list[Problem] | N
         )
     limits = _limits(document, model, note)
     disruption = spec.disruption
-    budgets = []
-    for i, budget in enumerate(disruption.budgets or [Any]):
-        if budget is Any:
-            budgets.append(Budget())
-            continue
+    budgets = [] if disruption.budgets else [Budget()]
+    for i, budget in enumerate(disruption.budgets or ()):
         try:
             budgets.append(
                 Budget(
@@ -426,8 +427,46 @@ def capacity_provider(
         )
     except ElasticError as error:
         message = str(error)
-        path: Path_ = ("spec", "name") if "name=" in message.split(":")[1] else ("spec",)
+        named = "spec" if model.spec.name is not None else "metadata"
+        path: Path_ = (named, "name") if "name=" in message.split(":")[1] else ("spec",)
         raise Located(document, path, message.removeprefix("CreateCapacityProvider: ")) from None
+
+
+def capacity_provider_request(manifests: Manifests, name: str) -> dict[str, Any]:
+    """The ``CreateCapacityProvider`` request of the loaded CapacityProvider ``name``:
+    what ``aws ecs create-capacity-provider --cli-input-json`` takes, the fields the
+    manifest left out written with the API's defaults.
+
+    Examples
+    --------
+    >>> from elastic.scenario import load
+    >>> manifests = load('''
+    ... apiVersion: elastic/v1
+    ... kind: CapacityProvider
+    ... metadata: {name: web-ec2}
+    ... spec:
+    ...   autoScalingGroupProvider:
+    ...     autoScalingGroupArn: n1
+    ...     managedScaling: {targetCapacity: 90}
+    ... ''')
+    >>> request = capacity_provider_request(manifests, "web-ec2")
+    >>> request["autoScalingGroupProvider"]["managedScaling"]["targetCapacity"]
+    90
+    >>> request["autoScalingGroupProvider"]["managedTerminationProtection"]
+    'DISABLED'
+    """
+    found = manifests.named("CapacityProvider", name)
+    if found is None:
+        have = ", ".join(sorted(manifests.objects.get("CapacityProvider", {}))) or "none"
+        raise ProblemList(
+            [Problem("<manifests>", 1, 1, "", f"no CapacityProvider named {name!r}; have {have}")]
+        )
+    document, model = found
+    template = NodeTemplate.from_catalog("m5.large", name="export")
+    try:  # the ASG's instance types and sizes are not in the request
+        return capacity_provider(document, model, template, 0, 1).to_request()
+    except Located as located:
+        raise ProblemList([located.problem]) from None
 
 
 # --- the two-level run ------------------------------------------------------------------------
@@ -449,11 +488,11 @@ def _groups(document: Document, cluster: ClusterModel, notes: list[Problem]) -> 
     found = []
     for i, entry in enumerate(cluster.spec.cluster.nodes):
         at: Path_ = ("spec", "cluster", "nodes", i)
-        capacity = "spot" if entry.billing == "spot" else "on-demand"
+        capacity: Literal["on-demand", "spot"] = "spot" if entry.billing == "spot" else "on-demand"
         try:
             template = NodeTemplate.from_catalog(
                 entry.node_type,
-                capacity,  # type: ignore[arg-type]
+                capacity,
                 name=entry.name,
                 group=entry.name,
                 labels=entry.labels,
@@ -711,15 +750,15 @@ def pod_spec(manifests: Manifests, document: Document, model: ScenarioModel) -> 
     for group, sums in (("containers", total), ("initContainers", init)):
         for container in source.get((*pod, group)) or ():
             resources = container.get("resources") if isinstance(container, Mapping) else None
-            requests = dict(resources.get("limits") or {}) if isinstance(resources, Mapping) else {}
-            if isinstance(resources, Mapping):
-                requests.update(resources.get("requests") or {})
-            amounts = [
-                parse_quantity(requests.get("cpu", 0), "cpu"),
-                -(-parse_quantity(requests.get("memory", 0), "memory") // 1000),
-            ]
-            for r in range(2):
-                sums[r] = sums[r] + amounts[r] if group == "containers" else max(sums[r], amounts[r])
+            asked: dict[str, Any] = {}
+            if isinstance(resources, Mapping):  # requests default to limits
+                asked = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
+            amounts = (
+                parse_quantity(asked.get("cpu", 0), "cpu"),
+                -(-parse_quantity(asked.get("memory", 0), "memory") // 1000),
+            )
+            for r, amount in enumerate(amounts):
+                sums[r] = sums[r] + amount if group == "containers" else max(sums[r], amount)
     requests = Resources(max(total[0], init[0]), max(total[1], init[1]), 1)
     selector = source.get((*pod, "nodeSelector")) or {}
     if not isinstance(selector, Mapping) or not all(
@@ -746,9 +785,7 @@ def pod_spec(manifests: Manifests, document: Document, model: ScenarioModel) -> 
             raise Located(source, (*where, error.name), _expected(error)) from None
     affinity = _affinity(source, pod)
     try:
-        return PodSpec(
-            source.name, requests, dict(selector), tuple(affinity), tuple(tolerations)
-        )
+        return PodSpec(source.name, requests, dict(selector), tuple(affinity), tuple(tolerations))
     except ParameterError as error:
         raise Located(source, pod, _expected(error)) from None
 
@@ -807,7 +844,9 @@ def _check_fit(
         path: Path_ = (
             (*spec_path, "nodeSelector" if pod.node_selector else "affinity")
             if what == "selector" and not is_task
-            else (*spec_path, "tolerations") if not is_task else spec_path
+            else (*spec_path, "tolerations")
+            if not is_task
+            else spec_path
         )
         raise Located(
             source, path,
