@@ -11,7 +11,6 @@ from elastic.nodes import CapacityProvider, ClusterAutoscaler, EcsManagedScaling
 from elastic.scenario import build, load
 from elastic.scenario.node_level import capacity_provider_request
 
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 BASE = """\
@@ -137,7 +136,8 @@ def test_a_nodepool_offers_the_catalog_types_its_requirements_allow() -> None:
 
 def test_a_nodepool_without_a_capacity_type_requirement_offers_on_demand_only() -> None:
     # the AWS provider's default (karpenter-provider-aws docs: "If not included, ... on-demand")
-    text = KARPENTER.replace("      - {key: karpenter.sh/capacity-type, operator: In, values: [spot]}\n", "")
+    requirement = "      - {key: karpenter.sh/capacity-type, operator: In, values: [spot]}\n"
+    text = KARPENTER.replace(requirement, "")
     level = build(load(text)).scenario.nodes
     assert level is not None and isinstance(level.autoscaler, Karpenter)
     assert {t.capacity_type for t in level.autoscaler.templates} == {"on-demand"}
@@ -191,6 +191,7 @@ def test_a_scenario_without_nodes_still_runs_one_level() -> None:
     assert built.scenario.nodes is None and built.scenario.replica.kind == "m5.large"
 
 
+# fmt: off
 # (why, YAML text, problems expected, notes expected: each a line:column and message part)
 BAD = [
     ("cpu: 2000 in a Deployment is 2,000 cores: more than any instance type",
@@ -282,8 +283,8 @@ BAD = [
       "'n7': no node 'n7' in cluster 'core' (its nodes: n1); expected the ASG's node entry"], []),
     ("a capacity provider name ECS reserves",
      ECS.replace("metadata: {name: web-ec2}", "metadata: {name: ecs-web}"),
-     ["58:18: metadata.name: name='ecs-web' is invalid; expected a name not starting with aws, ecs or "
-      "fargate"], []),
+     ["58:18: metadata.name: name='ecs-web' is invalid; expected a name not starting with aws, "
+      "ecs or fargate"], []),
     ("targetCapacity above 100, as the API refuses it",
      ECS.replace("targetCapacity: 90", "targetCapacity: 120"),
      ["62:55: spec.autoScalingGroupProvider.managedScaling.targetCapacity=120: Input should be "
@@ -297,6 +298,7 @@ BAD = [
      ["53:13: spec.fidelity: a run with spec.nodes has request fidelity only (the fluid "
       "two-level model is not built yet); expected fidelity: request"], []),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("why", "text", "problems", "notes"), BAD, ids=[row[0] for row in BAD])
