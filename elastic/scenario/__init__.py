@@ -11,6 +11,7 @@ from elastic.scenario.build import build, distribution, policies, policy_loop
 from elastic.scenario.check import load, validate
 from elastic.scenario.documents import Document, Problem, ProblemList, read_documents
 from elastic.scenario.manifests import Built, Manifests
+from elastic.scenario.node_level import capacity_provider_request
 
 __all__ = [
     "Built",
@@ -19,6 +20,7 @@ __all__ = [
     "Problem",
     "ProblemList",
     "build",
+    "capacity_provider_request",
     "distribution",
     "load",
     "policies",

@@ -432,7 +432,19 @@ def build_scenario(
         )
     tariffs = None
     node: NodeModel | None = None
-    if spec.cluster is not None:
+    level = None
+    if spec.nodes is not None:
+        from elastic.scenario.node_level import build_node_level
+
+        if spec.fidelity == "fluid":
+            raise Located(
+                ("spec", "fidelity"),
+                "a run with spec.nodes has request fidelity only (the fluid two-level model "
+                "is not built yet); expected fidelity: request",
+            )
+        level = build_node_level(manifests, document, model, notes)
+        replica["boot"] = distribution(spec.nodes.pod_startup)
+    elif spec.cluster is not None:
         cluster_doc, cluster = manifests.named("Cluster", spec.cluster)  # type: ignore[misc]
         nodes: list[NodeModel] = cluster.spec.cluster.nodes
         index = next((i for i, n in enumerate(nodes) if n.name == spec.node), 0)
@@ -443,6 +455,11 @@ def build_scenario(
             where: tuple[str | int, ...] = ("spec", "cluster", "nodes", index, "boot")
             raise ProblemList([cluster_doc.problem(where, str(error))]) from None
         replica.update(kind=node.node_type, boot=boot)
+        if node.max_nodes == 0:
+            where = ("spec", "cluster", "nodes", index, "maxNodes")
+            raise ProblemList([cluster_doc.problem(where, (
+                "maxNodes 0 leaves no node for a replica (each replica is a node of it); "
+                "expected at least 1, or a two-level run (spec.nodes)"))])  # fmt: skip
         if node.billing == "hourly":
             tariffs = {node.node_type: default_catalog().hourly(node.node_type)}
     initial = spec.initial_replicas
@@ -478,6 +495,7 @@ def build_scenario(
             slo=workload_model.spec.slo,
             name=document.name,
             tariffs=tariffs,
+            nodes=level,
         )
     except ElasticError as error:
         where = _SCENARIO_FIELDS.get(getattr(error, "name", ""), ("spec",))

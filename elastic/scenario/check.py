@@ -48,6 +48,8 @@ from elastic.scenario.models import (
     cpu_milli,
     memory_mib,
 )
+from elastic.scenario.models_nodes import KARPENTER
+from elastic.scenario.node_level import check_node_kind
 
 __all__ = ["load", "validate"]
 
@@ -176,6 +178,10 @@ def _check_builds(manifests: Manifests, broken: set[tuple[str, str]]) -> None:
                       ("Cluster", spec.cluster), ("Deployment", spec.deployment),
                       ("ScalingPolicy", spec.policy),
                       ("HorizontalPodAutoscaler", spec.policy)]  # fmt: skip
+        ref = spec.nodes.node_autoscaler if spec.nodes is not None else None
+        if ref is not None:
+            references += [(kind, name) for kind, name in manifests.broken
+                           if kind == ref.kind and ref.name in (None, name)]  # fmt: skip
         if (
             ("Scenario", document.name) in broken
             or any((kind, ref) in broken for kind, ref in references)
@@ -245,7 +251,9 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
     if wanted == ELASTIC:
         problems += _two_spellings(document)
     if api != wanted:
-        owner = "an elastic kind" if wanted == ELASTIC else "a Kubernetes kind"
+        owner = {ELASTIC: "an elastic kind", KARPENTER: "a Karpenter kind"}.get(
+            wanted, "a Kubernetes kind"
+        )
         problems.append(
             document.problem(
                 ("apiVersion",), f"{kind} is {owner}: expected apiVersion {wanted!r}, not {api!r}"
@@ -365,6 +373,7 @@ def _unknown_fields(
 
 def _check_kind(document: Document, model: BaseModel, manifests: Manifests) -> None:
     problems = manifests.problems
+    check_node_kind(document, model, manifests)
     if isinstance(model, TaskModel):
         resources = model.spec.task.resources
         path = ("spec", "task", "resources")
@@ -406,12 +415,20 @@ def _check_kind(document: Document, model: BaseModel, manifests: Manifests) -> N
                         f"catalog: {known}",
                     )
                 )
-            if node.billing == "spot" or node.spot_share > 0:
+            if node.billing == "spot":
                 manifests.notes.append(
                     document.problem(
-                        (*at, "billing" if node.billing == "spot" else "spotShare"),
-                        "spot capacity is not simulated from a manifest yet: billed on demand, "
-                        "without interruptions",
+                        (*at, "billing"),
+                        "spot capacity is simulated in a two-level run (a Scenario's "
+                        "spec.nodes); one level bills it on demand, without interruptions",
+                    )
+                )
+            if node.spot_share > 0:
+                manifests.notes.append(
+                    document.problem(
+                        (*at, "spotShare"),
+                        "a share of spot nodes is not simulated: billed on demand, without "
+                        "interruptions (a node entry with billing: spot is a spot node group)",
                     )
                 )
             labels = tuple(sorted(node.labels.items()))

@@ -21,6 +21,13 @@ from pydantic.alias_generators import to_camel
 
 from elastic.core.behavior import Behavior, RateLimit, ScalingRules
 from elastic.kubernetes.quantity import parse_quantity
+from elastic.nodes.scheduler import DEFAULT_STRATEGY, STRATEGIES
+from elastic.scenario.models_nodes import (
+    KARPENTER,
+    CapacityProviderModel,
+    ClusterAutoscalerModel,
+    NodePoolModel,
+)
 from elastic.sim.distributions import (
     Constant,
     Distribution,
@@ -159,13 +166,20 @@ class ResourceSpec(_Strict):
 # --- Cluster ----------------------------------------------------------------------------------
 
 
+class NodeTaintModel(_Strict):
+    key: str = Field(min_length=1)
+    value: str = ""
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
 class NodeModel(_Strict):
     name: str
     node_type: str
     labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[NodeTaintModel] = Field(default_factory=list)
     count: int = Field(1, ge=0)
     min_nodes: int | None = Field(None, ge=0)
-    max_nodes: int | None = Field(None, ge=1)
+    max_nodes: int | None = Field(None, ge=0)
     boot: Any = 120.0
     billing: Literal["on-demand", "spot", "hourly"] = "on-demand"
     spot_share: float = Field(0.0, ge=0, le=1)
@@ -475,6 +489,44 @@ class MetricsModel(_Strict):
     missing: float = Field(0.0, ge=0, lt=1)
 
 
+class NodeAutoscalerRef(_Strict):
+    kind: Literal["NodePool", "ClusterAutoscaler", "CapacityProvider"]
+    name: str | None = Field(None, min_length=1)
+
+
+class NodesModel(_Strict):
+    """A Scenario's ``spec.nodes``: run the replicas as pods on the Cluster's nodes."""
+
+    node_autoscaler: NodeAutoscalerRef | None = None
+    requests_from: Literal["deployment", "task"] | None = None
+    scheduler: str = DEFAULT_STRATEGY
+    pod_startup: Any = 10.0
+    node_boot: Any = 40.0
+    node_registration: Any = 20.0
+    node_mtbf: str | float | None = None
+    spot_mtbi: str | float | None = None
+    spot_notice: float = Field(120.0, ge=0)
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, value: str) -> str:
+        if value not in STRATEGIES:
+            raise ValueError("expected one of " + ", ".join(STRATEGIES))
+        return value
+
+    @field_validator("pod_startup", "node_boot", "node_registration")
+    @classmethod
+    def _delay(cls, value: Any) -> Any:
+        return _distribution(value)
+
+    @field_validator("node_mtbf", "spot_mtbi")
+    @classmethod
+    def _mean(cls, value: str | float | None) -> str | float | None:
+        if value is not None:
+            seconds(value)
+        return value
+
+
 class ScenarioSpec(_Strict):
     workload: str
     policy: str
@@ -491,6 +543,7 @@ class ScenarioSpec(_Strict):
     )
     seed: int = Field(0, ge=0)
     fidelity: Literal["request", "fluid"] = "request"
+    nodes: NodesModel | None = None
 
     @field_validator("duration")
     @classmethod
@@ -535,6 +588,9 @@ KINDS: dict[str, tuple[str, type[BaseModel]]] = {
     "Scenario": (ELASTIC, ScenarioModel),
     "Deployment": ("apps/v1", DeploymentModel),
     "Service": ("v1", ServiceModel),
+    "NodePool": (KARPENTER, NodePoolModel),
+    "ClusterAutoscaler": (ELASTIC, ClusterAutoscalerModel),
+    "CapacityProvider": (ELASTIC, CapacityProviderModel),
 }
 
 #: Kubernetes kinds that do not matter to scaling: accepted, reported as ignored

@@ -26,7 +26,7 @@ def schemas() -> dict[str, dict[str, Any]]:
     Examples
     --------
     >>> sorted(schemas())[:3]
-    ['Cluster', 'Deployment', 'ScalingPolicy']
+    ['CapacityProvider', 'Cluster', 'ClusterAutoscaler']
     >>> schemas()["Task"]["required"]
     ['apiVersion', 'kind', 'metadata', 'spec']
     """

@@ -58,8 +58,9 @@ ERRORS = [
      ["7:16: spec.task.resources.request={'cpu': 1024, 'memory': 512}: Extra inputs are not "
       "permitted"]),
     ("an unknown kind", TASK.replace("kind: Task", "kind: Tsk"),
-     ["2:7: kind: unknown kind 'Tsk'; expected one of Cluster, Deployment, "
-      "HorizontalPodAutoscaler, ScalingPolicy, Scenario, Service, Task, Workload"]),
+     ["2:7: kind: unknown kind 'Tsk'; expected one of CapacityProvider, Cluster, "
+      "ClusterAutoscaler, Deployment, HorizontalPodAutoscaler, NodePool, ScalingPolicy, "
+      "Scenario, Service, Task, Workload"]),
     ("our kind under a Kubernetes apiVersion", TASK.replace("elastic/v1", "apps/v1"),
      ["1:13: apiVersion: Task is an elastic kind: expected apiVersion 'elastic/v1', not "
       "'apps/v1'"]),
@@ -211,15 +212,16 @@ def test_the_node_group_bounds_the_replicas_and_sets_the_billing():
     assert type(built.scenario.tariffs["m5.large"]).__name__ == "Hourly"
 
 
-def test_spot_capacity_is_reported_as_not_simulated():
+def test_a_share_of_spot_capacity_is_reported_as_not_simulated():
     text = (
         (EXAMPLE / "core.yaml")
         .read_text()
         .replace("minNodes: 1", "minNodes: 1\n        spotShare: 0.5")
     )
     notes = [str(n).removeprefix("<text>:") for n in load(text).notes]
-    assert notes == ["18:20: spec.cluster.nodes.0.spotShare: spot capacity is not simulated from a "
-                     "manifest yet: billed on demand, without interruptions"]  # fmt: skip
+    assert notes == ["18:20: spec.cluster.nodes.0.spotShare: a share of spot nodes is not "
+                     "simulated: billed on demand, without interruptions (a node entry with "
+                     "billing: spot is a spot node group)"]  # fmt: skip
 
 
 def test_any_elastic_policy_can_be_named_with_its_nested_policies():
