@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -172,7 +173,7 @@ class NodeTemplate:
         well_known = {
             INSTANCE_FAMILY: kind.family,
             INSTANCE_SIZE: kind.size,
-            INSTANCE_CATEGORY: kind.family.rstrip("0123456789").split("-")[0] or kind.family,
+            INSTANCE_CATEGORY: _category(kind.family),
             INSTANCE_CPU: str(kind.vcpu),
             INSTANCE_MEMORY: str(nominal_mib),
         }
@@ -220,3 +221,10 @@ class NodeTemplate:
                 self.group,
             ),
         )
+
+
+def _category(family: str) -> str:
+    """Karpenter's ``instance-category``: the letters before the generation (``m`` of
+    ``m7g``, ``u`` of ``u-6tb1``)."""
+    match = re.match(r"[a-z]+", family)
+    return match.group() if match else family

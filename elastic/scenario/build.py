@@ -436,12 +436,6 @@ def build_scenario(
     if spec.nodes is not None:
         from elastic.scenario.node_level import build_node_level
 
-        if spec.fidelity == "fluid":
-            raise Located(
-                ("spec", "fidelity"),
-                "a run with spec.nodes has request fidelity only (the fluid two-level model "
-                "is not built yet); expected fidelity: request",
-            )
         level = build_node_level(manifests, document, model, notes)
         replica["boot"] = distribution(spec.nodes.pod_startup)
     elif spec.cluster is not None:

@@ -13,7 +13,6 @@ requests in the wrong units, node groups that can never grow.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -267,7 +266,7 @@ def node_pool(document: Document, model: NodePoolModel, notes: list[Problem] | N
             capacity,
             name=f"{name}/{kind}/{capacity}",
             group=name,
-            labels={INSTANCE_CATEGORY: _category(kind)} | labels,
+            labels=labels,
             taints=taints,
         )
         for kind in sorted(catalog.instances)
@@ -312,13 +311,6 @@ def node_pool(document: Document, model: NodePoolModel, notes: list[Problem] | N
         expire_after=karpenter_duration(template.expireAfter),
         budgets=budgets,
     )
-
-
-def _category(instance_type: str) -> str:
-    """Karpenter's ``instance-category``: the letters before the generation (``m`` of
-    ``m7g.large``; NodeTemplate.from_catalog strips digits from the end only, giving ``m7g``)."""
-    match = re.match(r"[a-z]+", instance_type)
-    return match.group() if match else instance_type
 
 
 def _well_known(key: str) -> bool:

@@ -293,10 +293,6 @@ BAD = [
      BASE.replace("kind: ClusterAutoscaler}", "kind: ClusterAutoscaler, name: other}"),
      ["54:53: spec.nodes.nodeAutoscaler.name: no ClusterAutoscaler named 'other' (the "
       "ClusterAutoscaler objects loaded: ca)"], []),
-    ("two levels need request fidelity (the fluid two-level model is not built)",
-     BASE.replace("  duration: 10m", "  duration: 10m\n  fidelity: fluid"),
-     ["53:13: spec.fidelity: a run with spec.nodes has request fidelity only (the fluid "
-      "two-level model is not built yet); expected fidelity: request"], []),
 ]
 # fmt: on
 
