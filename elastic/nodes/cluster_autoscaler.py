@@ -154,6 +154,9 @@ class ClusterAutoscaler:
         parallelism budget, as ``--max-scale-down-parallelism`` defaults to it).
     max_drain_parallelism
         ``--max-drain-parallelism`` (1): non-empty nodes drained at once.
+    unremovable_node_recheck_timeout
+        ``--unremovable-node-recheck-timeout`` (300 s): a node whose pods did
+        not fit elsewhere is not simulated again for this long.
     ignore_daemonsets_utilization
         ``--ignore-daemonsets-utilization`` (False).
     initial_node_group_backoff_duration, max_node_group_backoff_duration
@@ -197,6 +200,7 @@ class ClusterAutoscaler:
         max_node_provision_time: float = 900.0,
         max_empty_bulk_delete: int = 10,
         max_drain_parallelism: int = 1,
+        unremovable_node_recheck_timeout: float = 300.0,
         ignore_daemonsets_utilization: bool = False,
         initial_node_group_backoff_duration: float = 300.0,
         max_node_group_backoff_duration: float = 1800.0,
@@ -267,12 +271,20 @@ class ClusterAutoscaler:
         self.max_drain_parallelism = check_int(
             max_drain_parallelism, "max_drain_parallelism", owner=_OWNER, ge=1
         )
+        self.unremovable_node_recheck_timeout = check_number(
+            unremovable_node_recheck_timeout,
+            "unremovable_node_recheck_timeout",
+            owner=_OWNER,
+            ge=0,
+        )
         # clocks (seconds of simulated time), never the wall clock
         self.last_scale_up_: float = -np.inf
         self.last_scale_down_delete_: float = -np.inf
         self.last_scale_down_failure_: float = -np.inf
         #: node id -> since when it has been unneeded (continuously)
         self.unneeded_since_: dict[int, float] = {}
+        #: node id -> until when it is not simulated again (its pods did not fit elsewhere)
+        self.unremovable_until_: dict[int, float] = {}
         self.backoff_: dict[str, _Backoff] = {}
 
     # --- the loop -------------------------------------------------------------------------------
@@ -404,7 +416,7 @@ class ClusterAutoscaler:
         for s in order:
             mask = schedulable & cluster.admits[s, cluster.node_template]
             counts[s] -= _fill(
-                room, mask, cluster.requests[s], int(counts[s]), cluster, placed[:, s]
+                room, mask, cluster.requests[s], int(counts[s]), frame.rows, placed[:, s]
             )
         # 2. then upcoming nodes of our groups, each as a fresh template node
         rows = frame.rows
@@ -509,7 +521,7 @@ class ClusterAutoscaler:
         # pods of nodes being drained will need a place: put them in the snapshot first
         destinations = cluster.schedulable().copy()
         for row in draining.tolist():
-            self._place_pods(cluster, int(row), room, placed, destinations)
+            self._place_pods(cluster, int(row), room, placed, destinations, rows)
         # candidates: our ready nodes, previously unneeded first (planner order)
         ours = ready[frame.group[ready] >= 0]
         utilization = self._utilization(cluster, ours, room)
@@ -519,12 +531,25 @@ class ClusterAutoscaler:
         candidates = candidates[np.lexsort((ids, known))]
         unneeded: dict[int, float] = {}
         empty: set[int] = set()
+        limit = self._unneeded_limit()
+        live = set(ids.tolist())
+        self.unremovable_until_ = {
+            n: t for n, t in self.unremovable_until_.items() if t > now and n in live
+        }
         for row in candidates.tolist():
+            if len(unneeded) >= limit:
+                frame.notes.append(f"{limit} unneeded nodes found: no more simulated this loop")
+                break
+            if int(cluster.node_id[row]) in self.unremovable_until_:
+                continue
             trial, trial_placed = room.copy(), placed.copy()
             elsewhere = destinations.copy()
             elsewhere[row] = False
-            moved = self._place_pods(cluster, row, trial, trial_placed, elsewhere)
+            moved = self._place_pods(cluster, row, trial, trial_placed, elsewhere, rows)
             if moved is None:
+                self.unremovable_until_[int(cluster.node_id[row])] = (
+                    now + self.unremovable_node_recheck_timeout
+                )
                 continue
             # the node's pods stay moved for the next candidates; it takes no more pods
             room[:], placed[:] = trial, trial_placed
@@ -540,6 +565,15 @@ class ClusterAutoscaler:
                 frame.notes.append(f"scale-down in cooldown ({cooldown})")
             return []
         return self._removable(cluster, frame, unneeded, empty, draining, now)
+
+    def _unneeded_limit(self) -> int:
+        """How many unneeded nodes one loop looks for before it stops simulating: with
+        ``N`` = ``--max-scale-down-parallelism`` (here ``max_empty_bulk_delete``, which it
+        defaults to), ``min(unneeded so far + 2N, N x unneeded time / scan interval + N)``
+        (upstream ``Planner.unneededNodesLimit``, ``core/scaledown/planner/planner.go``)."""
+        n = self.max_empty_bulk_delete
+        loops = int(max(self.scale_down_unneeded_time, self.scan_interval) // self.scan_interval)
+        return min(len(self.unneeded_since_) + 2 * n, n * loops + n)
 
     def _utilization(
         self, cluster: ClusterState, rows: NDArray[np.int64], room: NDArray[np.int64]
@@ -562,10 +596,11 @@ class ClusterAutoscaler:
         room: NDArray[np.int64],
         placed: NDArray[np.int64],
         destinations: NDArray[np.bool_],
+        order: NDArray[np.int64],
     ) -> int | None:
         """Move the non-daemon pods of ``row`` (bound ones and those the simulation put
-        there) onto ``destinations`` in ``room`` (first fit, oldest node first); how many
-        moved, or None when one does not fit."""
+        there) onto ``destinations`` in ``room`` (first fit in ``order``: the live rows,
+        oldest node first); how many moved, or None when one does not fit."""
         node = int(cluster.node_id[row])
         specs = [
             int(cluster.pod_spec[r])
@@ -577,7 +612,7 @@ class ClusterAutoscaler:
         for s in np.flatnonzero(counts).tolist():
             mask = destinations & cluster.admits[s, cluster.node_template]
             n = int(counts[s])
-            if _fill(room, mask, cluster.requests[s], n, cluster, placed[:, s]) < n:
+            if _fill(room, mask, cluster.requests[s], n, order, placed[:, s]) < n:
                 return None
         return int(counts.sum())
 
@@ -655,17 +690,15 @@ def _fill(
     mask: NDArray[np.bool_],
     request: NDArray[np.int64],
     count: int,
-    cluster: ClusterState | None = None,
+    order: NDArray[np.int64] | None = None,
     placed: NDArray[np.int64] | None = None,
 ) -> int:
     """Place up to ``count`` identical pods first-fit onto the rows of ``room`` where ``mask``
-    holds (in node age order when ``cluster`` is given, else row order); ``room`` (and the
-    per-row count ``placed``, when given) are updated; how many were placed."""
+    holds, tried in ``order`` (rows; row order when None); ``room`` (and the per-row count
+    ``placed``, when given) are updated; how many were placed."""
     if count <= 0:
         return 0
-    rows = np.flatnonzero(mask)
-    if cluster is not None and len(rows) > 1:
-        rows = rows[np.argsort(cluster.node_id[rows], kind="stable")]
+    rows = np.flatnonzero(mask) if order is None else order[mask[order]]
     if not len(rows):
         return 0
     cap = _capacity(room[rows], request)

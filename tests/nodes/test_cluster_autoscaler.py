@@ -497,3 +497,50 @@ def test_a_group_whose_template_is_not_in_the_cluster_is_refused_with_the_names(
     c = ClusterState([LARGE], [WEB])
     with pytest.raises(ParameterError, match="small"):
         ca().step(c, 0.0, RNG)
+
+
+# --- how much one loop simulates (upstream's planner) -----------------------------------------
+
+
+def test_a_node_whose_pods_fit_nowhere_is_not_simulated_again_for_the_recheck_timeout() -> None:
+    c = cluster()
+    full = ready(c, pods=1)  # 25 %, a candidate; its pod fits on no other node (none)
+    autoscaler = ca(scale_down_delay_after_add=0)
+    for t in (0.0, 10.0):
+        autoscaler.step(c, t, RNG)
+    assert autoscaler.unremovable_until_ == {full: 300.0}  # from the first loop's failure
+    ready(c, pods=3)  # room appears elsewhere: 500m free on a node at 75 %, not a candidate
+    autoscaler.step(c, 290.0, RNG)
+    assert full not in autoscaler.unneeded_since_  # not simulated before 300 s
+    autoscaler.step(c, 300.0, RNG)
+    assert autoscaler.unneeded_since_[full] == 300.0  # the recheck found it removable
+
+
+@pytest.mark.parametrize(
+    ("bulk", "unneeded_time", "before", "limit", "why"),
+    [
+        (10, 600.0, 0, 20, "no node unneeded yet: 0 + 2 x 10"),
+        (10, 600.0, 5, 25, "5 unneeded already: 5 + 20"),
+        (1, 600.0, 0, 2, "parallelism 1: 0 + 2"),
+        (1, 20.0, 7, 3, "the bound: 1 x (20 s / 10 s) + 1 = 3 below 7 + 2"),
+        (2, 5.0, 0, 4, "an unneeded time below the scan interval counts as one loop: 2 x 1 + 2"),
+    ],
+)
+def test_one_loop_looks_for_at_most_the_unneeded_nodes_limit(
+    bulk: int, unneeded_time: float, before: int, limit: int, why: str
+) -> None:
+    autoscaler = ca(max_empty_bulk_delete=bulk, scale_down_unneeded_time=unneeded_time)
+    autoscaler.unneeded_since_ = dict.fromkeys(range(100, 100 + before), 0.0)
+    assert autoscaler._unneeded_limit() == limit, why
+
+
+def test_the_limit_stops_the_simulation_of_more_candidates() -> None:
+    c = cluster()
+    for _ in range(6):
+        ready(c)  # six empty nodes
+    autoscaler = ca(max_empty_bulk_delete=1, scale_down_delay_after_add=0)
+    plan = autoscaler.step(c, 0.0, RNG)
+    assert len(autoscaler.unneeded_since_) == 2  # 0 + 2 x 1
+    assert "2 unneeded nodes found" in plan.note
+    autoscaler.step(c, 10.0, RNG)
+    assert len(autoscaler.unneeded_since_) == 4  # 2 + 2 x 1
