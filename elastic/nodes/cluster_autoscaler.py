@@ -518,13 +518,13 @@ class ClusterAutoscaler:
         state = cluster.node_state
         ready = rows[state[rows] == READY]
         draining = rows[state[rows] == DRAINING]
+        moves = _Moves(cluster, rows, room, placed, cluster.schedulable())
         # pods of nodes being drained will need a place: put them in the snapshot first
-        destinations = cluster.schedulable().copy()
         for row in draining.tolist():
-            self._place_pods(cluster, int(row), room, placed, destinations, rows)
+            moves.move(int(row), undo=False)
         # candidates: our ready nodes, previously unneeded first (planner order)
         ours = ready[frame.group[ready] >= 0]
-        utilization = self._utilization(cluster, ours, room)
+        utilization = self._utilization(cluster, ours, moves.headroom())
         candidates = ours[utilization < self.scale_down_utilization_threshold]
         ids = cluster.node_id[candidates]
         known = np.array([self.unneeded_since_.get(int(i), np.inf) for i in ids.tolist()])
@@ -540,21 +540,14 @@ class ClusterAutoscaler:
             if len(unneeded) >= limit:
                 frame.notes.append(f"{limit} unneeded nodes found: no more simulated this loop")
                 break
-            if int(cluster.node_id[row]) in self.unremovable_until_:
+            node = int(cluster.node_id[row])
+            if node in self.unremovable_until_:
                 continue
-            trial, trial_placed = room.copy(), placed.copy()
-            elsewhere = destinations.copy()
-            elsewhere[row] = False
-            moved = self._place_pods(cluster, row, trial, trial_placed, elsewhere, rows)
+            moved = moves.move(row)
             if moved is None:
-                self.unremovable_until_[int(cluster.node_id[row])] = (
-                    now + self.unremovable_node_recheck_timeout
-                )
+                self.unremovable_until_[node] = now + self.unremovable_node_recheck_timeout
                 continue
             # the node's pods stay moved for the next candidates; it takes no more pods
-            room[:], placed[:] = trial, trial_placed
-            destinations[row] = False
-            node = int(cluster.node_id[row])
             unneeded[node] = self.unneeded_since_.get(node, now)
             if moved == 0:
                 empty.add(node)
@@ -588,33 +581,6 @@ class ClusterAutoscaler:
         )
         utilization: NDArray[np.float64] = share.max(axis=1, initial=0.0)
         return utilization
-
-    def _place_pods(
-        self,
-        cluster: ClusterState,
-        row: int,
-        room: NDArray[np.int64],
-        placed: NDArray[np.int64],
-        destinations: NDArray[np.bool_],
-        order: NDArray[np.int64],
-    ) -> int | None:
-        """Move the non-daemon pods of ``row`` (bound ones and those the simulation put
-        there) onto ``destinations`` in ``room`` (first fit in ``order``: the live rows,
-        oldest node first); how many moved, or None when one does not fit."""
-        node = int(cluster.node_id[row])
-        specs = [
-            int(cluster.pod_spec[r])
-            for r in (cluster.pod_row(p) for p in cluster.pods_on(node))
-            if cluster.pod_state[r] == BOUND and not cluster.daemon[cluster.pod_spec[r]]
-        ]
-        counts = np.bincount(np.array(specs, dtype=np.int64), minlength=len(cluster.specs))
-        counts += placed[row]
-        for s in np.flatnonzero(counts).tolist():
-            mask = destinations & cluster.admits[s, cluster.node_template]
-            n = int(counts[s])
-            if _fill(room, mask, cluster.requests[s], n, order, placed[:, s]) < n:
-                return None
-        return int(counts.sum())
 
     def _cooldown(self, now: float) -> str:
         if self.last_scale_up_ + self.scale_down_delay_after_add > now:
@@ -674,6 +640,111 @@ class ClusterAutoscaler:
             for r in removals:
                 del self.unneeded_since_[r.node]
         return removals
+
+
+class _Moves:
+    """The scale-down simulation's snapshot: where the pods of removed nodes would go.
+
+    Pods go first fit onto the destination nodes in node age order (upstream's
+    snapshot starts from a rotating node instead). Within one loop the free room
+    only shrinks and destinations only go away, except when a candidate whose
+    pods do not all fit is undone; so each spec keeps the first position that may
+    still take one of its pods, and one loop costs about a pass over the nodes plus
+    one step per pod moved, in plain Python over small lists.
+    """
+
+    def __init__(
+        self,
+        cluster: ClusterState,
+        order: NDArray[np.int64],
+        room: NDArray[np.int64],
+        placed: NDArray[np.int64],
+        destinations: NDArray[np.bool_],
+    ) -> None:
+        self.cluster = cluster
+        self.order = order
+        self.position = {row: i for i, row in enumerate(order.tolist())}
+        self.room: list[list[int]] = room[order].tolist()
+        self.placed: list[list[int]] = placed[order].tolist()
+        self.open: list[bool] = destinations[order].tolist()
+        templates = cluster.node_template[order]
+        self.admits: list[list[bool]] = [
+            cluster.admits[s, templates].tolist() for s in range(len(cluster.specs))
+        ]
+        self.requests: list[list[int]] = cluster.requests.tolist()
+        self.first = [0] * len(cluster.specs)
+        self._room = room
+
+    def headroom(self) -> NDArray[np.int64]:
+        """Free room per row now, as the cluster's rows."""
+        room = self._room.copy()
+        room[self.order] = np.array(self.room, dtype=np.int64).reshape(len(self.order), 3)
+        return room
+
+    def _pods(self, row: int, position: int) -> list[int]:
+        """Per spec: the non-daemon pods of ``row``, bound or put there by the simulation."""
+        cluster = self.cluster
+        counts = list(self.placed[position])
+        for pod in cluster.pods_on(int(cluster.node_id[row])):
+            r = cluster.pod_row(pod)
+            spec = int(cluster.pod_spec[r])
+            if cluster.pod_state[r] == BOUND and not cluster.daemon[spec]:
+                counts[spec] += 1
+        return counts
+
+    def move(self, row: int, *, undo: bool = True) -> int | None:
+        """Move the pods of the node at ``row`` elsewhere; it takes no pods after. How many
+        moved, or None when one does not fit (then, with ``undo``, nothing moved)."""
+        at = self.position[row]
+        counts = self._pods(row, at)
+        self.open[at] = False
+        taken: list[tuple[int, int, int]] = []  # (position, spec, pods) to undo
+        for spec, count in enumerate(counts):
+            if count and not self._fill(spec, count, taken):
+                if undo:
+                    self._undo(taken, at)
+                return None
+        return sum(counts)
+
+    def _fill(self, spec: int, count: int, taken: list[tuple[int, int, int]]) -> bool:
+        cpu, memory, slots = self.requests[spec]
+        admits, room, open_ = self.admits[spec], self.room, self.open
+        p, last = self.first[spec], len(room)
+        while count and p < last:
+            if open_[p] and admits[p]:
+                free = room[p]
+                fit = min(
+                    free[0] // cpu if cpu else count,
+                    free[1] // memory if memory else count,
+                    free[2] // slots if slots else count,
+                )
+                if fit > 0:
+                    k = min(fit, count)
+                    free[0] -= k * cpu
+                    free[1] -= k * memory
+                    free[2] -= k * slots
+                    self.placed[p][spec] += k
+                    taken.append((p, spec, k))
+                    count -= k
+                    if fit > k:
+                        break  # room left here for the next pod of this spec
+            p += 1
+        self.first[spec] = p
+        return count == 0
+
+    def _undo(self, taken: list[tuple[int, int, int]], at: int) -> None:
+        """Take back a failed move: the room it took, and the node at ``at`` open again
+        (a spec's first position may now be any of these)."""
+        self.open[at] = True
+        for p, spec, k in taken:
+            cpu, memory, slots = self.requests[spec]
+            free = self.room[p]
+            free[0] += k * cpu
+            free[1] += k * memory
+            free[2] += k * slots
+            self.placed[p][spec] -= k
+        lowest = min([at, *(p for p, _, _ in taken)])
+        self.first = [min(f, lowest) for f in self.first]
 
 
 def _capacity(free: NDArray[np.int64], request: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -544,3 +544,23 @@ def test_the_limit_stops_the_simulation_of_more_candidates() -> None:
     assert "2 unneeded nodes found" in plan.note
     autoscaler.step(c, 10.0, RNG)
     assert len(autoscaler.unneeded_since_) == 4  # 2 + 2 x 1
+
+
+def test_a_candidate_whose_move_failed_is_a_destination_again_for_the_next() -> None:
+    # the older node (large) holds a pod that may run on large nodes only: its move fails
+    # and is undone; the younger small node's pod must then be able to go to the large one
+    pinned = PodSpec(
+        "pinned",
+        Resources.parse(cpu="100m", memory="128Mi"),
+        node_selector={"node.kubernetes.io/instance-type": "m5.xlarge"},
+    )
+    c = cluster(WEB, pinned)
+    large = c.add_node("large", 0.0)
+    c.set_node_state(large, READY, 0.0)
+    c.bind(c.add_pod("web", 0.0), large, 0.0)
+    c.bind(c.add_pod("pinned", 0.0), large, 0.0)
+    small = ready(c, pods=1)
+    autoscaler = ca(groups=[NodeGroup(SMALL, max_size=5), NodeGroup(LARGE, max_size=5)])
+    autoscaler.step(c, 0.0, RNG)
+    assert large in autoscaler.unremovable_until_  # its pinned pod fits nowhere else
+    assert small in autoscaler.unneeded_since_  # its pod fits on the large node
