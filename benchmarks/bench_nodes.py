@@ -83,7 +83,7 @@ METRICS = (
 )
 
 
-def traces(days: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def traces(days: int) -> dict[str, np.ndarray]:
     """Per-minute counts of each trace, ``days`` long."""
     found = {}
     _, nasa = load_trace("nasa-1995-jul09")

@@ -96,10 +96,19 @@ class NodeLevel:
             )
         if self.autoscaler is not None:
             check_number(self.autoscaler.interval, "autoscaler.interval", owner=owner, gt=0)
-        names = {t.name for t in self.all_templates()}
+        templates = self.all_templates()
+        names = {t.name for t in templates}
         if not names:
             raise ParameterError(
                 "templates", self.templates, "at least one node template", owner=owner
+            )
+        if not any(t.admits(self.pod) for t in templates):
+            raise ParameterError(
+                "pod",
+                self.pod.name,
+                "a pod some node template can run; "
+                + "; ".join(f"{t.name}: {_refusal(self.pod, t)}" for t in templates),
+                owner=owner,
             )
         nodes = dict(self.initial_nodes)
         for name, count in nodes.items():
@@ -155,3 +164,20 @@ class NodeLevel:
                 self.spot_notice,
             ),
         )
+
+
+def _refusal(pod: PodSpec, template: NodeTemplate) -> str:
+    """Why a node of ``template`` cannot run ``pod``, in words."""
+    if not all(template.labels.get(k) == v for k, v in pod.node_selector.items()):
+        return f"its labels do not match the node selector {dict(pod.node_selector)}"
+    if not all(r.matches(template.labels) for r in pod.affinity):
+        return "its labels do not meet the pod's node affinity"
+    if not pod.accepts(template.labels, template.taints):
+        return f"the pod does not tolerate its taints {[str(t.key) for t in template.taints]}"
+    need, room = pod.requests, template.allocatable
+    short = [
+        f"{name} {want} > {have}"
+        for name, want, have in zip(("cpu (m)", "memory (bytes)", "pods"), need, room, strict=True)
+        if want > have
+    ]
+    return "the pod asks more than it allocates: " + ", ".join(short)

@@ -316,3 +316,20 @@ def test_the_fidelities_agree_on_the_node_level_when_the_pods_do(seed: int) -> N
     assert np.array_equal(request.ready, fluid.ready)
     assert request.totals["pod_pending_p99"] == fluid.totals["pod_pending_p99"]
     assert request.conserved() and fluid.conserved()
+
+
+@pytest.mark.parametrize(
+    ("pod", "why"),
+    [
+        (PodSpec("big", Resources.parse(cpu="2", memory="1Gi")), r"cpu \(m\) 2000 > 1930"),
+        (
+            PodSpec("arm", POD.requests, node_selector={"kubernetes.io/arch": "arm64"}),
+            "node selector",
+        ),
+    ],
+)
+def test_a_pod_no_node_template_can_run_is_refused_saying_why_for_each(
+    pod: PodSpec, why: str
+) -> None:
+    with pytest.raises(ParameterError, match=f"pod='{pod.name}'.*general: .*{why}"):
+        NodeLevel(pod, templates=(NODE, SPOT), initial_nodes={"general": 1})
