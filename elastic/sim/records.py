@@ -110,7 +110,9 @@ def percentiles_of_sorted(values: FloatArray, q: Sequence[float]) -> list[float]
     return percentiles_by_rank(values.item, len(values), q)
 
 
-def percentiles_by_rank(value_at: Callable[[int], float], count: int, q: Sequence[float]) -> list[float]:
+def percentiles_by_rank(
+    value_at: Callable[[int], float], count: int, q: Sequence[float]
+) -> list[float]:
     """:func:`percentiles_of_sorted` of ``count`` sorted values, the ``i``-th being ``value_at(i)``.
 
     For values kept in another form than an array (counts of distinct values).

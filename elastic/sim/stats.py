@@ -177,7 +177,7 @@ class RoundedCounts:
     """How many times each duration occurred, durations rounded down to 11 significant bits.
 
     Bounded whatever the count: a duration from 2**-20 s (about 1 µs) to
-    2**40 s (35,000 years) is one of 60 × 1,024 rounded values (1,024 per
+    2**40 s (35,000 years) is one of 60 * 1,024 rounded values (1,024 per
     power of two), and one below 2**-20 s counts as 0. Rounding down to 11
     significant bits loses less than 2**-10 (0.1 %) of a duration, and
     none of one that is a whole number of seconds up to 2,048, or of any
