@@ -223,6 +223,14 @@ class RunResult:
         """
         return result_plot.plot(self, path)
 
+    def plot_nodes(self, path: str | Path | None = None) -> Any:
+        """A run with nodes: nodes by instance type, pods pending, cost by category.
+
+        Needs matplotlib (the ``plot`` extra). Returns the figure; saves it
+        to ``path`` when given (:func:`elastic.sim.result_plot.plot_nodes`).
+        """
+        return result_plot.plot_nodes(self, path)
+
     # --- in numbers ---------------------------------------------------------------------------
 
     def demand(self) -> IntArray:
