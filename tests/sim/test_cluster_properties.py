@@ -27,6 +27,7 @@ from elastic.nodes import Launch, NodePlan, NodeTemplate, PodSpec, Removal, Reso
 from elastic.nodes.cluster import BOUND
 from elastic.policies import TargetTracking
 from elastic.sim import Constant, Poisson, ReplicaSpec, Scenario
+from elastic.sim.node_cost import request_weight
 from elastic.sim.node_level import NodeLevel
 from elastic.sim.result import RunResult
 from elastic.sim.run import Simulation
@@ -138,6 +139,8 @@ class Watched:
     evicted: set[int] = field(default_factory=set)
     killed: dict[int, int] = field(default_factory=dict)  # pod: its node
     killing_nodes: set[int] = field(default_factory=set)  # ended killing pods never evicted
+    bound: dict[int, tuple[int, float]] = field(default_factory=dict)  # pod: (node, since)
+    held: dict[int, Fraction] = field(default_factory=dict)  # node: pod-seconds bound there
     problems: list[str] = field(default_factory=list)
 
 
@@ -152,6 +155,24 @@ def watched(scenario: Scenario, loop: DecisionLoop, seed: int, fidelity: str) ->
         seen.lives[node] = [cluster.templates[cluster.node_template[row]], 0.0, None, False]
 
     add_node, remove_node, stop = cluster.add_node, cluster.remove_node, ledger.stop
+    bind, remove_pod = cluster.bind, cluster.remove_pod
+    for node in cluster:
+        for pod in cluster.pods_on(node):
+            seen.bound[pod] = (node, 0.0)
+
+    def unbound(pod: int, now: float) -> None:
+        node, since = seen.bound.pop(pod)
+        seen.held[node] = seen.held.get(node, Fraction(0)) + Fraction(now) - Fraction(since)
+
+    def binding(pod: int, node: int, now: float) -> None:
+        bind(pod, node, now)
+        seen.bound[pod] = (node, now)
+
+    def removing_pod(pod: int, now: float) -> None:
+        if pod in seen.bound:
+            unbound(pod, now)
+        remove_pod(pod, now)
+
     pod_evicted, pod_killed = backend.pod_evicted, backend.pod_killed
 
     def adding(template: str, now: float) -> int:
@@ -166,6 +187,8 @@ def watched(scenario: Scenario, loop: DecisionLoop, seed: int, fidelity: str) ->
         if any(seen.killed.get(p) == node and p not in seen.evicted for p in seen.killed):
             seen.killing_nodes.add(node)
         seen.lives[node][2] = now
+        for pod in cluster.pods_on(node):
+            unbound(pod, now)
         return remove_node(node, now)
 
     def stopping(unit: str, time: float, *, interrupted: bool = False) -> None:
@@ -183,6 +206,7 @@ def watched(scenario: Scenario, loop: DecisionLoop, seed: int, fidelity: str) ->
         pod_killed(pod, t)
 
     cluster.add_node, cluster.remove_node, ledger.stop = adding, removing, stopping
+    cluster.bind, cluster.remove_pod = binding, removing_pod
     backend.pod_evicted, backend.pod_killed = evicting, killing
     return seen
 
@@ -226,6 +250,19 @@ def test_two_level_runs_keep_their_books(case: tuple[Scenario, DecisionLoop, int
     assert split["nodes"] == result.bill
     assert split["nodes"] == sum(split["allocated"].values(), Decimal(0)) + split["idle"]
     assert split["idle"] >= 0 and all(v >= 0 for v in split["allocated"].values())
+    #     each node's bill by the share of its life its pods held, written out from the bindings
+    until, level = scenario.duration, scenario.nodes
+    assert level is not None
+    for node, since in seen.bound.values():  # still bound at the end
+        seen.held[node] = seen.held.get(node, Fraction(0)) + Fraction(until) - Fraction(since)
+    allocated = Fraction(0)
+    for node, (template, start, end, cut) in seen.lives.items():
+        life = Fraction(until if end is None else min(end, until)) - Fraction(start)
+        if life > 0:
+            bill = charge(template, start, end, cut, until)
+            weight = request_weight(level.pod.requests, template)
+            allocated += bill * weight * seen.held.get(node, Fraction(0)) / life
+    assert abs(Fraction(split["allocated"]["web"]) - allocated) <= Fraction(1, 10**18)
     # (c) no node ends under a pod it did not evict or kill; evictions are counted, and a
     #     node that killed pods it had not evicted failed (or was taken at its interruption)
     assert not seen.problems, seen.problems
