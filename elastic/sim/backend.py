@@ -22,6 +22,8 @@ from typing import ClassVar, NamedTuple, Protocol
 import simpy
 
 from elastic.core.frozen import fast_init
+from elastic.cost.ledger import Ledger
+from elastic.sim.node_cost import CostSplit
 from elastic.sim.stats import LatencyHistogram
 
 __all__ = ["Backend", "EventBackend", "FleetState", "Outcomes"]
@@ -107,6 +109,11 @@ class Backend(Protocol):
         """The node level at ``t``: nodes, unscheduled pods, utilization (empty without nodes)."""
         ...
 
+    def cost_split(self, ledger: Ledger, until: float) -> CostSplit | None:
+        """The bill up to ``until`` split into the workloads' allocated cost and idle (None
+        without nodes)."""
+        ...
+
 
 class EventBackend:
     """The time keeping of a backend whose changes are SimPy events.
@@ -119,6 +126,9 @@ class EventBackend:
 
     def cluster(self, t: float) -> dict[str, float]:
         return {}
+
+    def cost_split(self, ledger: Ledger, until: float) -> CostSplit | None:
+        return None
 
     def dispatch(self, until: float) -> None:
         """Hand the arrivals before ``until`` to the system."""

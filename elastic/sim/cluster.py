@@ -21,8 +21,9 @@ same SimPy environment. What it adds:
 
 from __future__ import annotations
 
-from elastic.cost.ledger import CostObserver
+from elastic.cost.ledger import CostObserver, Ledger
 from elastic.sim.fleet import PROVISIONING, Fleet, Replica
+from elastic.sim.node_cost import CostSplit
 from elastic.sim.node_plane import NodePlane
 from elastic.sim.randomness import Streams
 from elastic.sim.scenario import Scenario
@@ -116,7 +117,10 @@ class ClusterFleet(Fleet):
     # --- what a run reports ---------------------------------------------------------------------
 
     def cluster(self, t: float) -> dict[str, float]:
-        return self.plane.series()
+        return self.plane.series(t)
+
+    def cost_split(self, ledger: Ledger, until: float) -> CostSplit:
+        return self.plane.cost_split(ledger.by_unit(until=until), until)
 
     def totals(self) -> dict[str, float]:
         return super().totals() | self.plane.totals()

@@ -57,6 +57,7 @@ from elastic.sim.fluid_arrivals import ArrivalBatches, MeanField
 from elastic.sim.fluid_backlog import Ticks, backlog_recursion
 from elastic.sim.fluid_latency import LatencyMix
 from elastic.sim.limits import MAX_FLUID_TICKS
+from elastic.sim.node_cost import CostSplit
 from elastic.sim.randomness import Streams
 from elastic.sim.records import QUANTILES
 from elastic.sim.scenario import Scenario
@@ -700,6 +701,9 @@ class FluidFleet:
 
     def cluster(self, t: float) -> dict[str, float]:
         return {}
+
+    def cost_split(self, ledger: Ledger, until: float) -> CostSplit | None:
+        return None
 
     def latency(self) -> LatencyHistogram:
         return self._latencies.histogram()

@@ -30,6 +30,7 @@ import simpy
 from elastic.cost.ledger import Ledger
 from elastic.sim.distributions import Constant
 from elastic.sim.fluid import FluidFleet, _Unit
+from elastic.sim.node_cost import CostSplit
 from elastic.sim.node_plane import NodePlane
 from elastic.sim.randomness import Streams
 from elastic.sim.scenario import Scenario
@@ -167,7 +168,10 @@ class FluidClusterFleet(FluidFleet):
     # --- what a run reports ---------------------------------------------------------------------
 
     def cluster(self, t: float) -> dict[str, float]:
-        return self.plane.series()
+        return self.plane.series(t)
+
+    def cost_split(self, ledger: Ledger, until: float) -> CostSplit:
+        return self.plane.cost_split(ledger.by_unit(until=until), until)
 
     def totals(self) -> dict[str, float]:
         return super().totals() | self.plane.totals()

@@ -19,7 +19,8 @@ pods and requests, never on the load within an interval).
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
+from decimal import Decimal
 from typing import Any, Protocol
 
 import numpy as np
@@ -37,9 +38,11 @@ from elastic.nodes.cluster import (
 )
 from elastic.nodes.plan import NodePlan
 from elastic.nodes.scheduler import Scheduler
+from elastic.sim.node_cost import CostSplit, NodeCosts
 from elastic.sim.node_level import NodeLevel
 from elastic.sim.randomness import Streams
 from elastic.sim.records import percentiles_of_sorted
+from elastic.sim.stats import RoundedCounts
 
 __all__ = ["NodePlane", "PodHost"]
 
@@ -88,7 +91,10 @@ class NodePlane:
         # a replacing launch: the new nodes not ready yet, and the nodes they replace
         self._replacing: list[tuple[set[int], tuple[int, ...]]] = []
         self._pass_due = False
-        self.pending_seconds: list[float] = []  # per binding: how long the pod was pending
+        # how long each bound pod was pending: over the run (bounded), and in this interval
+        self.pending = RoundedCounts()
+        self._interval_pending: list[float] = []
+        self.costs = NodeCosts(self.cluster.templates, self.cluster.specs)
         self.counts = dict.fromkeys(
             ("launched", "terminated", "failures", "interruptions", "evictions"), 0
         )
@@ -127,9 +133,12 @@ class NodePlane:
             if cluster.pod_state[row] != PENDING
             else None
         )
+        spec = int(cluster.pod_spec[row])
         cluster.remove_pod(pod, t)
-        if node is not None and node in self._draining and not cluster.pods_on(node):
-            self._terminate_node(node)
+        if node is not None:
+            self.costs.changed(node, spec, -1, t)
+            if node in self._draining and not cluster.pods_on(node):
+                self._terminate_node(node)
         self._schedule_soon()
 
     def gone_at(self, pod: int, t: float) -> None:
@@ -160,8 +169,12 @@ class NodePlane:
             return
         bound = []
         for pod, node in self.scheduler.schedule(cluster, now).bindings:
-            self.pending_seconds.append(now - float(cluster.pending_since[cluster.pod_row(pod)]))
+            row = cluster.pod_row(pod)
+            wait = now - float(cluster.pending_since[row])
+            self.pending.add(wait)
+            self._interval_pending.append(wait)
             cluster.bind(pod, node, now)
+            self.costs.changed(node, int(cluster.pod_spec[row]), +1, now)
             bound.append(pod)
         if bound:
             self.host.pods_bound(bound, now, started=started)
@@ -171,7 +184,8 @@ class NodePlane:
     def _launch(self, template: str, *, ready: bool = False) -> int:
         cluster, now = self.cluster, self.env.now
         node = cluster.add_node(template, now)
-        self.ledger.start(f"node{node}", template, now)
+        self.ledger.start(_unit(node), template, now)
+        self.costs.launched(node, int(cluster.node_template[cluster.row_of(node)]), now)
         if ready:
             cluster.set_node_state(node, REGISTERED, now)
             cluster.set_node_state(node, READY, now)
@@ -226,8 +240,9 @@ class NodePlane:
         self._draining.discard(node)
         for pod in cluster.pods_on(node):
             self.host.pod_killed(pod, now)
+        self.costs.terminated(node, now)
         cluster.remove_node(node, now)
-        self.ledger.stop(f"node{node}", now, interrupted=interrupted)
+        self.ledger.stop(_unit(node), now, interrupted=interrupted)
         self.counts["terminated"] += 1
         self._replacing = [(new, old) for new, old in self._replacing if node not in new]
 
@@ -288,20 +303,29 @@ class NodePlane:
 
     # --- what a run reports -----------------------------------------------------------------------
 
-    def series(self) -> dict[str, float]:
-        """The node level now.
+    def series(self, t: float) -> dict[str, float]:
+        """The node level at ``t``, a control interval's end (called once per interval, in order).
 
         ``nodes`` (live: launching to draining), ``nodes_ready``,
         ``nodes_starting`` (launching or registered), ``nodes_draining``;
+        ``nodes:<template>``, the live nodes of each template;
         ``pods_unscheduled`` (pending, bound to no node); over ready nodes,
         ``cpu_requested`` and ``memory_requested`` (shares of allocatable, NaN
         without a ready node) and ``stranded_cpu``: vCPU left free on ready
         nodes where the workload's pod no longer fits (another resource or
-        the pod count is exhausted there).
+        the pod count is exhausted there). Of the interval since the previous
+        call: ``pods_bound`` and the exact ``pod_pending_p99`` of their
+        pending times (NaN when none was bound), and ``allocated_share``,
+        the requested share of the interval's node cost at list prices
+        (:meth:`~elastic.sim.node_cost.NodeCosts.interval_share`).
         """
         c = self.cluster
         rows = c.node_rows()
         states = c.node_state[rows]
+        by_template = np.bincount(c.node_template[rows], minlength=len(c.templates))
+        waits = np.sort(np.array(self._interval_pending))
+        self._interval_pending.clear()
+        p99 = percentiles_of_sorted(waits, [99])[0] if waits.size else float("nan")
         ready = rows[states == READY]
         allocatable = c.allocatable[ready].sum(axis=0)
         requested = c.requested[ready].sum(axis=0)
@@ -316,14 +340,19 @@ class NodePlane:
             "cpu_requested": _share(requested[0], allocatable[0]),
             "memory_requested": _share(requested[1], allocatable[1]),
             "stranded_cpu": float(room[blocked, 0].sum()) / 1000,
+            **{f"nodes:{t.name}": float(n) for t, n in zip(c.templates, by_template, strict=True)},
+            "pods_bound": float(waits.size),
+            "pod_pending_p99": p99,
+            "allocated_share": self.costs.interval_share(t),
         }
 
     def totals(self) -> dict[str, float]:
         """Counts over the run: nodes launched (not the initial ones) and terminated, node
-        failures and Spot interruptions, pods evicted, and the pods' pending time."""
+        failures and Spot interruptions, pods evicted, and the pods' pending time (its
+        percentiles are those of the times rounded down to 11 significant bits: within
+        0.1 % below the exact ones, see :class:`~elastic.sim.stats.RoundedCounts`)."""
         counts = self.counts
-        waits = np.sort(np.array(self.pending_seconds))
-        p50, p99 = percentiles_of_sorted(waits, [50, 99]) if waits.size else [float("nan")] * 2
+        p50, p99 = self.pending.percentiles([50, 99])
         return {
             "nodes_launched": counts["launched"],
             "nodes_terminated": counts["terminated"],
@@ -333,6 +362,17 @@ class NodePlane:
             "pod_pending_p50": p50,
             "pod_pending_p99": p99,
         }
+
+    def cost_split(self, bills: Mapping[str, Decimal], until: float) -> CostSplit:
+        """The node bill split into each workload's allocated cost and idle, at the run's
+        end (``bills``: the ledger's by unit up to ``until``)."""
+        by_node = {node: bills[_unit(node)] for node in self.costs.nodes() if _unit(node) in bills}
+        return self.costs.split(by_node, until=until)
+
+
+def _unit(node: int) -> str:
+    """A node's unit in the ledger."""
+    return f"node{node}"
 
 
 def _share(part: float, whole: float) -> float:

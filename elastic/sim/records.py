@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -18,6 +18,7 @@ __all__ = [
     "IntervalRecord",
     "RunFacts",
     "latency_fields",
+    "percentiles_by_rank",
     "percentiles_of_sorted",
 ]
 
@@ -106,15 +107,30 @@ def percentiles_of_sorted(values: FloatArray, q: Sequence[float]) -> list[float]
     >>> percentiles_of_sorted(np.array([1.0, 2.0, 3.0, 4.0]), [50, 95, 100])
     [2.5, 3.85, 4.0]
     """
-    last = len(values) - 1
+    return percentiles_by_rank(values.item, len(values), q)
+
+
+def percentiles_by_rank(
+    value_at: Callable[[int], float], count: int, q: Sequence[float]
+) -> list[float]:
+    """:func:`percentiles_of_sorted` of ``count`` sorted values, the ``i``-th being ``value_at(i)``.
+
+    For values kept in another form than an array (counts of distinct values).
+
+    Examples
+    --------
+    >>> percentiles_by_rank([1.0, 2.0, 3.0, 4.0].__getitem__, 4, [50, 95, 100])
+    [2.5, 3.85, 4.0]
+    """
+    last = count - 1
     points = []
     for p in q:
         position = last * (p / 100)
         if position >= last:
-            points.append(values.item(last))
+            points.append(value_at(last))
             continue
         below = math.floor(position)
-        low, high = values.item(below), values.item(below + 1)
+        low, high = value_at(below), value_at(below + 1)
         t = position - below
         points.append(high - (high - low) * (1 - t) if t >= 0.5 else low + (high - low) * t)
     return points

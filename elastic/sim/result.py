@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from elastic.core.types import Decision
 from elastic.cost.ledger import Ledger
+from elastic.errors import ParameterError
 from elastic.evaluate import (
     attainment,
     demand_replicas,
@@ -30,6 +31,7 @@ from elastic.evaluate import (
     theta_u,
 )
 from elastic.sim import result_io, result_plot
+from elastic.sim.node_cost import CostSplit
 from elastic.sim.records import COUNTS, FLOATS, SERIES, IntervalRecord, RunFacts
 from elastic.sim.scenario import Scenario
 from elastic.sim.stats import LatencyHistogram
@@ -96,6 +98,7 @@ class RunResult:
     cost_per_interval: FloatArray
     offered: FloatArray | None = None
     cluster: dict[str, FloatArray] = field(default_factory=dict)
+    split: CostSplit | None = None
 
     @classmethod
     def from_records(
@@ -130,6 +133,11 @@ class RunResult:
             key: np.array([r.cluster.get(key, math.nan) for r in records]) for key in cluster_names
         }
         _, per_interval = ledger.by_time(scenario.control_interval, until=scenario.duration)
+        if "allocated_share" in cluster:  # a run with nodes: its cost per interval, by category
+            share = np.nan_to_num(cluster["allocated_share"])
+            cost = np.asarray(per_interval, dtype=np.float64)
+            cluster["cost_allocated"] = cost * share
+            cluster["cost_idle"] = cost - cluster["cost_allocated"]
         return cls(
             offered=offered_rate(scenario.workload.mean_rate, series["start"], series["end"]),
             scenario=scenario,
@@ -148,6 +156,25 @@ class RunResult:
     def cost(self) -> Decimal:
         """What the run was billed, in dollars."""
         return self.bill
+
+    def cost_split(self) -> dict[str, Any]:
+        """A run with nodes: its bill split as cost-allocation tools split it.
+
+        ``{"nodes": bill, "allocated": {workload: cost}, "idle": cost}`` in
+        Decimal dollars, with ``nodes == sum(allocated.values()) + idle``
+        exactly: each node's bill is split by the time-averaged share of
+        its capacity that the pods bound to it requested, with OpenCost's
+        CPU and memory prices (:mod:`elastic.sim.node_cost`); idle is what
+        no pod requested, the system reservation included. Per interval,
+        ``cluster["cost_allocated"]`` and ``cluster["cost_idle"]`` (floats,
+        at list prices) are for plotting. A run without nodes has no split:
+        a ``ParameterError``.
+        """
+        if self.split is None:
+            raise ParameterError(
+                "cost_split", None, "a run with nodes (Scenario(nodes=...))", owner="RunResult"
+            )
+        return self.split.as_dict()
 
     # --- saving and reading back (elastic.sim.result_io) -----------------------------------
 
@@ -196,6 +223,14 @@ class RunResult:
         """
         return result_plot.plot(self, path)
 
+    def plot_nodes(self, path: str | Path | None = None) -> Any:
+        """A run with nodes: nodes by instance type, pods pending, cost by category.
+
+        Needs matplotlib (the ``plot`` extra). Returns the figure; saves it
+        to ``path`` when given (:func:`elastic.sim.result_plot.plot_nodes`).
+        """
+        return result_plot.plot_nodes(self, path)
+
     # --- in numbers ---------------------------------------------------------------------------
 
     def demand(self) -> IntArray:
@@ -229,7 +264,12 @@ class RunResult:
         intervals' ends: ``mean_environments`` and, of those,
         ``mean_busy_environments`` (running a request or starting cold) and
         ``mean_idle_environments`` (warm, waiting: what keep-alive and
-        provisioned concurrency pay for to avoid cold starts).
+        provisioned concurrency pay for to avoid cold starts). A run with
+        nodes adds its node level: ``node_cost`` (its bill), ``allocated_cost``
+        and ``idle_cost`` (:meth:`cost_split`), ``idle_share`` (idle over the
+        node cost), ``mean_nodes`` (live nodes at the intervals' ends),
+        ``nodes_launched``, ``nodes_terminated``, ``pods_evicted``,
+        ``pod_pending_p50`` and ``pod_pending_p99``.
         """
         t = self.totals
         cost = float(self.cost())
@@ -277,6 +317,31 @@ class RunResult:
             "scale_downs": float(actions["down"]),
             "mean_replicas": float(self.replicas.mean()),
             **environments,
+            **self._node_summary(),
+        }
+
+    def _node_summary(self) -> dict[str, float]:
+        split = self.split
+        if split is None:
+            return {}
+        t = self.totals
+        nodes = self.cluster.get("nodes")
+        return {
+            "node_cost": float(split.nodes),
+            "allocated_cost": float(sum(split.allocated.values(), Decimal(0))),
+            "idle_cost": float(split.idle),
+            "idle_share": split.idle_share,
+            "mean_nodes": float(nodes.mean()) if nodes is not None and len(nodes) else math.nan,
+            **{
+                name: float(t.get(name, math.nan))
+                for name in (
+                    "nodes_launched",
+                    "nodes_terminated",
+                    "pods_evicted",
+                    "pod_pending_p50",
+                    "pod_pending_p99",
+                )
+            },
         }
 
     def mean_wait(self) -> float:

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from elastic.core.types import Decision, Reason, Stage
 from elastic.errors import ElasticError, ParameterError
+from elastic.sim.node_cost import CostSplit
 from elastic.sim.records import ADDEDSERIES, FLOATS, SERIES, RunFacts
 from elastic.sim.stats import LatencyHistogram
 
@@ -42,6 +43,7 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         "series": {name: _listed(getattr(result, name)) for name in SERIES},
         "observed": {name: _listed(values) for name, values in result.observed.items()},
         "cluster": {name: _listed(values) for name, values in result.cluster.items()},
+        **({} if result.split is None else {"cost_split": result.split.to_dict()}),
         "decisions": [None if d is None else _decision(d) for d in result.decisions],
         "latency": result.latency.to_dict(),
     }
@@ -110,6 +112,7 @@ def _fields(data: Mapping[str, Any]) -> dict[str, Any]:
         **series,
         observed=observed,
         cluster=cluster,
+        split=None if data.get("cost_split") is None else CostSplit.from_dict(data["cost_split"]),
         decisions=[None if d is None else _undecision(d) for d in data["decisions"]],
     )
 

@@ -1,4 +1,5 @@
-"""A run drawn: its summary as HTML, and four panels of its time series (matplotlib)."""
+"""A run drawn: its summary as HTML, four panels of its time series, and a two-level run's
+node level in three more (matplotlib)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from elastic.errors import ParameterError
+
 if TYPE_CHECKING:
     from elastic.sim.result import RunResult
 
-__all__ = ["plot", "summary_html"]
+__all__ = ["plot", "plot_nodes", "summary_html"]
 
 
 def summary_html(result: RunResult) -> str:
@@ -61,6 +64,60 @@ def plot(result: RunResult, path: str | Path | None = None) -> Any:
     scaling.set_xlabel("hours")
     scaling.legend(loc="upper left")
     figure.suptitle(f"{result.facts.name or 'scenario'}: seed {result.seed}, {result.fidelity}")
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path)
+    return figure
+
+
+def plot_nodes(result: RunResult, path: str | Path | None = None) -> Any:
+    """Three panels of a run with nodes: nodes by instance type, pods pending, cost by category.
+
+    Live nodes of each template stacked; the pods bound to no node (and, on
+    the right axis, the p99 of the pending time of the pods bound in each
+    interval); each interval's cost stacked as allocated to the pods'
+    requests and idle. Needs matplotlib (the ``plot`` extra). Returns the
+    figure; saves it to ``path`` when given. A run without nodes is a
+    ``ParameterError``.
+    """
+    cluster = result.cluster
+    if "cost_allocated" not in cluster:
+        raise ParameterError(
+            "result", result.facts.name or "scenario", "a run with nodes", owner="plot_nodes"
+        )
+    plt = _pyplot()
+    hours = result.end / 3600
+    figure, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
+    nodes, pods, cost = axes
+    kinds = sorted(name for name in cluster if name.startswith("nodes:"))
+    nodes.stackplot(
+        hours,
+        *(cluster[name] for name in kinds),
+        labels=[name.removeprefix("nodes:") for name in kinds],
+        step="pre",
+    )
+    nodes.set_ylabel("nodes")
+    nodes.legend(loc="upper left", title="template")
+    pods.step(hours, cluster["pods_unscheduled"], where="pre", label="pods pending (no node)")
+    pods.set_ylabel("pods")
+    pods.legend(loc="upper left")
+    waits = pods.twinx()
+    waits.plot(hours, cluster["pod_pending_p99"], ".", color="gray", label="p99 pending time")
+    waits.set_ylabel("p99 pending time of the pods bound (s)")
+    waits.legend(loc="upper right")
+    cost.stackplot(
+        hours,
+        cluster["cost_allocated"],
+        cluster["cost_idle"],
+        labels=["allocated (requests)", "idle"],
+        step="pre",
+    )
+    cost.set_ylabel("cost per interval ($)")
+    cost.set_xlabel("hours")
+    cost.legend(loc="upper left")
+    figure.suptitle(
+        f"{result.facts.name or 'scenario'} nodes: seed {result.seed}, {result.fidelity}"
+    )
     figure.tight_layout()
     if path is not None:
         figure.savefig(path)

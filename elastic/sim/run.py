@@ -222,6 +222,7 @@ class Simulation:
             extra_totals=self.backend.totals(),
             latency=self.backend.latency(),
             ledger=self.ledger,
+            split=self.backend.cost_split(self.ledger, self.scenario.duration),
         )
 
 

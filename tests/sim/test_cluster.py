@@ -239,7 +239,7 @@ def test_the_node_level_is_recorded_per_interval_and_survives_json(fidelity: str
     assert cluster["pods_unscheduled"][at[90.0]] == 0
     back = RunResult.from_json(result.to_json())
     assert back.cluster.keys() == cluster.keys()
-    assert all(np.array_equal(back.cluster[k], cluster[k]) for k in cluster)
+    assert all(np.array_equal(back.cluster[k], cluster[k], equal_nan=True) for k in cluster)
 
 
 def node_autoscalers() -> dict[str, object]:
