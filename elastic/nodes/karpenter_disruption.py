@@ -26,11 +26,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from elastic.nodes.cluster import BOUND, DRAINING, READY, ClusterState
+from elastic.nodes.karpenter import CANDIDATE, PENDING_POD
 from elastic.nodes.karpenter_budgets import allowed_disruptions
 from elastic.nodes.plan import Launch, NodePlan, Removal
 
 if TYPE_CHECKING:
     from elastic.nodes.karpenter import Karpenter
+
+#: a command and the nodes its simulation placed pods on (they are nominated)
+_Found = tuple[NodePlan, tuple[int, ...]]
 
 __all__ = ["MAX_MULTI_NODE", "MIN_SPOT_TO_SPOT_OPTIONS", "RECHECK", "REPLACEMENT_TTL", "disrupt"]
 
@@ -55,7 +59,7 @@ class _Candidate:
     cost: float  # upstream's disruption cost: pods x lifetime remaining
 
 
-def disrupt(karpenter: Karpenter, cluster: ClusterState, now: float, *, pending: bool) -> NodePlan:
+def disrupt(karpenter: Karpenter, cluster: ClusterState, now: float) -> NodePlan:
     """Expired nodes (every step), then at most one disruption command (every poll period)."""
     live = set(cluster.node_id[cluster.node_rows()].tolist())
     karpenter.replacing_ = {
@@ -68,11 +72,6 @@ def disrupt(karpenter: Karpenter, cluster: ClusterState, now: float, *, pending:
     ):
         return NodePlan(removals=tuple(removals))
     karpenter.last_disruption_ = now
-    if pending:
-        return NodePlan(
-            removals=tuple(removals),
-            note="consolidation waits: pods are pending" if not removals else "",
-        )
     expired = {r.node for r in removals}
     pods = karpenter.pods_per_node(cluster)
     candidates = _candidates(karpenter, cluster, now, pods, expired)
@@ -81,8 +80,11 @@ def disrupt(karpenter: Karpenter, cluster: ClusterState, now: float, *, pending:
     if memo is not None and memo[1] == state and now - memo[0] < RECHECK:
         return NodePlan(removals=tuple(removals))
     for method in (_emptiness, _multi_node, _single_node):
-        plan = method(karpenter, cluster, now, candidates, expired)
-        if plan is not None:
+        found = method(karpenter, cluster, now, candidates, expired)
+        if found is not None:
+            plan, targets = found
+            for node in targets:  # the command's simulation nominates its target nodes
+                karpenter.nominated_[node] = now + karpenter.nomination
             karpenter.consolidated_ = None
             for launch in plan.launches:
                 karpenter.replacing_.update(dict.fromkeys(launch.replaces, now))
@@ -145,6 +147,8 @@ def _candidates(
         p = int(karpenter._pool_of[cluster.node_template[row]])
         if p < 0 or node in expired or node in karpenter.replacing_:
             continue
+        if node in karpenter.nominated_:  # statenode.go ValidateNodeDisruptable: nominated
+            continue
         pool = karpenter.node_pools[p]
         if pool.consolidate_after is None:
             continue
@@ -198,14 +202,14 @@ def _emptiness(
     now: float,
     candidates: list[_Candidate],
     expired: set[int],
-) -> NodePlan | None:
+) -> _Found | None:
     empty = [c for c in candidates if c.pods == 0]
     if not empty:
         return None
     chosen = _within(_budgets(karpenter, cluster, now, "Empty", expired), empty)
     if not chosen:
         return None
-    return NodePlan(removals=tuple(Removal(c.node, "empty") for c in chosen))
+    return NodePlan(removals=tuple(Removal(c.node, "empty") for c in chosen)), ()
 
 
 def _underutilized(candidates: list[_Candidate], karpenter: Karpenter) -> list[_Candidate]:
@@ -223,7 +227,7 @@ def _multi_node(
     now: float,
     candidates: list[_Candidate],
     expired: set[int],
-) -> NodePlan | None:
+) -> _Found | None:
     movable = _within(
         _budgets(karpenter, cluster, now, "Underutilized", expired),
         _underutilized(candidates, karpenter),
@@ -231,7 +235,7 @@ def _multi_node(
     if len(movable) < 2:
         return None
     low, high = 1, min(len(movable), MAX_MULTI_NODE) - 1
-    best: NodePlan | None = None
+    best: _Found | None = None
     while low <= high:
         mid = (low + high) // 2
         plan = _consolidate(karpenter, cluster, movable[: mid + 1])
@@ -248,7 +252,7 @@ def _single_node(
     now: float,
     candidates: list[_Candidate],
     expired: set[int],
-) -> NodePlan | None:
+) -> _Found | None:
     budget = _budgets(karpenter, cluster, now, "Underutilized", expired)
     for c in _underutilized(candidates, karpenter):
         if budget[c.pool] <= 0:
@@ -261,8 +265,14 @@ def _single_node(
 
 def _consolidate(
     karpenter: Karpenter, cluster: ClusterState, chosen: list[_Candidate]
-) -> NodePlan | None:
-    """Delete ``chosen`` (their pods fit elsewhere) or replace them by one cheaper node."""
+) -> _Found | None:
+    """Delete ``chosen`` (their pods fit elsewhere) or replace them by one cheaper node; the
+    plan and the nodes its simulation placed pods on.
+
+    The simulation (helpers.go ``SimulateScheduling``) places the candidates' pods with the
+    pods of nodes marked for deletion and the pending pods, in the queue's order. It fails
+    when a pod that is not pending is left unplaced, or when a candidate's pod would need a
+    node that is not initialized yet (``UninitializedNodeError``)."""
     ids = {c.node for c in chosen}
     rows = np.array([c.row for c in chosen], dtype=np.int64)
     pod_rows = np.flatnonzero(
@@ -271,12 +281,18 @@ def _consolidate(
         & np.isin(cluster.pod_node, rows)
         & ~cluster.daemon[cluster.pod_spec]
     )
-    specs = cluster.pod_spec[pod_rows]
-    result, _ = karpenter.pack(
-        cluster, karpenter.runs(cluster, specs, cluster.pod_id[pod_rows]), ids
-    )
-    if result.unplaced or len(result.claims) > 1:
+    groups = [pod_rows, karpenter.moving_rows(cluster), karpenter.pending_rows(cluster)]
+    runs, kinds = karpenter.kind_runs(cluster, groups)
+    result, targets = karpenter.pack(cluster, runs, ids)
+    if len(result.claims) > 1:
         return None
+    if any(kinds[run] != PENDING_POD for run in result.unplaced_runs):
+        return None
+    initialized = cluster.node_state[targets] == READY
+    for (_, row, _), run in zip(result.on_nodes, result.node_runs, strict=True):
+        if kinds[run] == CANDIDATE and not initialized[row]:
+            return None
+    nominated = tuple(sorted({int(cluster.node_id[targets[row]]) for _, row, _ in result.on_nodes}))
     templates = cluster.templates
     price = sum((templates[cluster.node_template[r]].price_per_hour for r in rows), Decimal(0))
     launched = Decimal(0)
@@ -334,5 +350,7 @@ def _consolidate(
         if not knob.worth(knob.saving(price, launched), knob.cost(len(pod_rows), share)):
             return None
     if launch:
-        return NodePlan(launches=launch, note=f"replacing {len(ids)} node(s) by a cheaper one")
-    return NodePlan(removals=tuple(Removal(n, reason) for n in sorted(ids)))
+        plan = NodePlan(launches=launch, note=f"replacing {len(ids)} node(s) by a cheaper one")
+    else:
+        plan = NodePlan(removals=tuple(Removal(n, reason) for n in sorted(ids)))
+    return plan, nominated

@@ -200,11 +200,14 @@ def test_no_replacement_that_is_not_cheaper() -> None:
     assert karpenter(budgets=[Budget("100%")]).step(cluster, 60.0, RNG).empty
 
 
-def test_pending_pods_hold_consolidation() -> None:
-    cluster, _ = cluster_with([("m5.large", 0)])
+def test_pending_pods_do_not_hold_emptiness() -> None:
+    # upstream's emptiness looks at nominations, not at pending pods: before a batch has
+    # planned the pending pod onto the empty node, the node is removed (the kube-scheduler
+    # would bind the pod first in a real cluster; the simulator binds it at once)
+    cluster, (node,) = cluster_with([("m5.large", 0)])
     cluster.add_pod("web", 0.0)
     plan = karpenter(budgets=[Budget("100%")]).step(cluster, 60.0, RNG)
-    assert not plan.removals and "pending" in plan.note
+    assert plan.removals == (Removal(node, "empty"),)
 
 
 @pytest.mark.parametrize(
@@ -362,3 +365,58 @@ def test_an_unchanged_cluster_is_not_simulated_again_for_5_minutes(
     cluster.remove_pod(cluster.pods_on(a)[0], 365.0)  # a change: look again at the next pass
     k.step(cluster, 370.0, RNG)
     assert len(calls) > counts[3]
+
+
+# --- what upstream's consolidation simulation counts (helpers.go SimulateScheduling) -------------
+
+
+def test_candidate_pods_may_not_rely_on_an_uninitialized_node() -> None:
+    # the only room for the candidate's pod is on a node still launching: upstream fails the
+    # simulation ("would schedule against uninitialized"); m5.large has no cheaper replacement
+    cluster, (node,) = cluster_with([("m5.large", 1)])
+    cluster.add_node("m5.large", 0.0)  # launching
+    k = karpenter(budgets=[Budget("100%")])
+    assert Removal(node, "underutilized") not in k.step(cluster, 60.0, RNG).removals
+
+
+def test_pods_of_a_node_being_replaced_are_simulated_in_consolidation() -> None:
+    # a node marked for deletion (waiting for its replacement) still has 2 pods: they are
+    # older than the candidate's pod and take the only ready room first, so the candidate
+    # cannot be deleted (its pod would need the in-flight replacement)
+    cluster, (replaced, quiet, busy) = cluster_with(
+        [("m5.large", 2), ("m5.large", 1), ("m5.large", 0)]
+    )
+    cluster.add_node("m5.large", 0.0)  # the replacement, launching
+    cluster.bind(cluster.add_pod("web", 55.0), busy, 55.0)  # busy: a pod event 5 s ago
+    k = karpenter(consolidate_after=30.0, budgets=[Budget("100%")])
+    k.replacing_[replaced] = 50.0
+    plan = k.step(cluster, 60.0, RNG)
+    assert Removal(quiet, "underutilized") not in plan.removals, plan
+
+
+def test_provisioning_counts_the_pods_of_a_node_being_replaced() -> None:
+    # the in-flight replacement has room for the replaced node's 2 pods only; a new pending
+    # pod needs a node of its own (upstream's provisioner schedules deleting nodes' pods too)
+    cluster, (replaced,) = cluster_with([("m5.large", 2)])
+    cluster.add_node("m5.large", 50.0)  # the replacement, launching
+    k = karpenter(budgets=[Budget("0")])
+    k.replacing_[replaced] = 50.0
+    cluster.add_pod("web", 60.0)
+    k.step(cluster, 60.0, RNG)
+    assert k.step(cluster, 61.0, RNG).launches == (Launch("m5.large", 1, "pending pods"),)
+
+
+def test_pending_pods_are_simulated_and_nominate_their_nodes() -> None:
+    # an m5.xlarge and an m5.large with 1 pod each, and a pending pod: the batch closes at
+    # 101 s and plans the pod onto the xlarge, which is nominated for 20 s (not a candidate);
+    # the large's pod moves next to them, so the large is deleted: pending pods do not hold
+    # consolidation, they take their room in its simulation
+    cluster, (first, second) = cluster_with([("m5.xlarge", 1), ("m5.large", 1)])
+    cluster.add_pod("web", 100.0)
+    k = karpenter(budgets=[Budget("100%")])
+    k.last_disruption_ = 100.0  # the last disruption pass was at 100 s
+    assert k.step(cluster, 100.0, RNG).empty  # the batch opens
+    assert k.step(cluster, 101.0, RNG).empty  # it closes: the pod fits on `first`
+    assert first in k.nominated_
+    plan = k.step(cluster, 110.0, RNG)
+    assert plan.removals == (Removal(second, "underutilized"),), plan
