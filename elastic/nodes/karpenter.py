@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence, Set
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -175,6 +176,8 @@ class Karpenter:
         #: (``nominationWindow``: max(2 x batch_max, 10 s), pkg/controllers/state/statenode.go)
         self.nominated_: dict[int, float] = {}
         self.nomination = max(2 * self.batch_max, 10.0)
+        #: a command waiting for its validation: (when computed, method index, the command)
+        self.command_: tuple[float, int, Any] | None = None
         # (when, cluster state) of the last disruption pass that found nothing to do
         self.consolidated_: tuple[float, int] | None = None
         self._templates: tuple[NodeTemplate, ...] | None = None
