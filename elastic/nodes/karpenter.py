@@ -11,13 +11,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence, Set
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from elastic.core.validate import check_number
 from elastic.errors import ParameterError, SimulationError
-from elastic.nodes.cluster import BOUND, LAUNCHING, PENDING, READY, REGISTERED, ClusterState
+from elastic.nodes.cluster import (
+    BOUND,
+    DRAINING,
+    LAUNCHING,
+    PENDING,
+    READY,
+    REGISTERED,
+    ClusterState,
+)
 from elastic.nodes.disruption import DisruptionCost
 from elastic.nodes.karpenter_nodepool import CONSOLIDATION_POLICIES, NodePool
 from elastic.nodes.karpenter_packing import _BIG, Offerings, PackResult, pack
@@ -27,7 +36,10 @@ from elastic.nodes.templates import NodeTemplate
 __all__ = [
     "BATCH_IDLE",
     "BATCH_MAX",
+    "CANDIDATE",
     "CONSOLIDATION_POLICIES",
+    "MOVING",
+    "PENDING_POD",
     "POLL_PERIOD",
     "REQUEUE",
     "Karpenter",
@@ -41,6 +53,9 @@ POLL_PERIOD = 10.0
 #: a pending pod triggers the provisioner again every 10 s (``RequeueAfter`` in
 #: pkg/controllers/provisioning/controller.go)
 REQUEUE = 10.0
+#: the kinds of pods a scheduling simulation places (helpers.go ``SimulateScheduling``):
+#: pods of the consolidation candidates, pods of nodes marked for deletion, pending pods
+CANDIDATE, MOVING, PENDING_POD = 0, 1, 2
 
 
 class Karpenter:
@@ -157,7 +172,12 @@ class Karpenter:
         self.triggered_at_ = np.zeros(0)
         self.last_disruption_: float | None = None
         self.replacing_: dict[int, float] = {}  # node id -> when a replacement was asked for
-        self.unplaced_ = 0  # pods the last batch could not place on any node
+        #: node id -> until when it is nominated for pods a simulation placed on it
+        #: (``nominationWindow``: max(2 x batch_max, 10 s), pkg/controllers/state/statenode.go)
+        self.nominated_: dict[int, float] = {}
+        self.nomination = max(2 * self.batch_max, 10.0)
+        #: a command waiting for its validation: (when computed, method index, the command)
+        self.command_: tuple[float, int, Any] | None = None
         # (when, cluster state) of the last disruption pass that found nothing to do
         self.consolidated_: tuple[float, int] | None = None
         self._templates: tuple[NodeTemplate, ...] | None = None
@@ -237,18 +257,14 @@ class Karpenter:
 
         self.offerings(cluster)
         notes: list[str] = []
-        rows = np.flatnonzero((cluster.pod_id >= 0) & (cluster.pod_state == PENDING))
-        rows = rows[~cluster.daemon[cluster.pod_spec[rows]]]
+        self.nominated_ = {n: t for n, t in self.nominated_.items() if t > now}
+        rows = self.pending_rows(cluster)
         launches: tuple[Launch, ...] = ()
         if self._batch(cluster.pod_id[rows], now):
-            launches, unplaced, self.unplaced_ = self.provision(
-                cluster, cluster.pod_spec[rows], cluster.pod_id[rows]
-            )
+            launches, unplaced = self._provision(cluster, now)
             notes += unplaced
             self.batch_opened_ = self.batch_last_ = None
-        # pods on their way to a node hold consolidation; pods no node can take do not
-        waiting = len(rows) > self.unplaced_
-        plan = disrupt(self, cluster, now, pending=waiting)
+        plan = disrupt(self, cluster, now)
         notes += [plan.note] if plan.note else []
         return NodePlan(launches + plan.launches, plan.removals, "; ".join(notes))
 
@@ -272,6 +288,60 @@ class Karpenter:
         return (
             now - self.batch_last_ >= self.batch_idle or now - self.batch_opened_ >= self.batch_max
         )
+
+    @staticmethod
+    def pending_rows(cluster: ClusterState) -> NDArray[np.int64]:
+        """Pod rows of the pending pods, daemon pods aside."""
+        rows = np.flatnonzero((cluster.pod_id >= 0) & (cluster.pod_state == PENDING))
+        out: NDArray[np.int64] = rows[~cluster.daemon[cluster.pod_spec[rows]]]
+        return out
+
+    def moving_rows(self, cluster: ClusterState) -> NDArray[np.int64]:
+        """Pod rows of the bound pods (daemon pods aside) on nodes marked for deletion: being
+        replaced, or draining. Upstream's provisioner and consolidation schedule them with the
+        pending pods (``nodes.Deleting().CurrentlyReschedulablePods``)."""
+        rows = cluster.node_rows(READY, DRAINING)
+        marked = cluster.node_state[rows] == DRAINING
+        if self.replacing_:
+            ids = np.fromiter(self.replacing_, dtype=np.int64)
+            marked |= np.isin(cluster.node_id[rows], ids)
+        if not marked.any():
+            return np.zeros(0, dtype=np.int64)
+        pods = np.flatnonzero(
+            (cluster.pod_id >= 0) & (cluster.pod_state == BOUND) & ~cluster.daemon[cluster.pod_spec]
+        )
+        out: NDArray[np.int64] = pods[np.isin(cluster.pod_node[pods], rows[marked])]
+        return out
+
+    def kind_runs(
+        self, cluster: ClusterState, groups: Sequence[NDArray[np.int64]]
+    ) -> tuple[list[tuple[int, int]], list[int]]:
+        """Pod rows of several kinds (``groups[k]``: the rows of kind ``k``: ``CANDIDATE``,
+        ``MOVING``, ``PENDING_POD``) as runs in the
+        queue's order (CPU, then memory, descending; then creation: the pod id), each run of
+        one spec and one kind; and the kind of each run."""
+        rows = np.concatenate([np.asarray(g, dtype=np.int64) for g in groups])
+        if not len(rows):
+            return [], []
+        kinds = np.concatenate([np.full(len(g), k, dtype=np.int64) for k, g in enumerate(groups)])
+        specs = cluster.pod_spec[rows]
+        req = cluster.requests[specs]
+        order = np.lexsort((cluster.pod_id[rows], -req[:, 1], -req[:, 0]))
+        specs, kinds = specs[order], kinds[order]
+        starts = np.flatnonzero(
+            np.concatenate([[True], (specs[1:] != specs[:-1]) | (kinds[1:] != kinds[:-1])])
+        )
+        ends = np.append(starts[1:], len(specs))
+        runs = [(int(specs[a]), int(b - a)) for a, b in zip(starts, ends, strict=True)]
+        return runs, [int(kinds[a]) for a in starts]
+
+    def nominate(
+        self, cluster: ClusterState, result: PackResult, rows: NDArray[np.int64], now: float
+    ) -> None:
+        """Nominate the nodes a simulation placed pods on (``Results.Record``): they are not
+        disruption candidates for the nomination window."""
+        for _, row, _ in result.on_nodes:
+            self.nominated_[int(cluster.node_id[rows[row]])] = now + self.nomination
 
     def runs(
         self, cluster: ClusterState, specs: NDArray[np.int64], ids: NDArray[np.int64]
@@ -322,19 +392,41 @@ class Karpenter:
         )
         return result, rows
 
+    def _provision(self, cluster: ClusterState, now: float) -> tuple[tuple[Launch, ...], list[str]]:
+        """A batch closes: schedule the pending pods and the pods of nodes marked for deletion
+        (provisioner.go ``Schedule``); launches, and notes on the pending pods left pending."""
+        groups = [
+            np.zeros(0, dtype=np.int64),
+            self.moving_rows(cluster),
+            self.pending_rows(cluster),
+        ]
+        runs, kinds = self.kind_runs(cluster, groups)
+        result, rows = self.pack(cluster, runs)
+        self.nominate(cluster, result, rows, now)
+        launches = self._launches(cluster, result)
+        notes = [
+            f"{count} pod(s) of {cluster.specs[spec].name} left pending: {why}"
+            for (spec, count, why), run in zip(result.unplaced, result.unplaced_runs, strict=True)
+            if kinds[run] == PENDING_POD
+        ]
+        return launches, notes
+
+    def _launches(self, cluster: ClusterState, result: PackResult) -> tuple[Launch, ...]:
+        chosen: dict[int, int] = {}
+        for claim in result.claims:
+            template = claim.choice(self._offerings)
+            chosen[template] = chosen.get(template, 0) + 1
+        return tuple(
+            Launch(cluster.templates[t].name, count, "pending pods")
+            for t, count in sorted(chosen.items())
+        )
+
     def provision(
         self, cluster: ClusterState, specs: NDArray[np.int64], ids: NDArray[np.int64]
     ) -> tuple[tuple[Launch, ...], list[str], int]:
         """Launches for the pending pods, notes on those left pending, and how many are."""
         result, _ = self.pack(cluster, self.runs(cluster, specs, ids))
-        chosen: dict[int, int] = {}
-        for claim in result.claims:
-            template = claim.choice(self._offerings)
-            chosen[template] = chosen.get(template, 0) + 1
-        launches = tuple(
-            Launch(cluster.templates[t].name, count, "pending pods")
-            for t, count in sorted(chosen.items())
-        )
+        launches = self._launches(cluster, result)
         notes = [
             f"{count} pod(s) of {cluster.specs[spec].name} left pending: {why}"
             for spec, count, why in result.unplaced

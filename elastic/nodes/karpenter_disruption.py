@@ -26,13 +26,34 @@ import numpy as np
 from numpy.typing import NDArray
 
 from elastic.nodes.cluster import BOUND, DRAINING, READY, ClusterState
+from elastic.nodes.karpenter import CANDIDATE, PENDING_POD
 from elastic.nodes.karpenter_budgets import allowed_disruptions
 from elastic.nodes.plan import Launch, NodePlan, Removal
 
 if TYPE_CHECKING:
     from elastic.nodes.karpenter import Karpenter
 
-__all__ = ["MAX_MULTI_NODE", "MIN_SPOT_TO_SPOT_OPTIONS", "RECHECK", "REPLACEMENT_TTL", "disrupt"]
+
+@dataclass(slots=True)
+class _Found:
+    """A command: its plan, its candidates, the nodes its simulation placed pods on (they are
+    nominated when it runs), and the replacement's options before the price filter."""
+
+    plan: NodePlan
+    candidates: tuple[int, ...]
+    targets: tuple[int, ...] = ()
+    options: NDArray[np.bool_] | None = None
+    replacement: NDArray[np.bool_] | None = None  # the options it launches from
+
+
+__all__ = [
+    "MAX_MULTI_NODE",
+    "MIN_SPOT_TO_SPOT_OPTIONS",
+    "RECHECK",
+    "REPLACEMENT_TTL",
+    "VALIDATION_DELAY",
+    "disrupt",
+]
 
 #: multi-node consolidation considers at most this many candidates (multinodeconsolidation.go)
 MAX_MULTI_NODE = 100
@@ -44,6 +65,9 @@ RECHECK = 300.0
 #: a replacement that has not let its node go after this long is forgotten (the
 #: NodeClaim registration TTL, 15 min, after which upstream abandons a launch)
 REPLACEMENT_TTL = 900.0
+#: a command is carried out only if it is still valid this long after it was computed
+#: (``commandValidationDelay``, consolidation.go; validation.go)
+VALIDATION_DELAY = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +79,7 @@ class _Candidate:
     cost: float  # upstream's disruption cost: pods x lifetime remaining
 
 
-def disrupt(karpenter: Karpenter, cluster: ClusterState, now: float, *, pending: bool) -> NodePlan:
+def disrupt(karpenter: Karpenter, cluster: ClusterState, now: float) -> NodePlan:
     """Expired nodes (every step), then at most one disruption command (every poll period)."""
     live = set(cluster.node_id[cluster.node_rows()].tolist())
     karpenter.replacing_ = {
@@ -67,28 +91,85 @@ def disrupt(karpenter: Karpenter, cluster: ClusterState, now: float, *, pending:
         and now - karpenter.last_disruption_ < karpenter.consolidation_interval
     ):
         return NodePlan(removals=tuple(removals))
-    karpenter.last_disruption_ = now
-    if pending:
-        return NodePlan(
-            removals=tuple(removals),
-            note="consolidation waits: pods are pending" if not removals else "",
-        )
     expired = {r.node for r in removals}
     pods = karpenter.pods_per_node(cluster)
     candidates = _candidates(karpenter, cluster, now, pods, expired)
+    methods = [_emptiness, _multi_node, _single_node]
+    waiting = karpenter.command_
+    if waiting is not None:
+        at, index, command = waiting
+        if now - at < VALIDATION_DELAY:  # the controller waits to validate the command
+            return NodePlan(removals=tuple(removals))
+        karpenter.command_ = None
+        valid = _validate(karpenter, cluster, now, candidates, expired, index, command)
+        if valid is not None:
+            for node in valid.targets:  # the command's simulation nominates its target nodes
+                karpenter.nominated_[node] = now + karpenter.nomination
+            karpenter.consolidated_ = None
+            for launch in valid.plan.launches:
+                karpenter.replacing_.update(dict.fromkeys(launch.replaces, now))
+            karpenter.last_disruption_ = None  # upstream requeues at once after a command
+            plan = valid.plan
+            return NodePlan(plan.launches, tuple(removals) + plan.removals, plan.note)
+        methods = methods[index + 1 :]  # not valid any more: the next methods are tried
+    elif (
+        karpenter.last_disruption_ is not None
+        and now - karpenter.last_disruption_ < karpenter.consolidation_interval
+    ):
+        return NodePlan(removals=tuple(removals))
+    karpenter.last_disruption_ = now
     state = _state(karpenter, cluster, now, candidates, expired)
     memo = karpenter.consolidated_
-    if memo is not None and memo[1] == state and now - memo[0] < RECHECK:
+    if waiting is None and memo is not None and memo[1] == state and now - memo[0] < RECHECK:
         return NodePlan(removals=tuple(removals))
-    for method in (_emptiness, _multi_node, _single_node):
-        plan = method(karpenter, cluster, now, candidates, expired)
-        if plan is not None:
-            karpenter.consolidated_ = None
-            for launch in plan.launches:
-                karpenter.replacing_.update(dict.fromkeys(launch.replaces, now))
-            return NodePlan(plan.launches, tuple(removals) + plan.removals, plan.note)
-    karpenter.consolidated_ = (now, state)
+    for method in methods:
+        found = method(karpenter, cluster, now, candidates, expired)
+        if found is not None:
+            index = [_emptiness, _multi_node, _single_node].index(method)
+            karpenter.command_ = (now, index, found)
+            return NodePlan(removals=tuple(removals))
+    if waiting is None:
+        karpenter.consolidated_ = (now, state)
     return NodePlan(removals=tuple(removals))
+
+
+def _validate(
+    karpenter: Karpenter,
+    cluster: ClusterState,
+    now: float,
+    candidates: list[_Candidate],
+    expired: set[int],
+    method: int,
+    command: _Found,
+) -> _Found | None:
+    """The command, as it can still be carried out ``VALIDATION_DELAY`` after it was computed,
+    or None (validation.go). Emptiness keeps the candidates still empty, candidates and within
+    the budget; a consolidation needs all its candidates still candidates within the budget,
+    and a new simulation that gives the same decision: a delete still needs no new node, a
+    replacement still one node whose options include all the command's."""
+    current = {c.node: c for c in candidates}
+    if method == 0:
+        still = [current[n] for n in command.candidates if n in current and current[n].pods == 0]
+        chosen = _within(_budgets(karpenter, cluster, now, "Empty", expired), still)
+        if not chosen:
+            return None
+        return _Found(
+            NodePlan(removals=tuple(Removal(c.node, "empty") for c in chosen)),
+            tuple(c.node for c in chosen),
+        )
+    if any(n not in current or current[n].pods == 0 for n in command.candidates):
+        return None
+    chosen = [current[n] for n in command.candidates]
+    budget = _budgets(karpenter, cluster, now, "Underutilized", expired)
+    if len(_within(budget, chosen)) != len(chosen):
+        return None
+    again = _consolidate(karpenter, cluster, chosen)
+    if again is None or bool(again.plan.launches) != bool(command.plan.launches):
+        return None
+    replacement, options = command.replacement, again.options
+    if replacement is not None and options is not None and (replacement & ~options).any():
+        return None
+    return _Found(command.plan, command.candidates, again.targets)
 
 
 def _state(
@@ -145,6 +226,8 @@ def _candidates(
         p = int(karpenter._pool_of[cluster.node_template[row]])
         if p < 0 or node in expired or node in karpenter.replacing_:
             continue
+        if node in karpenter.nominated_:  # statenode.go ValidateNodeDisruptable: nominated
+            continue
         pool = karpenter.node_pools[p]
         if pool.consolidate_after is None:
             continue
@@ -198,14 +281,17 @@ def _emptiness(
     now: float,
     candidates: list[_Candidate],
     expired: set[int],
-) -> NodePlan | None:
+) -> _Found | None:
     empty = [c for c in candidates if c.pods == 0]
     if not empty:
         return None
     chosen = _within(_budgets(karpenter, cluster, now, "Empty", expired), empty)
     if not chosen:
         return None
-    return NodePlan(removals=tuple(Removal(c.node, "empty") for c in chosen))
+    return _Found(
+        NodePlan(removals=tuple(Removal(c.node, "empty") for c in chosen)),
+        tuple(c.node for c in chosen),
+    )
 
 
 def _underutilized(candidates: list[_Candidate], karpenter: Karpenter) -> list[_Candidate]:
@@ -223,7 +309,7 @@ def _multi_node(
     now: float,
     candidates: list[_Candidate],
     expired: set[int],
-) -> NodePlan | None:
+) -> _Found | None:
     movable = _within(
         _budgets(karpenter, cluster, now, "Underutilized", expired),
         _underutilized(candidates, karpenter),
@@ -231,7 +317,7 @@ def _multi_node(
     if len(movable) < 2:
         return None
     low, high = 1, min(len(movable), MAX_MULTI_NODE) - 1
-    best: NodePlan | None = None
+    best: _Found | None = None
     while low <= high:
         mid = (low + high) // 2
         plan = _consolidate(karpenter, cluster, movable[: mid + 1])
@@ -248,7 +334,7 @@ def _single_node(
     now: float,
     candidates: list[_Candidate],
     expired: set[int],
-) -> NodePlan | None:
+) -> _Found | None:
     budget = _budgets(karpenter, cluster, now, "Underutilized", expired)
     for c in _underutilized(candidates, karpenter):
         if budget[c.pool] <= 0:
@@ -261,8 +347,14 @@ def _single_node(
 
 def _consolidate(
     karpenter: Karpenter, cluster: ClusterState, chosen: list[_Candidate]
-) -> NodePlan | None:
-    """Delete ``chosen`` (their pods fit elsewhere) or replace them by one cheaper node."""
+) -> _Found | None:
+    """Delete ``chosen`` (their pods fit elsewhere) or replace them by one cheaper node; the
+    plan and the nodes its simulation placed pods on.
+
+    The simulation (helpers.go ``SimulateScheduling``) places the candidates' pods with the
+    pods of nodes marked for deletion and the pending pods, in the queue's order. It fails
+    when a pod that is not pending is left unplaced, or when a candidate's pod would need a
+    node that is not initialized yet (``UninitializedNodeError``)."""
     ids = {c.node for c in chosen}
     rows = np.array([c.row for c in chosen], dtype=np.int64)
     pod_rows = np.flatnonzero(
@@ -271,19 +363,27 @@ def _consolidate(
         & np.isin(cluster.pod_node, rows)
         & ~cluster.daemon[cluster.pod_spec]
     )
-    specs = cluster.pod_spec[pod_rows]
-    result, _ = karpenter.pack(
-        cluster, karpenter.runs(cluster, specs, cluster.pod_id[pod_rows]), ids
-    )
-    if result.unplaced or len(result.claims) > 1:
+    groups = [pod_rows, karpenter.moving_rows(cluster), karpenter.pending_rows(cluster)]
+    runs, kinds = karpenter.kind_runs(cluster, groups)
+    result, targets = karpenter.pack(cluster, runs, ids)
+    if len(result.claims) > 1:
         return None
+    if any(kinds[run] != PENDING_POD for run in result.unplaced_runs):
+        return None
+    initialized = cluster.node_state[targets] == READY
+    for (_, row, _), run in zip(result.on_nodes, result.node_runs, strict=True):
+        if kinds[run] == CANDIDATE and not initialized[row]:
+            return None
+    nominated = tuple(sorted({int(cluster.node_id[targets[row]]) for _, row, _ in result.on_nodes}))
     templates = cluster.templates
     price = sum((templates[cluster.node_template[r]].price_per_hour for r in rows), Decimal(0))
     launched = Decimal(0)
     launch: tuple[Launch, ...] = ()
     reason = "underutilized"
+    simulated: NDArray[np.bool_] | None = None
     if result.claims:
         claim = result.claims[0]
+        simulated = claim.options.copy()
         offerings = karpenter._offerings
         prices = [t.price_per_hour for t in templates]
         options = claim.options & np.array([p < price for p in prices], dtype=bool)
@@ -333,6 +433,9 @@ def _consolidate(
                 )
         if not knob.worth(knob.saving(price, launched), knob.cost(len(pod_rows), share)):
             return None
+    candidates = tuple(sorted(ids))
     if launch:
-        return NodePlan(launches=launch, note=f"replacing {len(ids)} node(s) by a cheaper one")
-    return NodePlan(removals=tuple(Removal(n, reason) for n in sorted(ids)))
+        plan = NodePlan(launches=launch, note=f"replacing {len(ids)} node(s) by a cheaper one")
+        return _Found(plan, candidates, nominated, simulated, result.claims[0].options)
+    plan = NodePlan(removals=tuple(Removal(n, reason) for n in candidates))
+    return _Found(plan, candidates, nominated)

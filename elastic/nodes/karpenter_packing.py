@@ -70,11 +70,14 @@ class Claim:
 @dataclass(slots=True)
 class PackResult:
     """Where the pods went: ``on_nodes`` (spec, position in the ``headroom`` given, count),
-    ``claims``, and ``unplaced`` (spec, count, why)."""
+    ``claims``, and ``unplaced`` (spec, count, why); ``node_runs`` and ``unplaced_runs``
+    give, for each entry of ``on_nodes`` and ``unplaced``, the index of its run."""
 
     on_nodes: list[tuple[int, int, int]]
     claims: list[Claim]
     unplaced: list[tuple[int, int, str]]
+    node_runs: list[int] = field(default_factory=list)
+    unplaced_runs: list[int] = field(default_factory=list)
 
     @property
     def placed(self) -> int:
@@ -140,7 +143,9 @@ def pack(
     slack_max = np.zeros((0, 3), dtype=np.int64)
     counts = np.zeros(0, dtype=np.int64)
     usable = offerings.usable
-    for spec, total in runs:
+    node_runs: list[int] = []
+    unplaced_runs: list[int] = []
+    for run, (spec, total) in enumerate(runs):
         request = requests[spec]
         left = total
         # 1. existing and in-flight nodes, first fit in row order
@@ -152,6 +157,7 @@ def pack(
                 take = np.clip(left - before, 0, fit)
                 for row in np.flatnonzero(take):
                     on_nodes.append((spec, int(row), int(take[row])))
+                    node_runs.append(run)
                 headroom -= take[:, None] * request[None, :]
                 left -= int(take.sum())
         # 2. claims planned in this run, fewest pods first (ties: the older claim)
@@ -202,8 +208,9 @@ def pack(
                 break
             if not made:
                 unplaced.append((spec, left, _why(spec, request, admits, offerings, limits)))
+                unplaced_runs.append(run)
                 break
-    return PackResult(on_nodes, claims, unplaced)
+    return PackResult(on_nodes, claims, unplaced, node_runs, unplaced_runs)
 
 
 def _first_fit(

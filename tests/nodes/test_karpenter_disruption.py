@@ -16,8 +16,9 @@ from elastic.nodes.cluster import READY, ClusterState
 from elastic.nodes.disruption import DisruptionCost
 from elastic.nodes.karpenter import Karpenter, NodePool
 from elastic.nodes.karpenter_budgets import Budget, allowed_disruptions
+from elastic.nodes.karpenter_disruption import VALIDATION_DELAY
 from elastic.nodes.labels import Taint
-from elastic.nodes.plan import Launch, Removal
+from elastic.nodes.plan import Launch, NodePlan, Removal
 from elastic.nodes.pods import PodSpec
 from elastic.nodes.resources import Resources
 from elastic.nodes.templates import NodeTemplate
@@ -137,6 +138,13 @@ def karpenter(**pool: object) -> Karpenter:
     return Karpenter([NodePool("default", [LARGE, XLARGE], **pool)])  # type: ignore[arg-type]
 
 
+def decide(k: Karpenter, cluster: ClusterState, now: float) -> NodePlan:
+    """The command a pass at ``now`` computes, as carried out once validated 15 s later."""
+    first = k.step(cluster, now, RNG)
+    assert not first.launches and not first.removals, "a command waits for its validation"
+    return k.step(cluster, now + VALIDATION_DELAY, RNG)
+
+
 @pytest.mark.parametrize(
     ("now", "removed", "why"),
     [
@@ -146,7 +154,7 @@ def karpenter(**pool: object) -> Karpenter:
 )
 def test_consolidate_after_boundary(now: float, removed: bool, why: str) -> None:
     cluster, (node,) = cluster_with([("m5.large", 0)])
-    plan = karpenter(consolidate_after=30.0, budgets=[Budget("100%")]).step(cluster, now, RNG)
+    plan = decide(karpenter(consolidate_after=30.0, budgets=[Budget("100%")]), cluster, now)
     assert (plan.removals == (Removal(node, "empty"),)) is removed, why
 
 
@@ -156,7 +164,7 @@ def test_consolidate_after_counts_from_the_last_pod_change() -> None:
     k = karpenter(consolidate_after=30.0, budgets=[Budget("100%")])
     assert k.step(cluster, 129.0, RNG).empty
     k.last_disruption_ = None
-    assert k.step(cluster, 130.0, RNG).removals == (Removal(node, "empty"),)
+    assert decide(k, cluster, 130.0).removals == (Removal(node, "empty"),)
 
 
 def test_never_disables_consolidation() -> None:
@@ -177,7 +185,7 @@ def test_consolidation_policy_and_budgets(
     policy: str, budget: str, expected: str, why: str
 ) -> None:
     cluster, (a, b) = cluster_with([("m5.xlarge", 1), ("m5.xlarge", 1)])
-    plan = karpenter(consolidation_policy=policy, budgets=[Budget(budget)]).step(cluster, 60.0, RNG)
+    plan = decide(karpenter(consolidation_policy=policy, budgets=[Budget(budget)]), cluster, 60.0)
     outcome = {
         (): "nothing",
         ((Launch("m5.large", 1, "consolidation", (a, b)),), ()): "replace both",
@@ -189,10 +197,10 @@ def test_consolidation_policy_and_budgets(
 def test_single_node_replaced_by_a_cheaper_one_once() -> None:
     cluster, (node,) = cluster_with([("m5.xlarge", 1)])
     k = karpenter(budgets=[Budget("100%")])
-    plan = k.step(cluster, 60.0, RNG)
+    plan = decide(k, cluster, 60.0)
     assert plan.launches == (Launch("m5.large", 1, "consolidation", (node,)),)
-    # the node is being replaced: the next pass does not ask again
-    assert k.step(cluster, 70.0, RNG).empty
+    # the node is being replaced: the next passes do not ask again
+    assert k.step(cluster, 76.0, RNG).empty and k.step(cluster, 91.0, RNG).empty
 
 
 def test_no_replacement_that_is_not_cheaper() -> None:
@@ -200,11 +208,16 @@ def test_no_replacement_that_is_not_cheaper() -> None:
     assert karpenter(budgets=[Budget("100%")]).step(cluster, 60.0, RNG).empty
 
 
-def test_pending_pods_hold_consolidation() -> None:
-    cluster, _ = cluster_with([("m5.large", 0)])
+def test_a_node_nominated_during_validation_is_kept() -> None:
+    # emptiness looks at nominations, not at pending pods: the pass at 60 s finds the node
+    # empty, but the pending pod's batch closes at 61 s and plans it onto the node, which is
+    # nominated; the validation at 75 s drops the command (validation.go: nominated)
+    cluster, (node,) = cluster_with([("m5.large", 0)])
     cluster.add_pod("web", 0.0)
-    plan = karpenter(budgets=[Budget("100%")]).step(cluster, 60.0, RNG)
-    assert not plan.removals and "pending" in plan.note
+    k = karpenter(budgets=[Budget("100%")])
+    assert k.step(cluster, 60.0, RNG).empty
+    assert k.step(cluster, 61.0, RNG).empty and node in k.nominated_
+    assert not k.step(cluster, 75.0, RNG).removals
 
 
 @pytest.mark.parametrize(
@@ -220,7 +233,7 @@ def test_disruption_cost_knob(eviction: str, worth: bool, why: str) -> None:
     k = Karpenter(
         [NodePool("default", [LARGE, XLARGE], budgets=[Budget("100%")])], disruption_cost=knob
     )
-    assert bool(k.step(cluster, 60.0, RNG).launches) is worth, why
+    assert bool(decide(k, cluster, 60.0).launches) is worth, why
 
 
 def test_lost_seconds_are_priced_at_the_pods_share() -> None:
@@ -362,3 +375,73 @@ def test_an_unchanged_cluster_is_not_simulated_again_for_5_minutes(
     cluster.remove_pod(cluster.pods_on(a)[0], 365.0)  # a change: look again at the next pass
     k.step(cluster, 370.0, RNG)
     assert len(calls) > counts[3]
+
+
+# --- what upstream's consolidation simulation counts (helpers.go SimulateScheduling) -------------
+
+
+def test_candidate_pods_may_not_rely_on_an_uninitialized_node() -> None:
+    # the only room for the candidate's pod is on a node still launching: upstream fails the
+    # simulation ("would schedule against uninitialized"); m5.large has no cheaper replacement
+    cluster, (node,) = cluster_with([("m5.large", 1)])
+    cluster.add_node("m5.large", 0.0)  # launching
+    k = karpenter(budgets=[Budget("100%")])
+    assert Removal(node, "underutilized") not in k.step(cluster, 60.0, RNG).removals
+
+
+def test_pods_of_a_node_being_replaced_are_simulated_in_consolidation() -> None:
+    # a node marked for deletion (waiting for its replacement) still has 2 pods: they are
+    # older than the candidate's pod and take the only ready room first, so the candidate
+    # cannot be deleted (its pod would need the in-flight replacement)
+    cluster, (replaced, quiet, busy) = cluster_with(
+        [("m5.large", 2), ("m5.large", 1), ("m5.large", 0)]
+    )
+    cluster.add_node("m5.large", 0.0)  # the replacement, launching
+    cluster.bind(cluster.add_pod("web", 55.0), busy, 55.0)  # busy: a pod event 5 s ago
+    k = karpenter(consolidate_after=30.0, budgets=[Budget("100%")])
+    k.replacing_[replaced] = 50.0
+    plan = k.step(cluster, 60.0, RNG)
+    assert Removal(quiet, "underutilized") not in plan.removals, plan
+
+
+def test_provisioning_counts_the_pods_of_a_node_being_replaced() -> None:
+    # the in-flight replacement has room for the replaced node's 2 pods only; a new pending
+    # pod needs a node of its own (upstream's provisioner schedules deleting nodes' pods too)
+    cluster, (replaced,) = cluster_with([("m5.large", 2)])
+    cluster.add_node("m5.large", 50.0)  # the replacement, launching
+    k = karpenter(budgets=[Budget("0")])
+    k.replacing_[replaced] = 50.0
+    cluster.add_pod("web", 60.0)
+    k.step(cluster, 60.0, RNG)
+    assert k.step(cluster, 61.0, RNG).launches == (Launch("m5.large", 1, "pending pods"),)
+
+
+def test_pending_pods_are_simulated_and_nominate_their_nodes() -> None:
+    # an m5.xlarge and an m5.large with 1 pod each, and a pending pod: the batch closes at
+    # 101 s and plans the pod onto the xlarge, which is nominated for 20 s (not a candidate);
+    # the large's pod moves next to them, so the large is deleted: pending pods do not hold
+    # consolidation, they take their room in its simulation
+    cluster, (first, second) = cluster_with([("m5.xlarge", 1), ("m5.large", 1)])
+    cluster.add_pod("web", 100.0)
+    k = karpenter(budgets=[Budget("100%")])
+    k.last_disruption_ = 100.0  # the last disruption pass was at 100 s
+    assert k.step(cluster, 100.0, RNG).empty  # the batch opens
+    assert k.step(cluster, 101.0, RNG).empty  # it closes: the pod fits on `first`
+    assert first in k.nominated_
+    plan = decide(k, cluster, 110.0)
+    assert plan.removals == (Removal(second, "underutilized"),), plan
+
+
+def test_a_command_is_carried_out_only_if_still_valid_15_s_later() -> None:
+    # validation.go: an empty node found at 60 s is removed at 75 s if it is still empty; a
+    # replacement that became ready empty, and got its pods within the 15 s, is kept
+    cluster, (node,) = cluster_with([("m5.large", 0)])
+    k = karpenter(budgets=[Budget("100%")])
+    assert k.step(cluster, 60.0, RNG).empty
+    assert k.step(cluster, 74.0, RNG).empty
+    assert k.step(cluster, 75.0, RNG).removals == (Removal(node, "empty"),)
+    cluster, (node,) = cluster_with([("m5.large", 0)])
+    k = karpenter(budgets=[Budget("100%")])
+    assert k.step(cluster, 60.0, RNG).empty
+    cluster.bind(cluster.add_pod("web", 65.0), node, 65.0)
+    assert not k.step(cluster, 75.0, RNG).removals
