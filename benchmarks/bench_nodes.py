@@ -191,6 +191,9 @@ def main() -> None:
             cells = []
             for metric in METRICS:
                 mean, half = mean_ci([r[metric] for r in mine])
+                if math.isnan(mean):  # not a quantity of this setup (Fargate has no nodes)
+                    cells.append("—")
+                    continue
                 spread = not math.isnan(half) and half > 1e-9 * max(abs(mean), 1.0)
                 cells.append(f"{mean:.4g}" + (f" ±{half:.2g}" if spread else ""))
             lines.append(f"| {trace} | {setup} | " + " | ".join(cells) + " |")

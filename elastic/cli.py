@@ -203,10 +203,12 @@ def _manifests(args: argparse.Namespace) -> int:
     for key in ("cost", "slo_attainment", "latency_p99", "theta_u", "theta_o", "tau_u",
                 "tau_o", "scaling_actions", "mean_replicas", "dropped"):  # fmt: skip
         print(f"  {key:16} {summary[key]:.6g}")
-    if built.scenario.nodes is not None:  # the node level's totals
-        for key in ("nodes_launched", "nodes_terminated", "node_interruptions", "pods_evicted",
-                    "pod_pending_p50", "pod_pending_p99"):  # fmt: skip
-            print(f"  {key:16} {result.totals[key]:.6g}")
+    if built.scenario.nodes is not None:  # the node level
+        for key in ("node_cost", "idle_share", "mean_nodes", "nodes_launched",
+                    "nodes_terminated", "pods_evicted", "pod_pending_p50",
+                    "pod_pending_p99"):  # fmt: skip
+            print(f"  {key:16} {summary[key]:.6g}")
+        print(f"  {'interruptions':16} {result.totals['node_interruptions']:.6g}")
     if args.json:
         _write(args.json, result.to_json())
         print(f"run written to {args.json}")
