@@ -7,8 +7,11 @@ default behavior at 60 % CPU every 15 s) run on:
 - **CA least-waste** and **CA price**: the Cluster Autoscaler with node groups
   of m5.large, m5.2xlarge, c5.2xlarge and r5.large, each expander;
 - **Karpenter**: one NodePool offering those four types, on-demand;
-- **ECS capacity provider**: one Auto Scaling group of m5.2xlarge, managed
-  scaling at target capacity 100, managed termination protection;
+- **ECS spread** and **ECS binpack**: one capacity provider, an Auto Scaling
+  group of m5.2xlarge, managed scaling at target capacity 100, managed
+  termination protection; tasks placed by the scheduler's LeastAllocated
+  scores (spreading, as a service's default strategy spreads them) or by
+  MostAllocated (packing, as the ``binpack`` strategy does);
 - **Fargate**: no nodes; each pod a Fargate task of the size EKS bills for it
   (1 vCPU, 2 GB), starting 60 s after it is asked for (our assumption: AWS
   publishes no start time).
@@ -71,7 +74,7 @@ PEAK_PODS = 300  # what the busiest minute needs at TARGET
 SLO = 0.5
 POD = PodSpec("web", Resources.parse(cpu="700m", memory="1Gi"))
 TYPES = ("m5.large", "m5.2xlarge", "c5.2xlarge", "r5.large")
-SETUPS = ("CA least-waste", "CA price", "Karpenter", "ECS capacity provider", "Fargate")
+SETUPS = ("CA least-waste", "CA price", "Karpenter", "ECS spread", "ECS binpack", "Fargate")
 METRICS = (
     "cost",
     "idle_share",
@@ -109,10 +112,12 @@ def node_level(setup: str, first_pods: int) -> NodeLevel | None:
     if setup == "Karpenter":
         return NodeLevel(POD, autoscaler=Karpenter([NodePool("default", templates)]),
                          initial_nodes=initial, templates=(big,))  # fmt: skip
-    if setup == "ECS capacity provider":
+    if setup.startswith("ECS"):
         provider = CapacityProvider("web", (big,), max_size=500,
                                     managed_termination_protection=True)  # fmt: skip
-        return NodeLevel(POD, autoscaler=EcsManagedScaling([provider]), initial_nodes=initial)
+        placement = "MostAllocated" if setup == "ECS binpack" else "LeastAllocated"
+        return NodeLevel(POD, autoscaler=EcsManagedScaling([provider]), initial_nodes=initial,
+                         scheduler=placement)  # fmt: skip
     return None
 
 
