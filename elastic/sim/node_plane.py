@@ -25,8 +25,10 @@ from typing import Any, Protocol
 
 import numpy as np
 import simpy
+from numpy.typing import NDArray
 
 from elastic.cost.ledger import CostObserver
+from elastic.errors import ElasticError, SimulationError
 from elastic.nodes.cluster import (
     BOUND,
     DRAINING,
@@ -38,6 +40,7 @@ from elastic.nodes.cluster import (
 )
 from elastic.nodes.plan import NodePlan
 from elastic.nodes.scheduler import Scheduler
+from elastic.sim.limits import MAX_FLEET
 from elastic.sim.node_cost import CostSplit, NodeCosts
 from elastic.sim.node_level import NodeLevel
 from elastic.sim.randomness import Streams
@@ -99,6 +102,7 @@ class NodePlane:
             ("launched", "terminated", "failures", "interruptions", "evictions"), 0
         )
         self.notes: list[tuple[float, str]] = []  # what the autoscaler said, when it changed
+        self._templates_seen: set[int] = set()
 
     def start(self) -> None:
         """The run's first nodes, ready at once; the pods already asked for are placed on
@@ -287,13 +291,36 @@ class NodePlane:
         autoscaler = self.autoscaler
         assert autoscaler is not None
         rng = self.rng["node_autoscaler"]
+        name = type(autoscaler).__name__
         while True:
-            self._apply(autoscaler.step(self.cluster, self.env.now, rng))
+            now = self.env.now
+            # SimPy re-raises a process's error as a copy made from its args: an error of
+            # ours is turned into one that copies whole, with the step's instant in it
+            try:
+                plan = autoscaler.step(self.cluster, now, rng)
+            except ElasticError as error:
+                raise SimulationError(f"{name}.step at {now:g} s: {error}") from error
+            if not isinstance(plan, NodePlan):
+                raise SimulationError(
+                    f"{name}.step at {now:g} s returned {plan!r}; expected a NodePlan"
+                )
+            try:
+                self._apply(plan)
+            except ElasticError as error:
+                raise SimulationError(
+                    f"{name}'s plan at {now:g} s cannot be carried out: {error}"
+                ) from error
             yield self.env.timeout(autoscaler.interval)
 
     def _apply(self, plan: NodePlan) -> None:
         if plan.note and (not self.notes or self.notes[-1][1] != plan.note):
             self.notes.append((self.env.now, plan.note))
+        asked = sum(launch.count for launch in plan.launches)
+        if self.cluster.nodes() + asked > MAX_FLEET:
+            raise SimulationError(
+                f"{asked} nodes launched with {self.cluster.nodes()} live: at most {MAX_FLEET} "
+                "live nodes in a simulation (elastic.sim.limits.MAX_FLEET)"
+            )
         for launch in plan.launches:
             new = {self._launch(launch.template) for _ in range(launch.count)}
             if launch.replaces:
@@ -340,11 +367,20 @@ class NodePlane:
             "cpu_requested": _share(requested[0], allocatable[0]),
             "memory_requested": _share(requested[1], allocatable[1]),
             "stranded_cpu": float(room[blocked, 0].sum()) / 1000,
-            **{f"nodes:{t.name}": float(n) for t, n in zip(c.templates, by_template, strict=True)},
+            **{
+                f"nodes:{c.templates[i].name}": float(by_template[i])
+                for i in self._seen(by_template)
+            },
             "pods_bound": float(waits.size),
             "pod_pending_p99": p99,
             "allocated_share": self.costs.interval_share(t),
         }
+
+    def _seen(self, by_template: NDArray[np.int64]) -> list[int]:
+        """The templates that have had a live node at an interval's end so far, in order (a
+        NodePool offers many; a series of zeros for each would fill the records)."""
+        self._templates_seen.update(np.flatnonzero(by_template).tolist())
+        return sorted(self._templates_seen)
 
     def totals(self) -> dict[str, float]:
         """Counts over the run: nodes launched (not the initial ones) and terminated, node

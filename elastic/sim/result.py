@@ -129,8 +129,11 @@ class RunResult:
             key: np.array([r.observed.get(key, math.nan) for r in records]) for key in names
         }
         cluster_names = sorted({key for r in records for key in r.cluster})
+        # a template's node count is recorded from its first node on: none before
+        missing = {key: 0.0 if key.startswith("nodes:") else math.nan for key in cluster_names}
         cluster = {
-            key: np.array([r.cluster.get(key, math.nan) for r in records]) for key in cluster_names
+            key: np.array([r.cluster.get(key, missing[key]) for r in records])
+            for key in cluster_names
         }
         _, per_interval = ledger.by_time(scenario.control_interval, until=scenario.duration)
         if "allocated_share" in cluster:  # a run with nodes: its cost per interval, by category

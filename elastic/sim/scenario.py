@@ -336,6 +336,17 @@ class Scenario:
                     f"None with nodes: nodes fail and are interrupted (nodes.{node_name})",
                     owner=owner,
                 )
+        autoscaler = nodes.autoscaler
+        if autoscaler is not None and self.duration / autoscaler.interval > MAX_CONTROL_INTERVALS:
+            raise ParameterError(
+                "nodes.autoscaler.interval",
+                autoscaler.interval,
+                f"at least {self.duration / MAX_CONTROL_INTERVALS:.3g} s for a duration of "
+                f"{self.duration:g} s: a node autoscaler decides at most "
+                f"{MAX_CONTROL_INTERVALS} times in a run (elastic.sim.limits."
+                "MAX_CONTROL_INTERVALS)",
+                owner=owner,
+            )
         kinds = [t.name for t in nodes.all_templates()]
         if self.tariffs is not None and (missing := [k for k in kinds if k not in self.tariffs]):
             raise ParameterError(

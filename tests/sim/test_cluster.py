@@ -333,3 +333,48 @@ def test_a_pod_no_node_template_can_run_is_refused_saying_why_for_each(
 ) -> None:
     with pytest.raises(ParameterError, match=f"pod='{pod.name}'.*general: .*{why}"):
         NodeLevel(pod, templates=(NODE, SPOT), initial_nodes={"general": 1})
+
+
+class Broken(Scripted):
+    """A node autoscaler that goes wrong at 10 s in the way ``what`` says."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__({}, (NODE,))
+        self.what = what
+
+    def step(self, cluster: ClusterState, now: float, rng: np.random.Generator) -> NodePlan:
+        if now < 10.0:
+            return NodePlan()
+        if self.what == "not a plan":
+            return "launch two"  # type: ignore[return-value]
+        if self.what == "unknown template":
+            return NodePlan(launches=(Launch("m9.huge"),))
+        if self.what == "too many":
+            return NodePlan(launches=(Launch("general", 10**9),))
+        raise ParameterError("threshold", -1, "a number >= 0", owner="Broken")
+
+
+@pytest.mark.parametrize(
+    ("what", "message"),
+    [
+        ("not a plan", r"Broken.step at 10 s returned 'launch two'; expected a NodePlan"),
+        ("unknown template", r"Broken's plan at 10 s cannot be carried out: .*template='m9.huge'"),
+        ("too many", r"1000000000 nodes launched with 1 live: at most 100000 live nodes"),
+        ("raises", r"Broken.step at 10 s: Broken: threshold=-1 is invalid; expected a number"),
+    ],
+)
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_a_node_autoscaler_gone_wrong_stops_the_run_saying_what_it_did(
+    what: str, message: str, fidelity: str
+) -> None:
+    from elastic.errors import SimulationError
+
+    with pytest.raises(SimulationError, match=message):
+        simulate(scenario(initial_nodes=1, autoscaler=Broken(what)), fixed(1), fidelity=fidelity)
+
+
+def test_a_node_autoscaler_deciding_too_often_for_the_run_is_refused() -> None:
+    fast = Scripted({}, (NODE,))
+    fast.interval = 1e-6
+    with pytest.raises(ParameterError, match=r"nodes.autoscaler.interval=1e-06.*at most 10000000"):
+        scenario(autoscaler=fast)
