@@ -289,6 +289,14 @@ class ClusterAutoscaler:
 
     # --- the loop -------------------------------------------------------------------------------
 
+    def __repr__(self) -> str:
+        # what a run's facts describe it by: the same in every process (no object address)
+        groups = ", ".join(f"{g.name}[{g.min_size}..{g.max_size}]" for g in self.groups)
+        return (
+            f"ClusterAutoscaler(groups=[{groups}], expander={','.join(self.expander.chain)!r}, "
+            f"scan_interval={self.scan_interval:g})"
+        )
+
     def step(self, cluster: ClusterState, now: float, rng: np.random.Generator) -> NodePlan:
         """What to launch and remove at ``now`` (seconds)."""
         frame = self._frame(cluster)

@@ -715,6 +715,11 @@ class EcsManagedScaling:
                 out[self.strategy.get(spec.name, default)].append(spec.name)
         return out
 
+    def __repr__(self) -> str:
+        # what a run's facts describe it by: the same in every process (no object address)
+        providers = ", ".join(p.name for p in self.providers)
+        return f"EcsManagedScaling(providers=[{providers}], interval={self.interval:g})"
+
     def step(self, cluster: ClusterState, now: float, rng: np.random.Generator) -> NodePlan:
         """One datapoint: the metric per provider, its alarms, and what to launch or remove."""
         launches: list[Launch] = []

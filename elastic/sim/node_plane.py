@@ -91,6 +91,7 @@ class NodePlane:
             for name in ("node_boot", "node_failures", "node_spot", "node_autoscaler")
         }
         self._draining: set[int] = set()  # nodes being drained
+        self._noticed: set[int] = set()  # Spot nodes under an interruption notice
         # a replacing launch: the new nodes not ready yet, and the nodes they replace
         self._replacing: list[tuple[set[int], tuple[int, ...]]] = []
         self._pass_due = False
@@ -141,7 +142,7 @@ class NodePlane:
         cluster.remove_pod(pod, t)
         if node is not None:
             self.costs.changed(node, spec, -1, t)
-            if node in self._draining and not cluster.pods_on(node):
+            if node in self._draining and node not in self._noticed and not cluster.pods_on(node):
                 self._terminate_node(node)
         self._schedule_soon()
 
@@ -235,7 +236,7 @@ class NodePlane:
         self.counts["evictions"] += evicted
         if evicted:
             self.host.replace(evicted, now)
-        if node in cluster and not cluster.pods_on(node):
+        if node in cluster and node not in self._noticed and not cluster.pods_on(node):
             self._terminate_node(node)
 
     def _terminate_node(self, node: int, *, interrupted: bool = False) -> None:
@@ -269,8 +270,12 @@ class NodePlane:
         if node not in self.cluster:
             return
         self.counts["interruptions"] += 1
+        # drained during the notice, the node is taken by the provider at its end (billed by
+        # the interruption rule), however soon its pods are gone
+        self._noticed.add(node)
         self._remove(node)
         yield self.env.timeout(self.level.spot_notice)
+        self._noticed.discard(node)
         if node in self.cluster:
             self._terminate_node(node, interrupted=True)
 
@@ -384,11 +389,16 @@ class NodePlane:
 
     def totals(self) -> dict[str, float]:
         """Counts over the run: nodes launched (not the initial ones) and terminated, node
-        failures and Spot interruptions, pods evicted, and the pods' pending time (its
+        failures and Spot interruptions, pods evicted, and the pods' pending time, a pod still
+        pending at the end counted with its wait so far (its
         percentiles are those of the times rounded down to 11 significant bits: within
         0.1 % below the exact ones, see :class:`~elastic.sim.stats.RoundedCounts`)."""
+        cluster, now = self.cluster, self.env.now
+        # a pod still pending at the end counts with its wait so far: a run whose pods never
+        # found a node reports that, not NaN
+        still = (now - float(cluster.pending_since[cluster.pod_row(p)]) for p in cluster.pending())
+        p50, p99 = self.pending.with_added(still).percentiles([50, 99])
         counts = self.counts
-        p50, p99 = self.pending.percentiles([50, 99])
         return {
             "nodes_launched": counts["launched"],
             "nodes_terminated": counts["terminated"],

@@ -283,7 +283,8 @@ class RunResult:
         lost = t["dropped"] + t["timed_out"] + t["failed"]
         served = t["completed"]
         # exact: the histogram counts its run's objective itself, not to a bin
-        within = self.latency.fraction_within(slo) * served if slo else math.nan
+        # nothing served: none within (the fraction of no request is NaN, the count 0)
+        within = self.latency.fraction_within(slo) * served if slo and served else 0.0
         actions = scaling_actions(self.replicas)
         environments = (
             {

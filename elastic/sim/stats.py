@@ -4,7 +4,7 @@ bounded counts of durations rounded to 11 significant bits (percentiles to 0.1 %
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import numpy as np
@@ -221,6 +221,15 @@ class RoundedCounts:
         key = self.rounded(seconds)
         self._counts[key] = self._counts.get(key, 0) + 1
         self.count += 1
+
+    def with_added(self, seconds: Iterable[float]) -> RoundedCounts:
+        """A copy that counts ``seconds`` too (this one is left as it is)."""
+        more = RoundedCounts()
+        more._counts = dict(self._counts)
+        more.count = self.count
+        for value in seconds:
+            more.add(value)
+        return more
 
     def __len__(self) -> int:
         """How many distinct rounded durations are held (the memory it takes)."""

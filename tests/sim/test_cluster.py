@@ -189,6 +189,12 @@ def test_a_spot_interruption_drains_the_node_during_the_notice(fidelity: str) ->
     )
     assert result.totals["node_interruptions"] >= 1
     assert result.conserved()
+    # each interrupted node is taken by the provider at its notice's end, drained or not,
+    # and billed by the interruption rule (its pods were gone within 10 s)
+    assert result.ledger is not None
+    taken = [life for life in result.ledger.lifecycles() if life.interrupted]
+    assert len(taken) == result.totals["node_interruptions"]
+    assert all(life.kind == "cheap" for life in taken)
 
 
 def test_nodes_and_replica_level_failures_do_not_mix() -> None:
@@ -378,3 +384,22 @@ def test_a_node_autoscaler_deciding_too_often_for_the_run_is_refused() -> None:
     fast.interval = 1e-6
     with pytest.raises(ParameterError, match=r"nodes.autoscaler.interval=1e-06.*at most 10000000"):
         scenario(autoscaler=fast)
+
+
+@pytest.mark.parametrize("fidelity", ["request", "fluid"])
+def test_a_run_whose_pods_never_find_a_node_says_so(fidelity: str) -> None:
+    result = simulate(
+        Scenario(
+            Poisson(10.0),
+            duration=600.0,
+            initial_replicas=1,
+            slo=1.0,
+            nodes=NodeLevel(POD, templates=(NODE,)),  # no node, and nothing to launch one
+        ),
+        fixed(1),
+        fidelity=fidelity,
+    )
+    summary = result.summary()
+    assert summary["slo_attainment"] == 0.0  # every request dropped: none within the SLO
+    assert summary["pod_pending_p99"] == 600.0  # pending the whole run, not NaN
+    assert result.conserved()
