@@ -8,7 +8,8 @@ default behavior at 60 % CPU every 15 s) run on:
   of m5.large, m5.2xlarge, c5.2xlarge and r5.large, each expander;
 - **Karpenter**: one NodePool offering those four types, on-demand;
 - **ECS spread** and **ECS binpack**: one capacity provider, an Auto Scaling
-  group of m5.2xlarge, managed scaling at target capacity 100, managed
+  group of m5.2xlarge (nothing reserved from tasks, as the ECS agent by
+  default), managed scaling at target capacity 100, managed
   termination protection; tasks placed by the scheduler's LeastAllocated
   scores (spreading, as a service's default strategy spreads them) or by
   MostAllocated (packing, as the ``binpack`` strategy does);
@@ -53,6 +54,7 @@ from elastic.nodes import (
     PodSpec,
     Resources,
 )
+from elastic.nodes.ecs import ECS_AGENT
 from elastic.policies import TargetTracking
 from elastic.sim import (
     Constant,
@@ -113,6 +115,7 @@ def node_level(setup: str, first_pods: int) -> NodeLevel | None:
         return NodeLevel(POD, autoscaler=Karpenter([NodePool("default", templates)]),
                          initial_nodes=initial, templates=(big,))  # fmt: skip
     if setup.startswith("ECS"):
+        big = NodeTemplate.from_catalog("m5.2xlarge", reservation=ECS_AGENT)  # ECS reserves none
         provider = CapacityProvider("web", (big,), max_size=500,
                                     managed_termination_protection=True)  # fmt: skip
         placement = "MostAllocated" if setup == "ECS binpack" else "LeastAllocated"

@@ -29,12 +29,14 @@ from elastic.core.stages import clamp_to_bounds
 from elastic.core.types import Observation
 from elastic.core.validate import check_int, check_number
 from elastic.errors import ManifestError, ParameterError
+from elastic.nodes.allocatable import Reservation
 from elastic.nodes.cluster import LAUNCHING, PENDING, READY, REGISTERED, ClusterState
 from elastic.nodes.plan import Launch, NodePlan, Removal
 from elastic.nodes.templates import NodeTemplate
 from elastic.policies.target_tracking import TargetTracking
 
 __all__ = [
+    "ECS_AGENT",
     "METRIC",
     "CapacityProvider",
     "EcsManagedScaling",
@@ -45,6 +47,11 @@ __all__ = [
 
 #: the metric ECS publishes to the ``AWS/ECS/ManagedScaling`` namespace
 METRIC = "CapacityProviderReservation"
+#: what an ECS container instance keeps from tasks by default: nothing. The agent registers
+#: the instance's CPU (1,024 units a vCPU) and the memory the OS sees, less
+#: ``ECS_RESERVED_MEMORY`` (0 by default; ECS Developer Guide, "Reserving Amazon ECS Linux
+#: container instance memory"); as ``NodeTemplate.from_catalog(type, reservation=ECS_AGENT)``.
+ECS_AGENT = Reservation(0, 0, "ECS container agent: nothing reserved (ECS_RESERVED_MEMORY=0)")
 #: the value with tasks waiting and no instance running (scale-out from zero)
 FROM_ZERO = 200.0
 #: the API's range for both scaling step sizes, and for ``instanceWarmupPeriod`` (0 to it)

@@ -20,8 +20,9 @@ from typing import Any, Literal
 from elastic.cost.catalog import default_catalog
 from elastic.errors import ElasticError, ParameterError
 from elastic.kubernetes.quantity import parse_quantity
+from elastic.nodes.allocatable import Reservation
 from elastic.nodes.cluster_autoscaler import ClusterAutoscaler, NodeGroup
-from elastic.nodes.ecs import CapacityProvider, EcsManagedScaling
+from elastic.nodes.ecs import ECS_AGENT, CapacityProvider, EcsManagedScaling
 from elastic.nodes.karpenter import Karpenter
 from elastic.nodes.karpenter_budgets import Budget
 from elastic.nodes.karpenter_nodepool import NodePool
@@ -476,7 +477,14 @@ class _Group:
     high: int
 
 
-def _groups(document: Document, cluster: ClusterModel, notes: list[Problem]) -> list[_Group]:
+def _groups(
+    document: Document,
+    cluster: ClusterModel,
+    notes: list[Problem],
+    reservation: Reservation | None = None,
+) -> list[_Group]:
+    """The Cluster's node entries as node groups (``reservation``: what each node keeps from
+    pods, the EKS AMI's by default)."""
     found = []
     for i, entry in enumerate(cluster.spec.cluster.nodes):
         at: Path_ = ("spec", "cluster", "nodes", i)
@@ -489,6 +497,7 @@ def _groups(document: Document, cluster: ClusterModel, notes: list[Problem]) -> 
                 group=entry.name,
                 labels=entry.labels,
                 taints=tuple(Taint(t.key, t.value, t.effect) for t in entry.taints),
+                reservation=reservation,
             )
         except ElasticError as error:
             raise Located(document, (*at, "nodeType"), str(error)) from None
@@ -553,7 +562,10 @@ def _build(
     cluster_doc = None
     if spec.cluster is not None:
         cluster_doc, cluster = manifests.objects["Cluster"][spec.cluster]
-        groups = _groups(cluster_doc, cluster, notes)
+        # ECS container instances reserve nothing by default; EKS nodes what the AMI reserves
+        groups = _groups(
+            cluster_doc, cluster, notes, ECS_AGENT if kind == "CapacityProvider" else None
+        )
         if spec.node is not None:
             notes.append(
                 document.problem(

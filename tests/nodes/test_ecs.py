@@ -498,3 +498,13 @@ def test_templates_are_checked() -> None:
         CapacityProvider("web-ec2", M5)  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="distinct"):
         CapacityProvider("web-ec2", (M5, M5))
+
+
+def test_an_ecs_instance_keeps_nothing_from_tasks_by_default() -> None:
+    from elastic.nodes.ecs import ECS_AGENT
+
+    ecs = NodeTemplate.from_catalog("m5.large", reservation=ECS_AGENT)
+    eks = NodeTemplate.from_catalog("m5.large")
+    task = PodSpec("origin", Resources(2000, 256 * 2**20, 1))  # 2048 CPU units
+    assert ecs.allocatable.cpu == 2000 and ecs.admits(task)  # 1,024 units a vCPU, all of them
+    assert eks.allocatable.cpu == 1930 and not eks.admits(task)  # the EKS AMI keeps 70m
