@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from elastic.cost.catalog import DEFAULT_MAX_PODS, Catalog, default_catalog
+from elastic.cost.money import money
 from elastic.cost.tariffs import PerSecond, Spot, Tariff
 from elastic.errors import ParameterError
 from elastic.nodes.allocatable import MIB, Reservation, allocatable
@@ -111,9 +112,8 @@ class NodeTemplate:
             raise ParameterError(
                 "allocatable", allocatable, "Resources of integers >= 0", owner=owner
             )
-        price = Decimal(self.price_per_hour)
-        if not price.is_finite() or price < 0:
-            raise ParameterError("price_per_hour", self.price_per_hour, "a price >= 0", owner=owner)
+        # a float by its shortest repr: 0.1 is Decimal("0.1"), not its binary neighbour
+        price = money(self.price_per_hour, "price_per_hour", owner=owner)
         object.__setattr__(self, "price_per_hour", price)
         if not isinstance(self.taints, tuple) or not all(isinstance(t, Taint) for t in self.taints):
             raise ParameterError("taints", self.taints, "a tuple of Taint", owner=owner)

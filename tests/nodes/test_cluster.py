@@ -152,3 +152,11 @@ def test_fits_is_ready_admitted_and_roomy() -> None:
     assert not c.fits(web, room).any()
     c.set_node_state(ready, DRAINING, 2.0)
     assert not c.fits(web).any()  # cordoned
+
+
+def test_a_template_price_is_exact_however_it_is_written() -> None:
+    for written in (0.1, "0.1", Decimal("0.1")):
+        template = NodeTemplate("t", "m5.large", "on-demand", Resources(1, 1, 1), written)  # type: ignore[arg-type]
+        assert template.price_per_hour == Decimal("0.1")
+    with pytest.raises(ParameterError, match="price_per_hour"):
+        NodeTemplate("t", "m5.large", "on-demand", Resources(1, 1, 1), Decimal("-1"))
