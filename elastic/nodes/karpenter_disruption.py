@@ -213,13 +213,12 @@ class _Simulation:
         runs = [(int(specs[a]), int(b - a)) for a, b in zip(starts, ends, strict=True)]
         return runs, [int(kinds[a]) for a in starts]
 
-    def possible(self, karpenter: Karpenter, rows: NDArray[np.int64]) -> NDArray[np.bool_]:
-        """Per node row of ``rows``: whether consolidating that one node may succeed; False
-        only where its simulation must fail (see :class:`_Screen`)."""
+    def screen(self, karpenter: Karpenter) -> _Screen:
+        """The cheap necessary conditions of a consolidation (built on first use)."""
         self.build()
         if self._screen is None:
             self._screen = _Screen(karpenter, self)
-        return self._screen.possible(rows)
+        return self._screen
 
 
 class _Screen:
@@ -348,6 +347,7 @@ class _Screen:
         return out
 
     def possible(self, rows: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Per node row of ``rows``: whether consolidating that node alone may succeed."""
         cheaper = [
             bisect.bisect_left(self.prices, self.node_price[t])
             for t in self.node_template[rows].tolist()
@@ -437,13 +437,17 @@ def _expired(karpenter: Karpenter, cluster: ClusterState, now: float) -> list[Re
     rows = cluster.node_rows()
     rows = rows[cluster.node_state[rows] != DRAINING]
     pool = karpenter._pool_of[cluster.node_template[rows]]
-    out = []
-    for p, node_pool in enumerate(karpenter.node_pools):
-        if node_pool.expire_after is None:
-            continue
-        mine = rows[(pool == p) & (now - cluster.launched_at[rows] >= node_pool.expire_after)]
-        out += [Removal(int(cluster.node_id[r]), "expired") for r in mine]
-    return out
+    # per NodePool (and -1: no NodePool), when its nodes expire; never: infinite
+    expire = np.array(
+        [np.inf if p.expire_after is None else p.expire_after for p in karpenter.node_pools]
+        + [np.inf]
+    )
+    due = now - cluster.launched_at[rows] >= expire[pool]
+    if not due.any():
+        return []
+    rows, pool = rows[due], pool[due]
+    rows = rows[np.argsort(pool, kind="stable")]  # NodePool by NodePool, oldest first
+    return [Removal(int(n), "expired") for n in cluster.node_id[rows].tolist()]
 
 
 def _candidates(
@@ -455,27 +459,42 @@ def _candidates(
 ) -> list[_Candidate]:
     """Ready nodes of a NodePool past ``consolidateAfter``, cheapest to disrupt first."""
     rows = cluster.node_rows(READY)
-    out = []
-    for row in rows.tolist():
-        node = int(cluster.node_id[row])
-        p = int(karpenter._pool_of[cluster.node_template[row]])
-        if p < 0 or node in expired or node in karpenter.replacing_:
-            continue
-        if node in karpenter.nominated_:  # statenode.go ValidateNodeDisruptable: nominated
-            continue
-        pool = karpenter.node_pools[p]
-        if pool.consolidate_after is None:
-            continue
-        quiet_since = max(float(cluster.changed_at[row]), float(cluster.ready_at[row]))
-        if now - quiet_since < pool.consolidate_after:
-            continue
-        remaining = 1.0
-        if pool.expire_after is not None:
-            age = now - float(cluster.launched_at[row])
-            remaining = min(max((pool.expire_after - age) / pool.expire_after, 0.0), 1.0)
-        out.append(_Candidate(node, row, p, int(pods[row]), int(pods[row]) * remaining))
-    out.sort(key=lambda c: (c.cost, c.node))
-    return out
+    pool = karpenter._pool_of[cluster.node_template[rows]]
+    ids = cluster.node_id[rows]
+    held = set(karpenter.replacing_) | set(karpenter.nominated_) | expired
+    keep = pool >= 0
+    if held:  # statenode.go ValidateNodeDisruptable: nominated, already being deleted
+        keep &= ~np.isin(ids, np.fromiter(held, dtype=np.int64, count=len(held)))
+    pools = karpenter.node_pools
+    after = np.array(
+        [np.nan if p.consolidate_after is None else p.consolidate_after for p in pools]
+    )
+    expire = np.array([np.nan if p.expire_after is None else p.expire_after for p in pools])
+    rows, pool, ids = rows[keep], pool[keep], ids[keep]
+    wait, lifetime = after[pool], expire[pool]
+    changed, ready = cluster.changed_at[rows], cluster.ready_at[rows]
+    quiet_since = np.where(ready > changed, ready, changed)  # max(changed, ready), as Python's
+    keep = ~np.isnan(wait) & ~(now - quiet_since < wait)
+    rows, pool, ids, lifetime = rows[keep], pool[keep], ids[keep], lifetime[keep]
+    # lifetime remaining: clamp((expire_after - age) / expire_after, 0, 1); 1 without expiry
+    left = (lifetime - (now - cluster.launched_at[rows])) / lifetime
+    left = np.where(left < 0.0, 0.0, left)
+    left = np.where(left > 1.0, 1.0, left)
+    left = np.where(np.isnan(lifetime), 1.0, left)
+    count = pods[rows]
+    cost = count.astype(np.float64) * left
+    order = np.lexsort((ids, cost))
+    return [
+        _Candidate(node, row, p, n, c)
+        for node, row, p, n, c in zip(
+            ids[order].tolist(),
+            rows[order].tolist(),
+            pool[order].tolist(),
+            count[order].tolist(),
+            cost[order].tolist(),
+            strict=True,
+        )
+    ]
 
 
 def _budgets(
@@ -577,7 +596,8 @@ def _single_node(
     movable = [c for c in _underutilized(candidates, karpenter) if budget[c.pool] > 0]
     if not movable:
         return None
-    possible = sim.possible(karpenter, np.array([c.row for c in movable], dtype=np.int64))
+    rows = np.array([c.row for c in movable], dtype=np.int64)
+    possible = sim.screen(karpenter).possible(rows)
     for c in itertools.compress(movable, possible):
         plan = _consolidate(karpenter, cluster, [c], sim)
         if plan is not None:
