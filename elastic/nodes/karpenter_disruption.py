@@ -83,10 +83,12 @@ class _Candidate(NamedTuple):  # a tuple: cheap to make by the hundred every pas
 
 def disrupt(karpenter: Karpenter, cluster: ClusterState, now: float) -> NodePlan:
     """Expired nodes (every step), then at most one disruption command (every poll period)."""
-    live = set(cluster.node_id[cluster.node_rows()].tolist())
-    karpenter.replacing_ = {
-        n: t for n, t in karpenter.replacing_.items() if n in live and now - t < REPLACEMENT_TTL
-    }
+    if karpenter.replacing_:
+        karpenter.replacing_ = {
+            n: t
+            for n, t in karpenter.replacing_.items()
+            if n in cluster and now - t < REPLACEMENT_TTL
+        }
     removals = list(_expired(karpenter, cluster, now))
     if (
         karpenter.last_disruption_ is not None
