@@ -45,6 +45,7 @@ __all__ = [
     "REQUEUE",
     "Karpenter",
     "NodePool",
+    "Targets",
 ]
 
 #: ``BATCH_IDLE_DURATION`` / ``BATCH_MAX_DURATION`` (pkg/operator/options/options.go)
@@ -418,7 +419,27 @@ class Karpenter:
 
     def targets(self, cluster: ClusterState, exclude: Set[int] = frozenset()) -> Targets:
         """The nodes a pack may place pods on (:meth:`target_rows`, less ``exclude`` and the
-        nodes being replaced), their room, and the NodePools' remaining limits."""
+        nodes being replaced), their room, and the NodePools' remaining limits.
+
+        Examples
+        --------
+        >>> from decimal import Decimal
+        >>> from elastic.nodes.pods import PodSpec
+        >>> from elastic.nodes.resources import Resources
+        >>> large = NodeTemplate("m5.large", "m5.large", "on-demand",
+        ...                      Resources(1930, 7 * 2**30, 29), Decimal("0.096"))
+        >>> cluster = ClusterState([large], [PodSpec("web", Resources.parse("1", "1Gi"))])
+        >>> first, second = cluster.add_node("m5.large", 0.0), cluster.add_node("m5.large", 0.0)
+        >>> cluster.set_node_state(second, READY, 1.0)
+        >>> karpenter = Karpenter([NodePool("default", [large])])
+        >>> nodes = karpenter.targets(cluster)   # ready nodes first, then in-flight ones
+        >>> [int(cluster.node_id[row]) for row in nodes.rows], nodes.room[:, 0].tolist()
+        ([1, 0], [1930, 1930])
+        >>> result, rows = karpenter.pack(cluster, [(0, 3)], {second}, targets=nodes)
+        >>> [(int(cluster.node_id[rows[row]]), count) for _, row, count in result.on_nodes]
+        [(0, 1)]
+        """
+        self.offerings(cluster)
         rows = self.target_rows(cluster, exclude | set(self.replacing_))
         position = np.full(len(cluster.node_id), -1, dtype=np.int64)
         position[rows] = np.arange(len(rows))

@@ -13,7 +13,9 @@ claim reserves the largest capacity among its options, ``subtractMax``).
 Vectorized with numpy: identical pods (one spec) are placed as a run — on
 existing nodes by a cumulative fill in node order, on claims in bulk while the
 chosen claim stays first in the fewest-pods order — which is exactly what
-placing them one by one would do.
+placing them one by one would do. Consecutive runs of one spec (a
+consolidation's queue alternates the kinds of identical pods) are placed as
+one run, and each placement is reported under the run it came from.
 """
 
 from __future__ import annotations
