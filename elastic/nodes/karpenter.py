@@ -10,6 +10,7 @@ see :mod:`elastic.nodes.karpenter_packing`), ``pkg/controllers/disruption/``
 from __future__ import annotations
 
 from collections.abc import Sequence, Set
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,7 @@ __all__ = [
     "REQUEUE",
     "Karpenter",
     "NodePool",
+    "Targets",
 ]
 
 #: ``BATCH_IDLE_DURATION`` / ``BATCH_MAX_DURATION`` (pkg/operator/options/options.go)
@@ -56,6 +58,18 @@ REQUEUE = 10.0
 #: the kinds of pods a scheduling simulation places (helpers.go ``SimulateScheduling``):
 #: pods of the consolidation candidates, pods of nodes marked for deletion, pending pods
 CANDIDATE, MOVING, PENDING_POD = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """The nodes a pack may place pods on, in the order they are tried (``rows``), their
+    room, the NodePools' remaining limits, and each node row's position in ``rows`` (-1:
+    not a target)."""
+
+    rows: NDArray[np.int64]
+    room: NDArray[np.int64]
+    limits: NDArray[np.int64]
+    position: NDArray[np.int64]
 
 
 class Karpenter:
@@ -375,22 +389,61 @@ class Karpenter:
         cluster: ClusterState,
         runs: list[tuple[int, int]],
         exclude: Set[int] = frozenset(),
+        *,
+        targets: Targets | None = None,
     ) -> tuple[PackResult, NDArray[np.int64]]:
-        """Pack ``runs`` onto the cluster's nodes (less ``exclude``) and new claims."""
+        """Pack ``runs`` onto the cluster's nodes (less ``exclude``) and new claims.
+
+        ``targets``: the nodes as :meth:`targets` gives them, when a caller packs several
+        times on one cluster state; ``exclude`` is then masked out, and the positions in the
+        result index ``targets.rows``."""
         offerings = self.offerings(cluster)
-        rows = self.target_rows(cluster, exclude | set(self.replacing_))
-        room = self.headroom(cluster, rows)
+        if targets is None:
+            targets = self.targets(cluster, exclude)
+            ok = np.ones(len(targets.rows), dtype=bool)
+        else:
+            ok = np.ones(len(targets.rows), dtype=bool)
+            where = targets.position[[cluster.row_of(n) for n in exclude]]
+            ok[where[where >= 0]] = False
         result = pack(
             runs,
             cluster.requests,
             cluster.admits,
             offerings,
-            room,
-            np.ones(len(rows), dtype=bool),
-            cluster.node_template[rows],
-            self.remaining_limits(cluster),
+            targets.room.copy(),
+            ok,
+            cluster.node_template[targets.rows],
+            targets.limits.copy(),
         )
-        return result, rows
+        return result, targets.rows
+
+    def targets(self, cluster: ClusterState, exclude: Set[int] = frozenset()) -> Targets:
+        """The nodes a pack may place pods on (:meth:`target_rows`, less ``exclude`` and the
+        nodes being replaced), their room, and the NodePools' remaining limits.
+
+        Examples
+        --------
+        >>> from decimal import Decimal
+        >>> from elastic.nodes.pods import PodSpec
+        >>> from elastic.nodes.resources import Resources
+        >>> large = NodeTemplate("m5.large", "m5.large", "on-demand",
+        ...                      Resources(1930, 7 * 2**30, 29), Decimal("0.096"))
+        >>> cluster = ClusterState([large], [PodSpec("web", Resources.parse("1", "1Gi"))])
+        >>> first, second = cluster.add_node("m5.large", 0.0), cluster.add_node("m5.large", 0.0)
+        >>> cluster.set_node_state(second, READY, 1.0)
+        >>> karpenter = Karpenter([NodePool("default", [large])])
+        >>> nodes = karpenter.targets(cluster)   # ready nodes first, then in-flight ones
+        >>> [int(cluster.node_id[row]) for row in nodes.rows], nodes.room[:, 0].tolist()
+        ([1, 0], [1930, 1930])
+        >>> result, rows = karpenter.pack(cluster, [(0, 3)], {second}, targets=nodes)
+        >>> [(int(cluster.node_id[rows[row]]), count) for _, row, count in result.on_nodes]
+        [(0, 1)]
+        """
+        self.offerings(cluster)
+        rows = self.target_rows(cluster, exclude | set(self.replacing_))
+        position = np.full(len(cluster.node_id), -1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        return Targets(rows, self.headroom(cluster, rows), self.remaining_limits(cluster), position)
 
     def _provision(self, cluster: ClusterState, now: float) -> tuple[tuple[Launch, ...], list[str]]:
         """A batch closes: schedule the pending pods and the pods of nodes marked for deletion

@@ -13,7 +13,9 @@ claim reserves the largest capacity among its options, ``subtractMax``).
 Vectorized with numpy: identical pods (one spec) are placed as a run — on
 existing nodes by a cumulative fill in node order, on claims in bulk while the
 chosen claim stays first in the fewest-pods order — which is exactly what
-placing them one by one would do.
+placing them one by one would do. Consecutive runs of one spec (a
+consolidation's queue alternates the kinds of identical pods) are placed as
+one run, and each placement is reported under the run it came from.
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ def pack(
     usable = offerings.usable
     node_runs: list[int] = []
     unplaced_runs: list[int] = []
-    for run, (spec, total) in enumerate(runs):
+    for spec, total, parts in _merged(runs):
         request = requests[spec]
         left = total
         # 1. existing and in-flight nodes, first fit in row order
@@ -155,8 +157,9 @@ def pack(
             if fit.any():
                 before = np.cumsum(fit) - fit
                 take = np.clip(left - before, 0, fit)
-                for row in np.flatnonzero(take):
-                    on_nodes.append((spec, int(row), int(take[row])))
+                rows = np.flatnonzero(take)
+                for row, count, run in _split(rows.tolist(), take[rows].tolist(), parts):
+                    on_nodes.append((spec, row, count))
                     node_runs.append(run)
                 headroom -= take[:, None] * request[None, :]
                 left -= int(take.sum())
@@ -207,10 +210,52 @@ def pack(
                 made = True
                 break
             if not made:
-                unplaced.append((spec, left, _why(spec, request, admits, offerings, limits)))
-                unplaced_runs.append(run)
+                why = _why(spec, request, admits, offerings, limits)
+                # the last pods of the runs are left (each later one finds what this one did)
+                start = 0
+                for run, count in parts:
+                    last = max(0, start + count - max(start, total - left))
+                    if last:
+                        unplaced.append((spec, last, why))
+                        unplaced_runs.append(run)
+                    start += count
                 break
     return PackResult(on_nodes, claims, unplaced, node_runs, unplaced_runs)
+
+
+def _merged(runs: Sequence[tuple[int, int]]) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """Consecutive runs of one spec packed as one: ``(spec, count, [(run, count), ...])``.
+    Their pods are identical and placed one after the other, so the placements are the same;
+    only the run each placement is reported for is kept."""
+    specs: list[int] = []
+    parts: list[list[tuple[int, int]]] = []
+    for run, (spec, count) in enumerate(runs):
+        if not specs or specs[-1] != spec:
+            specs.append(spec)
+            parts.append([])
+        parts[-1].append((run, count))
+    return [(spec, sum(c for _, c in p), p) for spec, p in zip(specs, parts, strict=True)]
+
+
+def _split(
+    rows: list[int], counts: list[int], parts: list[tuple[int, int]]
+) -> list[tuple[int, int, int]]:
+    """``(row, count, run)``: the pods placed on ``rows`` (in order), shared out among the
+    runs ``parts`` in order (the first pods are the first run's)."""
+    if len(parts) == 1:
+        return [(row, count, parts[0][0]) for row, count in zip(rows, counts, strict=True)]
+    out = []
+    index, (run, room) = 0, parts[0]
+    for row, count in zip(rows, counts, strict=True):
+        while count:
+            while not room:
+                index += 1
+                run, room = parts[index]
+            given = min(count, room)
+            out.append((row, given, run))
+            count -= given
+            room -= given
+    return out
 
 
 def _first_fit(
