@@ -265,6 +265,11 @@ class Karpenter:
 
     # --- the step -------------------------------------------------------------------------------
 
+    def __repr__(self) -> str:
+        # what a run's facts describe it by: the same in every process (no object address)
+        pools = ", ".join(f"{p.name}[{len(p.allowed)} offerings]" for p in self.node_pools)
+        return f"Karpenter(node_pools=[{pools}], interval={self.interval:g})"
+
     def step(self, cluster: ClusterState, now: float, rng: np.random.Generator) -> NodePlan:
         """Batch, provision at a batch's close, then (every ``consolidation_interval``) disrupt."""
         from elastic.nodes.karpenter_disruption import disrupt

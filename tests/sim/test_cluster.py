@@ -403,3 +403,9 @@ def test_a_run_whose_pods_never_find_a_node_says_so(fidelity: str) -> None:
     assert summary["slo_attainment"] == 0.0  # every request dropped: none within the SLO
     assert summary["pod_pending_p99"] == 600.0  # pending the whole run, not NaN
     assert result.conserved()
+
+
+def test_a_run_is_described_the_same_in_every_process() -> None:
+    # the run's facts describe its scenario by repr: no object address may leak into them
+    for autoscaler in node_autoscalers().values():
+        assert " at 0x" not in repr(autoscaler), repr(autoscaler)
