@@ -295,23 +295,36 @@ def node_pool(document: Document, model: NodePoolModel, notes: list[Problem] | N
                 )
             )
         except ParameterError as error:
-            field = {"schedule": "schedule", "reasons": "reasons"}.get(error.name, "nodes")
+            field = (
+                "schedule"
+                if error.owner == "Cron"
+                else {"schedule": "schedule", "reasons": "reasons"}.get(error.name, "nodes")
+            )
             raise Located(
                 document, ("spec", "disruption", "budgets", i, field), _expected(error)
             ) from None
     if limits is not None and min(limits) == 0:
         note(("spec", "limits"), "a limit of 0: the NodePool never launches a node")
-    return NodePool(
-        name,
-        offerings,
-        requirements,
-        limits=limits,
-        weight=spec.weight or 0,
-        consolidation_policy=disruption.consolidationPolicy,
-        consolidate_after=karpenter_duration(disruption.consolidateAfter),
-        expire_after=karpenter_duration(template.expireAfter),
-        budgets=budgets,
-    )
+    try:
+        return NodePool(
+            name,
+            offerings,
+            requirements,
+            limits=limits,
+            weight=spec.weight or 0,
+            consolidation_policy=disruption.consolidationPolicy,
+            consolidate_after=karpenter_duration(disruption.consolidateAfter),
+            expire_after=karpenter_duration(template.expireAfter),
+            budgets=budgets,
+        )
+    except ParameterError as error:  # at the field the user wrote
+        fields = {
+            "limits": ("spec", "limits"),
+            "expire_after": ("spec", "template", "spec", "expireAfter"),
+            "consolidate_after": ("spec", "disruption", "consolidateAfter"),
+            "weight": ("spec", "weight"),
+        }
+        raise Located(document, fields.get(error.name, ("spec",)), _expected(error)) from None
 
 
 def _well_known(key: str) -> bool:

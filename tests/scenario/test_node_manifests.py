@@ -261,6 +261,17 @@ BAD = [
      KARPENTER.replace("consolidateAfter: 30s}", "consolidateAfter: 30s,\n"
                        "    budgets: [{nodes: '0', schedule: '@daily'}]}"),
      ["68:15: spec.disruption.budgets.0: 'schedule' must be set with 'duration'"], []),
+    ("a negative limit, at the limits",
+     KARPENTER.replace('limits: {cpu: "32"}', 'limits: {cpu: "-32"}'),
+     ["66:11: spec.limits: "], []),
+    ("expireAfter 0s, at expireAfter",
+     KARPENTER.replace("    spec:\n      nodeClassRef", "    spec:\n      expireAfter: 0s\n"
+                       "      nodeClassRef"),
+     ["62:20: spec.template.spec.expireAfter: 0.0 is invalid"], []),
+    ("a bad cron schedule, at the schedule (not at nodes)",
+     KARPENTER.replace("consolidateAfter: 30s}", "consolidateAfter: 30s,\n"
+                       "    budgets: [{nodes: '1', schedule: '61 25 * * 9', duration: 1h}]}"),
+     ["68:38: spec.disruption.budgets.0.schedule: '61' is invalid"], []),
     ("unmodelled NodePool fields and unknown instance types are notes",
      KARPENTER.replace("values: [m5, c5]", "values: [m5, c5]}\n"
                        "      - {key: node.kubernetes.io/instance-type, operator: NotIn, "
