@@ -663,6 +663,13 @@ def _build(
     pod = pod_spec(manifests, document, model)
     all_templates = [*templates, *getattr(autoscaler, "templates", ())]
     _check_fit(manifests, document, model, pod, all_templates)
+    # each delay at its own field (a NaN or an infinity is refused where it is written)
+    delays = {}
+    for name, field in (("node_boot", "nodeBoot"), ("node_registration", "nodeRegistration")):
+        try:
+            delays[name] = _distribution(getattr(nodes, name))
+        except ParameterError as error:
+            raise Located(document, (*at, field), _expected(error)) from None
     try:
         return NodeLevel(
             pod,
@@ -670,14 +677,17 @@ def _build(
             autoscaler=autoscaler,
             initial_nodes={g.entry.name: g.initial for g in groups},
             scheduler=nodes.scheduler,
-            node_boot=_distribution(nodes.node_boot),
-            node_registration=_distribution(nodes.node_registration),
+            node_boot=delays["node_boot"],
+            node_registration=delays["node_registration"],
             node_mtbf=None if nodes.node_mtbf is None else seconds(nodes.node_mtbf),
             spot_mtbi=None if nodes.spot_mtbi is None else seconds(nodes.spot_mtbi),
             spot_notice=nodes.spot_notice,
         )
     except ParameterError as error:
-        raise Located(document, at, str(error)) from None
+        fields = {"node_mtbf": "nodeMtbf", "spot_mtbi": "spotMtbi", "spot_notice": "spotNotice"}
+        where = (*at, fields[error.name]) if error.name in fields else at
+        message = _expected(error) if error.name in fields else str(error)
+        raise Located(document, where, message) from None
 
 
 def _never(notes: list[Problem], document: Document | None, group: _Group, why: str) -> None:

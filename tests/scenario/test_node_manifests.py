@@ -261,6 +261,10 @@ BAD = [
      KARPENTER.replace("consolidateAfter: 30s}", "consolidateAfter: 30s,\n"
                        "    budgets: [{nodes: '0', schedule: '@daily'}]}"),
      ["68:15: spec.disruption.budgets.0: 'schedule' must be set with 'duration'"], []),
+    ("a NaN delay, at its field (not at spec.nodes)",
+     BASE.replace("    nodeAutoscaler: {kind: ClusterAutoscaler}",
+                  "    nodeAutoscaler: {kind: ClusterAutoscaler}\n    nodeRegistration: .nan"),
+     ["55:23: spec.nodes.nodeRegistration: nan is invalid"], []),
     ("a negative limit, at the limits",
      KARPENTER.replace('limits: {cpu: "32"}', 'limits: {cpu: "-32"}'),
      ["66:11: spec.limits: "], []),
