@@ -93,6 +93,41 @@ class PodSpec:
             and tolerates_all(self.tolerations, taints)
         )
 
+    def refusal(self, labels: Mapping[str, str], taints: tuple[Taint, ...]) -> str:
+        """Why a node with ``labels`` and ``taints`` may not run these pods, in words (the
+        first filter that refuses them, as :meth:`accepts` applies them); ``""`` when it may.
+
+        Examples
+        --------
+        >>> web = PodSpec("web", Resources.parse(cpu="1"), node_selector={"pool": "a"})
+        >>> web.refusal({"pool": "b"}, ())
+        "lacks the nodeSelector's pool=a (it has pool=b)"
+        >>> web.refusal({"pool": "a"}, (Taint("gpu", "true"),))
+        'has the taint gpu=true:NoSchedule, which no toleration of the pods tolerates'
+        >>> web.refusal({"pool": "a"}, ())
+        ''
+        """
+        missing = [f"{k}={v}" for k, v in self.node_selector.items() if labels.get(k) != v]
+        if missing:
+            have = ", ".join(f"{k}={labels[k]}" for k in self.node_selector if k in labels)
+            return f"lacks the nodeSelector's {', '.join(missing)}" + (
+                f" (it has {have})" if have else ""
+            )
+        failed = [r for r in self.affinity if not r.matches(labels)]
+        if failed:
+            r = failed[0]
+            return f"fails the affinity's {r.key} {r.operator} {list(r.values)}"
+        untolerated = [
+            t for t in taints if t.repels and not any(x.tolerates(t) for x in self.tolerations)
+        ]
+        if untolerated:
+            t = untolerated[0]
+            return (
+                f"has the taint {t.key}={t.value}:{t.effect}, which no toleration of the pods "
+                "tolerates"
+            )
+        return ""
+
     def __reduce__(self) -> tuple[object, ...]:
         # a mappingproxy does not pickle: rebuild from a plain dict
         return (

@@ -927,31 +927,9 @@ def _why_not(pod: PodSpec, templates: Sequence[NodeTemplate]) -> str:
     for template in templates:
         if template.group in reasons:
             continue
-        labels = template.labels
-        missing = [f"{k}={v}" for k, v in pod.node_selector.items() if labels.get(k) != v]
-        failed = [r for r in pod.affinity if not r.matches(labels)]
-        taints = [
-            t for t in template.taints
-            if t.repels and not any(x.tolerates(t) for x in pod.tolerations)
-        ]  # fmt: skip
-        if missing:
-            have = ", ".join(f"{k}={labels[k]}" for k in pod.node_selector if k in labels)
-            reasons[template.group] = (
-                f"node group {template.group!r} lacks the nodeSelector's {', '.join(missing)}"
-                + (f" (it has {have})" if have else "")
-            )
-        elif failed:
-            r = failed[0]
-            reasons[template.group] = (
-                f"node group {template.group!r} fails the affinity's {r.key} {r.operator} "
-                f"{list(r.values)}"
-            )
-        elif taints:
-            t = taints[0]
-            reasons[template.group] = (
-                f"node group {template.group!r} has the taint {t.key}={t.value}:{t.effect}, "
-                "which no toleration of the pods tolerates"
-            )
+        why = pod.refusal(template.labels, template.taints)
+        if why:
+            reasons[template.group] = f"node group {template.group!r} {why}"
     shown = list(reasons.values())
     more = f"; and {len(shown) - 5} more" if len(shown) > 5 else ""
     return "; ".join(shown[:5]) + more

@@ -24,6 +24,7 @@ model sees its results as it sees any lifecycle change:
 from __future__ import annotations
 
 from heapq import heappush
+from itertools import islice
 
 import simpy
 
@@ -97,7 +98,7 @@ class FluidClusterFleet(FluidFleet):
 
     def scale_to(self, replicas: int, now: float) -> None:
         # pods bound to no node go first, newest first (as a ReplicaSet scales in)
-        for pod in list(reversed(self._unbound))[: max(self._live - replicas, 0)]:
+        for pod in list(islice(reversed(self._unbound), max(self._live - replicas, 0))):
             del self._unbound[pod]
             self._live -= 1
             self._pending -= 1

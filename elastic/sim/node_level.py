@@ -168,12 +168,9 @@ class NodeLevel:
 
 def _refusal(pod: PodSpec, template: NodeTemplate) -> str:
     """Why a node of ``template`` cannot run ``pod``, in words."""
-    if not all(template.labels.get(k) == v for k, v in pod.node_selector.items()):
-        return f"its labels do not match the node selector {dict(pod.node_selector)}"
-    if not all(r.matches(template.labels) for r in pod.affinity):
-        return "its labels do not meet the pod's node affinity"
-    if not pod.accepts(template.labels, template.taints):
-        return f"the pod does not tolerate its taints {[str(t.key) for t in template.taints]}"
+    why = pod.refusal(template.labels, template.taints)
+    if why:
+        return f"refused by the pod's node selector, affinity or tolerations: it {why}"
     need, room = pod.requests, template.allocatable
     short = [
         f"{name} {want} > {have}"

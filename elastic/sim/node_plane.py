@@ -142,8 +142,7 @@ class NodePlane:
         cluster.remove_pod(pod, t)
         if node is not None:
             self.costs.changed(node, spec, -1, t)
-            if node in self._draining and node not in self._noticed and not cluster.pods_on(node):
-                self._terminate_node(node)
+            self._end_if_drained(node)
         self._schedule_soon()
 
     def gone_at(self, pod: int, t: float) -> None:
@@ -236,7 +235,13 @@ class NodePlane:
         self.counts["evictions"] += evicted
         if evicted:
             self.host.replace(evicted, now)
-        if node in cluster and node not in self._noticed and not cluster.pods_on(node):
+        self._end_if_drained(node)
+
+    def _end_if_drained(self, node: int) -> None:
+        """A draining node whose pods are all gone terminates now, unless it is under a Spot
+        notice (the provider takes it at the notice's end)."""
+        cluster = self.cluster
+        if node in self._draining and node not in self._noticed and not cluster.pods_on(node):
             self._terminate_node(node)
 
     def _terminate_node(self, node: int, *, interrupted: bool = False) -> None:
