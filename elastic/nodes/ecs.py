@@ -338,8 +338,11 @@ class CapacityProvider:
             path = paths.get(error.name)
             if path is None:  # a parameter that is not the request's (templates, sizes)
                 raise
+            expected = error.expected
+            for name, written in paths.items():  # the request's names, not Python's
+                expected = expected.replace(name, written.rsplit(".", 1)[-1])
             raise ManifestError(
-                f"{where}: {path}={error.value!r} is invalid; expected {error.expected}"
+                f"{where}: {path}={error.value!r} is invalid; expected {expected}"
             ) from None
 
 

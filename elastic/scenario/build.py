@@ -402,6 +402,8 @@ _SCENARIO_FIELDS: dict[str, tuple[str | int, ...]] = {
     "lag": ("spec", "metrics", "lag"),
     "missing": ("spec", "metrics", "missing"),
     "initial_replicas": ("spec", "initialReplicas"),
+    # the bound on how often the node autoscaler decides: a shorter run, or a longer interval
+    "nodes.autoscaler.interval": ("spec", "duration"),
 }
 
 

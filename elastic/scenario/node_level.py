@@ -13,6 +13,7 @@ requests in the wrong units, node groups that can never grow.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -140,14 +141,9 @@ def deployment_units(
                     continue
                 at: Path_ = (*pod, group, i, "resources", part)
                 memory, cpu = values.get("memory"), values.get("cpu")
-                if memory is not None and _bare(memory) and 0 < float(memory) < MIB:
-                    notes.append(
-                        document.problem(
-                            (*at, "memory"),
-                            f"memory={memory!r} is {memory} bytes (a quantity without a unit); "
-                            f"probably {memory}Mi was meant",
-                        )
-                    )
+                suspicious = _bare_bytes(memory, "Mi")
+                if suspicious:
+                    notes.append(document.problem((*at, "memory"), suspicious))
                 try:
                     millicores = parse_quantity(cpu, "cpu") if cpu is not None else 0
                 except ElasticError:
@@ -163,6 +159,17 @@ def deployment_units(
                         )
                     )
     return problems
+
+
+def _bare_bytes(memory: Any, meant: str) -> str | None:
+    """The note for a memory quantity written as a bare number below a MiB (Kubernetes
+    reads it as bytes; ``memory: 512`` was probably 512Mi), else None."""
+    if memory is None or not _bare(memory) or not 0 < float(memory) < MIB:
+        return None
+    return (
+        f"memory={memory!r} is {memory} bytes (a quantity without a unit); "
+        f"probably {memory}{meant} was meant"
+    )
 
 
 def _bare(value: Any) -> bool:
@@ -324,7 +331,11 @@ def node_pool(document: Document, model: NodePoolModel, notes: list[Problem] | N
             "consolidate_after": ("spec", "disruption", "consolidateAfter"),
             "weight": ("spec", "weight"),
         }
-        raise Located(document, fields.get(error.name, ("spec",)), _expected(error)) from None
+        message = _expected(error)
+        if error.name == "expire_after":
+            written = template.expireAfter
+            message = f"{written!r} is invalid; expected a duration > 0 such as 720h, or Never"
+        raise Located(document, fields.get(error.name, ("spec",)), message) from None
 
 
 def _well_known(key: str) -> bool:
@@ -343,13 +354,20 @@ def _limits(document: Document, model: NodePoolModel, note: Any) -> tuple[int, i
         if key not in found:
             note(path, f"a limit on {key!r} is not modelled (cpu and memory are)")
             continue
+        example = "1000 or 500m" if key == "cpu" else "1000Gi"
         try:
             milli = parse_quantity(value, key)
         except ElasticError:
             raise Located(
-                document, path, f"{key}={value!r} is not a quantity; expected one such as "
-                + ("1000 or 500m" if key == "cpu" else "1000Gi"),
-            ) from None  # fmt: skip
+                document, path, f"{key}={value!r} is not a quantity; expected one such as {example}"
+            ) from None
+        if milli < 0:
+            raise Located(
+                document, path, f"{key}={value!r} is negative; expected a quantity >= 0 such as "
+                f"{example}",
+            )  # fmt: skip
+        if key == "memory" and (suspicious := _bare_bytes(value, "Gi")):
+            note(path, suspicious)
         found[key] = milli if key == "cpu" else -(-milli // 1000)
     return (found["cpu"], found["memory"])
 
@@ -431,11 +449,19 @@ def capacity_provider(
         return CapacityProvider.from_request(
             request, (template,), min_size=min_size, max_size=max_size
         )
-    except ElasticError as error:
-        message = str(error)
-        named = "spec" if model.spec.name is not None else "metadata"
-        path: Path_ = (named, "name") if "name=" in message.split(":")[1] else ("spec",)
-        raise Located(document, path, message.removeprefix("CreateCapacityProvider: ")) from None
+    except ElasticError as error:  # at the request's field its message starts with
+        message = str(error).removeprefix("CreateCapacityProvider: ")
+        field = re.match(r"(?:unknown field )?([\w.\[\]]*)", message)
+        dotted = field.group(1) if field else ""
+        path: Path_ = (
+            "spec",
+            *(int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", dotted) if p),
+        )
+        if path == ("spec", "name") and model.spec.name is None:
+            path = ("metadata", "name")
+        if message.startswith(dotted + "="):
+            message = dotted.rsplit(".", 1)[-1] + message[len(dotted) :]
+        raise Located(document, path, message) from None
 
 
 def capacity_provider_request(manifests: Manifests, name: str) -> dict[str, Any]:
@@ -685,6 +711,14 @@ def _build(
         )
     except ParameterError as error:
         fields = {"node_mtbf": "nodeMtbf", "spot_mtbi": "spotMtbi", "spot_notice": "spotNotice"}
+        name = error.name.removeprefix("initial_nodes[").removesuffix("]")
+        if name in by_name and cluster_doc is not None:  # a node entry's count at the start
+            group = by_name[name]
+            field = "minNodes" if group.entry.min_nodes is not None else "count"
+            raise Located(
+                cluster_doc, ("spec", "cluster", "nodes", group.index, field),
+                f"{field}={error.value!r} is invalid; expected {error.expected}",
+            ) from None  # fmt: skip
         where = (*at, fields[error.name]) if error.name in fields else at
         message = _expected(error) if error.name in fields else str(error)
         raise Located(document, where, message) from None

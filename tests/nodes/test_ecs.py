@@ -426,7 +426,7 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], str]] = [
     (
         "min step above max step",
         request(minimumScalingStepSize=5, maximumScalingStepSize=2),
-        "minimumScalingStepSize=5 is invalid; expected at most maximum_scaling_step_size",
+        "minimumScalingStepSize=5 is invalid; expected at most maximumScalingStepSize (2)",
     ),
     (
         "warm-up above 10000",

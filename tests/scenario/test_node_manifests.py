@@ -265,13 +265,28 @@ BAD = [
      BASE.replace("    nodeAutoscaler: {kind: ClusterAutoscaler}",
                   "    nodeAutoscaler: {kind: ClusterAutoscaler}\n    nodeRegistration: .nan"),
      ["55:23: spec.nodes.nodeRegistration: nan is invalid"], []),
-    ("a negative limit, at the limits",
+    ("a negative limit, at the limit, in the manifest's words",
      KARPENTER.replace('limits: {cpu: "32"}', 'limits: {cpu: "-32"}'),
-     ["66:11: spec.limits: "], []),
+     ["66:17: spec.limits.cpu: cpu='-32' is negative; expected a quantity >= 0 such as 1000 "
+      "or 500m"], []),
+    ("a NodePool memory limit without a unit is bytes: a note (Karpenter takes it)",
+     KARPENTER.replace('limits: {cpu: "32"}', 'limits: {cpu: "32", memory: 256}'), [],
+     ["66:31: spec.limits.memory: memory=256 is 256 bytes (a quantity without a unit); "
+      "probably 256Gi was meant"]),
     ("expireAfter 0s, at expireAfter",
      KARPENTER.replace("    spec:\n      nodeClassRef", "    spec:\n      expireAfter: 0s\n"
                        "      nodeClassRef"),
-     ["62:20: spec.template.spec.expireAfter: 0.0 is invalid"], []),
+     ["62:20: spec.template.spec.expireAfter: '0s' is invalid; expected a duration > 0 such "
+      "as 720h, or Never"], []),
+    ("a million nodes at the start, at the node entry's minNodes (the fleet's bound)",
+     BASE.replace("minNodes: 1, maxNodes: 5}", "minNodes: 1000000, maxNodes: 2000000}"),
+     ["35:67: spec.cluster.nodes.0.minNodes: minNodes=1000000 is invalid; expected at most "
+      "100000"], []),
+    ("a run too long for its node autoscaler's interval, at the duration",
+     BASE.replace("duration: 10m", "duration: 3000h").replace("scan-interval: 10s",
+                                                              "scan-interval: 1s"),
+     ["52:13: spec.duration: Scenario: nodes.autoscaler.interval=1.0 is invalid; expected at "
+      "least"], []),
     ("a bad cron schedule, at the schedule (not at nodes)",
      KARPENTER.replace("consolidateAfter: 30s}", "consolidateAfter: 30s,\n"
                        "    budgets: [{nodes: '1', schedule: '61 25 * * 9', duration: 1h}]}"),
@@ -304,6 +319,11 @@ BAD = [
      ECS.replace("targetCapacity: 90", "targetCapacity: 120"),
      ["62:55: spec.autoScalingGroupProvider.managedScaling.targetCapacity=120: Input should be "
       "less than or equal to 100"], []),
+    ("step sizes the wrong way round, at the minimum, in the request's names",
+     ECS.replace("targetCapacity: 90}", "targetCapacity: 90,\n"
+                 "      minimumScalingStepSize: 20, maximumScalingStepSize: 10}"),
+     ["63:31: spec.autoScalingGroupProvider.managedScaling.minimumScalingStepSize: "
+      "minimumScalingStepSize=20 is invalid; expected at most maximumScalingStepSize (10)"], []),
     ("a named autoscaler that is not loaded",
      BASE.replace("kind: ClusterAutoscaler}", "kind: ClusterAutoscaler, name: other}"),
      ["54:53: spec.nodes.nodeAutoscaler.name: no ClusterAutoscaler named 'other' (the "
