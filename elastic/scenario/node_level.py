@@ -333,8 +333,8 @@ def node_pool(document: Document, model: NodePoolModel, notes: list[Problem] | N
         }
         message = _expected(error)
         if error.name == "expire_after":
-            written = template.expireAfter
-            message = f"{written!r} is invalid; expected a duration > 0 such as 720h, or Never"
+            lifetime = template.expireAfter
+            message = f"{lifetime!r} is invalid; expected a duration > 0 such as 720h, or Never"
         raise Located(document, fields.get(error.name, ("spec",)), message) from None
 
 
