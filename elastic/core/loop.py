@@ -55,6 +55,11 @@ class DecisionLoop(Params):
        scale-out, and scale-in waits until they are done. Cooldowns follow
        :class:`~elastic.Cooldown`. A held count still obeys the bounds.
 
+    :meth:`step` records its decision as carried out. A controller whose
+    system may refuse a request calls :meth:`propose`, asks the system, and
+    :meth:`acknowledge` s what it took: only then do the scale event, its
+    cooldowns and its warm-up count.
+
     A policy whose ``sees_warming`` attribute is ``True`` (the Kubernetes
     HPA, whose CPU-initialization rule reads ``obs.warming``) is given the
     observation as it is, warming replicas included, so that they are
@@ -128,6 +133,7 @@ class DecisionLoop(Params):
         self.time_: float | None = None
         self.last_activity_: tuple[float, str] | None = None
         self.scale_in_cooldown_until_ = -math.inf
+        self.proposed_: Decision | None = None
 
     def _validate(self) -> None:
         owner = "DecisionLoop"
@@ -178,7 +184,25 @@ class DecisionLoop(Params):
         )
 
     def step(self, obs: Observation) -> Decision:
-        """Decide the replica count for ``obs``; ``obs.time`` must not go backwards."""
+        """Decide the replica count for ``obs`` and record it as carried out.
+
+        The same as :meth:`propose` followed by :meth:`acknowledge`: for a
+        system that always takes the count it is asked for (a simulator
+        without actuation failures, a test). ``obs.time`` must not go
+        backwards.
+        """
+        decision = self.propose(obs)
+        self.acknowledge(decision)
+        return decision
+
+    def propose(self, obs: Observation) -> Decision:
+        """Decide the replica count for ``obs`` without recording it as carried out.
+
+        The policies observe, the stabilization windows record the
+        recommendation (as the HPA's do, whether or not its update then
+        succeeds); the scale event, its cooldowns and its warm-up wait for
+        :meth:`acknowledge`. ``obs.time`` must not go backwards.
+        """
         # the Observation checked its own fields when it was made
         now, current = float(obs.time), int(obs.replicas)
         if self.time_ is not None and now < self.time_:
@@ -280,8 +304,51 @@ class DecisionLoop(Params):
         replicas, reason, detail = self._gate(replicas, current, now, low, high, warming, settling)
         stages.append(Stage("cooldown", replicas, reason, detail))
 
-        self._record(replicas, current, now)
-        return Decision(now, current, replicas, recommendations, tuple(stages))
+        self.proposed_ = Decision(now, current, replicas, recommendations, tuple(stages))
+        return self.proposed_
+
+    def acknowledge(self, decision: Decision, replicas: int | None = None) -> None:
+        """Record that the system took ``decision``: ``replicas`` replicas (by default
+        ``decision.replicas``; another count when the system clamped the request).
+
+        Only an acknowledged decision counts as a scale event: it starts the
+        cooldowns and the warm-up of the replicas it added and enters the
+        rate limits. A decision the system refused (the actuator failed) is
+        simply not acknowledged: the next :meth:`propose` forgets it, as the
+        HPA records a scale event only after its scale update succeeded and
+        AWS Auto Scaling records a failed activity without its effects.
+
+        Examples
+        --------
+        >>> from elastic import DecisionLoop, Observation
+        >>> from elastic.policies import TargetTracking
+        >>> loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20,
+        ...                     warmup=300.0)
+        >>> d = loop.propose(Observation(time=0.0, replicas=2, metrics={"cpu": 100.0}))
+        >>> d.replicas          # the actuator fails: no acknowledgement
+        4
+        >>> d = loop.propose(Observation(time=15.0, replicas=2, metrics={"cpu": 100.0}))
+        >>> d.replicas, d.reason   # no phantom warming replicas: it asks again
+        (4, <Reason.TARGET_TRACKING: 'target_tracking'>)
+        >>> loop.acknowledge(d)
+        >>> loop.propose(Observation(time=30.0, replicas=4, metrics={"cpu": 10.0})).reason
+        <Reason.WARMUP: 'warmup'>
+        """
+        owner = "DecisionLoop.acknowledge"
+        if self.proposed_ is None or decision is not self.proposed_:
+            raise ParameterError(
+                "decision",
+                decision,
+                "the decision of the loop's last propose(), not yet acknowledged",
+                owner=owner,
+            )
+        taken = (
+            decision.replicas
+            if replicas is None
+            else check_int(replicas, "replicas", owner=owner, ge=0)
+        )
+        self.proposed_ = None
+        self._record(taken, decision.current, decision.time)
 
     def _out_of_range(self, current: int) -> StageResult | None:
         """The Kubernetes controller's correction of a count outside the bounds, if any."""

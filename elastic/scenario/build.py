@@ -487,6 +487,7 @@ def build_scenario(
             metrics=MetricsSpec(spec.metrics.resolution, spec.metrics.lag, spec.metrics.missing),
             balancer=spec.balancer,
             control_interval=spec.control_interval,
+            actuation_failure=spec.actuation_failure,
             initial_replicas=1 if initial is None else initial,
             slo=workload_model.spec.slo,
             name=document.name,

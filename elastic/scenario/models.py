@@ -544,6 +544,7 @@ class ScenarioSpec(_Strict):
     seed: int = Field(0, ge=0)
     fidelity: Literal["request", "fluid"] = "request"
     nodes: NodesModel | None = None
+    actuation_failure: float = Field(0.0, ge=0, le=1)
 
     @field_validator("duration")
     @classmethod

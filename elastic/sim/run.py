@@ -137,6 +137,8 @@ class Simulation:
             duration=scenario.duration,
         )
         self.records: list[IntervalRecord] = []
+        self._actuation = streams.generator("actuation")
+        self.actuation_failures = 0
         self._startup = scenario.replica.boot.mean  # what a predictive policy plans ahead by
         self._intervals = intervals(
             scenario.metrics.resolution, scenario.control_interval, scenario.duration
@@ -175,8 +177,13 @@ class Simulation:
             startup=self._startup,
             terminating=state.draining,
         )
-        decision = self.loop.step(obs)
-        self.backend.scale_to(decision.replicas, now)
+        decision = self.loop.propose(obs)
+        failure = self.scenario.actuation_failure
+        if decision.changed and failure and self._actuation.random() < failure:
+            self.actuation_failures += 1  # the scale API refused: nothing changes or is recorded
+        else:
+            self.backend.scale_to(decision.replicas, now)
+            self.loop.acknowledge(decision)
         return decision, seen
 
     def _record(
@@ -219,7 +226,10 @@ class Simulation:
             seed=self.seed,
             fidelity=self.fidelity,
             loop_params=self.loop.get_params(),
-            extra_totals=self.backend.totals(),
+            extra_totals={
+                **self.backend.totals(),
+                "actuation_failures": self.actuation_failures,
+            },
             latency=self.backend.latency(),
             ledger=self.ledger,
             split=self.backend.cost_split(self.ledger, self.scenario.duration),

@@ -207,6 +207,12 @@ class Scenario:
         (:class:`~elastic.sim.node_level.NodeLevel`): the nodes are billed,
         at their templates' prices, and ``replica.boot`` is a pod's start
         once it is bound to a node.
+    actuation_failure
+        Probability that a request to change the replica count fails (the
+        scale API answers with an error): nothing changes and the loop
+        records nothing, so it asks again at its next step
+        (:meth:`~elastic.DecisionLoop.acknowledge`). Failures are counted in
+        ``RunResult.totals["actuation_failures"]``.
 
     Examples
     --------
@@ -228,6 +234,7 @@ class Scenario:
     name: str = ""
     serverless: ServerlessSpec | None = None
     nodes: NodeLevel | None = None
+    actuation_failure: float = 0.0
 
     def __post_init__(self) -> None:
         owner = "Scenario"
@@ -303,6 +310,7 @@ class Scenario:
                 owner=owner,
             )
         _optional(self.slo, "slo", owner, gt=0)
+        check_number(self.actuation_failure, "actuation_failure", owner=owner, ge=0, le=1)
         if self.serverless is not None and not isinstance(self.serverless, ServerlessSpec):
             raise ParameterError("serverless", self.serverless, "a ServerlessSpec", owner=owner)
         if self.nodes is not None:

@@ -365,3 +365,12 @@ def test_the_examples_validate_and_run_with_node_totals(
     assert main(["run", str(EXAMPLES / example)]) == 0
     out = capsys.readouterr().out
     assert "nodes_launched" in out and "pod_pending_p99" in out
+
+
+def test_a_scenario_takes_its_actuation_failure_probability() -> None:
+    text = BASE.replace("  duration: 10m\n", "  duration: 10m\n  actuationFailure: 0.25\n")
+    assert build(load(text)).scenario.actuation_failure == 0.25
+    found, _ = said(text.replace("actuationFailure: 0.25", "actuationFailure: 1.5"))
+    assert found == ["53:21: spec.actuationFailure=1.5: Input should be less than or equal to 1"], (
+        found
+    )
