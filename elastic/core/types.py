@@ -79,6 +79,10 @@ class Reason(enum.Enum):
     """A cooldown after an earlier scaling activity holds the count."""
     WARMUP = "warmup"
     """Replicas are still warming up: scale-in is held."""
+    # Controllers
+    POLICY_ERROR = "policy_error"
+    """A policy raised: a controller holds the count and keeps running (the detail
+    says what was raised)."""
 
 
 @dataclass(frozen=True, slots=True)

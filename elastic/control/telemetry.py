@@ -1,0 +1,95 @@
+"""A controller's own metrics, for Prometheus to scrape (``prometheus-client``)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from elastic.control.step import StepRecord
+
+__all__ = ["Telemetry"]
+
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Telemetry:
+    """The metrics of one controller, labelled ``controller=<name>``, in ``registry``.
+
+    ``elastic_desired_replicas`` and ``elastic_applied_replicas`` (gauges),
+    ``elastic_decisions_total`` by ``reason``, ``elastic_metrics_missing_total``
+    by ``metric``, ``elastic_source_errors_total``,
+    ``elastic_policy_errors_total``, ``elastic_actuator_errors_total``,
+    ``elastic_ticks_missed_total`` and ``elastic_step_duration_seconds``
+    (a histogram).
+
+    Examples
+    --------
+    >>> from prometheus_client import CollectorRegistry, generate_latest
+    >>> registry = CollectorRegistry()
+    >>> telemetry = Telemetry("web", registry)
+    >>> b'elastic_desired_replicas' in generate_latest(registry)
+    True
+    """
+
+    def __init__(self, name: str, registry: CollectorRegistry | None = None) -> None:
+        self.name = name
+        self.registry = CollectorRegistry() if registry is None else registry
+        r, label = self.registry, ["controller"]
+        self.desired = Gauge(
+            "elastic_desired_replicas", "Replicas the loop decided on", label, registry=r
+        )
+        self.applied = Gauge(
+            "elastic_applied_replicas", "Replicas the system last took", label, registry=r
+        )
+        self.decisions = Counter(
+            "elastic_decisions", "Decisions by reason", [*label, "reason"], registry=r
+        )
+        self.missing = Counter(
+            "elastic_metrics_missing", "Metrics missing from an observation", [*label, "metric"],
+            registry=r,
+        )  # fmt: skip
+        self.source_errors = Counter(
+            "elastic_source_errors", "Steps whose replica counts could not be read", label,
+            registry=r,
+        )  # fmt: skip
+        self.policy_errors = Counter(
+            "elastic_policy_errors", "Steps where a policy raised", label, registry=r
+        )
+        self.actuator_errors = Counter(
+            "elastic_actuator_errors", "Requests the system refused after retries", label,
+            registry=r,
+        )  # fmt: skip
+        self.missed = Counter(
+            "elastic_ticks_missed", "Ticks skipped because a step overran", label, registry=r
+        )
+        self.duration = Histogram(
+            "elastic_step_duration_seconds", "Seconds a step took", label, buckets=_BUCKETS,
+            registry=r,
+        )  # fmt: skip
+
+    def record(self, step: StepRecord, *, kind: str | None, missed: int) -> None:
+        """Count ``step``; ``kind`` is what failed (``"source"``, ``"policy"``, ``"actuator"``)."""
+        name = self.name
+        decision = step.decision
+        if decision is not None:
+            self.desired.labels(name).set(decision.replicas)
+            self.decisions.labels(name, decision.reason.value).inc()
+        if step.applied is not None:
+            self.applied.labels(name).set(step.applied)
+        for metric in step.missing:
+            self.missing.labels(name, metric).inc()
+        if kind == "source":
+            self.source_errors.labels(name).inc()
+        elif kind == "policy":
+            self.policy_errors.labels(name).inc()
+        elif kind == "actuator":
+            self.actuator_errors.labels(name).inc()
+        if missed:
+            self.missed.labels(name).inc(missed)
+        self.duration.labels(name).observe(step.duration)
+
+    def serve(self, port: int, address: str = "127.0.0.1") -> None:
+        """Expose the registry at ``http://address:port/metrics`` from a daemon thread."""
+        start_http_server(port, addr=address, registry=self.registry)
+
+    def __repr__(self) -> str:
+        return f"Telemetry({self.name!r})"
