@@ -33,37 +33,32 @@ class Telemetry:
     def __init__(self, name: str, registry: CollectorRegistry | None = None) -> None:
         self.name = name
         self.registry = CollectorRegistry() if registry is None else registry
-        r, label = self.registry, ["controller"]
+        r = self.registry
+
+        def counter(name: str, text: str, *labels: str) -> Counter:
+            return Counter(name, text, ["controller", *labels], registry=r)
+
         self.desired = Gauge(
-            "elastic_desired_replicas", "Replicas the loop decided on", label, registry=r
+            "elastic_desired_replicas", "Replicas the loop decided on", ["controller"], registry=r
         )
         self.applied = Gauge(
-            "elastic_applied_replicas", "Replicas the system last took", label, registry=r
+            "elastic_applied_replicas", "Replicas the system last took", ["controller"], registry=r
         )
-        self.decisions = Counter(
-            "elastic_decisions", "Decisions by reason", [*label, "reason"], registry=r
+        self.decisions = counter("elastic_decisions", "Decisions by reason", "reason")
+        self.missing = counter(
+            "elastic_metrics_missing", "Metrics missing from an observation", "metric"
         )
-        self.missing = Counter(
-            "elastic_metrics_missing", "Metrics missing from an observation", [*label, "metric"],
-            registry=r,
-        )  # fmt: skip
-        self.source_errors = Counter(
-            "elastic_source_errors", "Steps whose replica counts could not be read", label,
-            registry=r,
-        )  # fmt: skip
-        self.policy_errors = Counter(
-            "elastic_policy_errors", "Steps where a policy raised", label, registry=r
+        self.source_errors = counter(
+            "elastic_source_errors", "Steps whose replica counts could not be read"
         )
-        self.actuator_errors = Counter(
-            "elastic_actuator_errors", "Requests the system refused after retries", label,
-            registry=r,
-        )  # fmt: skip
-        self.missed = Counter(
-            "elastic_ticks_missed", "Ticks skipped because a step overran", label, registry=r
+        self.policy_errors = counter("elastic_policy_errors", "Steps where a policy raised")
+        self.actuator_errors = counter(
+            "elastic_actuator_errors", "Requests the system refused after retries"
         )
+        self.missed = counter("elastic_ticks_missed", "Ticks skipped because a step overran")
         self.duration = Histogram(
-            "elastic_step_duration_seconds", "Seconds a step took", label, buckets=_BUCKETS,
-            registry=r,
+            "elastic_step_duration_seconds", "Seconds a step took", ["controller"],
+            buckets=_BUCKETS, registry=r,
         )  # fmt: skip
 
     def record(self, step: StepRecord, *, kind: str | None, missed: int) -> None:
