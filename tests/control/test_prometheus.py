@@ -350,14 +350,14 @@ def grid_server(canned: Canned, value_at) -> None:  # type: ignore[no-untyped-de
 
 def test_query_range_cuts_the_range_into_chunks_that_do_not_overlap(canned, clock):
     grid_server(canned, lambda t: str(t / 10))
-    times, values = query_range(canned.url, "x", 100.0, 110.0, 1.0, points_per_query=4, clock=clock)
-    np.testing.assert_array_equal(times, np.arange(100.0, 111.0))
+    times, values = query_range(canned.url, "x", 100.0, 105.0, 0.5, points_per_query=4, clock=clock)
+    np.testing.assert_array_equal(times, np.arange(100.0, 105.5, 0.5))
     np.testing.assert_allclose(values, times / 10)
     spans = [(p["start"], p["end"], p["step"]) for _, p in canned.requests]
     assert spans == [
-        ("100.000", "103.000", "1.0"),
-        ("104.000", "107.000", "1.0"),
-        ("108.000", "110.000", "1.0"),
+        ("100.000", "101.500", "0.5"),
+        ("102.000", "103.500", "0.5"),
+        ("104.000", "105.000", "0.5"),
     ]
     assert {path for path, _ in canned.requests} == {"/api/v1/query_range"}
 
