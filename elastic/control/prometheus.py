@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -72,7 +72,7 @@ _MIN_STEP = 0.001  # Prometheus's time resolution is the millisecond
 class _Sleeps(Protocol):
     """What a source needs from a clock: a way to wait between attempts."""
 
-    def sleep(self, seconds: float) -> None: ...
+    def sleep(self, seconds: float, /) -> None: ...
 
 
 class PrometheusError(AdapterError):
@@ -147,7 +147,7 @@ def _envelope_data(body: bytes | str, status: int = 200, reason: str = "OK") -> 
     """The ``data`` of an API answer, or a :class:`PrometheusError` saying why not."""
     try:
         doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         if status >= 400:
             raise PrometheusError(f"HTTP {status} {reason}") from None
         text = body[:80].decode(errors="replace") if isinstance(body, bytes) else body[:80]
@@ -157,10 +157,12 @@ def _envelope_data(body: bytes | str, status: int = 200, reason: str = "OK") -> 
         if status >= 400:
             problem = f"HTTP {status} {reason}"
         raise PrometheusError(problem)
-    if doc["status"] == "error" or status >= 400:
+    if doc["status"] == "error":
         api = f"{doc.get('errorType', '?')}: {doc.get('error', '?')}"
         prefix = f"HTTP {status} {reason}: " if status >= 400 else ""
         raise PrometheusError(f"{prefix}Prometheus refused the query: {api}")
+    if status >= 400:
+        raise PrometheusError(f"HTTP {status} {reason}")
     if "data" not in doc or not isinstance(doc["data"], dict):
         raise PrometheusError("missing or not an object", field="data")
     return doc["data"]
@@ -177,7 +179,7 @@ def _sample(pair: Any, field: str) -> tuple[float, float]:
         raise PrometheusError(f'value {v!r} is not a string such as "0.5"', field=field)
     try:
         return float(t), float(v)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise PrometheusError(f"value {v!r} is not a number", field=field) from None
 
 
@@ -356,6 +358,12 @@ def _attempt(
                 if time.monotonic() > deadline:
                     raise httpx.ReadTimeout("the answer took too long", request=response.request)
             return response.status_code, response.reason_phrase, b"".join(chunks)
+    except httpx.ConnectTimeout:
+        raise _Failed(
+            f"cannot connect to {endpoint} within timeout={timeout:g} s",
+            retry=True,
+            unreachable=True,
+        ) from None
     except httpx.TimeoutException:
         raise _Failed(
             f"no answer from {endpoint} within timeout={timeout:g} s", retry=True
@@ -382,7 +390,7 @@ class _Transport:
     retries: int
     backoff: float
     max_bytes: int
-    sleep: Any
+    sleep: Callable[[float], None]
 
     def get(self, client: httpx.Client, endpoint: str, params: Mapping[str, str]) -> Any:
         """The ``data`` of the answer, retrying transport errors and 5xx answers.
@@ -437,7 +445,7 @@ def _base_url(owner: str, url: str) -> str:
     return url.rstrip("/")
 
 
-def _sleeper(clock: _Sleeps | None) -> Any:
+def _sleeper(clock: _Sleeps | None) -> Callable[[float], None]:
     return time.sleep if clock is None else clock.sleep
 
 
@@ -575,7 +583,9 @@ class PrometheusSource:
             ``missing`` with the reason for the others. Never raises for
             what Prometheus answers or fails to.
         """
-        if now is not None and not (isinstance(now, int | float) and math.isfinite(now)):
+        if now is not None and (
+            isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now)
+        ):
             raise ParameterError(
                 "now", now, "Unix seconds, a finite number", owner=type(self).__name__
             )

@@ -7,13 +7,17 @@ only; timeouts and size caps hold.
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
 import re
 import time
 
+import httpx
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from elastic.control.prometheus import (
     PrometheusError,
@@ -236,8 +240,6 @@ def test_without_a_clock_the_source_really_sleeps(canned):
 
 
 def test_a_given_client_is_used_and_left_open(canned, clock):
-    import httpx
-
     canned.answers = [Answer(body=vector("1")), Answer(body=vector("2"))]
     with httpx.Client(headers={"Authorization": "Bearer t"}) as client:
         s = PrometheusSource(canned.url, {"cpu": "a"}, clock=clock, client=client)
@@ -465,3 +467,84 @@ def test_query_range_bad_arguments_are_refused_before_any_request(canned, args, 
         query_range(canned.url, "x", *args, **kwargs)
     assert message in str(info.value)
     assert canned.requests == []
+
+
+def test_a_connect_timeout_is_unreachable_and_the_other_queries_are_not_sent(clock):
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("timed out", request=request)
+
+    with httpx.Client(transport=httpx.MockTransport(refuse)) as client:
+        s = PrometheusSource("http://10.1.2.3:9090", {"cpu": "a", "rps": "b"}, client=client,
+                             clock=clock, timeout=1.5)  # fmt: skip
+        reading = s.read(1.0)
+    assert reading.missing == {
+        "cpu": "cpu: cannot connect to http://10.1.2.3:9090/api/v1/query within timeout=1.5 s "
+        "(after 3 attempts) (query: a)",
+        "rps": "rps: not queried, Prometheus was unreachable for 'cpu' (query: b)",
+    }
+
+
+# ------------------------------------------------------ any answer at all ---
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+SCALAR = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=6)
+    | st.sampled_from(["NaN", "+Inf", "-Inf", "1e999", "-0", "0.5"])
+)
+PAIR = st.tuples(SCALAR, SCALAR).map(list) | st.lists(SCALAR, max_size=3) | JSON
+SERIES = st.fixed_dictionaries(
+    {"metric": st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2) | JSON},
+    optional={"value": PAIR, "values": st.lists(PAIR, max_size=3), "histogram": JSON},
+)
+
+
+def _success(kind: str, result: object) -> dict[str, object]:
+    return {"status": "success", "data": {"resultType": kind, "result": result}}
+
+
+ANSWER = st.one_of(
+    # well formed but for the leaves, to reach every branch of the parsers
+    st.lists(SERIES, max_size=2).map(lambda r: _success("vector", r)),
+    st.lists(SERIES, max_size=2).map(lambda r: _success("matrix", r)),
+    PAIR.map(lambda r: _success("scalar", r)),
+    st.fixed_dictionaries(
+        {"status": st.sampled_from(["success", "error", "?"])},
+        optional={"data": JSON, "errorType": JSON, "error": JSON},
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=ANSWER.map(json.dumps) | JSON.map(json.dumps) | st.binary(max_size=20))
+def test_any_answer_gives_a_number_none_or_a_prometheus_error(body):
+    try:
+        value = instant_value(body)
+    except PrometheusError:
+        pass
+    else:
+        assert value is None or isinstance(value, float)
+    try:
+        labels, samples = matrix_series(body)
+    except PrometheusError:
+        pass
+    else:
+        assert labels is not None or samples == []
+        assert all(isinstance(t, float) and isinstance(v, float) for t, v in samples)
+
+
+def test_a_huge_or_deep_answer_is_a_prometheus_error():
+    with pytest.raises(PrometheusError, match="not JSON"):
+        instant_value("[" * 100_000 + "]" * 100_000)
+    huge = '{"status":"success","data":{"resultType":"scalar","result":[1%s,"1"]}}' % ("0" * 400)
+    with pytest.raises(PrometheusError, match="is not a number"):
+        instant_value(huge)
