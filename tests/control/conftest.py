@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from elastic.testing.prometheus import find_prometheus
+from elastic.testing.prometheus import PrometheusServer, find_prometheus
 
 
 @dataclass
@@ -132,3 +132,18 @@ def prometheus_binary() -> str:
             "(as .ci/run does) or `apt-get install prometheus`"
         )
     return binary
+
+
+@pytest.fixture
+def start_prometheus(prometheus_binary: str) -> Iterator[Callable[..., PrometheusServer]]:
+    """Start real Prometheus servers (``start_prometheus(targets, **kwargs)``), stopped after."""
+    servers: list[PrometheusServer] = []
+
+    def start(targets: list[str], **kwargs: Any) -> PrometheusServer:
+        server = PrometheusServer(targets, binary=prometheus_binary, **kwargs)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()

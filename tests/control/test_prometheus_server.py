@@ -92,11 +92,12 @@ def test_query_range_of_several_series_names_them(scraped):
     assert info.value.field == "data.result"
 
 
-def test_prometheus_stopped_gives_a_missing_metric_with_the_connection_reason(prometheus_binary):
+def test_prometheus_stopped_gives_a_missing_metric_with_the_connection_reason(start_prometheus):
     clock = FakeClock()
-    with PrometheusServer([], binary=prometheus_binary) as server:
-        source = PrometheusSource(server.url, {"one": "vector(1)", "two": "vector(2)"}, clock=clock)
-        assert source.read(time.time()).values == {"one": 1.0, "two": 2.0}
+    server = start_prometheus([])
+    source = PrometheusSource(server.url, {"one": "vector(1)", "two": "vector(2)"}, clock=clock)
+    assert source.read(time.time()).values == {"one": 1.0, "two": 2.0}
+    server.stop()
     assert not server.running  # and its port refuses connections:
     reading = source.read(time.time())
     assert reading.values == {}  # never a zero
