@@ -26,7 +26,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Reading:
-    """Metric values by name, and the metrics that are missing with the reason why.
+    """The metrics one read produced.
+
+    A metric is in exactly one of the two: ``values`` when the source got a
+    usable number, ``missing`` with the reason in words when it did not (an
+    empty result, NaN or an infinity, a negative utilization, an error). A
+    missing metric is never reported as a zero.
 
     Examples
     --------
