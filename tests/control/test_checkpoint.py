@@ -730,9 +730,9 @@ def test_a_failed_rename_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match=r"web.ckpt: cannot write the checkpoint: Input/"):
         store.save(b"new state")
     monkeypatch.undo()
+    assert leftovers(tmp_path) == []  # the failed save cleaned up after itself
     assert store.load() == GOOD
     restore(tracking_loop(), store.load())
-    assert leftovers(tmp_path) == []
 
 
 class HalfWriter:
@@ -761,8 +761,8 @@ def test_a_write_that_fails_halfway_leaves_the_previous_checkpoint(tmp_path, mon
     with pytest.raises(CheckpointError, match=r"cannot write the checkpoint: No space left"):
         store.save(GOOD + b"more")
     monkeypatch.undo()
+    assert leftovers(tmp_path) == []  # the failed save cleaned up after itself
     assert store.load() == GOOD
-    assert leftovers(tmp_path) == []
 
 
 def test_an_interrupted_save_leaves_the_previous_checkpoint_and_goes_on(tmp_path, monkeypatch):
@@ -776,8 +776,8 @@ def test_an_interrupted_save_leaves_the_previous_checkpoint_and_goes_on(tmp_path
     with pytest.raises(KeyboardInterrupt):
         store.save(b"new")
     monkeypatch.undo()
+    assert leftovers(tmp_path) == []  # the failed save cleaned up after itself
     assert store.load() == GOOD
-    assert leftovers(tmp_path) == []
 
 
 def test_the_file_and_its_directory_are_synced(tmp_path, monkeypatch):
