@@ -457,6 +457,18 @@ class Checkpoint(Protocol):
     ``save`` replaces the checkpoint with ``data`` all at once (a crash
     leaves the old one or the new one, never a mix); ``load`` returns the
     last one saved, or ``None`` when there is none yet.
+
+    Examples
+    --------
+    >>> class InMemory:
+    ...     def __init__(self):
+    ...         self.data = None
+    ...     def save(self, data):
+    ...         self.data = bytes(data)
+    ...     def load(self):
+    ...         return self.data
+    >>> isinstance(InMemory(), Checkpoint), isinstance(FileCheckpoint("web.ckpt"), Checkpoint)
+    (True, True)
     """
 
     def save(self, data: bytes) -> None:
@@ -488,15 +500,18 @@ class FileCheckpoint:
     >>> import tempfile, pathlib
     >>> from elastic import DecisionLoop, Observation
     >>> from elastic.policies import TargetTracking
-    >>> loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20)
+    >>> def build():
+    ...     return DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20)
+    >>> loop = build()
     >>> _ = loop.step(Observation(0.0, 2, {"cpu": 100.0}))
-    >>> store = FileCheckpoint(pathlib.Path(tempfile.mkdtemp()) / "web.ckpt")
-    >>> store.load() is None        # nothing saved yet
-    True
-    >>> store.save(snapshot(loop))
-    >>> twin = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20)
-    >>> restore(twin, store.load(), source=str(store.path))
-    >>> twin.up_events_ == loop.up_events_
+    >>> with tempfile.TemporaryDirectory() as directory:
+    ...     store = FileCheckpoint(pathlib.Path(directory) / "web.ckpt")
+    ...     print(store.load())          # nothing saved yet
+    ...     store.save(snapshot(loop))   # after each step
+    ...     restarted = build()
+    ...     restore(restarted, store.load(), source=str(store.path))
+    None
+    >>> restarted.up_events_ == loop.up_events_
     True
     """
 
