@@ -324,8 +324,8 @@ CASES = [
         predictive(lambda: AWSStyle(min_history_hours=1, refresh_hours=1), history=HISTORY,
                    max_capacity_behavior="increase", max_capacity=12),
         frozenset({R.FORECAST}),
-        interval=240.0,
-        steps=60,
+        interval=300.0,
+        steps=36,
     ),
     Case(
         "predictive, external function",
