@@ -120,6 +120,10 @@ class PrometheusServer:
     targets
         ``host:port`` addresses on loopback (``127.0.0.1:8000``), scraped as
         job ``elastic-test`` at ``/metrics``.
+    target_files
+        Files of targets in ``file_sd_configs`` format (JSON), read again as
+        they change: a pool whose workers come and go
+        (:class:`~elastic.control.process_pool.ProcessPool`'s ``targets_file``).
     scrape_interval
         Seconds between scrapes (also the scrape timeout and the rule
         evaluation interval).
@@ -145,8 +149,9 @@ class PrometheusServer:
 
     def __init__(
         self,
-        targets: Sequence[str],
+        targets: Sequence[str] = (),
         *,
+        target_files: Sequence[str | Path] = (),
         scrape_interval: float = 1.0,
         binary: str | None = None,
         start_timeout: float = 30.0,
@@ -172,6 +177,7 @@ class PrometheusServer:
             if not 0 < value <= 600:
                 raise ParameterError(name, value, "seconds in (0, 600]", owner=owner)
         self.targets = list(targets)
+        self.target_files = [str(Path(f).resolve()) for f in target_files]
         self.scrape_interval = float(scrape_interval)
         self.binary = binary
         self.start_timeout = float(start_timeout)
@@ -199,7 +205,19 @@ class PrometheusServer:
                 "evaluation_interval": interval,
             },
             "scrape_configs": [
-                {"job_name": "elastic-test", "static_configs": [{"targets": self.targets}]}
+                {
+                    "job_name": "elastic-test",
+                    "static_configs": [{"targets": self.targets}],
+                    **(
+                        {
+                            "file_sd_configs": [
+                                {"files": self.target_files, "refresh_interval": interval}
+                            ]
+                        }
+                        if self.target_files
+                        else {}
+                    ),
+                }
             ],
         }
 

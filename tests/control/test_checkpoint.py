@@ -159,8 +159,9 @@ def cloned(loop: DecisionLoop) -> DecisionLoop:
     return again
 
 
-def run(case: Case, restarts: Callable[[int], bool] = lambda i: False,
-        restart: Restart | None = None) -> list[Decision]:
+def run(
+    case: Case, restarts: Callable[[int], bool] = lambda i: False, restart: Restart | None = None
+) -> list[Decision]:
     """The case's decisions, restarting the loop before each step ``i`` where ``restarts(i)``."""
     restart = restart or fresh(case)
     world = World(case.start)
@@ -229,8 +230,9 @@ def predictive(make: Callable[[], Any], **options: Any) -> Callable[[], Decision
     def build() -> DecisionLoop:
         # built anew each time: a loop must share no object with another one
         fallback = options.get("fallback")
-        policy = Predictive(make(), "rps", 100.0, scale_in=True,
-                            **{**options, "fallback": fallback and fallback()})
+        policy = Predictive(
+            make(), "rps", 100.0, scale_in=True, **{**options, "fallback": fallback and fallback()}
+        )
         return DecisionLoop(
             policy,
             min_replicas=1,
@@ -259,32 +261,51 @@ R = Reason
 CASES = [
     Case(
         "target tracking, Kubernetes behavior",
-        lambda: DecisionLoop(TargetTracking("cpu", 60.0), min_replicas=1, max_replicas=30,
-                             behavior=Behavior.kubernetes_default()),
+        lambda: DecisionLoop(
+            TargetTracking("cpu", 60.0),
+            min_replicas=1,
+            max_replicas=30,
+            behavior=Behavior.kubernetes_default(),
+        ),
         frozenset({R.STABILIZED, R.NO_DATA}),
     ),
     Case(
         "target tracking x2, AWS combine, application cooldown, warm-up",
         lambda: DecisionLoop(
             [TargetTracking("cpu", 60.0), TargetTracking("rps", 90.0, kind="average_value")],
-            min_replicas=1, max_replicas=60, combine="aws",
-            cooldown=Cooldown(60.0, 240.0), warmup=90.0,
+            min_replicas=1,
+            max_replicas=60,
+            combine="aws",
+            cooldown=Cooldown(60.0, 240.0),
+            warmup=90.0,
         ),
         frozenset({R.COOLDOWN, R.SCALE_IN_BLOCKED}),
     ),
     Case(
         "step scaling, simple cooldown",
-        lambda: DecisionLoop(StepScaling("cpu", 60.0, STEPS, evaluation_periods=3),
-                             min_replicas=1, max_replicas=30, cooldown=120.0),
+        lambda: DecisionLoop(
+            StepScaling("cpu", 60.0, STEPS, evaluation_periods=3),
+            min_replicas=1,
+            max_replicas=30,
+            cooldown=120.0,
+        ),
         frozenset({R.EVALUATING, R.COOLDOWN, R.STEP_ADJUSTMENT}),
     ),
     Case(
         "scheduled at times, with target tracking",
         lambda: DecisionLoop(
-            [Scheduled([ScheduledAction(at=310.0, min_replicas=5, desired=8),
-                        ScheduledAction(at=905.0, min_replicas=1, max_replicas=6)]),
-             TargetTracking("cpu", 60.0)],
-            min_replicas=1, max_replicas=30, behavior=Behavior(scale_down=ScalingRules(120.0)),
+            [
+                Scheduled(
+                    [
+                        ScheduledAction(at=310.0, min_replicas=5, desired=8),
+                        ScheduledAction(at=905.0, min_replicas=1, max_replicas=6),
+                    ]
+                ),
+                TargetTracking("cpu", 60.0),
+            ],
+            min_replicas=1,
+            max_replicas=30,
+            behavior=Behavior(scale_down=ScalingRules(120.0)),
         ),
         frozenset({R.SCHEDULED, R.TOO_MANY}),
     ),
@@ -292,17 +313,32 @@ CASES = [
         "scheduled on cron, with step scaling",
         lambda: DecisionLoop(
             # off the 15 s grid, across the switch to summer time (01:00 UTC)
-            [Scheduled([ScheduledAction(cron="*/5 * * * *", timezone="Europe/Paris",
-                                        min_replicas=3, max_replicas=25, desired=6)],
-                       origin=datetime(2026, 3, 29, 0, 58, 7, tzinfo=UTC)),
-             StepScaling("queue", 10.0, [(0, None, 2), (None, 0, -1)], evaluation_periods=2)],
-            min_replicas=1, max_replicas=30,
+            [
+                Scheduled(
+                    [
+                        ScheduledAction(
+                            cron="*/5 * * * *",
+                            timezone="Europe/Paris",
+                            min_replicas=3,
+                            max_replicas=25,
+                            desired=6,
+                        )
+                    ],
+                    origin=datetime(2026, 3, 29, 0, 58, 7, tzinfo=UTC),
+                ),
+                StepScaling("queue", 10.0, [(0, None, 2), (None, 0, -1)], evaluation_periods=2),
+            ],
+            min_replicas=1,
+            max_replicas=30,
         ),
         frozenset({R.SCHEDULED, R.STEP_ADJUSTMENT}),
     ),
     Case("predictive, last value", predictive(LastValue), frozenset({R.FORECAST})),
-    Case("predictive, drift, 90 % level", predictive(Drift, level=90.0),
-         frozenset({R.FORECAST, R.NO_FORECAST})),
+    Case(
+        "predictive, drift, 90 % level",
+        predictive(Drift, level=90.0),
+        frozenset({R.FORECAST, R.NO_FORECAST}),
+    ),
     Case(
         "predictive, seasonal naive, buckets of 60 s",
         predictive(lambda: SeasonalNaive(period=4), bucket=60.0),
@@ -310,8 +346,10 @@ CASES = [
     ),
     Case(
         "predictive, EWMA, fallback to step scaling",
-        predictive(lambda: EWMA(alpha=0.4),
-                   fallback=lambda: StepScaling("cpu", 60.0, STEPS, evaluation_periods=2)),
+        predictive(
+            lambda: EWMA(alpha=0.4),
+            fallback=lambda: StepScaling("cpu", 60.0, STEPS, evaluation_periods=2),
+        ),
         frozenset({R.FORECAST, R.FALLBACK}),
     ),
     Case(
@@ -321,8 +359,12 @@ CASES = [
     ),
     Case(
         "predictive, AWS-style, with history, max capacity raised",
-        predictive(lambda: AWSStyle(min_history_hours=1, refresh_hours=1), history=HISTORY,
-                   max_capacity_behavior="increase", max_capacity=12),
+        predictive(
+            lambda: AWSStyle(min_history_hours=1, refresh_hours=1),
+            history=HISTORY,
+            max_capacity_behavior="increase",
+            max_capacity=12,
+        ),
         frozenset({R.FORECAST}),
         interval=300.0,
         steps=36,
@@ -350,9 +392,15 @@ CASES = [
     Case(
         "KEDA ScaledObject over an HPA",
         lambda: ScaledObject(
-            HorizontalPodAutoscaler([Metric("External", "rps", "AverageValue", 90_000)],
-                                    max_replicas=40, behavior=HPA_BEHAVIOR),
-            "rps", activation_threshold=20.0, cooldown_period=120.0, polling_interval=60.0,
+            HorizontalPodAutoscaler(
+                [Metric("External", "rps", "AverageValue", 90_000)],
+                max_replicas=40,
+                behavior=HPA_BEHAVIOR,
+            ),
+            "rps",
+            activation_threshold=20.0,
+            cooldown_period=120.0,
+            polling_interval=60.0,
         ).loop(),
         frozenset({R.STABILIZED, R.SCALE_UP_LIMIT, R.HOLD}),
         steps=140,
@@ -360,17 +408,22 @@ CASES = [
     Case(
         "KEDA ScaledObject over target tracking",
         lambda: ScaledObject(
-            TargetTracking("queue", 20.0, kind="value"), "queue",
-            activation_threshold=5.0, min_replica_count=0, max_replica_count=20,
-            cooldown_period=60.0, polling_interval=15.0,
+            TargetTracking("queue", 20.0, kind="value"),
+            "queue",
+            activation_threshold=5.0,
+            min_replica_count=0,
+            max_replica_count=20,
+            cooldown_period=60.0,
+            polling_interval=15.0,
         ).loop(),
         frozenset({R.TARGET_TRACKING, R.HOLD}),
         steps=140,
     ),
     Case(
         "Knative KPA, scale-down delay",
-        lambda: KnativeKPA("concurrency", 3.0, target_burst_capacity=0.0, stable_window=30.0,
-                           scale_down_delay=20.0).loop(0, 50),
+        lambda: KnativeKPA(
+            "concurrency", 3.0, target_burst_capacity=0.0, stable_window=30.0, scale_down_delay=20.0
+        ).loop(0, 50),
         frozenset({R.TARGET_TRACKING}),
         interval=6.0,
         steps=150,
@@ -378,23 +431,38 @@ CASES = [
     Case(
         "several policies: behavior, cooldown and warm-up",
         lambda: DecisionLoop(
-            [TargetTracking("cpu", 60.0),
-             StepScaling("queue", 10.0, [(0, 50, 1), (50, None, 4)], evaluation_periods=2),
-             Predictive(EWMA(), "rps", 120.0)],
-            min_replicas=2, max_replicas=30, behavior=HPA_BEHAVIOR,
-            cooldown=Cooldown(60.0, 180.0), warmup=400.0,
+            [
+                TargetTracking("cpu", 60.0),
+                StepScaling("queue", 10.0, [(0, 50, 1), (50, None, 4)], evaluation_periods=2),
+                Predictive(EWMA(), "rps", 120.0),
+            ],
+            min_replicas=2,
+            max_replicas=30,
+            behavior=HPA_BEHAVIOR,
+            cooldown=Cooldown(60.0, 180.0),
+            warmup=400.0,
         ),
         frozenset({R.STABILIZED, R.SCALE_UP_LIMIT, R.WARMUP}),
     ),
     Case(
         "combinators: max, min, fallback",
         lambda: DecisionLoop(
-            [MaxOf([TargetTracking("cpu", 60.0), StepScaling("queue", 10.0, [(0, None, 2)])]),
-             MinOf([TargetTracking("rps", 80.0, kind="average_value"),
-                    Predictive(Drift(), "rps", 80.0, scale_in=True)]),
-             Fallback(Predictive(HoltWinters(periods=(4,)), "rps", 100.0),
-                      StepScaling("cpu", 60.0, STEPS, evaluation_periods=2))],
-            min_replicas=1, max_replicas=30, cooldown=90.0,
+            [
+                MaxOf([TargetTracking("cpu", 60.0), StepScaling("queue", 10.0, [(0, None, 2)])]),
+                MinOf(
+                    [
+                        TargetTracking("rps", 80.0, kind="average_value"),
+                        Predictive(Drift(), "rps", 80.0, scale_in=True),
+                    ]
+                ),
+                Fallback(
+                    Predictive(HoltWinters(periods=(4,)), "rps", 100.0),
+                    StepScaling("cpu", 60.0, STEPS, evaluation_periods=2),
+                ),
+            ],
+            min_replicas=1,
+            max_replicas=30,
+            cooldown=90.0,
         ),
         frozenset({R.COOLDOWN, R.FALLBACK}),
     ),
@@ -424,9 +492,11 @@ def test_a_restart_before_every_step_decides_as_an_uninterrupted_loop(case, unin
 
 def moments(case: Case, decisions: list[Decision]) -> list[int]:
     """Restart steps: 0, the middle, and the middle of a held stretch (a window, a cooldown)."""
-    held = [i for i, d in enumerate(decisions)
-            if d.reason in (R.STABILIZED, R.COOLDOWN, R.WARMUP, R.SCALE_UP_LIMIT,
-                            R.SCALE_DOWN_LIMIT)]
+    held = [
+        i
+        for i, d in enumerate(decisions)
+        if d.reason in (R.STABILIZED, R.COOLDOWN, R.WARMUP, R.SCALE_UP_LIMIT, R.SCALE_DOWN_LIMIT)
+    ]
     chosen = {0, case.steps // 2}
     if held:
         chosen.add(held[len(held) // 2])
@@ -446,8 +516,11 @@ def test_a_restarted_process_decides_as_an_uninterrupted_loop(case, uninterrupte
 # purpose, below: the decisions differ). Case name -> (path in the state, attribute).
 FORGOTTEN = [
     ("target tracking x2, AWS combine, application cooldown, warm-up", "loop", "up_events_"),
-    ("target tracking x2, AWS combine, application cooldown, warm-up", "loop",
-     "scale_in_cooldown_until_"),
+    (
+        "target tracking x2, AWS combine, application cooldown, warm-up",
+        "loop",
+        "scale_in_cooldown_until_",
+    ),
     ("step scaling, simple cooldown", "loop", "last_activity_"),
     ("step scaling, simple cooldown", "loop.policies", "streak_"),
     ("HPA with behavior", "loop", "down_events_"),
@@ -544,9 +617,7 @@ def test_the_snapshot_only_reads_the_loop():
 
 
 def tracking_loop(target: float = 60.0, **options: Any) -> DecisionLoop:
-    return DecisionLoop(
-        TargetTracking("cpu", target), min_replicas=1, max_replicas=20, **options
-    )
+    return DecisionLoop(TargetTracking("cpu", target), min_replicas=1, max_replicas=20, **options)
 
 
 def stepped(loop: DecisionLoop) -> DecisionLoop:
@@ -574,8 +645,9 @@ def test_restoring_into_a_loop_with_other_parameters_names_them():
 
 def test_other_policies_and_forecasters_are_named():
     def build(forecaster: Any, second: Any) -> DecisionLoop:
-        return DecisionLoop([Predictive(forecaster, "rps", 100.0), second],
-                            min_replicas=1, max_replicas=9)
+        return DecisionLoop(
+            [Predictive(forecaster, "rps", 100.0), second], min_replicas=1, max_replicas=9
+        )
 
     data = snapshot(build(EWMA(alpha=0.3), TargetTracking("cpu", 60.0)))
     with pytest.raises(CheckpointError) as caught:
@@ -589,10 +661,14 @@ def test_other_policies_and_forecasters_are_named():
 
 
 def test_many_differences_are_counted_not_listed():
-    data = snapshot(DecisionLoop([TargetTracking("cpu", float(t)) for t in range(10, 20)],
-                                 min_replicas=1, max_replicas=9))
-    other = DecisionLoop([TargetTracking("cpu", float(t)) for t in range(20, 30)],
-                         min_replicas=1, max_replicas=9)
+    data = snapshot(
+        DecisionLoop(
+            [TargetTracking("cpu", float(t)) for t in range(10, 20)], min_replicas=1, max_replicas=9
+        )
+    )
+    other = DecisionLoop(
+        [TargetTracking("cpu", float(t)) for t in range(20, 30)], min_replicas=1, max_replicas=9
+    )
     with pytest.raises(CheckpointError, match=r"; and 5 more; restore it into a loop built"):
         restore(other, data)
 
@@ -607,24 +683,47 @@ def good() -> bytes:
         (lambda d: b"", r"^the checkpoint is empty \(0 bytes\)"),
         (lambda d: d[:10], r"^the checkpoint is truncated: 10 bytes, within its header"),
         (lambda d: d[:25], r"^the checkpoint is truncated: 25 bytes, within its header"),
-        (lambda d: d[:-1], rf"^the checkpoint is truncated: {len(good()) - 1} bytes where its "
-                           rf"header says {len(good())}"),
+        (
+            lambda d: d[:-1],
+            rf"^the checkpoint is truncated: {len(good()) - 1} bytes where its "
+            rf"header says {len(good())}",
+        ),
         (lambda d: d + b"\n", r"^the checkpoint is too long"),
-        (lambda d: d[:-5] + bytes([d[-5] ^ 1]) + d[-4:],
-         r"^the checkpoint is damaged: its payload does not match its sha256"),
+        (
+            lambda d: d[:-5] + bytes([d[-5] ^ 1]) + d[-4:],
+            r"^the checkpoint is damaged: its payload does not match its sha256",
+        ),
         (lambda d: b"\x80\x05K\x01.", r"^not an elastic checkpoint: it starts with b'\\x80"),
         (lambda d: b"PK\x03\x04 a zip file", r"^not an elastic checkpoint"),
-        (lambda d: d[:19] + struct.pack(">H", FORMAT_VERSION + 1) + d[21:],
-         rf"^the checkpoint has format version {FORMAT_VERSION + 1}; this elastic reads "
-         rf"version {FORMAT_VERSION} only"),
-        (lambda d: checkpoint._envelope(pickle.dumps([1, 2])),
-         r"^the checkpoint's payload is not a loop's state"),
-        (lambda d: checkpoint._envelope(b"\x80\x04cno_such_module\nX\n."),
-         r"^the checkpoint cannot be read by this elastic: ModuleNotFoundError"),
+        (
+            lambda d: d[:19] + struct.pack(">H", FORMAT_VERSION + 1) + d[21:],
+            rf"^the checkpoint has format version {FORMAT_VERSION + 1}; this elastic reads "
+            rf"version {FORMAT_VERSION} only",
+        ),
+        (
+            lambda d: checkpoint._envelope(pickle.dumps([1, 2])),
+            r"^the checkpoint's payload is not a loop's state",
+        ),
+        (
+            lambda d: checkpoint._envelope(b"\x80\x04cno_such_module\nX\n."),
+            r"^the checkpoint cannot be read by this elastic: ModuleNotFoundError",
+        ),
         (lambda d: d.decode("latin-1"), r"^expected the bytes of a checkpoint, got a str"),
     ],
-    ids=["empty", "in magic", "in header", "payload short", "too long", "bit flip", "pickle",
-         "zip", "version", "not a state", "unreadable", "str"],
+    ids=[
+        "empty",
+        "in magic",
+        "in header",
+        "payload short",
+        "too long",
+        "bit flip",
+        "pickle",
+        "zip",
+        "version",
+        "not a state",
+        "unreadable",
+        "str",
+    ],
 )
 def test_bad_checkpoints_are_precise_errors(damage, expected):
     loop = tracking_loop()
@@ -832,8 +931,12 @@ def test_a_restarted_process_restores_and_a_kill_mid_save_keeps_the_last_checkpo
     FileCheckpoint(path).save(snapshot(loop))
     last = path.read_bytes()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", RESTARTED, case.name, str(path)],
-                             stdout=subprocess.PIPE, env=env, cwd=ROOT)
+    child = subprocess.Popen(
+        [sys.executable, "-c", RESTARTED, case.name, str(path)],
+        stdout=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
     watchdog = threading.Timer(60.0, child.kill)
     watchdog.start()
     try:
@@ -867,8 +970,11 @@ def test_load_removes_the_leftovers_of_a_crashed_save_only(tmp_path):
 
 def test_file_errors_name_the_file(tmp_path):
     missing = FileCheckpoint(tmp_path / "no" / "such" / "dir" / "web.ckpt")
-    with pytest.raises(CheckpointError, match=r"no/such/dir/web.ckpt: cannot write the "
-                                              r"checkpoint: No such file"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"no/such/dir/web.ckpt: cannot write the "
+        r"checkpoint: No such file",
+    ):
         missing.save(b"x")
     (tmp_path / "adir").mkdir()
     with pytest.raises(CheckpointError, match=r"adir: cannot read the checkpoint: Is a dir"):
@@ -902,4 +1008,3 @@ def test_any_store_with_save_and_load_is_a_checkpoint():
     assert data is not None
     restore(again, data)
     assert again.step(Observation(15.0, 4, {"cpu": 100.0})).reason is Reason.COOLDOWN
-
