@@ -35,6 +35,7 @@ from elastic.core import (
 )
 from elastic.errors import (
     AdapterError,
+    CheckpointError,
     ConformanceError,
     ElasticError,
     ForecastError,
@@ -60,6 +61,7 @@ __all__ = [
     "Actuator",
     "AdapterError",
     "Behavior",
+    "CheckpointError",
     "ConformanceError",
     "Cooldown",
     "Decision",

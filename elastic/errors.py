@@ -10,6 +10,7 @@
     ├── MetricsError                         a metric gives no replica count (no pods, no samples)
     ├── SimulationError                      the simulator reached an impossible state
     ├── AdapterError                         a real system refused or failed a call
+    ├── CheckpointError                      a loop's saved state cannot be saved or restored
     └── ConformanceError (also an AssertionError)
                                              a policy or forecaster breaks its contract
 
@@ -24,6 +25,7 @@ from typing import Any
 
 __all__ = [
     "AdapterError",
+    "CheckpointError",
     "ConformanceError",
     "ElasticError",
     "ForecastError",
@@ -104,6 +106,16 @@ class SimulationError(ElasticError):
 
 class AdapterError(ElasticError):
     """A real system refused or failed a call made by an adapter."""
+
+
+class CheckpointError(ElasticError):
+    """A checkpoint of a loop's state cannot be written, read, or restored into this loop.
+
+    The message says which: the file and the system's error, a checkpoint
+    that is empty, damaged, truncated or of another format version, or a
+    loop whose parameters differ from those of the loop that wrote it (and
+    which ones).
+    """
 
 
 class ConformanceError(ElasticError, AssertionError):

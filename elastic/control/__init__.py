@@ -6,6 +6,7 @@ and ``httpx``).
 """
 
 from elastic.control.actuators import Applied, CallbackActuator, Retry
+from elastic.control.checkpoint import Checkpoint, FileCheckpoint, restore, snapshot
 from elastic.control.clock import Clock, ManualClock, SystemClock, Ticker
 from elastic.control.controller import Controller
 from elastic.control.log import DecisionLog
@@ -23,9 +24,11 @@ __all__ = [
     "Applied",
     "CallableSource",
     "CallbackActuator",
+    "Checkpoint",
     "Clock",
     "Controller",
     "DecisionLog",
+    "FileCheckpoint",
     "ManualClock",
     "MetricsReader",
     "Observe",
@@ -36,4 +39,6 @@ __all__ = [
     "StepRecord",
     "SystemClock",
     "Ticker",
+    "restore",
+    "snapshot",
 ]

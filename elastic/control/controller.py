@@ -14,6 +14,7 @@ from typing import IO
 from prometheus_client import CollectorRegistry
 
 from elastic.control.actuators import Applied, Retry
+from elastic.control.checkpoint import Checkpoint, FileCheckpoint, restore, snapshot
 from elastic.control.clock import Clock, ObservationClock, SystemClock, Ticker
 from elastic.control.log import DecisionLog
 from elastic.control.sources import Observe, Sample
@@ -67,6 +68,13 @@ class Controller:
         :meth:`serve_metrics` exposes it).
     retry
         How a refused request is retried.
+    checkpoint
+        Where the loop's state is kept after each step: a path (a
+        :class:`~elastic.control.checkpoint.FileCheckpoint`) or any
+        :class:`~elastic.control.checkpoint.Checkpoint`. A checkpoint found
+        there at the start is restored into ``loop`` (which must have the
+        parameters it was written with), so a restarted controller decides as
+        one that never stopped.
     strict
         Raise the errors of the source, the policies and the actuator.
 
@@ -104,6 +112,7 @@ class Controller:
         log: str | Path | IO[str] | DecisionLog | None = None,
         registry: CollectorRegistry | None = None,
         retry: Retry | None = None,
+        checkpoint: str | Path | Checkpoint | None = None,
         strict: bool = False,
         keep: int = 100,
     ) -> None:
@@ -130,6 +139,13 @@ class Controller:
         self.strict = strict
         self.keep = keep
         self.history: list[StepRecord] = []  # the last ``keep`` steps
+        self.checkpoint = (
+            FileCheckpoint(checkpoint) if isinstance(checkpoint, str | Path) else checkpoint
+        )
+        if self.checkpoint is not None:
+            saved = self.checkpoint.load()
+            if saved is not None:
+                restore(loop, saved, source=str(checkpoint))
         self._stop = threading.Event()
         self._ticks = 0
         self._last: float | None = None  # when the last step started (monotonic)
@@ -261,6 +277,15 @@ class Controller:
                 else:
                     self.loop.acknowledge(decision)
                     applied = Applied(decision.replicas, 0)
+        if self.checkpoint is not None:
+            try:
+                self.checkpoint.save(snapshot(self.loop))
+            except Exception as failure:
+                if self.strict:
+                    raise
+                kind = kind or "checkpoint"
+                saved = f"the checkpoint could not be saved: {_words(failure)}"
+                error = saved if error is None else f"{error}; {saved}"
         record = StepRecord(
             tick,
             now,

@@ -6,12 +6,11 @@ A reading keeps a missing metric missing: the loop's policies then hold
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from elastic.core.types import Observation
+from elastic.core.types import Observation, unusable
 from elastic.errors import ParameterError
 
 __all__ = [
@@ -27,7 +26,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Reading:
-    """Metric values by name, and the metrics that are missing with the reason why.
+    """The metrics one read produced.
+
+    A metric is in exactly one of the two: ``values`` when the source got a
+    usable number, ``missing`` with the reason in words when it did not (an
+    empty result, NaN or an infinity, a negative utilization, an error). A
+    missing metric is never reported as a zero.
 
     Examples
     --------
@@ -54,16 +58,12 @@ def checked_value(name: str, value: object, utilization: Collection[str] = ()) -
     >>> checked_value("cpu", float("nan"))
     'cpu=nan is not a finite number'
     >>> checked_value("cpu", -3.0, utilization={"cpu"})
-    'cpu=-3.0 is a negative utilization'
+    'cpu=-3.0 is negative'
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"{name}={value!r} is not a number"
-    number = float(value)
-    if not math.isfinite(number):
-        return f"{name}={number!r} is not a finite number"
-    if number < 0 and name in utilization:
-        return f"{name}={number!r} is a negative utilization"
-    return number
+    why = unusable(name, float(value), nonnegative=name in utilization)
+    return float(value) if why is None else why
 
 
 @runtime_checkable

@@ -18,8 +18,8 @@ class Telemetry:
     ``elastic_decisions_total`` by ``reason``, ``elastic_metrics_missing_total``
     by ``metric``, ``elastic_source_errors_total``,
     ``elastic_policy_errors_total``, ``elastic_actuator_errors_total``,
-    ``elastic_ticks_missed_total`` and ``elastic_step_duration_seconds``
-    (a histogram).
+    ``elastic_checkpoint_errors_total``, ``elastic_ticks_missed_total`` and
+    ``elastic_step_duration_seconds`` (a histogram).
 
     Examples
     --------
@@ -55,6 +55,9 @@ class Telemetry:
         self.actuator_errors = counter(
             "elastic_actuator_errors", "Requests the system refused after retries"
         )
+        self.checkpoint_errors = counter(
+            "elastic_checkpoint_errors", "Steps whose checkpoint could not be saved"
+        )
         self.missed = counter("elastic_ticks_missed", "Ticks skipped because a step overran")
         self.duration = Histogram(
             "elastic_step_duration_seconds", "Seconds a step took", ["controller"],
@@ -62,7 +65,7 @@ class Telemetry:
         )  # fmt: skip
 
     def record(self, step: StepRecord, *, kind: str | None, missed: int) -> None:
-        """Count ``step``; ``kind`` is what failed (``"source"``, ``"policy"``, ``"actuator"``)."""
+        """Count ``step``; ``kind`` is what failed (``"source"``, ``"policy"``...)."""
         name = self.name
         decision = step.decision
         if decision is not None:
@@ -78,6 +81,8 @@ class Telemetry:
             self.policy_errors.labels(name).inc()
         elif kind == "actuator":
             self.actuator_errors.labels(name).inc()
+        elif kind == "checkpoint":
+            self.checkpoint_errors.labels(name).inc()
         if missed:
             self.missed.labels(name).inc(missed)
         self.duration.labels(name).observe(step.duration)

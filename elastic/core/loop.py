@@ -38,7 +38,8 @@ class DecisionLoop(Params):
 
     1. **combine**: ``"max"`` takes the largest recommendation (scale out if
        any policy wants to); ``"aws"`` is the AWS target-tracking rule (scale
-       out if any policy wants to, scale in only if all agree).
+       out if any policy wants to, scale in only if all agree). Under both, a
+       policy without data blocks a scale-in (fail-static).
     2. **stabilize**: the stabilization windows of ``behavior``; scale-down
        takes the highest recommendation inside its window, scale-up the lowest
        (with :meth:`Behavior.kubernetes_no_behavior`: the highest of the

@@ -40,9 +40,12 @@ def combine(recommendations: Sequence[Recommendation], current: int, rule: str) 
     ``"max"``: the largest recommendation of the policies that did not abstain,
     so the loop scales out if any policy wants to.
     ``"aws"``: the rule of AWS target tracking with several policies: scale out
-    if any policy wants to; scale in only if every policy agrees. A policy that
-    abstains for lack of data (``Reason.NO_DATA``) blocks scale-in; one that
-    abstains for another reason (its scale-in is disabled, no alarm) does not.
+    if any policy wants to; scale in only if every policy agrees.
+    Under both, a policy that abstains for lack of data (``Reason.NO_DATA``)
+    blocks scale-in, so a missing metric never causes a scale-down (fail-static:
+    the HPA's rule for metrics it cannot read, and AWS's for an alarm without
+    data); one that abstains for another reason (its scale-in is disabled, no
+    alarm) does not. The two rules therefore agree; both names are kept.
     When no policy has a number the current count is kept.
 
     The stage keeps the reason of the recommendation it took (of the first
@@ -55,10 +58,10 @@ def combine(recommendations: Sequence[Recommendation], current: int, rule: str) 
     --------
     >>> from elastic.core.types import Reason, Recommendation
     >>> recs = [Recommendation(3, Reason.TARGET_TRACKING), Recommendation(None, Reason.NO_DATA)]
-    >>> combine(recs, 5, "max")[:2]
-    (3, <Reason.TARGET_TRACKING: 'target_tracking'>)
-    >>> combine(recs, 5, "aws")[:2]
+    >>> combine(recs, 5, "max")[:2]      # no scale-in while a metric is missing
     (5, <Reason.SCALE_IN_BLOCKED: 'scale_in_blocked'>)
+    >>> combine(recs, 2, "max")[:2]      # a scale-out goes ahead
+    (3, <Reason.TARGET_TRACKING: 'target_tracking'>)
     >>> combine([Recommendation(5, Reason.WITHIN_TOLERANCE)], 5, "max")[:2]
     (5, <Reason.WITHIN_TOLERANCE: 'within_tolerance'>)
     """
@@ -73,7 +76,7 @@ def combine(recommendations: Sequence[Recommendation], current: int, rule: str) 
             "no policy has a recommendation" + (f": {details}" if details else ""),
         )
     desired = max(wanted)
-    if rule == "aws" and desired < current:
+    if desired < current:
         blockers = [r for r in recommendations if r.replicas is None and r.reason is Reason.NO_DATA]
         if blockers:
             return (

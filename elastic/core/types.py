@@ -13,7 +13,15 @@ import numpy as np
 from elastic.core.frozen import fast_init
 from elastic.errors import ParameterError
 
-__all__ = ["Decision", "Forecast", "Observation", "Reason", "Recommendation", "Stage"]
+__all__ = [
+    "Decision",
+    "Forecast",
+    "Observation",
+    "Reason",
+    "Recommendation",
+    "Stage",
+    "unusable",
+]
 
 
 class Reason(enum.Enum):
@@ -212,16 +220,31 @@ class Observation:
         if self.metric(name, nonnegative=nonnegative) is not None:
             return None
         value = self.metrics.get(name)
-        if value is None:
-            return f"no value for {name}"
-        if math.isfinite(value):
-            return f"{name}={float(value)!r} is negative"
-        return f"{name}={float(value)!r} is not a finite number"
+        return f"no value for {name}" if value is None else unusable(name, value, nonnegative)
 
     @property
     def ready_replicas(self) -> int:
         """Ready replicas, taking ``ready=None`` to mean all of them."""
         return self.replicas if self.ready is None else self.ready
+
+
+def unusable(name: str, value: float, nonnegative: bool = False) -> str | None:
+    """Why ``value`` is no value of metric ``name`` (NaN, infinite, or negative where it
+    must not be), as a phrase; ``None`` when it is a usable value.
+
+    Examples
+    --------
+    >>> unusable("cpu", float("nan")), unusable("cpu", -1.0, nonnegative=True)
+    ('cpu=nan is not a finite number', 'cpu=-1.0 is negative')
+    >>> unusable("cpu", 42.0) is None
+    True
+    """
+    value = float(value)
+    if not math.isfinite(value):
+        return f"{name}={value!r} is not a finite number"
+    if nonnegative and value < 0:
+        return f"{name}={value!r} is negative"
+    return None
 
 
 def _is_float(value: object) -> bool:

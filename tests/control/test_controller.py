@@ -395,3 +395,35 @@ def test_a_behavior_loop_runs_unchanged_under_the_controller() -> None:
     for record in c.history:
         assert record.observation is not None
         assert reference.step(record.observation) == record.decision
+
+
+def test_a_negative_utilization_is_missing_never_a_scale_to_the_minimum() -> None:
+    system = System(ManualClock(WALL), replicas=6)
+    c = Controller(
+        DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20),
+        Observe(CallableSource(lambda now: {"cpu": -3.0}, utilization={"cpu"}), lambda: 6),
+        CallbackActuator(system.scale),
+        clock=system.clock,
+    )
+    record = c.step()
+    assert system.asked == [] and record.decision is not None
+    assert record.decision.reason is Reason.NO_DATA
+    assert record.missing == {"cpu": "cpu=-3.0 is negative"}
+
+
+def test_with_two_policies_a_missing_metric_blocks_the_scale_in_the_other_wants() -> None:
+    system = System(ManualClock(WALL), replicas=6)
+    loop = DecisionLoop(
+        [TargetTracking("cpu", 50.0), TargetTracking("rps", 100.0, kind="value")],
+        min_replicas=1,
+        max_replicas=20,
+    )
+    c = Controller(
+        loop,
+        Observe(CallableSource(lambda now: {"cpu": 10.0, "rps": math.nan}), lambda: 6),
+        CallbackActuator(system.scale),
+        clock=system.clock,
+    )
+    record = c.step()
+    assert system.asked == []
+    assert record.decision is not None and record.decision.reason is Reason.SCALE_IN_BLOCKED

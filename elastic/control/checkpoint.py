@@ -1,0 +1,601 @@
+"""Restart-safe loop state: a decision loop's learned state as bytes, and a file to keep them in.
+
+A :class:`~elastic.DecisionLoop` remembers what its next decisions depend on:
+the recommendations of its stabilization windows, the scale events of its
+rate limits, its cooldown and warm-up clocks, and whatever its policies
+learned (a forecaster's model, a step policy's alarm streak, the loop a
+KEDA ScaledObject runs its HPA in). :func:`snapshot` turns all of it into
+bytes and :func:`restore` puts it back into a loop built with the same
+parameters, so that a controller that restarts makes the decisions one
+that never stopped would have made. The upstream Kubernetes HPA keeps this
+only in memory: a restarted ``kube-controller-manager`` forgets its
+stabilization windows and scale events.
+
+What is saved is, for the loop and, recursively, for every policy or
+forecaster among its parameters and every one its learned state holds
+(``ScaledObject.hpa_loop_``, ``Predictive.model_``), each attribute whose name
+ends with ``_`` and does not start with ``_`` (the learned state of the
+project's convention), plus the fitted model object of an
+:class:`~elastic.forecast.External` forecaster (a model with ``fit`` and
+``predict`` keeps what it learned in itself). Parameters are not saved:
+they are the code or the manifest the controller is started from. A
+description of them is, with its sha256 fingerprint, so that restoring into
+a loop built otherwise fails and names the parameters that differ.
+
+The bytes are a small versioned envelope (a header, the format version, the
+length and sha256 of the payload) around a pickle of that state: floats and
+numpy arrays come back bit for bit. Pickle runs code while it loads, so a
+checkpoint is the controller's own file, to be kept where only it can
+write: never restore bytes from a source you do not trust. A damaged,
+truncated, empty or foreign file, or one of another format version, is a
+:class:`~elastic.errors.CheckpointError` that says which, never a traceback
+from pickle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import hashlib
+import inspect
+import json
+import os
+import pickle
+import re
+import struct
+import tempfile
+import types
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from elastic.core.loop import DecisionLoop
+from elastic.core.params import Params
+from elastic.core.protocols import Forecaster, Policy
+from elastic.errors import CheckpointError, ParameterError
+from elastic.forecast.adapter import External
+
+__all__ = ["FORMAT_VERSION", "Checkpoint", "FileCheckpoint", "restore", "snapshot"]
+
+#: The version of the checkpoint format this module writes and reads.
+FORMAT_VERSION = 1
+
+_MAGIC = b"elastic checkpoint\n"
+_HEADER = struct.Struct(">HQ32s")  # format version, payload length, sha256 of the payload
+_ROOT = "loop"
+_SHOWN = 5  # differences named in an error before "and N more"
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+# --- the objects that learn, and what they learned ------------------------------------------------
+
+
+def _learns(value: Any) -> bool:
+    """Whether ``value`` is an object that may learn: a Params object, a policy, a forecaster."""
+    return isinstance(value, Params) or (
+        not isinstance(value, type) and _learning_type(type(value))
+    )
+
+
+def _learning_type(kind: type[object]) -> bool:
+    # by class, once: the protocols' isinstance checks are slow, and a snapshot asks often
+    learns = _LEARNING_TYPES.get(kind)
+    if learns is None:
+        learns = _LEARNING_TYPES[kind] = issubclass(kind, Policy | Forecaster)
+    return learns
+
+
+_LEARNING_TYPES: dict[type[object], bool] = {}
+
+
+def _parameters(obj: Any) -> dict[str, Any]:
+    """The ``__init__`` arguments of ``obj``, as stored (``get_params`` for a Params object)."""
+    kind: type[object] = type(obj)
+    return {name: getattr(obj, name) for name in _parameter_names(kind) if hasattr(obj, name)}
+
+
+def _parameter_names(kind: type[object]) -> tuple[str, ...]:
+    # by class, once: reading a signature costs more than the rest of a snapshot
+    names = _PARAMETER_NAMES.get(kind)
+    if names is None:
+        if issubclass(kind, Params):
+            names = tuple(kind._param_names())
+        else:
+            names = tuple(
+                name
+                for name, parameter in inspect.signature(kind.__init__).parameters.items()
+                if name != "self"
+                and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+            )
+        _PARAMETER_NAMES[kind] = names
+    return names
+
+
+_PARAMETER_NAMES: dict[type[object], tuple[str, ...]] = {}
+
+
+def _learned(obj: Any) -> dict[str, Any]:
+    """The attributes of ``obj`` named ``x_`` (not ``_x``), by name in sorted order."""
+    kind: type[object] = type(obj)
+    names = [*getattr(obj, "__dict__", ()), *_slots(kind)]
+    return {
+        name: getattr(obj, name)
+        for name in sorted(set(names))
+        if name.endswith("_") and not name.startswith("_") and hasattr(obj, name)
+    }
+
+
+def _slots(kind: type[object]) -> tuple[str, ...]:
+    names = _SLOTS.get(kind)
+    if names is None:
+        found: list[str] = []
+        for cls in kind.__mro__:
+            slots = vars(cls).get("__slots__", ())
+            found.extend([slots] if isinstance(slots, str) else slots)
+        names = _SLOTS[kind] = tuple(found)
+    return names
+
+
+_SLOTS: dict[type[object], tuple[str, ...]] = {}
+
+
+def _state(obj: Any) -> dict[str, Any]:
+    """What ``obj`` learned, but for the learning objects it holds (saved on their own)."""
+    state = {name: value for name, value in _learned(obj).items() if not _learns(value)}
+    # an External's model with fit() and predict() is refitted in learn_one: it learns too
+    if isinstance(obj, External) and obj._has_fit():
+        state["model"] = obj.model
+    return state
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}"
+
+
+def _type_name(value: Any) -> str:
+    kind = value if isinstance(value, type) else type(value)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _walk(loop: DecisionLoop) -> tuple[dict[str, Any], dict[str, str]]:
+    """The learning objects of ``loop`` and the description of its parameters, by path.
+
+    The objects: every policy or forecaster among the parameters,
+    recursively, and every one held in learned state
+    (``"loop.policies[0].model_"``), in a fixed order; an object reached twice
+    (the HPA that a ScaledObject's ``hpa_loop_`` runs is its ``hpa`` too) is
+    listed once, at its first path. The description: ``path -> text`` for
+    every parameter, recursively, the same in any process (no memory
+    address in it), so that the same code describes the same loop after a
+    restart. What learned objects are built from is their owner's parameters:
+    it is not described twice.
+    """
+    nodes: dict[str, Any] = {}
+    described: dict[str, str] = {}
+    seen: dict[int, str] = {}
+
+    def visit(value: Any, path: str, describe: bool) -> None:
+        if _learns(value):
+            if id(value) in seen:
+                if describe:
+                    described[path] = f"the same object as {seen[id(value)]}"
+                return
+            seen[id(value)] = path
+            nodes[path] = value
+            if describe:
+                described[path] = _type_name(value)
+            for name, parameter in _parameters(value).items():
+                visit(parameter, _join(path, name), describe)
+            for name, learned in _learned(value).items():
+                if _learns(learned):
+                    visit(learned, _join(path, name), False)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            if describe:
+                described[path] = _type_name(value)
+            for item in dataclasses.fields(value):
+                visit(getattr(value, item.name), _join(path, item.name), describe)
+        elif isinstance(value, list | tuple) and not hasattr(value, "_fields"):
+            if describe:
+                described[path] = f"{type(value).__name__} of {len(value)}"
+            for i, item in enumerate(value):
+                visit(item, f"{path}[{i}]", describe)
+        elif isinstance(value, Mapping):
+            if describe:
+                described[path] = f"{type(value).__name__} of {len(value)}"
+            for key, item in value.items():
+                visit(item, f"{path}[{key!r}]", describe)
+        elif describe:
+            described[path] = _text(value)
+
+    visit(loop, _ROOT, True)
+    return nodes, described
+
+
+def _text(value: Any) -> str:
+    """A value as text that does not change from one process to the next."""
+    if isinstance(value, np.ndarray):
+        digest = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()[:16]
+        return f"array of {value.dtype} {value.shape} sha256 {digest}"
+    if isinstance(value, type):
+        return f"<class {_type_name(value)}>"
+    if isinstance(value, types.FunctionType | types.BuiltinFunctionType | types.MethodType):
+        return f"<function {value.__module__}.{value.__qualname__}>"
+    if next(c for c in type(value).__mro__ if "__repr__" in vars(c)) is object:
+        return f"<{_type_name(value)} object>"
+    return _ADDRESS.sub("", repr(value))
+
+
+def _fingerprint(description: Mapping[str, str]) -> str:
+    text = json.dumps(list(description.items()), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _mismatch(saved: Mapping[str, str], here: Mapping[str, str]) -> str:
+    """The parameters that differ between the checkpoint's loop and this one, in words."""
+    differences = []
+    for path in [*saved, *(path for path in here if path not in saved)]:
+        before, after = saved.get(path), here.get(path)
+        if before == after:
+            continue
+        if before is None:
+            differences.append(f"{path} is {after} in this loop and absent from the checkpoint")
+        elif after is None:
+            differences.append(f"{path} is {before} in the checkpoint and absent from this loop")
+        else:
+            differences.append(f"{path} is {before} in the checkpoint and {after} in this loop")
+    more = len(differences) - _SHOWN
+    shown = "; ".join(differences[:_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+    return (
+        f"the checkpoint was written by a loop with other parameters: {shown}; restore it "
+        "into a loop built with the parameters it was written with, or start without it"
+    )
+
+
+# --- the envelope ---------------------------------------------------------------------------------
+
+
+def _envelope(payload: bytes) -> bytes:
+    digest = hashlib.sha256(payload).digest()
+    return _MAGIC + _HEADER.pack(FORMAT_VERSION, len(payload), digest) + payload
+
+
+def _open(data: Any, where: str) -> dict[str, Any]:
+    """The payload of checkpoint bytes, checked; a CheckpointError says what is wrong."""
+
+    def fail(problem: str) -> CheckpointError:
+        return CheckpointError(f"{where}{problem}")
+
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise fail(f"expected the bytes of a checkpoint, got a {type(data).__name__}")
+    data = bytes(data)
+    if not data:
+        raise fail("the checkpoint is empty (0 bytes); it was never written completely")
+    if not data.startswith(_MAGIC):
+        if _MAGIC.startswith(data):
+            raise fail(f"the checkpoint is truncated: {len(data)} bytes, within its header")
+        raise fail(f"not an elastic checkpoint: it starts with {data[:16]!r}, not {_MAGIC!r}")
+    head = data[len(_MAGIC) :]
+    if len(head) < 2:
+        raise fail(f"the checkpoint is truncated: {len(data)} bytes, within its header")
+    (version,) = struct.unpack_from(">H", head)
+    if version != FORMAT_VERSION:
+        raise fail(
+            f"the checkpoint has format version {version}; this elastic reads version "
+            f"{FORMAT_VERSION} only"
+        )
+    if len(head) < _HEADER.size:
+        raise fail(f"the checkpoint is truncated: {len(data)} bytes, within its header")
+    _, length, digest = _HEADER.unpack_from(head)
+    payload = head[_HEADER.size :]
+    if len(payload) != length:
+        whole = len(_MAGIC) + _HEADER.size + length
+        raise fail(
+            f"the checkpoint is {'truncated' if len(payload) < length else 'too long'}: "
+            f"{len(data)} bytes where its header says {whole}"
+        )
+    if hashlib.sha256(payload).digest() != digest:
+        raise fail("the checkpoint is damaged: its payload does not match its sha256")
+    try:
+        content = pickle.loads(payload)
+    except Exception as error:  # a class that moved, a module that is gone
+        raise fail(
+            f"the checkpoint cannot be read by this elastic: {type(error).__name__}: {error}"
+        ) from None
+    keys = {"fingerprint", "params", "types", "state"}
+    if not isinstance(content, dict) or set(content) != keys:
+        raise fail(f"the checkpoint's payload is not a loop's state (expected the keys {keys})")
+    return content
+
+
+# --- snapshot and restore -------------------------------------------------------------------------
+
+
+def _check_loop(loop: Any, owner: str) -> DecisionLoop:
+    if not isinstance(loop, DecisionLoop):
+        raise ParameterError("loop", loop, "a DecisionLoop", owner=owner)
+    return loop
+
+
+def snapshot(loop: DecisionLoop) -> bytes:
+    """The learned state of ``loop`` as checkpoint bytes, for :func:`restore`.
+
+    The loop is only read. Take the snapshot after a step (after
+    :meth:`~elastic.DecisionLoop.acknowledge`), as a controller does.
+
+    Examples
+    --------
+    >>> from elastic import DecisionLoop, Observation
+    >>> from elastic.policies import TargetTracking
+    >>> def build():
+    ...     return DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20,
+    ...                         cooldown=300.0)
+    >>> loop = build()
+    >>> loop.step(Observation(0.0, 2, {"cpu": 100.0})).replicas
+    4
+    >>> data = snapshot(loop)
+    >>> restarted = build()        # the controller restarts, with the same parameters
+    >>> restore(restarted, data)
+    >>> obs = Observation(15.0, 4, {"cpu": 100.0})
+    >>> d = restarted.step(obs)    # it remembers the scale-out at 0 s and its cooldown
+    >>> d.replicas, d.reason
+    (4, <Reason.COOLDOWN: 'cooldown'>)
+    >>> d = build().step(obs)      # a loop without the checkpoint would scale out again
+    >>> d.replicas, d.reason
+    (8, <Reason.TARGET_TRACKING: 'target_tracking'>)
+    """
+    loop = _check_loop(loop, "snapshot")
+    nodes, description = _walk(loop)
+    content = {
+        "fingerprint": _fingerprint(description),
+        "params": description,
+        "types": {path: _type_name(obj) for path, obj in nodes.items()},
+        "state": {path: _state(obj) for path, obj in nodes.items()},
+    }
+    try:
+        payload = pickle.dumps(content, protocol=5)
+    except Exception as error:
+        raise CheckpointError(
+            f"the loop's state cannot be pickled: {type(error).__name__}: {error}"
+        ) from None
+    return _envelope(payload)
+
+
+def restore(loop: DecisionLoop, data: bytes, *, source: str | None = None) -> None:
+    """Put the state in ``data`` (from :func:`snapshot`) into ``loop``, replacing its own.
+
+    ``loop`` must be built with the parameters of the loop that wrote
+    ``data``; its learned state is then that loop's, and it decides as that
+    loop would have. Everything is checked before anything is changed: on a
+    :class:`~elastic.errors.CheckpointError` the loop is left as it was.
+
+    Parameters
+    ----------
+    loop
+        A loop built as the one that wrote ``data`` was.
+    data
+        The checkpoint's bytes.
+    source
+        Where the bytes came from (a file name), for the error messages.
+
+    Raises
+    ------
+    CheckpointError
+        ``data`` is empty, damaged, truncated, not a checkpoint or of another
+        format version, or was written by a loop with other parameters (the
+        message names them) or another structure of learned state.
+
+    Examples
+    --------
+    >>> from elastic import DecisionLoop
+    >>> from elastic.policies import TargetTracking
+    >>> data = snapshot(DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20))
+    >>> restore(DecisionLoop(TargetTracking("cpu", 60.0), min_replicas=1, max_replicas=20), data)
+    Traceback (most recent call last):
+    ...
+    elastic.errors.CheckpointError: the checkpoint was written by a loop with other parameters:
+    loop.policies.target is 50.0 in the checkpoint and 60.0 in this loop; restore it into a loop
+    built with the parameters it was written with, or start without it
+    >>> restore(DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20),
+    ...         data[:-3], source="/var/lib/web.ckpt")
+    Traceback (most recent call last):
+    ...
+    elastic.errors.CheckpointError: /var/lib/web.ckpt: the checkpoint is truncated: ...
+    """
+    where = f"{source}: " if source else ""
+    loop = _check_loop(loop, "restore")
+    content = _open(data, where)
+    nodes, description = _walk(loop)
+    if content["fingerprint"] != _fingerprint(description):
+        raise CheckpointError(where + _mismatch(content["params"], description))
+    kinds = {path: _type_name(obj) for path, obj in nodes.items()}
+    if content["types"] != kinds:
+        raise CheckpointError(where + _structure(content["types"], kinds))
+    changes: list[tuple[Any, str, Any]] = []
+    for path, state in content["state"].items():
+        obj = nodes[path]
+        names, expected = set(state), set(_state(obj))
+        if names != expected:
+            extra, lacking = sorted(names - expected), sorted(expected - names)
+            raise CheckpointError(
+                f"{where}the checkpoint holds other state for {path} ({_type_name(obj)}) than "
+                f"this loop has: {_listed('only in the checkpoint', extra, path)}"
+                f"{'; ' if extra and lacking else ''}{_listed('only here', lacking, path)}; "
+                "was it written by another version of elastic?"
+            )
+        changes.extend((obj, name, value) for name, value in state.items())
+    for obj, name, value in changes:
+        setattr(obj, name, value)
+
+
+def _listed(what: str, names: list[str], path: str) -> str:
+    return f"{what}: {', '.join(_join(path, name) for name in names)}" if names else ""
+
+
+def _structure(saved: Mapping[str, str], here: Mapping[str, str]) -> str:
+    """How the learning objects of the checkpoint's loop and this one differ, in words."""
+    differences = [
+        f"{path} is {saved.get(path, 'absent')} in the checkpoint and "
+        f"{here.get(path, 'absent')} in this loop"
+        for path in [*saved, *(path for path in here if path not in saved)]
+        if saved.get(path) != here.get(path)
+    ]
+    more = len(differences) - _SHOWN
+    shown = "; ".join(differences[:_SHOWN]) + (f"; and {more} more" if more > 0 else "")
+    return f"the checkpoint was written by a loop whose learning objects differ: {shown}"
+
+
+# --- where checkpoints are kept -------------------------------------------------------------------
+
+
+@runtime_checkable
+class Checkpoint(Protocol):
+    """Where a controller keeps its loop's checkpoint: a file, or any store you plug in.
+
+    ``save`` replaces the checkpoint with ``data`` all at once (a crash
+    leaves the old one or the new one, never a mix); ``load`` returns the
+    last one saved, or ``None`` when there is none yet.
+
+    Examples
+    --------
+    >>> class InMemory:
+    ...     def __init__(self):
+    ...         self.data = None
+    ...     def save(self, data):
+    ...         self.data = bytes(data)
+    ...     def load(self):
+    ...         return self.data
+    >>> isinstance(InMemory(), Checkpoint), isinstance(FileCheckpoint("web.ckpt"), Checkpoint)
+    (True, True)
+    """
+
+    def save(self, data: bytes) -> None:
+        """Replace the checkpoint with ``data``, atomically."""
+        ...
+
+    def load(self) -> bytes | None:
+        """The last checkpoint saved, or ``None`` if there is none."""
+        ...
+
+
+class FileCheckpoint:
+    """A checkpoint in a file, replaced atomically on every save.
+
+    :meth:`save` writes a temporary file in the same directory, flushes and
+    fsyncs it, renames it over ``path`` (``os.replace``, atomic on POSIX and
+    Windows) and fsyncs the directory where the system allows it: a crash or
+    a power cut at any moment leaves the previous checkpoint or the new one,
+    whole. The file is created readable by its owner only. :meth:`load`
+    removes the temporary files a crash mid-save left behind.
+
+    Parameters
+    ----------
+    path
+        The file. Its directory must exist.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from elastic import DecisionLoop, Observation
+    >>> from elastic.policies import TargetTracking
+    >>> def build():
+    ...     return DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20)
+    >>> loop = build()
+    >>> _ = loop.step(Observation(0.0, 2, {"cpu": 100.0}))
+    >>> with tempfile.TemporaryDirectory() as directory:
+    ...     store = FileCheckpoint(pathlib.Path(directory) / "web.ckpt")
+    ...     print(store.load())          # nothing saved yet
+    ...     store.save(snapshot(loop))   # after each step
+    ...     restarted = build()
+    ...     restore(restarted, store.load(), source=str(store.path))
+    None
+    >>> restarted.up_events_ == loop.up_events_
+    True
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+            raise ParameterError("path", path, "a file name", owner="FileCheckpoint")
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"FileCheckpoint({str(self.path)!r})"
+
+    @property
+    def _prefix(self) -> str:
+        return f".{self.path.name}."
+
+    def save(self, data: bytes) -> None:
+        """Replace the file's content with ``data``, atomically (see the class)."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise ParameterError("data", data, "bytes", owner="FileCheckpoint.save")
+        directory = self.path.parent
+        try:
+            fd, temporary = tempfile.mkstemp(prefix=self._prefix, suffix=".tmp", dir=directory)
+        except OSError as error:
+            raise self._error("cannot write", error) from None
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, self.path)
+        except BaseException as error:
+            # the previous checkpoint is untouched; leave no half-written file beside it
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            if isinstance(error, OSError):
+                raise self._error("cannot write", error) from None
+            raise
+        _sync_directory(directory)
+
+    def load(self) -> bytes | None:
+        """The file's content, or ``None`` if there is no file yet."""
+        self._clean()
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise self._error("cannot read", error) from None
+
+    def _clean(self) -> None:
+        """Remove the temporary files of saves that a crash interrupted."""
+        try:
+            leftovers = [
+                entry
+                for entry in self.path.parent.iterdir()
+                if entry.name.startswith(self._prefix) and entry.name.endswith(".tmp")
+            ]
+        except OSError:
+            return  # load() says what is wrong with the directory
+        for entry in leftovers:
+            try:
+                entry.unlink(missing_ok=True)
+            except OSError as error:
+                raise self._error("cannot remove the unfinished save", error, entry) from None
+
+    def _error(self, what: str, error: OSError, path: Path | None = None) -> CheckpointError:
+        reason = error.strerror or str(error)
+        return CheckpointError(f"{path or self.path}: {what} the checkpoint: {reason}")
+
+
+def _sync_directory(directory: Path) -> None:
+    """fsync ``directory``, so that the rename survives a power cut, where the system allows it."""
+    if os.name == "nt":  # Windows cannot open a directory to fsync it
+        return
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # a directory we may write but not read: the rename stands, unsynced
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise CheckpointError(
+                f"{directory}: cannot sync the directory of the checkpoint: {error.strerror}"
+            ) from None
+    finally:
+        os.close(fd)

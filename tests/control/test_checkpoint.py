@@ -1,0 +1,905 @@
+"""Restart-safe loop state: a restored loop decides as one that never stopped.
+
+Every kind of policy the project ships runs in a closed loop against a small
+deterministic world (replicas boot, warm up, serve a load that rises, bursts
+and falls; some scale requests are refused; a metric goes missing). The loop is
+"restarted" (snapshot, a fresh loop built the same way, restore) at chosen
+steps and before every step; the decisions after each restart must be exactly
+those of the run that never restarted.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from elastic import Behavior, Cooldown, Decision, DecisionLoop, Observation, Reason
+from elastic.control import checkpoint
+from elastic.control.checkpoint import (
+    FORMAT_VERSION,
+    Checkpoint,
+    FileCheckpoint,
+    restore,
+    snapshot,
+)
+from elastic.core.behavior import RateLimit, ScalingRules
+from elastic.errors import CheckpointError, ElasticError, ParameterError
+from elastic.forecast import EWMA, AWSStyle, Drift, External, HoltWinters, LastValue, SeasonalNaive
+from elastic.keda import ScaledObject
+from elastic.knative import KnativeKPA
+from elastic.kubernetes import HorizontalPodAutoscaler
+from elastic.kubernetes.hpa import Metric
+from elastic.policies import (
+    Fallback,
+    MaxOf,
+    MinOf,
+    Predictive,
+    Scheduled,
+    StepScaling,
+    TargetTracking,
+)
+from elastic.policies.base import BasePolicy
+from elastic.policies.scheduled import ScheduledAction
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# --- a small deterministic world the loops drive --------------------------------------------------
+
+
+def load_at(t: float) -> float:
+    """Requests per second: a base, a ramp to a plateau, a burst, a fall to (almost) nothing."""
+    base = 120.0 + 60.0 * math.sin(t / 97.0)
+    plateau = 900.0 * min(1.0, max(0.0, (t - 200.0) / 300.0)) * (t < 1100.0)
+    burst = 1500.0 if 650.0 <= t < 710.0 else 0.0
+    tail = 0.02 if t >= 1500.0 else 1.0  # almost idle at the end: KEDA may scale to zero
+    return (base + plateau + burst) * tail
+
+
+@dataclass
+class World:
+    """Replicas that boot for ``boot`` s, warm up for ``warm`` s, then serve ``capacity`` rps."""
+
+    replicas: int
+    boot: float = 30.0
+    warm: float = 30.0
+    capacity: float = 100.0
+    ready_at: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ready_at = [-math.inf] * self.replicas
+
+    def observe(self, i: int, t: float) -> Observation:
+        ready = sum(1 for r in self.ready_at if r <= t)
+        warming = sum(1 for r in self.ready_at if r <= t < r + self.warm)
+        serving = max(ready - warming, 1)
+        rps = load_at(t)
+        cpu = 100.0 * rps / (serving * self.capacity)
+        if i % 23 == 17:
+            cpu = math.nan  # a failed scrape: missing, never a zero
+        metrics = {
+            "cpu": cpu,
+            "rps": rps,
+            "concurrency": rps * 0.05 / serving,
+            "queue": max(0.0, rps - ready * self.capacity) * 0.5,
+        }
+        return Observation(
+            time=t,
+            replicas=self.replicas,
+            metrics=metrics,
+            ready=ready,
+            pending=self.replicas - ready,
+            warming=warming,
+            startup=self.boot,
+        )
+
+    def apply(self, t: float, replicas: int) -> None:
+        if replicas > self.replicas:
+            self.ready_at += [t + self.boot] * (replicas - self.replicas)
+        else:
+            self.ready_at = sorted(self.ready_at)[:replicas]
+        self.replicas = replicas
+
+
+@dataclass(frozen=True)
+class Case:
+    """A loop to restart: how to build it, how it is driven, and what its run must go through."""
+
+    name: str
+    build: Callable[[], DecisionLoop]
+    reasons: frozenset[Reason]  # the run must meet these (so that the state matters)
+    interval: float = 15.0
+    steps: int = 120
+    start: int = 2
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def refused(i: int) -> bool:
+    """The actuator fails at these steps: the decision is not acknowledged."""
+    return i % 11 == 7
+
+
+Restart = Callable[[DecisionLoop], DecisionLoop]
+
+
+def fresh(case: Case) -> Restart:
+    """A restart as a new process does it: the loop built again from the same code."""
+
+    def restart(loop: DecisionLoop) -> DecisionLoop:
+        data = snapshot(loop)
+        again = case.build()
+        restore(again, data)
+        return again
+
+    return restart
+
+
+def cloned(loop: DecisionLoop) -> DecisionLoop:
+    """A restart into ``loop.clone()`` (the same parameters, nothing learned)."""
+    data = snapshot(loop)
+    again = loop.clone()
+    restore(again, data)
+    return again
+
+
+def run(case: Case, restarts: Callable[[int], bool] = lambda i: False,
+        restart: Restart | None = None) -> list[Decision]:
+    """The case's decisions, restarting the loop before each step ``i`` where ``restarts(i)``."""
+    restart = restart or fresh(case)
+    world = World(case.start)
+    loop = case.build()
+    decisions = []
+    for i in range(case.steps):
+        if restarts(i):
+            loop = restart(loop)
+        t = i * case.interval
+        obs = world.observe(i, t)
+        decision = loop.propose(obs)
+        if not refused(i):
+            loop.acknowledge(decision)
+            world.apply(t, decision.replicas)
+        decisions.append(decision)
+    return decisions
+
+
+def reasons(decisions: list[Decision]) -> set[Reason]:
+    found = set()
+    for d in decisions:
+        found.update(stage.reason for stage in d.stages)
+        found.update(rec.reason for rec in d.recommendations)
+    return found
+
+
+def first_difference(expected: list[Decision], got: list[Decision]) -> str:
+    for i, (a, b) in enumerate(zip(expected, got, strict=True)):
+        if a != b:
+            return f"step {i}:\n  uninterrupted {a}\n  restarted     {b}"
+    return "none"
+
+
+# --- the loops: every kind of policy the project ships ------------------------------------------
+
+
+class MeanModel:
+    """A model with fit() and predict() that keeps what it learned in itself."""
+
+    def __init__(self) -> None:
+        self.mean: float | None = None
+
+    def fit(self, y: np.ndarray) -> None:
+        self.mean = float(np.mean(y[-5:]))
+
+    def predict(self, h: int) -> np.ndarray:
+        assert self.mean is not None
+        return np.full(h, self.mean)
+
+
+def last_three(y: np.ndarray, h: int) -> np.ndarray:
+    return np.full(h, y[-3:].mean() * 1.1)
+
+
+HOUR = 3600.0
+# 48 hourly values before t=0, for the forecasters that need history
+HISTORY = (
+    [-HOUR * k for k in range(48, 0, -1)],
+    [1000.0 + 900.0 * math.sin(2 * math.pi * (k + 3) / 24) for k in range(48, 0, -1)],
+)
+
+
+def predictive(make: Callable[[], Any], **options: Any) -> Callable[[], DecisionLoop]:
+    """A loop of one predictive policy; ``make`` builds its forecaster anew each time."""
+
+    def build() -> DecisionLoop:
+        # built anew each time: a loop must share no object with another one
+        fallback = options.get("fallback")
+        policy = Predictive(make(), "rps", 100.0, scale_in=True,
+                            **{**options, "fallback": fallback and fallback()})
+        return DecisionLoop(
+            policy,
+            min_replicas=1,
+            max_replicas=40,
+            behavior=Behavior(scale_down=ScalingRules(120.0)),
+        )
+
+    return build
+
+
+def hpa(behavior: Behavior | None) -> HorizontalPodAutoscaler:
+    return HorizontalPodAutoscaler(
+        [Metric("Resource", "cpu", "Utilization", 60)],
+        min_replicas=1,
+        max_replicas=30,
+        behavior=behavior,
+    )
+
+
+STEPS = [(0, 20, 1), (20, None, 3), (-30, 0, -1), (None, -30, -2)]
+HPA_BEHAVIOR = Behavior(
+    scale_up=ScalingRules(30.0, [RateLimit("Pods", 2, 60.0)]),
+    scale_down=ScalingRules(180.0, [RateLimit("Percent", 50, 60.0)]),
+)
+R = Reason
+CASES = [
+    Case(
+        "target tracking, Kubernetes behavior",
+        lambda: DecisionLoop(TargetTracking("cpu", 60.0), min_replicas=1, max_replicas=30,
+                             behavior=Behavior.kubernetes_default()),
+        frozenset({R.STABILIZED, R.NO_DATA}),
+    ),
+    Case(
+        "target tracking x2, AWS combine, application cooldown, warm-up",
+        lambda: DecisionLoop(
+            [TargetTracking("cpu", 60.0), TargetTracking("rps", 90.0, kind="average_value")],
+            min_replicas=1, max_replicas=60, combine="aws",
+            cooldown=Cooldown(60.0, 240.0), warmup=90.0,
+        ),
+        frozenset({R.COOLDOWN, R.SCALE_IN_BLOCKED}),
+    ),
+    Case(
+        "step scaling, simple cooldown",
+        lambda: DecisionLoop(StepScaling("cpu", 60.0, STEPS, evaluation_periods=3),
+                             min_replicas=1, max_replicas=30, cooldown=120.0),
+        frozenset({R.EVALUATING, R.COOLDOWN, R.STEP_ADJUSTMENT}),
+    ),
+    Case(
+        "scheduled at times, with target tracking",
+        lambda: DecisionLoop(
+            [Scheduled([ScheduledAction(at=310.0, min_replicas=5, desired=8),
+                        ScheduledAction(at=905.0, min_replicas=1, max_replicas=6)]),
+             TargetTracking("cpu", 60.0)],
+            min_replicas=1, max_replicas=30, behavior=Behavior(scale_down=ScalingRules(120.0)),
+        ),
+        frozenset({R.SCHEDULED, R.TOO_MANY}),
+    ),
+    Case(
+        "scheduled on cron, with step scaling",
+        lambda: DecisionLoop(
+            # off the 15 s grid, across the switch to summer time (01:00 UTC)
+            [Scheduled([ScheduledAction(cron="*/5 * * * *", timezone="Europe/Paris",
+                                        min_replicas=3, max_replicas=25, desired=6)],
+                       origin=datetime(2026, 3, 29, 0, 58, 7, tzinfo=UTC)),
+             StepScaling("queue", 10.0, [(0, None, 2), (None, 0, -1)], evaluation_periods=2)],
+            min_replicas=1, max_replicas=30,
+        ),
+        frozenset({R.SCHEDULED, R.STEP_ADJUSTMENT}),
+    ),
+    Case("predictive, last value", predictive(LastValue), frozenset({R.FORECAST})),
+    Case("predictive, drift, 90 % level", predictive(Drift, level=90.0),
+         frozenset({R.FORECAST, R.NO_FORECAST})),
+    Case(
+        "predictive, seasonal naive, buckets of 60 s",
+        predictive(lambda: SeasonalNaive(period=4), bucket=60.0),
+        frozenset({R.FORECAST, R.NO_FORECAST}),
+    ),
+    Case(
+        "predictive, EWMA, fallback to step scaling",
+        predictive(lambda: EWMA(alpha=0.4),
+                   fallback=lambda: StepScaling("cpu", 60.0, STEPS, evaluation_periods=2)),
+        frozenset({R.FORECAST, R.FALLBACK}),
+    ),
+    Case(
+        "predictive, Holt-Winters, buckets of 30 s",
+        predictive(lambda: HoltWinters(periods=(4,)), bucket=30.0),
+        frozenset({R.FORECAST, R.NO_FORECAST}),
+    ),
+    Case(
+        "predictive, AWS-style, with history, max capacity raised",
+        predictive(lambda: AWSStyle(min_history_hours=1, refresh_hours=1), history=HISTORY,
+                   max_capacity_behavior="increase", max_capacity=12),
+        frozenset({R.FORECAST}),
+        interval=300.0,
+        steps=36,
+    ),
+    Case(
+        "predictive, external function",
+        predictive(lambda: External(last_three, min_samples=3)),
+        frozenset({R.FORECAST, R.NO_FORECAST}),
+    ),
+    Case(
+        "predictive, external model refitted every 4 values",
+        predictive(lambda: External(MeanModel(), min_samples=3, refit_every=4)),
+        frozenset({R.FORECAST, R.NO_FORECAST}),
+    ),
+    Case(
+        "HPA without behavior",
+        lambda: hpa(None).loop(),
+        frozenset({R.STABILIZED, R.SCALE_UP_LIMIT, R.NO_DATA}),
+    ),
+    Case(
+        "HPA with behavior",
+        lambda: hpa(HPA_BEHAVIOR).loop(),
+        frozenset({R.STABILIZED, R.SCALE_UP_LIMIT}),
+    ),
+    Case(
+        "KEDA ScaledObject over an HPA",
+        lambda: ScaledObject(
+            HorizontalPodAutoscaler([Metric("External", "rps", "AverageValue", 90_000)],
+                                    max_replicas=40, behavior=HPA_BEHAVIOR),
+            "rps", activation_threshold=20.0, cooldown_period=120.0, polling_interval=60.0,
+        ).loop(),
+        frozenset({R.STABILIZED, R.SCALE_UP_LIMIT, R.HOLD}),
+        steps=140,
+    ),
+    Case(
+        "KEDA ScaledObject over target tracking",
+        lambda: ScaledObject(
+            TargetTracking("queue", 20.0, kind="value"), "queue",
+            activation_threshold=5.0, min_replica_count=0, max_replica_count=20,
+            cooldown_period=60.0, polling_interval=15.0,
+        ).loop(),
+        frozenset({R.TARGET_TRACKING, R.HOLD}),
+        steps=140,
+    ),
+    Case(
+        "Knative KPA, scale-down delay",
+        lambda: KnativeKPA("concurrency", 3.0, target_burst_capacity=0.0, stable_window=30.0,
+                           scale_down_delay=20.0).loop(0, 50),
+        frozenset({R.TARGET_TRACKING}),
+        interval=6.0,
+        steps=150,
+    ),
+    Case(
+        "several policies: behavior, cooldown and warm-up",
+        lambda: DecisionLoop(
+            [TargetTracking("cpu", 60.0),
+             StepScaling("queue", 10.0, [(0, 50, 1), (50, None, 4)], evaluation_periods=2),
+             Predictive(EWMA(), "rps", 120.0)],
+            min_replicas=2, max_replicas=30, behavior=HPA_BEHAVIOR,
+            cooldown=Cooldown(60.0, 180.0), warmup=400.0,
+        ),
+        frozenset({R.STABILIZED, R.SCALE_UP_LIMIT, R.WARMUP}),
+    ),
+    Case(
+        "combinators: max, min, fallback",
+        lambda: DecisionLoop(
+            [MaxOf([TargetTracking("cpu", 60.0), StepScaling("queue", 10.0, [(0, None, 2)])]),
+             MinOf([TargetTracking("rps", 80.0, kind="average_value"),
+                    Predictive(Drift(), "rps", 80.0, scale_in=True)]),
+             Fallback(Predictive(HoltWinters(periods=(4,)), "rps", 100.0),
+                      StepScaling("cpu", 60.0, STEPS, evaluation_periods=2))],
+            min_replicas=1, max_replicas=30, cooldown=90.0,
+        ),
+        frozenset({R.COOLDOWN, R.FALLBACK}),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted() -> dict[str, list[Decision]]:
+    return {case.name: run(case) for case in CASES}
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_the_run_goes_through_the_state_that_matters(case, uninterrupted):
+    """Each scenario reaches the stages its state decides (windows, cooldowns, warm-up, ...)."""
+    decisions = uninterrupted[case.name]
+    assert case.reasons <= reasons(decisions), case.reasons - reasons(decisions)
+    counts = {d.replicas for d in decisions}
+    assert len(counts) >= 3, f"the loop barely scaled: {sorted(counts)}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_a_restart_before_every_step_decides_as_an_uninterrupted_loop(case, uninterrupted):
+    """Snapshot and restore into a fresh clone before each step: every decision is the same."""
+    got = run(case, lambda i: True, restart=cloned)
+    assert got == uninterrupted[case.name], first_difference(uninterrupted[case.name], got)
+
+
+def moments(case: Case, decisions: list[Decision]) -> list[int]:
+    """Restart steps: 0, the middle, and the middle of a held stretch (a window, a cooldown)."""
+    held = [i for i, d in enumerate(decisions)
+            if d.reason in (R.STABILIZED, R.COOLDOWN, R.WARMUP, R.SCALE_UP_LIMIT,
+                            R.SCALE_DOWN_LIMIT)]
+    chosen = {0, case.steps // 2}
+    if held:
+        chosen.add(held[len(held) // 2])
+    return sorted(chosen)
+
+
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_a_restarted_process_decides_as_an_uninterrupted_loop(case, uninterrupted):
+    """One restart at step k into a loop built again by the same code: the rest is the same."""
+    expected = uninterrupted[case.name]
+    for k in moments(case, expected):
+        got = run(case, lambda i, k=k: i == k)
+        assert got[k:] == expected[k:], f"restart at {k}: {first_difference(expected, got)}"
+
+
+# The replay must catch a snapshot that forgets any one of these (each was dropped once, on
+# purpose, below: the decisions differ). Case name -> (path in the state, attribute).
+FORGOTTEN = [
+    ("target tracking x2, AWS combine, application cooldown, warm-up", "loop", "up_events_"),
+    ("target tracking x2, AWS combine, application cooldown, warm-up", "loop",
+     "scale_in_cooldown_until_"),
+    ("step scaling, simple cooldown", "loop", "last_activity_"),
+    ("step scaling, simple cooldown", "loop.policies", "streak_"),
+    ("HPA with behavior", "loop", "down_events_"),
+    ("KEDA ScaledObject over an HPA", "loop.policies.hpa_loop_", "history_"),
+    ("Knative KPA, scale-down delay", "loop.policies", "decider_"),
+    ("predictive, EWMA, fallback to step scaling", "loop.policies.model_", "level_"),
+    ("predictive, external model refitted every 4 values", "loop.policies.model_", "model"),
+    ("scheduled at times, with target tracking", "loop.policies[0]", "time_"),
+]
+
+
+@pytest.mark.parametrize(("name", "path", "name_"), FORGOTTEN, ids=lambda x: str(x))
+def test_the_replay_catches_a_snapshot_that_forgets_one_piece_of_state(
+    name, path, name_, uninterrupted, monkeypatch
+):
+    """Drop one attribute from the saved state (as a buggy snapshot would): decisions differ.
+
+    This is what makes the two tests above worth having: they fail when any of
+    these pieces of state is not carried over.
+    """
+    case = next(c for c in CASES if c.name == name)
+    keep = checkpoint._state
+    nodes: dict[int, str] = {}
+
+    def forgetting(obj: Any) -> dict[str, Any]:
+        state = keep(obj)
+        if nodes.get(id(obj)) == path:
+            assert name_ in state, f"{path} has no state {name_}: {sorted(state)}"
+            del state[name_]
+        return state
+
+    walk = checkpoint._walk
+
+    def tracking(loop: DecisionLoop) -> tuple[dict[str, Any], dict[str, str]]:
+        found, description = walk(loop)
+        nodes.update({id(obj): p for p, obj in found.items()})
+        return found, description
+
+    monkeypatch.setattr(checkpoint, "_state", forgetting)
+    monkeypatch.setattr(checkpoint, "_walk", tracking)
+    got = run(case, lambda i: True, restart=cloned)
+    assert got != uninterrupted[case.name]
+
+
+# --- exact values --------------------------------------------------------------------------------
+
+
+class Weights(BasePolicy):
+    """A policy with floats and an array of learned state (for the bit-for-bit test)."""
+
+    def __init__(self, metric: str = "cpu") -> None:
+        self.metric = metric
+        self.weights_ = np.zeros(3)
+        self.level_ = 0.0
+        self.special_: list[float] = []
+
+    def observe(self, obs: Observation) -> None:
+        x = obs.metric(self.metric) or 0.0
+        self.weights_ = self.weights_ * 0.3 + np.array([x, x / 3.0, math.pi * x])
+        self.level_ = self.level_ / 7.0 + x * 0.1
+        self.special_ = [math.nan, -0.0, 5e-324, math.inf, -math.inf, 0.1 + 0.2]
+
+    def recommend(self, obs: Observation) -> Any:
+        return TargetTracking(self.metric, 60.0).recommend(obs)
+
+
+def float_bits(values: Any) -> bytes:
+    return struct.pack(f">{len(values)}d", *values)
+
+
+def test_floats_and_arrays_round_trip_bit_for_bit():
+    loop = DecisionLoop(Weights(), min_replicas=1, max_replicas=10, cooldown=30.0)
+    for i in range(5):
+        loop.step(Observation(i * 15.0, 3, {"cpu": 10.0 + i / 3.0}))
+    again = DecisionLoop(Weights(), min_replicas=1, max_replicas=10, cooldown=30.0)
+    restore(again, snapshot(loop))
+    before, after = loop.policies, again.policies
+    assert after.weights_.dtype == before.weights_.dtype
+    assert after.weights_.tobytes() == before.weights_.tobytes()
+    assert float_bits([after.level_]) == float_bits([before.level_])
+    assert float_bits(after.special_) == float_bits(before.special_)
+    assert again.scale_in_cooldown_until_ == loop.scale_in_cooldown_until_
+    assert snapshot(again) == snapshot(loop)
+
+
+def test_the_snapshot_only_reads_the_loop():
+    loop = CASES[0].build()
+    for i in range(4):
+        loop.step(Observation(i * 15.0, 3, {"cpu": 90.0}))
+    assert snapshot(loop) == snapshot(loop)
+
+
+# --- precise errors ------------------------------------------------------------------------------
+
+
+def tracking_loop(target: float = 60.0, **options: Any) -> DecisionLoop:
+    return DecisionLoop(
+        TargetTracking("cpu", target), min_replicas=1, max_replicas=20, **options
+    )
+
+
+def stepped(loop: DecisionLoop) -> DecisionLoop:
+    loop.step(Observation(0.0, 2, {"cpu": 100.0}))
+    return loop
+
+
+def test_restoring_into_a_loop_with_other_parameters_names_them():
+    data = snapshot(stepped(tracking_loop(60.0, behavior=Behavior(scale_down=ScalingRules(300.0)))))
+    other = tracking_loop(50.0, behavior=Behavior(scale_down=ScalingRules(120.0)))
+    before = snapshot(other)
+    with pytest.raises(CheckpointError) as caught:
+        restore(other, data, source="/var/lib/web.ckpt")
+    message = str(caught.value)
+    assert message.startswith(
+        "/var/lib/web.ckpt: the checkpoint was written by a loop with other parameters: "
+    )
+    assert "loop.policies.target is 60.0 in the checkpoint and 50.0 in this loop" in message
+    assert (
+        "loop.behavior.scale_down.stabilization_window_seconds is 300.0 in the checkpoint "
+        "and 120.0 in this loop"
+    ) in message
+    assert snapshot(other) == before  # nothing changed
+
+
+def test_other_policies_and_forecasters_are_named():
+    def build(forecaster: Any, second: Any) -> DecisionLoop:
+        return DecisionLoop([Predictive(forecaster, "rps", 100.0), second],
+                            min_replicas=1, max_replicas=9)
+
+    data = snapshot(build(EWMA(alpha=0.3), TargetTracking("cpu", 60.0)))
+    with pytest.raises(CheckpointError) as caught:
+        restore(build(EWMA(alpha=0.5), StepScaling("cpu", 60.0, [(0, None, 1)])), data)
+    message = str(caught.value)
+    assert "loop.policies[0].forecaster.alpha is 0.3 in the checkpoint and 0.5" in message
+    assert (
+        "loop.policies[1] is elastic.policies.target_tracking.TargetTracking in the checkpoint "
+        "and elastic.policies.step.StepScaling in this loop"
+    ) in message
+
+
+def test_many_differences_are_counted_not_listed():
+    data = snapshot(DecisionLoop([TargetTracking("cpu", float(t)) for t in range(10, 20)],
+                                 min_replicas=1, max_replicas=9))
+    other = DecisionLoop([TargetTracking("cpu", float(t)) for t in range(20, 30)],
+                         min_replicas=1, max_replicas=9)
+    with pytest.raises(CheckpointError, match=r"; and 5 more; restore it into a loop built"):
+        restore(other, data)
+
+
+def good() -> bytes:
+    return snapshot(stepped(tracking_loop()))
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda d: b"", r"^the checkpoint is empty \(0 bytes\)"),
+        (lambda d: d[:10], r"^the checkpoint is truncated: 10 bytes, within its header"),
+        (lambda d: d[:25], r"^the checkpoint is truncated: 25 bytes, within its header"),
+        (lambda d: d[:-1], rf"^the checkpoint is truncated: {len(good()) - 1} bytes where its "
+                           rf"header says {len(good())}"),
+        (lambda d: d + b"\n", r"^the checkpoint is too long"),
+        (lambda d: d[:-5] + bytes([d[-5] ^ 1]) + d[-4:],
+         r"^the checkpoint is damaged: its payload does not match its sha256"),
+        (lambda d: b"\x80\x05K\x01.", r"^not an elastic checkpoint: it starts with b'\\x80"),
+        (lambda d: b"PK\x03\x04 a zip file", r"^not an elastic checkpoint"),
+        (lambda d: d[:19] + struct.pack(">H", FORMAT_VERSION + 1) + d[21:],
+         rf"^the checkpoint has format version {FORMAT_VERSION + 1}; this elastic reads "
+         rf"version {FORMAT_VERSION} only"),
+        (lambda d: checkpoint._envelope(pickle.dumps([1, 2])),
+         r"^the checkpoint's payload is not a loop's state"),
+        (lambda d: checkpoint._envelope(b"\x80\x04cno_such_module\nX\n."),
+         r"^the checkpoint cannot be read by this elastic: ModuleNotFoundError"),
+        (lambda d: d.decode("latin-1"), r"^expected the bytes of a checkpoint, got a str"),
+    ],
+    ids=["empty", "in magic", "in header", "payload short", "too long", "bit flip", "pickle",
+         "zip", "version", "not a state", "unreadable", "str"],
+)
+def test_bad_checkpoints_are_precise_errors(damage, expected):
+    loop = tracking_loop()
+    before = snapshot(loop)
+    with pytest.raises(CheckpointError, match=expected):
+        restore(loop, damage(good()))
+    assert snapshot(loop) == before
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_damage_is_a_checkpoint_error_and_never_a_traceback(data):
+    original = GOOD
+    kind = data.draw(st.sampled_from(["cut", "flip", "random"]))
+    if kind == "cut":
+        damaged = original[: data.draw(st.integers(0, len(original) - 1))]
+    elif kind == "flip":
+        i = data.draw(st.integers(0, len(original) - 1))
+        bit = data.draw(st.integers(0, 7))
+        damaged = original[:i] + bytes([original[i] ^ (1 << bit)]) + original[i + 1 :]
+    else:
+        damaged = data.draw(st.binary(max_size=200))
+    with pytest.raises(CheckpointError):
+        restore(tracking_loop(), damaged)
+
+
+GOOD = snapshot(stepped(tracking_loop()))
+
+
+class Lazy(BasePolicy):
+    """A policy whose state is one attribute more in "a newer version" (set by the test)."""
+
+    def __init__(self) -> None:
+        self.seen_ = 0
+
+    def observe(self, obs: Observation) -> None:
+        self.seen_ += 1
+
+    def recommend(self, obs: Observation) -> Any:
+        return TargetTracking("cpu", 60.0).recommend(obs)
+
+
+def test_state_of_another_shape_is_named():
+    old = stepped(DecisionLoop(Lazy(), min_replicas=1, max_replicas=5))
+    new = DecisionLoop(Lazy(), min_replicas=1, max_replicas=5)
+    new.policies.window_ = []  # what a newer version of the policy would also learn
+    with pytest.raises(CheckpointError) as caught:
+        restore(new, snapshot(old))
+    assert new.history_ == [] and new.policies.seen_ == 0  # the loop is left as it was
+    assert str(caught.value) == (
+        "the checkpoint holds other state for loop.policies (tests.control.test_checkpoint.Lazy) "
+        "than this loop has: only here: loop.policies.window_; was it written by another "
+        "version of elastic?"
+    )
+
+
+def test_unpicklable_state_is_a_checkpoint_error():
+    loop = DecisionLoop(Lazy(), min_replicas=1, max_replicas=5)
+    loop.policies.seen_ = lambda: 1
+    with pytest.raises(CheckpointError, match=r"^the loop's state cannot be pickled: "):
+        snapshot(loop)
+
+
+def test_only_a_loop_is_snapshotted_or_restored():
+    with pytest.raises(ParameterError, match=r"snapshot: loop=.* expected a DecisionLoop"):
+        snapshot(TargetTracking("cpu", 60.0))  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match=r"restore: loop="):
+        restore(TargetTracking("cpu", 60.0), GOOD)  # type: ignore[arg-type]
+
+
+def test_checkpoint_error_is_an_elastic_error():
+    assert issubclass(CheckpointError, ElasticError)
+
+
+# --- the file -------------------------------------------------------------------------------------
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_a_file_checkpoint_saves_loads_and_replaces(tmp_path):
+    store = FileCheckpoint(tmp_path / "web.ckpt")
+    assert isinstance(store, Checkpoint)
+    assert store.load() is None
+    store.save(b"one")
+    store.save(b"two")
+    assert store.load() == b"two"
+    assert leftovers(tmp_path) == []
+    if os.name == "posix":
+        assert (tmp_path / "web.ckpt").stat().st_mode & 0o777 == 0o600
+    assert repr(store) == f"FileCheckpoint({str(tmp_path / 'web.ckpt')!r})"
+
+
+def test_a_failed_rename_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    store = FileCheckpoint(tmp_path / "web.ckpt")
+    store.save(GOOD)
+
+    def crash(src: Any, dst: Any) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(checkpoint.os, "replace", crash)
+    with pytest.raises(CheckpointError, match=r"web.ckpt: cannot write the checkpoint: Input/"):
+        store.save(b"new state")
+    monkeypatch.undo()
+    assert leftovers(tmp_path) == []  # the failed save cleaned up after itself
+    assert store.load() == GOOD
+    restore(tracking_loop(), store.load())
+
+
+class HalfWriter:
+    """A file that writes half of what it is given, then fails (the disk filled up)."""
+
+    def __init__(self, file: Any) -> None:
+        self.file = file
+
+    def __enter__(self) -> HalfWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.file.close()
+
+    def write(self, data: bytes) -> int:
+        self.file.write(data[: len(data) // 2])
+        self.file.flush()
+        raise OSError(28, "No space left on device")
+
+
+def test_a_write_that_fails_halfway_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    store = FileCheckpoint(tmp_path / "web.ckpt")
+    store.save(GOOD)
+    real = os.fdopen
+    monkeypatch.setattr(checkpoint.os, "fdopen", lambda fd, mode: HalfWriter(real(fd, mode)))
+    with pytest.raises(CheckpointError, match=r"cannot write the checkpoint: No space left"):
+        store.save(GOOD + b"more")
+    monkeypatch.undo()
+    assert leftovers(tmp_path) == []  # the failed save cleaned up after itself
+    assert store.load() == GOOD
+
+
+def test_an_interrupted_save_leaves_the_previous_checkpoint_and_goes_on(tmp_path, monkeypatch):
+    store = FileCheckpoint(tmp_path / "web.ckpt")
+    store.save(GOOD)
+
+    def interrupt(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpoint.os, "fsync", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        store.save(b"new")
+    monkeypatch.undo()
+    assert leftovers(tmp_path) == []  # the failed save cleaned up after itself
+    assert store.load() == GOOD
+
+
+def test_the_file_and_its_directory_are_synced(tmp_path, monkeypatch):
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append("directory" if os.path.isdir(f"/proc/self/fd/{fd}") else "file")
+        real(fd)
+
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("no /proc/self/fd to tell a directory's descriptor from a file's")
+    monkeypatch.setattr(checkpoint.os, "fsync", fsync)
+    FileCheckpoint(tmp_path / "web.ckpt").save(b"x")
+    assert synced == ["file", "directory"]
+
+
+RESTARTED = """
+import os, sys, time
+from elastic import Observation
+from elastic.control.checkpoint import FileCheckpoint, restore, snapshot
+from tests.control.test_checkpoint import CASES
+
+name, path = sys.argv[1], sys.argv[2]
+loop = next(c for c in CASES if c.name == name).build()
+store = FileCheckpoint(path)
+restore(loop, store.load(), source=path)
+print(snapshot(loop).hex(), flush=True)
+loop.step(Observation(600.0, 3, {"rps": 400.0}))
+real = os.fsync
+
+def stall(fd):  # the new state is written and synced, not yet renamed: be killed here
+    real(fd)
+    print("saving", flush=True)
+    time.sleep(60)
+
+os.fsync = stall
+store.save(snapshot(loop))
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_restarted_process_restores_and_a_kill_mid_save_keeps_the_last_checkpoint(tmp_path):
+    """A new process restores the state exactly (no memory address in the parameters'
+    fingerprint); SIGKILLed in the middle of its next save, it leaves the last whole
+    checkpoint, and the next start removes what the killed save left."""
+    case = next(c for c in CASES if "external model" in c.name)
+    loop = case.build()
+    for i in range(6):
+        loop.step(Observation(i * 15.0, 3, {"rps": 100.0 + 30 * i}))
+    path = tmp_path / "web.ckpt"
+    FileCheckpoint(path).save(snapshot(loop))
+    last = path.read_bytes()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", RESTARTED, case.name, str(path)],
+                             stdout=subprocess.PIPE, env=env, cwd=ROOT)
+    watchdog = threading.Timer(60.0, child.kill)
+    watchdog.start()
+    try:
+        assert child.stdout is not None
+        assert bytes.fromhex(child.stdout.readline().decode()) == snapshot(loop)
+        assert child.stdout.readline() == b"saving\n"
+        assert len(leftovers(tmp_path)) == 1  # killed mid-save: the new state beside the old
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        watchdog.cancel()
+        child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
+    store = FileCheckpoint(path)
+    assert store.load() == last
+    assert leftovers(tmp_path) == []
+    again = case.build()
+    restore(again, last)
+    assert snapshot(again) == snapshot(loop)
+
+
+def test_load_removes_the_leftovers_of_a_crashed_save_only(tmp_path):
+    (tmp_path / ".web.ckpt.abc123.tmp").write_bytes(b"half")
+    (tmp_path / ".other.ckpt.abc123.tmp").write_bytes(b"someone else's")
+    store = FileCheckpoint(tmp_path / "web.ckpt")
+    assert store.load() is None
+    assert leftovers(tmp_path) == [".other.ckpt.abc123.tmp"]
+
+
+def test_file_errors_name_the_file(tmp_path):
+    missing = FileCheckpoint(tmp_path / "no" / "such" / "dir" / "web.ckpt")
+    with pytest.raises(CheckpointError, match=r"no/such/dir/web.ckpt: cannot write the "
+                                              r"checkpoint: No such file"):
+        missing.save(b"x")
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(CheckpointError, match=r"adir: cannot read the checkpoint: Is a dir"):
+        FileCheckpoint(tmp_path / "adir").load()
+    with pytest.raises(ParameterError, match=r"FileCheckpoint.save: data='text'"):
+        FileCheckpoint(tmp_path / "x").save("text")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match=r"FileCheckpoint: path=''"):
+        FileCheckpoint("")
+
+
+class Memory:
+    """Another store: the Checkpoint protocol is all a controller needs."""
+
+    def __init__(self) -> None:
+        self.data: bytes | None = None
+
+    def save(self, data: bytes) -> None:
+        self.data = bytes(data)
+
+    def load(self) -> bytes | None:
+        return self.data
+
+
+def test_any_store_with_save_and_load_is_a_checkpoint():
+    store = Memory()
+    assert isinstance(store, Checkpoint)
+    loop = stepped(tracking_loop(cooldown=300.0))
+    store.save(snapshot(loop))
+    again = tracking_loop(cooldown=300.0)
+    data = store.load()
+    assert data is not None
+    restore(again, data)
+    assert again.step(Observation(15.0, 4, {"cpu": 100.0})).reason is Reason.COOLDOWN
+
