@@ -56,8 +56,10 @@ class MetricsSource(Protocol):
 class Actuator(Protocol):
     """Applies a decision to the system being scaled."""
 
-    def apply(self, decision: Decision) -> None:
-        """Ask the system for ``decision.replicas`` replicas."""
+    def apply(self, decision: Decision) -> int | None:
+        """Ask the system for ``decision.replicas`` replicas; the count it took (``None``: the
+        count asked for). Raising means the system refused: nothing is acknowledged."""
+        ...
 
 
 @runtime_checkable
