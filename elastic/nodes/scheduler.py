@@ -96,6 +96,8 @@ _MISMATCH = "node(s) didn't match Pod's node affinity/selector"  # nodeaffinity
 _NOT_READY = "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
 _RESOURCE_REASONS = ((2, "Too many pods"), (0, "Insufficient cpu"), (1, "Insufficient memory"))
 _REGISTERED_STATES = (REGISTERED, READY, DRAINING)
+#: how many pods of one spec a pass scores ahead on each node at once (see ``_SpecRun``)
+_AHEAD = 16
 
 
 @dataclass(frozen=True)
@@ -183,10 +185,10 @@ class Scheduler:
             raise ParameterError(
                 "mask", mask, f"a boolean array of {room.shape[0]} rows", owner="Scheduler"
             )
-        rows = np.arange(room.shape[0])
         resource = self._resource_scores(
-            cluster, spec, rows, room, _nonzero_extra(cluster), _nonzero_bump(cluster)[spec]
-        )
+            cluster, spec, cluster.allocatable, room, _nonzero_extra(cluster),
+            _nonzero_bump(cluster)[spec],
+        )  # fmt: skip
         counts = _prefer_no_schedule_counts(cluster, spec)[cluster.node_template]
         scores: NDArray[np.int64] = resource + TAINT_TOLERATION_WEIGHT * _taint_scores(counts, mask)
         return scores
@@ -233,12 +235,13 @@ class Scheduler:
         room = cluster.headroom().copy()
         extra = _nonzero_extra(cluster)
         bump = _nonzero_bump(cluster)
-        placed: list[int] = []  # positions, in the order pods were placed there
+        placed: list[tuple[int, int]] = []  # (position, spec), in the order pods were placed
         runs: dict[int, _SpecRun] = {}
         failed: dict[int, str] = {}
         bindings: list[tuple[int, int]] = []
         unschedulable: dict[int, str] = {}
         node_ids = cluster.node_id[order].tolist()
+        queued = Counter(specs)  # pods of each spec in the pass
         for pod, spec in zip(ids, specs, strict=True):
             reason = failed.get(spec)
             if reason is not None:
@@ -246,7 +249,9 @@ class Scheduler:
                 continue
             run = runs.get(spec)
             if run is None:
-                run = runs[spec] = _SpecRun(self, cluster, spec, order, room, extra, len(placed))
+                run = runs[spec] = _SpecRun(
+                    self, cluster, spec, order, room, extra, len(placed), queued[spec]
+                )
             else:
                 run.refresh(placed, room, extra)
             position = run.best()
@@ -257,7 +262,7 @@ class Scheduler:
             room[row] -= cluster.requests[spec]
             extra[row] += bump[spec]
             run.took(position)
-            placed.append(position)
+            placed.append((position, spec))
             bindings.append((pod, node_ids[position]))
         return Schedule(time, bindings, unschedulable)
 
@@ -279,19 +284,21 @@ class Scheduler:
         self,
         cluster: ClusterState,
         spec: int,
-        rows: NDArray[np.intp],
+        allocatable: NDArray[np.int64],
         room: NDArray[np.int64],
         extra: NDArray[np.int64],
         bump: NDArray[np.int64],
     ) -> NDArray[np.int64]:
-        """NodeResourcesFit's and BalancedAllocation's weighted scores at ``rows``
-        (``bump``: what the spec's own requests count as for NodeResourcesFit)."""
-        allocatable = cluster.allocatable[rows, :2]
+        """NodeResourcesFit's and BalancedAllocation's weighted scores of one pod of ``spec``
+        on nodes with ``allocatable``, free ``room`` and bound pods' default requests
+        ``extra`` (row by row; ``bump``: what the spec's own requests count as for
+        NodeResourcesFit)."""
+        allocatable = allocatable[:, :2]
         request = cluster.requests[spec, :2]
-        requested = allocatable - room[rows, :2] + request
-        total = np.zeros(len(rows), dtype=np.int64)
+        requested = allocatable - room[:, :2] + request
+        total = np.zeros(len(allocatable), dtype=np.int64)
         if self._fit:
-            nonzero = requested + extra[rows] + bump
+            nonzero = requested + extra + bump
             total += _fit_score(nonzero, allocatable, most=self._fit == "MostAllocated")
         if self._balanced and request.any():  # a best-effort pod skips it upstream
             total += _balanced_score(requested, allocatable)
@@ -299,8 +306,14 @@ class Scheduler:
 
 
 class _SpecRun:
-    """The filter and scores of one spec over the pass's positions, kept up to date
-    by re-scoring only the nodes that took a pod since it last looked."""
+    """The filter and scores of one spec over the pass's positions, kept up to date.
+
+    A node's filter and score for the next pod of the spec depend only on what
+    the pass placed on it; so each node is scored for its next ``ahead`` pods
+    of the spec at once (one vectorized call for all nodes), and a node is
+    scored again only when a pod of another spec went there or it took all
+    ``ahead``: a pod costs a few lookups, not numpy calls on one row.
+    """
 
     def __init__(
         self,
@@ -311,6 +324,7 @@ class _SpecRun:
         room: NDArray[np.int64],
         extra: NDArray[np.int64],
         seen: int,
+        queued: int,
     ) -> None:
         self.scheduler = scheduler
         self.cluster = cluster
@@ -324,11 +338,17 @@ class _SpecRun:
         self.runs = _runs_spec(cluster, spec)[order]
         self.seen = seen
         n = len(order)
+        # per position: the resource score and the resource fit after k more pods of the spec
+        # (k < ahead), and k: how many the pass placed there since
+        self.ahead = max(1, min(_AHEAD, queued))
+        self.ahead_scores = np.zeros((n, self.ahead), dtype=np.int64)
+        self.ahead_fits = np.zeros((n, self.ahead), dtype=bool)
+        self.taken = np.zeros(n, dtype=np.int64)
+        self._score_ahead(np.arange(n), room, extra)
+        self.resource = self.ahead_scores[:, 0].copy()
         if self.daemon:  # not scored: the oldest feasible node
-            self.resource = np.zeros(n, dtype=np.int64)
             self.counts = np.zeros(n, dtype=np.int64)
         else:
-            self.resource = scheduler._resource_scores(cluster, spec, order, room, extra, self.bump)
             self.counts = _prefer_no_schedule_counts(cluster, spec)[cluster.node_template[order]]
         self.taint_varies = bool(self.counts.any())
         self.taint = _taint_scores(self.counts, self.feasible)
@@ -338,25 +358,61 @@ class _SpecRun:
         total: NDArray[np.int64] = self.resource + TAINT_TOLERATION_WEIGHT * self.taint
         return total
 
-    def refresh(self, placed: list[int], room: NDArray[np.int64], extra: NDArray[np.int64]) -> None:
+    def _score_ahead(
+        self, positions: NDArray[np.intp], room: NDArray[np.int64], extra: NDArray[np.int64]
+    ) -> None:
+        """Score the nodes at ``positions`` for their next ``ahead`` pods of the spec."""
+        rows = self.order[positions]
+        k = np.arange(self.ahead)[:, None]
+        shape = (len(rows), self.ahead)
+        rooms = (room[rows, None, :] - k * self.request).reshape(-1, 3)
+        self.ahead_fits[positions] = (rooms >= self.request).all(axis=1).reshape(shape)
+        if not self.daemon:
+            allocatable = np.repeat(self.cluster.allocatable[rows], self.ahead, axis=0)
+            extras = (extra[rows, None, :] + k * self.bump).reshape(-1, 2)
+            scores = self.scheduler._resource_scores(
+                self.cluster, self.spec, allocatable, rooms, extras, self.bump
+            )
+            self.ahead_scores[positions] = scores.reshape(shape)
+        self.taken[positions] = 0
+
+    def refresh(
+        self, placed: list[tuple[int, int]], room: NDArray[np.int64], extra: NDArray[np.int64]
+    ) -> None:
+        """Catch up with the pods placed since the run last looked (``(position, spec)``)."""
         if self.seen == len(placed):
             return
-        changed = np.asarray(placed[self.seen :], dtype=np.intp)  # repeats are harmless
+        changed: dict[int, None] = {}  # positions, once each
+        stale: list[int] = []  # positions to score again from ``room`` and ``extra``
+        for position, spec in placed[self.seen :]:
+            changed[position] = None
+            if spec != self.spec:
+                stale.append(position)
+            else:
+                self.taken[position] += 1
+                if self.taken[position] >= self.ahead:
+                    stale.append(position)
         self.seen = len(placed)
-        rows = self.order[changed]
-        was = self.feasible[changed]
-        now = was & (room[rows] >= self.request).all(axis=1)
-        self.feasible[changed] = now
-        if not self.daemon:
-            self.resource[changed] = self.scheduler._resource_scores(
-                self.cluster, self.spec, rows, room, extra, self.bump
-            )
-        if self.taint_varies and (was & ~now).any():  # the normalization's max may move
+        if stale:
+            self._score_ahead(np.asarray(stale, dtype=np.intp), room, extra)
+        dropped = False  # a node stopped passing the filter
+        for position in changed:
+            k = self.taken[position]
+            was = bool(self.feasible[position])
+            now = was and bool(self.ahead_fits[position, k])
+            self.feasible[position] = now
+            self.resource[position] = self.ahead_scores[position, k]
+            dropped = dropped or (was and not now)
+        if self.taint_varies and dropped:  # the normalization's max may move
             self.taint = _taint_scores(self.counts, self.feasible)
             self.masked = np.where(self.feasible, self._total(), -1)
-        else:
-            total = self.resource[changed] + TAINT_TOLERATION_WEIGHT * self.taint[changed]
-            self.masked[changed] = np.where(now, total, -1)
+            return
+        for position in changed:
+            self.masked[position] = (
+                self.resource[position] + TAINT_TOLERATION_WEIGHT * self.taint[position]
+                if self.feasible[position]
+                else -1
+            )
 
     def took(self, position: int) -> None:
         """A pod of this spec was placed at ``position``: a daemon spec is done there."""
