@@ -47,6 +47,7 @@ yet.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -241,7 +242,7 @@ class Scheduler:
         bindings: list[tuple[int, int]] = []
         unschedulable: dict[int, str] = {}
         node_ids = cluster.node_id[order].tolist()
-        queued = Counter(specs)  # pods of each spec in the pass
+        streaks = _streaks(specs)
         for pod, spec in zip(ids, specs, strict=True):
             reason = failed.get(spec)
             if reason is not None:
@@ -250,7 +251,7 @@ class Scheduler:
             run = runs.get(spec)
             if run is None:
                 run = runs[spec] = _SpecRun(
-                    self, cluster, spec, order, room, extra, len(placed), queued[spec]
+                    self, cluster, spec, order, room, extra, len(placed), streaks[spec]
                 )
             else:
                 run.refresh(placed, room, extra)
@@ -291,12 +292,12 @@ class Scheduler:
     ) -> NDArray[np.int64]:
         """NodeResourcesFit's and BalancedAllocation's weighted scores of one pod of ``spec``
         on nodes with ``allocatable``, free ``room`` and bound pods' default requests
-        ``extra`` (row by row; ``bump``: what the spec's own requests count as for
-        NodeResourcesFit)."""
-        allocatable = allocatable[:, :2]
+        ``extra`` (the last axis is the resources; the others broadcast; ``bump``: what
+        the spec's own requests count as for NodeResourcesFit)."""
+        allocatable = allocatable[..., :2]
         request = cluster.requests[spec, :2]
-        requested = allocatable - room[:, :2] + request
-        total = np.zeros(len(allocatable), dtype=np.int64)
+        requested = allocatable - room[..., :2] + request
+        total = np.zeros(requested.shape[:-1], dtype=np.int64)
         if self._fit:
             nonzero = requested + extra + bump
             total += _fit_score(nonzero, allocatable, most=self._fit == "MostAllocated")
@@ -313,6 +314,9 @@ class _SpecRun:
     of the spec at once (one vectorized call for all nodes), and a node is
     scored again only when a pod of another spec went there or it took all
     ``ahead``: a pod costs a few lookups, not numpy calls on one row.
+    ``ahead`` is at most the spec's longest streak of consecutive pods in the
+    queue (``streak``): where specs alternate, pods of the others make most of
+    what was scored ahead stale.
     """
 
     def __init__(
@@ -324,7 +328,7 @@ class _SpecRun:
         room: NDArray[np.int64],
         extra: NDArray[np.int64],
         seen: int,
-        queued: int,
+        streak: int,
     ) -> None:
         self.scheduler = scheduler
         self.cluster = cluster
@@ -340,7 +344,10 @@ class _SpecRun:
         n = len(order)
         # per position: the resource score and the resource fit after k more pods of the spec
         # (k < ahead), and k: how many the pass placed there since
-        self.ahead = max(1, min(_AHEAD, queued))
+        self.ahead = max(1, min(_AHEAD, streak))
+        steps = np.arange(self.ahead)[:, None]  # k, for a node's room and default requests
+        self.room_steps = steps * self.request
+        self.extra_steps = steps * self.bump
         self.ahead_scores = np.zeros((n, self.ahead), dtype=np.int64)
         self.ahead_fits = np.zeros((n, self.ahead), dtype=bool)
         self.taken = np.zeros(n, dtype=np.int64)
@@ -363,17 +370,17 @@ class _SpecRun:
     ) -> None:
         """Score the nodes at ``positions`` for their next ``ahead`` pods of the spec."""
         rows = self.order[positions]
-        k = np.arange(self.ahead)[:, None]
-        shape = (len(rows), self.ahead)
-        rooms = (room[rows, None, :] - k * self.request).reshape(-1, 3)
-        self.ahead_fits[positions] = (rooms >= self.request).all(axis=1).reshape(shape)
+        rooms = room[rows, None, :] - self.room_steps  # [position, k, resource]
+        self.ahead_fits[positions] = (rooms >= self.request).all(axis=-1)
         if not self.daemon:
-            allocatable = np.repeat(self.cluster.allocatable[rows], self.ahead, axis=0)
-            extras = (extra[rows, None, :] + k * self.bump).reshape(-1, 2)
-            scores = self.scheduler._resource_scores(
-                self.cluster, self.spec, allocatable, rooms, extras, self.bump
+            self.ahead_scores[positions] = self.scheduler._resource_scores(
+                self.cluster,
+                self.spec,
+                self.cluster.allocatable[rows, None, :],
+                rooms,
+                extra[rows, None, :] + self.extra_steps,
+                self.bump,
             )
-            self.ahead_scores[positions] = scores.reshape(shape)
         self.taken[positions] = 0
 
     def refresh(
@@ -428,13 +435,22 @@ class _SpecRun:
         return position if self.masked[position] >= 0 else -1
 
 
+def _streaks(specs: Sequence[int]) -> dict[int, int]:
+    """Per spec: its longest run of consecutive pods in the queue ``specs``."""
+    longest: dict[int, int] = {}
+    for spec, run in itertools.groupby(specs):
+        longest[spec] = max(longest.get(spec, 0), sum(1 for _ in run))
+    return longest
+
+
 # --- score formulas (upstream's integer arithmetic) --------------------------------------------
 
 
 def _fit_score(
     requested: NDArray[np.int64], allocatable: NDArray[np.int64], *, most: bool
 ) -> NDArray[np.int64]:
-    """LeastAllocated (or MostAllocated) over cpu and memory, weight 1 each, per row.
+    """LeastAllocated (or MostAllocated) over cpu and memory, weight 1 each, per row
+    (the last axis is cpu, memory; the others broadcast).
 
     A resource with nothing allocatable is left out of the sum and of the
     weights (its term below is 0 either way).
@@ -442,18 +458,19 @@ def _fit_score(
     # requested > allocatable: MostAllocated counts it full, LeastAllocated scores 0
     used = np.minimum(requested, allocatable) if most else np.maximum(allocatable - requested, 0)
     per = used * MAX_NODE_SCORE // np.maximum(allocatable, 1)
-    weights = (allocatable > 0).sum(axis=1)
-    score: NDArray[np.int64] = per.sum(axis=1) // np.maximum(weights, 1)
+    weights = (allocatable > 0).sum(axis=-1)
+    score: NDArray[np.int64] = per.sum(axis=-1) // np.maximum(weights, 1)
     return score
 
 
 def _balanced_score(
     requested: NDArray[np.int64], allocatable: NDArray[np.int64]
 ) -> NDArray[np.int64]:
-    """BalancedAllocation over cpu and memory: ``int((1 - |f_cpu - f_mem| / 2) * 100)``."""
+    """BalancedAllocation over cpu and memory: ``int((1 - |f_cpu - f_mem| / 2) * 100)``
+    (the last axis is cpu, memory; the others broadcast)."""
     fraction = np.minimum(requested / np.maximum(allocatable, 1), 1.0)  # float64, as upstream
-    std = np.abs((fraction[:, 0] - fraction[:, 1]) / 2)
-    std[(allocatable == 0).any(axis=1)] = 0.0  # one resource (or none): std 0
+    std = np.abs((fraction[..., 0] - fraction[..., 1]) / 2)
+    std = np.where((allocatable == 0).any(axis=-1), 0.0, std)  # one resource (or none): std 0
     score: NDArray[np.int64] = ((1 - std) * float(MAX_NODE_SCORE)).astype(np.int64)
     return score
 
