@@ -669,11 +669,9 @@ class _Moves:
         placed: NDArray[np.int64],
         destinations: NDArray[np.bool_],
     ) -> None:
-        self.cluster = cluster
         self.order = order
         self.position = {row: i for i, row in enumerate(order.tolist())}
         self.room: list[list[int]] = room[order].tolist()
-        self.placed: list[list[int]] = placed[order].tolist()
         self.open: list[bool] = destinations[order].tolist()
         templates = cluster.node_template[order]
         self.admits: list[list[bool]] = [
@@ -682,6 +680,15 @@ class _Moves:
         self.requests: list[list[int]] = cluster.requests.tolist()
         self.first = [0] * len(cluster.specs)
         self._room = room
+        # per position and spec: the node's non-daemon pods, bound or put there by the
+        # simulation (``placed``, then the moves)
+        held = (cluster.pod_id >= 0) & (cluster.pod_state == BOUND)
+        held &= ~cluster.daemon[cluster.pod_spec]
+        specs = len(cluster.specs)
+        cell = cluster.pod_node[held] * specs + cluster.pod_spec[held]  # (row, spec) flattened
+        rows = len(cluster.node_id)
+        bound = np.bincount(cell, minlength=rows * specs).reshape(rows, specs)
+        self.pods: list[list[int]] = (bound + placed)[order].tolist()
 
     def headroom(self) -> NDArray[np.int64]:
         """Free room per row now, as the cluster's rows."""
@@ -689,22 +696,11 @@ class _Moves:
         room[self.order] = np.array(self.room, dtype=np.int64).reshape(len(self.order), 3)
         return room
 
-    def _pods(self, row: int, position: int) -> list[int]:
-        """Per spec: the non-daemon pods of ``row``, bound or put there by the simulation."""
-        cluster = self.cluster
-        counts = list(self.placed[position])
-        for pod in cluster.pods_on(int(cluster.node_id[row])):
-            r = cluster.pod_row(pod)
-            spec = int(cluster.pod_spec[r])
-            if cluster.pod_state[r] == BOUND and not cluster.daemon[spec]:
-                counts[spec] += 1
-        return counts
-
     def move(self, row: int, *, undo: bool = True) -> int | None:
         """Move the pods of the node at ``row`` elsewhere; it takes no pods after. How many
         moved, or None when one does not fit (then, with ``undo``, nothing moved)."""
         at = self.position[row]
-        counts = self._pods(row, at)
+        counts = list(self.pods[at])
         self.open[at] = False
         taken: list[tuple[int, int, int]] = []  # (position, spec, pods) to undo
         for spec, count in enumerate(counts):
@@ -731,7 +727,7 @@ class _Moves:
                     free[0] -= k * cpu
                     free[1] -= k * memory
                     free[2] -= k * slots
-                    self.placed[p][spec] += k
+                    self.pods[p][spec] += k
                     taken.append((p, spec, k))
                     count -= k
                     if fit > k:
@@ -750,7 +746,7 @@ class _Moves:
             free[0] += k * cpu
             free[1] += k * memory
             free[2] += k * slots
-            self.placed[p][spec] -= k
+            self.pods[p][spec] -= k
         lowest = min([at, *(p for p, _, _ in taken)])
         self.first = [min(f, lowest) for f in self.first]
 

@@ -47,6 +47,7 @@ yet.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -96,6 +97,8 @@ _MISMATCH = "node(s) didn't match Pod's node affinity/selector"  # nodeaffinity
 _NOT_READY = "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
 _RESOURCE_REASONS = ((2, "Too many pods"), (0, "Insufficient cpu"), (1, "Insufficient memory"))
 _REGISTERED_STATES = (REGISTERED, READY, DRAINING)
+#: how many pods of one spec a pass scores ahead on each node at once (see ``_SpecRun``)
+_AHEAD = 16
 
 
 @dataclass(frozen=True)
@@ -183,10 +186,10 @@ class Scheduler:
             raise ParameterError(
                 "mask", mask, f"a boolean array of {room.shape[0]} rows", owner="Scheduler"
             )
-        rows = np.arange(room.shape[0])
         resource = self._resource_scores(
-            cluster, spec, rows, room, _nonzero_extra(cluster), _nonzero_bump(cluster)[spec]
-        )
+            cluster, spec, cluster.allocatable, room, _nonzero_extra(cluster),
+            _nonzero_bump(cluster)[spec],
+        )  # fmt: skip
         counts = _prefer_no_schedule_counts(cluster, spec)[cluster.node_template]
         scores: NDArray[np.int64] = resource + TAINT_TOLERATION_WEIGHT * _taint_scores(counts, mask)
         return scores
@@ -233,12 +236,13 @@ class Scheduler:
         room = cluster.headroom().copy()
         extra = _nonzero_extra(cluster)
         bump = _nonzero_bump(cluster)
-        placed: list[int] = []  # positions, in the order pods were placed there
+        placed: list[tuple[int, int]] = []  # (position, spec), in the order pods were placed
         runs: dict[int, _SpecRun] = {}
         failed: dict[int, str] = {}
         bindings: list[tuple[int, int]] = []
         unschedulable: dict[int, str] = {}
         node_ids = cluster.node_id[order].tolist()
+        streaks = _streaks(specs)
         for pod, spec in zip(ids, specs, strict=True):
             reason = failed.get(spec)
             if reason is not None:
@@ -246,7 +250,9 @@ class Scheduler:
                 continue
             run = runs.get(spec)
             if run is None:
-                run = runs[spec] = _SpecRun(self, cluster, spec, order, room, extra, len(placed))
+                run = runs[spec] = _SpecRun(
+                    self, cluster, spec, order, room, extra, len(placed), streaks[spec]
+                )
             else:
                 run.refresh(placed, room, extra)
             position = run.best()
@@ -257,7 +263,7 @@ class Scheduler:
             room[row] -= cluster.requests[spec]
             extra[row] += bump[spec]
             run.took(position)
-            placed.append(position)
+            placed.append((position, spec))
             bindings.append((pod, node_ids[position]))
         return Schedule(time, bindings, unschedulable)
 
@@ -279,19 +285,21 @@ class Scheduler:
         self,
         cluster: ClusterState,
         spec: int,
-        rows: NDArray[np.intp],
+        allocatable: NDArray[np.int64],
         room: NDArray[np.int64],
         extra: NDArray[np.int64],
         bump: NDArray[np.int64],
     ) -> NDArray[np.int64]:
-        """NodeResourcesFit's and BalancedAllocation's weighted scores at ``rows``
-        (``bump``: what the spec's own requests count as for NodeResourcesFit)."""
-        allocatable = cluster.allocatable[rows, :2]
+        """NodeResourcesFit's and BalancedAllocation's weighted scores of one pod of ``spec``
+        on nodes with ``allocatable``, free ``room`` and bound pods' default requests
+        ``extra`` (the last axis is the resources; the others broadcast; ``bump``: what
+        the spec's own requests count as for NodeResourcesFit)."""
+        allocatable = allocatable[..., :2]
         request = cluster.requests[spec, :2]
-        requested = allocatable - room[rows, :2] + request
-        total = np.zeros(len(rows), dtype=np.int64)
+        requested = allocatable - room[..., :2] + request
+        total = np.zeros(requested.shape[:-1], dtype=np.int64)
         if self._fit:
-            nonzero = requested + extra[rows] + bump
+            nonzero = requested + extra + bump
             total += _fit_score(nonzero, allocatable, most=self._fit == "MostAllocated")
         if self._balanced and request.any():  # a best-effort pod skips it upstream
             total += _balanced_score(requested, allocatable)
@@ -299,8 +307,17 @@ class Scheduler:
 
 
 class _SpecRun:
-    """The filter and scores of one spec over the pass's positions, kept up to date
-    by re-scoring only the nodes that took a pod since it last looked."""
+    """The filter and scores of one spec over the pass's positions, kept up to date.
+
+    A node's filter and score for the next pod of the spec depend only on what
+    the pass placed on it; so each node is scored for its next ``ahead`` pods
+    of the spec at once (one vectorized call for all nodes), and a node is
+    scored again only when a pod of another spec went there or it took all
+    ``ahead``: a pod costs a few lookups, not numpy calls on one row.
+    ``ahead`` is at most the spec's longest streak of consecutive pods in the
+    queue (``streak``): where specs alternate, pods of the others make most of
+    what was scored ahead stale.
+    """
 
     def __init__(
         self,
@@ -311,6 +328,7 @@ class _SpecRun:
         room: NDArray[np.int64],
         extra: NDArray[np.int64],
         seen: int,
+        streak: int,
     ) -> None:
         self.scheduler = scheduler
         self.cluster = cluster
@@ -324,11 +342,20 @@ class _SpecRun:
         self.runs = _runs_spec(cluster, spec)[order]
         self.seen = seen
         n = len(order)
+        # per position: the resource score and the resource fit after k more pods of the spec
+        # (k < ahead), and k: how many the pass placed there since
+        self.ahead = max(1, min(_AHEAD, streak))
+        steps = np.arange(self.ahead)[:, None]  # k, for a node's room and default requests
+        self.room_steps = steps * self.request
+        self.extra_steps = steps * self.bump
+        self.ahead_scores = np.zeros((n, self.ahead), dtype=np.int64)
+        self.ahead_fits = np.zeros((n, self.ahead), dtype=bool)
+        self.taken = np.zeros(n, dtype=np.int64)
+        self._score_ahead(np.arange(n), room, extra)
+        self.resource = self.ahead_scores[:, 0].copy()
         if self.daemon:  # not scored: the oldest feasible node
-            self.resource = np.zeros(n, dtype=np.int64)
             self.counts = np.zeros(n, dtype=np.int64)
         else:
-            self.resource = scheduler._resource_scores(cluster, spec, order, room, extra, self.bump)
             self.counts = _prefer_no_schedule_counts(cluster, spec)[cluster.node_template[order]]
         self.taint_varies = bool(self.counts.any())
         self.taint = _taint_scores(self.counts, self.feasible)
@@ -338,25 +365,61 @@ class _SpecRun:
         total: NDArray[np.int64] = self.resource + TAINT_TOLERATION_WEIGHT * self.taint
         return total
 
-    def refresh(self, placed: list[int], room: NDArray[np.int64], extra: NDArray[np.int64]) -> None:
+    def _score_ahead(
+        self, positions: NDArray[np.intp], room: NDArray[np.int64], extra: NDArray[np.int64]
+    ) -> None:
+        """Score the nodes at ``positions`` for their next ``ahead`` pods of the spec."""
+        rows = self.order[positions]
+        rooms = room[rows, None, :] - self.room_steps  # [position, k, resource]
+        self.ahead_fits[positions] = (rooms >= self.request).all(axis=-1)
+        if not self.daemon:
+            self.ahead_scores[positions] = self.scheduler._resource_scores(
+                self.cluster,
+                self.spec,
+                self.cluster.allocatable[rows, None, :],
+                rooms,
+                extra[rows, None, :] + self.extra_steps,
+                self.bump,
+            )
+        self.taken[positions] = 0
+
+    def refresh(
+        self, placed: list[tuple[int, int]], room: NDArray[np.int64], extra: NDArray[np.int64]
+    ) -> None:
+        """Catch up with the pods placed since the run last looked (``(position, spec)``)."""
         if self.seen == len(placed):
             return
-        changed = np.asarray(placed[self.seen :], dtype=np.intp)  # repeats are harmless
+        changed: dict[int, None] = {}  # positions, once each
+        stale: list[int] = []  # positions to score again from ``room`` and ``extra``
+        for position, spec in placed[self.seen :]:
+            changed[position] = None
+            if spec != self.spec:
+                stale.append(position)
+            else:
+                self.taken[position] += 1
+                if self.taken[position] >= self.ahead:
+                    stale.append(position)
         self.seen = len(placed)
-        rows = self.order[changed]
-        was = self.feasible[changed]
-        now = was & (room[rows] >= self.request).all(axis=1)
-        self.feasible[changed] = now
-        if not self.daemon:
-            self.resource[changed] = self.scheduler._resource_scores(
-                self.cluster, self.spec, rows, room, extra, self.bump
-            )
-        if self.taint_varies and (was & ~now).any():  # the normalization's max may move
+        if stale:
+            self._score_ahead(np.asarray(stale, dtype=np.intp), room, extra)
+        dropped = False  # a node stopped passing the filter
+        for position in changed:
+            k = self.taken[position]
+            was = bool(self.feasible[position])
+            now = was and bool(self.ahead_fits[position, k])
+            self.feasible[position] = now
+            self.resource[position] = self.ahead_scores[position, k]
+            dropped = dropped or (was and not now)
+        if self.taint_varies and dropped:  # the normalization's max may move
             self.taint = _taint_scores(self.counts, self.feasible)
             self.masked = np.where(self.feasible, self._total(), -1)
-        else:
-            total = self.resource[changed] + TAINT_TOLERATION_WEIGHT * self.taint[changed]
-            self.masked[changed] = np.where(now, total, -1)
+            return
+        for position in changed:
+            self.masked[position] = (
+                self.resource[position] + TAINT_TOLERATION_WEIGHT * self.taint[position]
+                if self.feasible[position]
+                else -1
+            )
 
     def took(self, position: int) -> None:
         """A pod of this spec was placed at ``position``: a daemon spec is done there."""
@@ -372,13 +435,22 @@ class _SpecRun:
         return position if self.masked[position] >= 0 else -1
 
 
+def _streaks(specs: Sequence[int]) -> dict[int, int]:
+    """Per spec: its longest run of consecutive pods in the queue ``specs``."""
+    longest: dict[int, int] = {}
+    for spec, run in itertools.groupby(specs):
+        longest[spec] = max(longest.get(spec, 0), sum(1 for _ in run))
+    return longest
+
+
 # --- score formulas (upstream's integer arithmetic) --------------------------------------------
 
 
 def _fit_score(
     requested: NDArray[np.int64], allocatable: NDArray[np.int64], *, most: bool
 ) -> NDArray[np.int64]:
-    """LeastAllocated (or MostAllocated) over cpu and memory, weight 1 each, per row.
+    """LeastAllocated (or MostAllocated) over cpu and memory, weight 1 each, per row
+    (the last axis is cpu, memory; the others broadcast).
 
     A resource with nothing allocatable is left out of the sum and of the
     weights (its term below is 0 either way).
@@ -386,18 +458,19 @@ def _fit_score(
     # requested > allocatable: MostAllocated counts it full, LeastAllocated scores 0
     used = np.minimum(requested, allocatable) if most else np.maximum(allocatable - requested, 0)
     per = used * MAX_NODE_SCORE // np.maximum(allocatable, 1)
-    weights = (allocatable > 0).sum(axis=1)
-    score: NDArray[np.int64] = per.sum(axis=1) // np.maximum(weights, 1)
+    weights = (allocatable > 0).sum(axis=-1)
+    score: NDArray[np.int64] = per.sum(axis=-1) // np.maximum(weights, 1)
     return score
 
 
 def _balanced_score(
     requested: NDArray[np.int64], allocatable: NDArray[np.int64]
 ) -> NDArray[np.int64]:
-    """BalancedAllocation over cpu and memory: ``int((1 - |f_cpu - f_mem| / 2) * 100)``."""
+    """BalancedAllocation over cpu and memory: ``int((1 - |f_cpu - f_mem| / 2) * 100)``
+    (the last axis is cpu, memory; the others broadcast)."""
     fraction = np.minimum(requested / np.maximum(allocatable, 1), 1.0)  # float64, as upstream
-    std = np.abs((fraction[:, 0] - fraction[:, 1]) / 2)
-    std[(allocatable == 0).any(axis=1)] = 0.0  # one resource (or none): std 0
+    std = np.abs((fraction[..., 0] - fraction[..., 1]) / 2)
+    std = np.where((allocatable == 0).any(axis=-1), 0.0, std)  # one resource (or none): std 0
     score: NDArray[np.int64] = ((1 - std) * float(MAX_NODE_SCORE)).astype(np.int64)
     return score
 

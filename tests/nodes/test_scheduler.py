@@ -449,3 +449,26 @@ def test_a_node_leaving_the_filter_renormalizes_taint_scores() -> None:
     # filler takes all of a; a leaves web's filter, the max is now b's 1: b's taint score
     # drops to 0, so second goes to c (192 + 0 < 104 + 300)
     assert result.bindings == [(first, node_b), (fill, node_a), (second, node_c)]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_node_taking_more_pods_than_scored_ahead_is_scored_again(strategy: str) -> None:
+    # a pass scores each node for its next _AHEAD pods of a spec at once; a node that takes
+    # more (the big one) is scored again from where it is, and pods of another spec in the
+    # queue make the nodes they went to scored again too: every pod still goes where a fresh
+    # filter-and-score would put it
+    big = template("big", cpu=32000, memory=128 * GiB)
+    c = ClusterState([big, template("small", cpu=4000, memory=16 * GiB)], [
+        pod("web", "100m", "256Mi"), pod("api", "700m", "64Mi"), pod("be", 0, 0),
+    ])  # fmt: skip
+    nodes = ready(c, "small") + ready(c, "big") + ready(c, "small")
+    queue = ["web"] * 50 + ["api"] + ["web"] * 30 + ["be"] * 20 + ["api"] * 3 + ["web"] * 10
+    pods = [c.add_pod(name, 1.0) for name in queue]
+    sched = Scheduler(strategy)
+    result = sched.schedule(c, 2.0)
+    assert [p for p, _ in result.bindings] == pods  # all fit
+    for p, node in result.bindings:
+        assert c.row_of(node) == sched.place(c, int(c.pod_spec[c.pod_row(p)]))
+        c.bind(p, node, 2.0)
+    per_node = [len(c.pods_on(n)) for n in nodes]
+    assert max(per_node) > 2 * scheduler_module._AHEAD, per_node  # the path is taken
