@@ -17,6 +17,7 @@ from elastic.control.actuators import Applied, Retry
 from elastic.control.checkpoint import Checkpoint, FileCheckpoint, restore, snapshot
 from elastic.control.clock import Clock, ObservationClock, SystemClock, Ticker
 from elastic.control.log import DecisionLog
+from elastic.control.shadow import Shadow, ShadowStep
 from elastic.control.sources import Observe, Sample
 from elastic.control.step import StepRecord
 from elastic.control.telemetry import Telemetry
@@ -75,6 +76,9 @@ class Controller:
         there at the start is restored into ``loop`` (which must have the
         parameters it was written with), so a restarted controller decides as
         one that never stopped.
+    shadow
+        Candidate loops that decide beside the live one on the same
+        observations and never act (:class:`~elastic.control.shadow.Shadow`).
     strict
         Raise the errors of the source, the policies and the actuator.
 
@@ -113,6 +117,7 @@ class Controller:
         registry: CollectorRegistry | None = None,
         retry: Retry | None = None,
         checkpoint: str | Path | Checkpoint | None = None,
+        shadow: Shadow | None = None,
         strict: bool = False,
         keep: int = 100,
     ) -> None:
@@ -138,6 +143,7 @@ class Controller:
         self.retry = Retry() if retry is None else retry
         self.strict = strict
         self.keep = keep
+        self.shadow = shadow
         self.history: list[StepRecord] = []  # the last ``keep`` steps
         self.checkpoint = (
             FileCheckpoint(checkpoint) if isinstance(checkpoint, str | Path) else checkpoint
@@ -277,6 +283,9 @@ class Controller:
                 else:
                     self.loop.acknowledge(decision)
                     applied = Applied(decision.replicas, 0)
+        shadows: dict[str, ShadowStep] = {}
+        if self.shadow is not None and observation is not None and decision is not None:
+            shadows = self.shadow.step(observation, decision)
         if self.checkpoint is not None:
             try:
                 self.checkpoint.save(snapshot(self.loop))
@@ -296,6 +305,7 @@ class Controller:
             applied.attempts,
             error,
             self.clock.monotonic() - started,
+            shadows,
         )
         self.history.append(record)
         del self.history[: -self.keep]

@@ -64,6 +64,10 @@ def record_json(record: StepRecord) -> dict[str, Any]:
         "attempts": record.attempts,
         "error": record.error,
         "duration": record.duration,
+        "shadow": {
+            name: {"replicas": step.replicas, "desired": step.desired, "reason": step.reason.value}
+            for name, step in record.shadow.items()
+        },
     }
 
 

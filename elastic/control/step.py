@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from elastic.core.types import Decision, Observation
 
@@ -35,6 +36,9 @@ class StepRecord:
         Why the step fell short, in words; ``None`` when it did not.
     duration
         Seconds the step took, on the monotonic clock.
+    shadow
+        What each shadow candidate decided at this step
+        (:class:`~elastic.control.shadow.ShadowStep` by name).
     """
 
     tick: int
@@ -46,3 +50,4 @@ class StepRecord:
     attempts: int
     error: str | None
     duration: float
+    shadow: Mapping[str, Any] = field(default_factory=dict)
