@@ -8,10 +8,13 @@ message on stderr (``error: ...``), never a traceback; files to be written
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -140,6 +143,27 @@ def _main(argv: Sequence[str] | None) -> int:
     compare.add_argument("--csv", metavar="FILE", help="write the rows as CSV")
     compare.add_argument("--plots", metavar="DIR", help="write PNG plots to DIR")
     compare.add_argument("--serial", action="store_true", help="run in this process")
+    replay = commands.add_parser(
+        "replay",
+        help="turn a Prometheus range query of the request rate into a trace and a Workload "
+        "manifest, for elastic compare",
+    )
+    replay.add_argument("url", help="Prometheus's base URL, e.g. http://127.0.0.1:9090")
+    replay.add_argument(
+        "query", help="PromQL giving requests per second, e.g. 'sum(rate(http_requests_total[1m]))'"
+    )
+    replay.add_argument("--last", help="the range ending now: 90m, 36h, 7d")
+    replay.add_argument("--start", help="the range's start: Unix seconds or ISO 8601")
+    replay.add_argument("--end", help="the range's end: Unix seconds or ISO 8601 (default: now)")
+    replay.add_argument(
+        "--step", type=float, default=60.0, help="seconds per bucket of the trace (default 60)"
+    )
+    replay.add_argument("--out", required=True, metavar="DIR", help="folder for the files")
+    replay.add_argument("--name", default="replayed", help="the Workload's name (default replayed)")
+    replay.add_argument(
+        "--service", type=float, default=0.1, help="mean service time, seconds (default 0.1)"
+    )
+    replay.add_argument("--slo", type=float, help="latency objective, seconds")
     for command in (validate, run, compare):
         command.add_argument(
             "--allow-outside",
@@ -154,6 +178,8 @@ def _main(argv: Sequence[str] | None) -> int:
         if getattr(args, "plots", None):
             _writable_folder(args.plots, "--plots")
         return _manifests(args)
+    if args.command == "replay":
+        return _replay(args)
     if args.command == "demo":
         from elastic.demo import main as demo_main
 
@@ -274,3 +300,55 @@ def _compare(args: argparse.Namespace, manifests: Any) -> int:
             raise _CommandError(message) from None
         print(f"plots: {', '.join(str(p) for p in written)}")
     return 1 if result.failures else 0
+
+
+def _moment(text: str, option: str) -> float:
+    """Unix seconds from ``text``: a number, or an ISO 8601 date and time (UTC without zone)."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _CommandError(
+            f"{option}={text!r}: expected Unix seconds or an ISO 8601 time such as "
+            "2026-11-26T00:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from elastic.control.replay import prometheus_trace, write_trace
+    from elastic.scenario.models import seconds
+
+    if (args.last is None) == (args.start is None):
+        raise _CommandError("give the range as --last (e.g. 7d) or as --start [--end], not both")
+    end = _moment(args.end, "--end") if args.end else time.time()
+    if args.last is not None:
+        try:
+            start = end - seconds(args.last)
+        except ValueError as error:
+            raise _CommandError(f"--last={args.last!r}: {error}") from None
+    else:
+        start = _moment(args.start, "--start")
+    if not end > start:
+        raise _CommandError(f"the range is empty: --end ({end:g}) is not after --start ({start:g})")
+    if not (math.isfinite(args.step) and args.step > 0):
+        raise _CommandError(f"--step={args.step!r}: expected seconds > 0")
+    _writable_folder(args.out, "--out")
+    trace = prometheus_trace(args.url, args.query, start, end, args.step)
+    table, manifest = write_trace(
+        args.out, args.name, trace, service=args.service, slo=args.slo, source=args.query
+    )
+    logged = trace.logged if trace.logged is not None else [True] * len(trace.times)
+    gaps = len(logged) - int(sum(logged))
+    print(
+        f"{len(trace.times)} buckets of {args.step:g} s ({gaps} gaps, filled from their "
+        f"neighbours), {int(trace.counts.sum()):,} requests, peak "
+        f"{trace.counts.max() / args.step:,.1f}/s"
+    )
+    print(f"wrote {table} and {manifest}: elastic compare {args.out} <your policies and scenario>")
+    return 0

@@ -1,0 +1,132 @@
+"""Replay of real history: a Prometheus range query becomes a trace that elastic compare runs."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from elastic import ParameterError
+from elastic.cli import main
+from elastic.control.replay import trace_of, write_trace
+from elastic.scenario import build, load
+from elastic.sim import TraceReplay
+from elastic.testing.prometheus import GaugeTarget, PrometheusServer
+from tests.control.conftest import Answer, Canned
+
+START = 1_700_000_000.0
+
+SCENARIO = """\
+apiVersion: elastic/v1
+kind: ScalingPolicy
+metadata: {name: tracking}
+spec:
+  policies:
+  - {type: TargetTracking, metric: cpu, target: 60}
+  minReplicas: 1
+  maxReplicas: 20
+---
+apiVersion: elastic/v1
+kind: Scenario
+metadata: {name: last-week}
+spec:
+  workload: replayed
+  policy: tracking
+  duration: DURATION
+"""
+
+
+def matrix(rates: list[str]) -> dict[str, Any]:
+    values = [[START + 60 * i, r] for i, r in enumerate(rates)]
+    result = [{"metric": {}, "values": [v for v in values if v[1] != "gap"]}]
+    return {"status": "success", "data": {"resultType": "matrix", "result": result}}
+
+
+def test_a_range_query_becomes_a_trace_and_a_workload_that_compare_runs(
+    canned: Canned, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 10 minutes at 60 s: a rate of 2/s, a gap (no sample), NaN, then 5/s
+    rates = ["2", "2", "gap", "NaN", "2", "5", "5", "5", "5", "5", "5"]
+    canned.answers = [Answer(body=matrix(rates))]
+    out = tmp_path / "week"
+    query = "sum(rate(http_requests_total[1m]))"
+    argv = ["replay", canned.url, query, "--start", str(START), "--end", str(START + 600),
+            "--step", "60", "--out", str(out), "--slo", "0.5"]  # fmt: skip
+    assert main(argv) == 0
+    said = capsys.readouterr().out
+    assert "11 buckets of 60 s (2 gaps, filled from their neighbours)" in said
+    ((path, params),) = canned.requests
+    assert path == "/api/v1/query_range" and float(params["step"]) == 60.0
+    table = (out / "replayed.csv").read_text().splitlines()
+    assert table[:4] == ["time_s,requests,logged", "0,120,1", "60,120,1", "120,0,0"]
+    replay = TraceReplay.from_csv(out / "replayed.csv")
+    assert replay.counts.tolist()[:6] == [120, 120, 120, 120, 120, 300]
+    (out / "scenario.yaml").write_text(SCENARIO.replace("DURATION", "600"))
+    built = build(load(out))
+    assert built.scenario.slo == 0.5
+    assert main(["compare", str(out), "--json", str(tmp_path / "rows.json")]) == 0
+
+
+def test_gaps_are_filled_from_neighbours_never_read_as_no_traffic() -> None:
+    trace = trace_of(np.arange(4) * 60.0, np.array([1.0, np.inf, -3.0, 1.0]), 60.0)
+    assert trace.logged is not None and trace.logged.tolist() == [True, False, False, True]
+    assert trace.counts.tolist() == [60, 60, 60, 60]
+
+
+@pytest.mark.parametrize(
+    ("rates", "message"),
+    [
+        ([math.nan, math.nan], "at least one finite rate"),
+        ([1e12], "MAX_BUCKET_COUNT"),
+    ],
+)
+def test_unusable_ranges_are_refused_in_words(rates: list[float], message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        trace_of(np.arange(len(rates)) * 60.0, np.array(rates), 60.0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--out", "x"], "give the range as --last"),
+        (["--last", "7d", "--start", "0", "--out", "x"], "give the range as --last"),
+        (["--start", "yesterday", "--out", "x"], "--start='yesterday': expected Unix seconds"),
+        (["--start", "100", "--end", "50", "--out", "x"], "the range is empty"),
+        (["--last", "a week", "--out", "x"], "--last='a week'"),
+        (["--last", "1h", "--step", "0", "--out", "x"], "--step=0.0: expected seconds > 0"),
+    ],
+)
+def test_bad_replay_arguments_are_refused_before_any_query(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], canned: Canned
+) -> None:
+    assert main(["replay", canned.url, "up", *argv]) == 1
+    assert message in capsys.readouterr().err
+    assert canned.requests == []
+
+
+def test_a_bad_workload_name_is_refused(tmp_path: Path) -> None:
+    trace = trace_of(np.arange(2) * 60.0, np.array([1.0, 1.0]), 60.0)
+    with pytest.raises(ParameterError, match=r"name='\.\./up' is invalid"):
+        write_trace(tmp_path, "../up", trace)
+
+
+def test_replay_from_a_real_prometheus(prometheus_binary: str, tmp_path: Path) -> None:
+    with (
+        GaugeTarget(4.0) as target,
+        PrometheusServer(
+            [target.address], scrape_interval=0.5, binary=prometheus_binary
+        ) as prometheus,
+    ):
+        prometheus.wait_for_value("elastic_test_value", expect=4.0, timeout=30.0)
+        time.sleep(2.0)
+        out = tmp_path / "real"
+        argv = ["replay", prometheus.url, "elastic_test_value", "--last", "3s",
+                "--step", "0.5", "--out", str(out)]  # fmt: skip
+        assert main(argv) == 0
+    replay = TraceReplay.from_csv(out / "replayed.csv")
+    assert replay.logged is not None and replay.logged.any()
+    assert set(replay.counts[replay.logged].tolist()) == {2}  # 4/s for 0.5 s
