@@ -14,7 +14,7 @@ from typing import IO
 from prometheus_client import CollectorRegistry
 
 from elastic.control.actuators import Applied, Retry
-from elastic.control.checkpoint import Checkpoint, FileCheckpoint, restore, snapshot
+from elastic.control.checkpoint import Checkpoint, FileCheckpoint, Snapshotter, restore
 from elastic.control.clock import Clock, ObservationClock, SystemClock, Ticker
 from elastic.control.log import DecisionLog
 from elastic.control.shadow import Shadow, ShadowStep
@@ -152,6 +152,7 @@ class Controller:
             saved = self.checkpoint.load()
             if saved is not None:
                 restore(loop, saved, source=str(checkpoint))
+        self._snapshot = Snapshotter(loop)
         self._stop = threading.Event()
         self._ticks = 0
         self._last: float | None = None  # when the last step started (monotonic)
@@ -288,7 +289,7 @@ class Controller:
             shadows = self.shadow.step(observation, decision)
         if self.checkpoint is not None:
             try:
-                self.checkpoint.save(snapshot(self.loop))
+                self.checkpoint.save(self._snapshot())
             except Exception as failure:
                 if self.strict:
                     raise

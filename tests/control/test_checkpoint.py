@@ -554,8 +554,10 @@ def test_the_replay_catches_a_snapshot_that_forgets_one_piece_of_state(
 
     walk = checkpoint._walk
 
-    def tracking(loop: DecisionLoop) -> tuple[dict[str, Any], dict[str, str]]:
-        found, description = walk(loop)
+    def tracking(
+        loop: DecisionLoop, describe: bool = True
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        found, description = walk(loop, describe)
         nodes.update({id(obj): p for p, obj in found.items()})
         return found, description
 
@@ -1008,3 +1010,23 @@ def test_any_store_with_save_and_load_is_a_checkpoint():
     assert data is not None
     restore(again, data)
     assert again.step(Observation(15.0, 4, {"cpu": 100.0})).reason is Reason.COOLDOWN
+
+
+def test_a_snapshotter_gives_the_bytes_snapshot_gives_at_every_step() -> None:
+    from elastic import Observation
+    from elastic.control.checkpoint import Snapshotter
+    from elastic.policies import TargetTracking
+
+    loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20, warmup=60.0)
+    snapshots = Snapshotter(loop)
+    for t, cpu in enumerate([100.0, 20.0, 300.0, 10.0]):
+        loop.step(Observation(15.0 * t, loop.history_[-1][1] if loop.history_ else 2, {"cpu": cpu}))
+        assert snapshots() == snapshot(loop)
+
+
+def test_a_checkpoint_that_is_not_durable_still_replaces_the_file_whole(tmp_path: Path) -> None:
+    store = FileCheckpoint(tmp_path / "loop.ckpt", durable=False)
+    store.save(b"first")
+    store.save(b"second")
+    assert store.load() == b"second" and repr(store).endswith("durable=False)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop.ckpt"]
