@@ -34,7 +34,7 @@ from elastic.core.validate import check_choice, check_int, check_number
 from elastic.errors import ParameterError
 from elastic.kubernetes.hpa import Metric
 from elastic.kubernetes.quantity import INT64_MAX
-from elastic.policies.cron import Cron
+from elastic.policies.cron import Cron, time_zone
 
 __all__ = ["CronTrigger", "PrometheusTrigger", "ResourceTrigger", "Trigger"]
 
@@ -250,6 +250,7 @@ class CronTrigger:
         for key in ("start", "end", "timezone"):
             if not isinstance(getattr(self, key), str):
                 raise ParameterError(key, getattr(self, key), "a string", owner=owner)
+        time_zone(self.timezone, owner=owner)
         for key in ("start", "end"):
             try:
                 _cron(getattr(self, key), self.timezone)

@@ -253,7 +253,7 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
             problems += _pydantic_problems(document, error)
             return
         except SpecError as error:
-            problems.append(document.problem(("spec", *error.path), str(error)))
+            problems.append(document.problem(("spec", *error.path), error.message))
             return
         if _register(document, kind, policy, manifests):
             manifests.notes += [document.problem(path, note)
