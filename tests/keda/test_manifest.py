@@ -268,3 +268,15 @@ spec: {workload: w, policy: checkout-worker, duration: 1h}
     built = build(manifests, "s")
     assert isinstance(built.loop.policies, ScaledObject)
     assert built.loop.max_replicas == 30
+
+
+def test_the_keda_example_loads_and_builds():
+    from pathlib import Path
+
+    from elastic.scenario import build
+
+    folder = Path(__file__).resolve().parents[2] / "examples" / "keda"
+    manifests = load(folder)
+    assert manifests.problems == []
+    assert [n.path for n in manifests.notes] == ["metadata.namespace"]
+    assert isinstance(build(manifests, "worker-day").loop.policies, ScaledObject)
