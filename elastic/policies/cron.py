@@ -155,6 +155,29 @@ class Cron:
             day -= timedelta(days=1)
         return None
 
+    def next_after(self, at: datetime) -> datetime | None:
+        """The first time strictly after ``at`` (an aware datetime) that the schedule fires, in
+        UTC (``None`` if it never fires again within the eight years searched).
+
+        Examples
+        --------
+        >>> from datetime import datetime, UTC
+        >>> cron = Cron("30 8 * * MON-FRI", "Europe/Paris")
+        >>> cron.next_after(datetime(2026, 11, 27, 7, 30, tzinfo=UTC))   # a Friday, at 8:30
+        datetime.datetime(2026, 11, 30, 7, 30, tzinfo=datetime.timezone.utc)
+        """
+        day = at.astimezone(self.tz).date()
+        for _ in range(_LOOKBACK_DAYS):
+            if self._matches(day):
+                for hour in reversed(self._hours):
+                    for minute in reversed(self._minutes):
+                        fire = datetime.combine(day, time(hour, minute), tzinfo=self.tz)
+                        fired = fire.astimezone(UTC)
+                        if fired > at:
+                            return fired
+            day += timedelta(days=1)
+        return None
+
 
 def _parse_field(
     text: str, name: str, low: int, high: int, names: dict[str, int], *, expression: str

@@ -17,13 +17,14 @@ from elastic.core.loop import DecisionLoop
 from elastic.core.protocols import Policy
 from elastic.cost.catalog import default_catalog
 from elastic.errors import ElasticError, ParameterError
+from elastic.keda.scaled_object import ScaledObject
 from elastic.kubernetes.hpa import HorizontalPodAutoscaler
 from elastic.scenario.documents import (
     Document,
     Problem,
     ProblemList,
 )
-from elastic.scenario.manifests import Built, Manifests
+from elastic.scenario.manifests import POLICY_KINDS, Built, Manifests
 from elastic.scenario.models import (
     DISTRIBUTIONS,
     GENERATORS,
@@ -311,19 +312,15 @@ def _workload_of(model: WorkloadModel, base: Path, allow_outside: bool) -> Workl
 
 
 def policies(manifests: Manifests) -> list[str]:
-    """The names of the ScalingPolicy and HorizontalPodAutoscaler objects."""
-    return sorted(
-        {
-            *manifests.objects.get("ScalingPolicy", {}),
-            *manifests.objects.get("HorizontalPodAutoscaler", {}),
-        }
-    )
+    """The names of the ScalingPolicy, HorizontalPodAutoscaler and ScaledObject objects."""
+    return sorted({name for kind in POLICY_KINDS for name in manifests.objects.get(kind, {})})
 
 
 def policy_loop(manifests: Manifests, name: str) -> DecisionLoop:
-    """The decision loop of the ScalingPolicy or HorizontalPodAutoscaler called ``name``."""
-    found = manifests.named("ScalingPolicy", name) or manifests.named(
-        "HorizontalPodAutoscaler", name
+    """The decision loop of the ScalingPolicy, HorizontalPodAutoscaler or ScaledObject called
+    ``name``."""
+    found = next(
+        (hit for kind in POLICY_KINDS if (hit := manifests.named(kind, name)) is not None), None
     )
     if found is None:
         have = ", ".join(policies(manifests)) or "none"
@@ -331,7 +328,7 @@ def policy_loop(manifests: Manifests, name: str) -> DecisionLoop:
             [Problem("<manifests>", 1, 1, "", f"no policy named {name!r}; have {have}")]
         )
     document, policy = found
-    if isinstance(policy, HorizontalPodAutoscaler):
+    if isinstance(policy, HorizontalPodAutoscaler | ScaledObject):
         return policy.loop()
     try:
         return build_loop(document, policy)

@@ -12,6 +12,11 @@ from pydantic.alias_generators import to_snake
 
 from elastic.cost.catalog import default_catalog
 from elastic.errors import ElasticError
+from elastic.keda.manifest import (
+    ScaledObjectManifest,
+    scaledobject_from_model,
+    scaledobject_notes,
+)
 from elastic.kubernetes.manifest import HPAManifest, SpecError, hpa_from_model
 from elastic.scenario.build import (
     Located,
@@ -30,7 +35,7 @@ from elastic.scenario.documents import (
     read_documents,
     shell_syntax,
 )
-from elastic.scenario.manifests import Manifests
+from elastic.scenario.manifests import POLICY_KINDS, Manifests
 from elastic.scenario.models import (
     CONTAINER_FIELDS,
     DEPLOYMENT_SPEC_FIELDS,
@@ -176,8 +181,7 @@ def _check_builds(manifests: Manifests, broken: set[tuple[str, str]]) -> None:
         spec = model.spec
         references = [("Workload", spec.workload), ("Task", spec.task),
                       ("Cluster", spec.cluster), ("Deployment", spec.deployment),
-                      ("ScalingPolicy", spec.policy),
-                      ("HorizontalPodAutoscaler", spec.policy)]  # fmt: skip
+                      *((kind, spec.policy) for kind in POLICY_KINDS)]  # fmt: skip
         ref = spec.nodes.node_autoscaler if spec.nodes is not None else None
         if ref is not None:
             references += [(kind, name) for kind, name in manifests.broken
@@ -241,8 +245,22 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
                 )
             )
         return
+    if kind == "ScaledObject":
+        try:
+            model = ScaledObjectManifest.model_validate(document.data)
+            policy = scaledobject_from_model(model)
+        except ValidationError as error:
+            problems += _pydantic_problems(document, error)
+            return
+        except SpecError as error:
+            problems.append(document.problem(("spec", *error.path), error.message))
+            return
+        if _register(document, kind, policy, manifests):
+            manifests.notes += [document.problem(path, note)
+                                for path, note in scaledobject_notes(model)]  # fmt: skip
+        return
     if kind not in KINDS:
-        known = ", ".join(sorted([*KINDS, "HorizontalPodAutoscaler"]))
+        known = ", ".join(sorted([*KINDS, "HorizontalPodAutoscaler", "ScaledObject"]))
         problems.append(
             document.problem(("kind",), f"unknown kind {kind!r}; expected one of {known}")
         )
@@ -268,14 +286,11 @@ def _validate_document(document: Document, manifests: Manifests) -> None:
         _check_kind(document, model, manifests)
 
 
-_POLICY_KINDS = ("ScalingPolicy", "HorizontalPodAutoscaler")
-
-
 def _register(document: Document, kind: str, model: Any, manifests: Manifests) -> bool:
     """Keep ``model`` under its name, unless the name is taken (a scenario names its
     policy by name alone, so a ScalingPolicy and an HPA may not share one either)."""
     name = document.name
-    kinds = _POLICY_KINDS if kind in _POLICY_KINDS else (kind,)
+    kinds = POLICY_KINDS if kind in POLICY_KINDS else (kind,)
     for other_kind in kinds:
         if name in manifests.objects.get(other_kind, {}):
             other = manifests.objects[other_kind][name][0]
@@ -475,19 +490,17 @@ def _check_references(manifests: Manifests) -> None:
                         f"no {kind} named {ref!r} (the {kind} objects loaded: {have})",
                     )
                 )
-        policies = {**manifests.objects.get("ScalingPolicy", {}),
-                    **manifests.objects.get("HorizontalPodAutoscaler", {})}  # fmt: skip
+        policies = {name for kind in POLICY_KINDS for name in manifests.objects.get(kind, {})}
         if (
             spec.policy not in policies
-            and not {("ScalingPolicy", spec.policy), ("HorizontalPodAutoscaler", spec.policy)}
-            & manifests.broken
+            and not {(kind, spec.policy) for kind in POLICY_KINDS} & manifests.broken
         ):
             have = ", ".join(sorted(policies)) or "none"
             manifests.problems.append(
                 document.problem(
                     ("spec", "policy"),
-                    f"no ScalingPolicy or HorizontalPodAutoscaler named {spec.policy!r} "
-                    f"(loaded: {have})",
+                    f"no ScalingPolicy, HorizontalPodAutoscaler or ScaledObject named "
+                    f"{spec.policy!r} (loaded: {have})",
                 )
             )
         if spec.node is not None and spec.cluster is not None:

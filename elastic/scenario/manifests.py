@@ -12,7 +12,10 @@ from elastic.sim.distributions import Distribution
 from elastic.sim.scenario import Scenario
 from elastic.sim.workload import Workload
 
-__all__ = ["Built", "Manifests"]
+__all__ = ["POLICY_KINDS", "Built", "Manifests"]
+
+#: the kinds a Scenario can name as its policy (by name alone: one name per policy)
+POLICY_KINDS = ("ScalingPolicy", "HorizontalPodAutoscaler", "ScaledObject")
 
 
 @dataclass(frozen=True)

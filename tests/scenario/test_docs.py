@@ -16,7 +16,7 @@ def test_every_kind_has_an_example():
     kinds = set(re.findall(r"^kind: (\w+)", "\n".join(yaml_blocks()), flags=re.M))
     assert kinds == {"Cluster", "Task", "Deployment", "Service", "Workload", "ScalingPolicy",
                      "HorizontalPodAutoscaler", "Scenario", "NodePool", "ClusterAutoscaler",
-                     "CapacityProvider"}  # fmt: skip
+                     "CapacityProvider", "ScaledObject"}  # fmt: skip
 
 
 def test_the_examples_load_and_build():

@@ -59,8 +59,8 @@ ERRORS = [
       "permitted"]),
     ("an unknown kind", TASK.replace("kind: Task", "kind: Tsk"),
      ["2:7: kind: unknown kind 'Tsk'; expected one of CapacityProvider, Cluster, "
-      "ClusterAutoscaler, Deployment, HorizontalPodAutoscaler, NodePool, ScalingPolicy, "
-      "Scenario, Service, Task, Workload"]),
+      "ClusterAutoscaler, Deployment, HorizontalPodAutoscaler, NodePool, ScaledObject, "
+      "ScalingPolicy, Scenario, Service, Task, Workload"]),
     ("our kind under a Kubernetes apiVersion", TASK.replace("elastic/v1", "apps/v1"),
      ["1:13: apiVersion: Task is an elastic kind: expected apiVersion 'elastic/v1', not "
       "'apps/v1'"]),
@@ -82,7 +82,8 @@ ERRORS = [
      "apiVersion: elastic/v1\nkind: Scenario\nmetadata: {name: s}\nspec:\n"
      "  workload: w\n  policy: p\n  duration: 1h\n",
      ["5:13: spec.workload: no Workload named 'w' (the Workload objects loaded: none)",
-      "6:11: spec.policy: no ScalingPolicy or HorizontalPodAutoscaler named 'p' (loaded: none)"]),
+      "6:11: spec.policy: no ScalingPolicy, HorizontalPodAutoscaler or ScaledObject named 'p' "
+      "(loaded: none)"]),
     ("a bad duration", "apiVersion: elastic/v1\nkind: Scenario\nmetadata: {name: s}\nspec:\n"
      "  workload: w\n  policy: p\n  duration: two days\n",
      ["7:13: spec.duration='two days': expected a duration such as 3600, 90m, 36h or 2d"]),
