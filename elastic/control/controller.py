@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 import threading
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from elastic.control.telemetry import Telemetry
 from elastic.core.loop import DecisionLoop
 from elastic.core.protocols import Actuator, MetricsSource
 from elastic.core.types import Decision, Observation, Reason, Stage
-from elastic.core.validate import check_number
+from elastic.core.validate import check_int, check_number
 from elastic.errors import ParameterError
 
 __all__ = ["Controller"]
@@ -80,7 +81,10 @@ class Controller:
         Candidate loops that decide beside the live one on the same
         observations and never act (:class:`~elastic.control.shadow.Shadow`).
     strict
-        Raise the errors of the source, the policies and the actuator.
+        Raise the errors of the source, the policies, the actuator and the
+        checkpoint.
+    keep
+        How many of the last steps :attr:`history` keeps.
 
     Examples
     --------
@@ -142,7 +146,7 @@ class Controller:
         self.telemetry = Telemetry(name, registry)
         self.retry = Retry() if retry is None else retry
         self.strict = strict
-        self.keep = keep
+        self.keep = check_int(keep, "keep", owner=owner, ge=1)
         self.shadow = shadow
         self.history: list[StepRecord] = []  # the last ``keep`` steps
         self.checkpoint = (
@@ -156,11 +160,9 @@ class Controller:
         self._stop = threading.Event()
         self._ticks = 0
         self._last: float | None = None  # when the last step started (monotonic)
-        self._now = ObservationClock(self.clock, floor=self._floor())
-
-    def _floor(self) -> float:
-        """The loop's last decision time: observation times must not go below it."""
-        return -float("inf") if self.loop.time_ is None else self.loop.time_
+        # observation times never go below the loop's last one (restored from a checkpoint)
+        floor = -math.inf if loop.time_ is None else loop.time_
+        self._now = ObservationClock(self.clock, floor=floor)
 
     def step(self) -> StepRecord:
         """Run one step now (outside :meth:`run`'s schedule)."""
