@@ -160,7 +160,9 @@ def _type_name(value: Any) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _walk(loop: DecisionLoop, describe: bool = True) -> tuple[dict[str, Any], dict[str, str]]:
+def _walk(
+    loop: DecisionLoop, describe: bool = True, inert: dict[int, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The learning objects of ``loop`` and the description of its parameters, by path.
 
     The objects: every policy or forecaster among the parameters,
@@ -172,13 +174,23 @@ def _walk(loop: DecisionLoop, describe: bool = True) -> tuple[dict[str, Any], di
     address in it), so that the same code describes the same loop after a
     restart. What learned objects are built from is their owner's parameters:
     it is not described twice.
+
+    ``inert`` (when not describing) is the containers among the parameters
+    that the last walk found to hold no learning object, by ``id``: they are
+    not entered again (parameters do not change), and it is replaced by this
+    walk's. It holds the containers themselves, so no ``id`` in it is reused.
     """
     nodes: dict[str, Any] = {}
     described: dict[str, str] = {}
     seen: dict[int, str] = {}
+    skip: dict[int, Any] = {} if inert is None else inert
+    found: dict[int, Any] = {}  # this walk's inert containers
+    met = 0  # learning objects met so far, listed or not
 
     def visit(value: Any, path: str, describe: bool) -> None:
+        nonlocal met
         if _learns(value):
+            met += 1
             if id(value) in seen:
                 if describe:
                     described[path] = f"the same object as {seen[id(value)]}"
@@ -192,7 +204,12 @@ def _walk(loop: DecisionLoop, describe: bool = True) -> tuple[dict[str, Any], di
             for name, learned in _learned(value).items():
                 if _learns(learned):
                     visit(learned, _join(path, name), False)
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return
+        if id(value) in skip:
+            found[id(value)] = value
+            return
+        before = met
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
             if describe:
                 described[path] = _type_name(value)
             for item in dataclasses.fields(value):
@@ -207,10 +224,17 @@ def _walk(loop: DecisionLoop, describe: bool = True) -> tuple[dict[str, Any], di
                 described[path] = f"{type(value).__name__} of {len(value)}"
             for key, item in value.items():
                 visit(item, f"{path}[{key!r}]", describe)
-        elif describe:
-            described[path] = _text(value)
+        else:
+            if describe:
+                described[path] = _text(value)
+            return
+        if inert is not None and not describe and met == before:
+            found[id(value)] = value
 
     visit(loop, _ROOT, describe)
+    if inert is not None:
+        inert.clear()
+        inert.update(found)
     return nodes, described
 
 
@@ -371,10 +395,11 @@ class Snapshotter:
         self.loop = _check_loop(loop, "snapshot")
         _, self.description = _walk(self.loop)
         self.fingerprint = _fingerprint(self.description)
+        self._inert: dict[int, Any] = {}  # parameter containers with no learning object inside
 
     def __call__(self) -> bytes:
         """The learned state of the loop as checkpoint bytes, for :func:`restore`."""
-        nodes, _ = _walk(self.loop, describe=False)
+        nodes, _ = _walk(self.loop, describe=False, inert=self._inert)
         content = {
             "fingerprint": self.fingerprint,
             "params": self.description,

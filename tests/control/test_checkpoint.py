@@ -35,6 +35,7 @@ from elastic.control.checkpoint import (
     FORMAT_VERSION,
     Checkpoint,
     FileCheckpoint,
+    Snapshotter,
     restore,
     snapshot,
 )
@@ -512,6 +513,22 @@ def test_a_restarted_process_decides_as_an_uninterrupted_loop(case, uninterrupte
         assert got[k:] == expected[k:], f"restart at {k}: {first_difference(expected, got)}"
 
 
+@pytest.mark.parametrize("case", CASES, ids=repr)
+def test_one_snapshotter_over_a_run_gives_the_bytes_of_a_fresh_snapshot(case):
+    """A Snapshotter skips the parameters it found holding no learning object: never one
+    that holds one (a list of policies, a forecaster in a policy, the HPA in a ScaledObject)."""
+    world = World(case.start)
+    loop = case.build()
+    snapshots = Snapshotter(loop)
+    for i in range(case.steps):
+        t = i * case.interval
+        decision = loop.propose(world.observe(i, t))
+        if not refused(i):
+            loop.acknowledge(decision)
+            world.apply(t, decision.replicas)
+        assert snapshots() == snapshot(loop), f"step {i}"
+
+
 # The replay must catch a snapshot that forgets any one of these (each was dropped once, on
 # purpose, below: the decisions differ). Case name -> (path in the state, attribute).
 FORGOTTEN = [
@@ -555,9 +572,9 @@ def test_the_replay_catches_a_snapshot_that_forgets_one_piece_of_state(
     walk = checkpoint._walk
 
     def tracking(
-        loop: DecisionLoop, describe: bool = True
+        loop: DecisionLoop, describe: bool = True, inert: dict[int, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, str]]:
-        found, description = walk(loop, describe)
+        found, description = walk(loop, describe, inert)
         nodes.update({id(obj): p for p, obj in found.items()})
         return found, description
 
