@@ -8,9 +8,9 @@ stream, one controller step (a ``ManualClock``, so no sleeping):
 - plus the Prometheus answer's parse (the source reads a canned
   ``/api/v1/query`` body through ``instant_value``);
 - plus the JSON-lines decision log (to a file);
-- plus the checkpoint (a snapshot and ``FileCheckpoint.save``: a temporary
-  file, fsync, rename), durable (the default) and not (no fsync); and the
-  snapshot and the save alone.
+- plus the checkpoint (a snapshot and ``FileCheckpoint.save``: the older of
+  two slot files overwritten in place, then fsync), durable (the default)
+  and not (no fsync); and the snapshot and the save alone.
 
 Reported as microseconds a step and as ratios to the baseline measured in
 the same run.
@@ -150,7 +150,7 @@ def main() -> None:
         ("controller step: source + loop + actuator", median(lambda: run(False, False, False))),
         ("+ Prometheus answer parsed", median(lambda: run(True, False, False))),
         ("+ decision log (JSON lines, a file)", median(lambda: run(True, True, False))),
-        ("+ checkpoint (snapshot, fsync, rename)", median(lambda: run(True, True, True))),
+        ("+ checkpoint (snapshot, write in place, fsync)", median(lambda: run(True, True, True))),
         ("+ checkpoint, durable=False (no fsync)", median(lambda: run(True, True, True, False))),
         ("snapshot(loop), described each time", median(lambda: snapshot_only(False))),
         ("Snapshotter(loop)(), described once", median(lambda: snapshot_only(True))),

@@ -160,7 +160,9 @@ def _type_name(value: Any) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _walk(loop: DecisionLoop, describe: bool = True) -> tuple[dict[str, Any], dict[str, str]]:
+def _walk(
+    loop: DecisionLoop, describe: bool = True, inert: dict[int, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The learning objects of ``loop`` and the description of its parameters, by path.
 
     The objects: every policy or forecaster among the parameters,
@@ -172,13 +174,23 @@ def _walk(loop: DecisionLoop, describe: bool = True) -> tuple[dict[str, Any], di
     address in it), so that the same code describes the same loop after a
     restart. What learned objects are built from is their owner's parameters:
     it is not described twice.
+
+    ``inert`` (when not describing) is the containers among the parameters
+    that the last walk found to hold no learning object, by ``id``: they are
+    not entered again (parameters do not change), and it is replaced by this
+    walk's. It holds the containers themselves, so no ``id`` in it is reused.
     """
     nodes: dict[str, Any] = {}
     described: dict[str, str] = {}
     seen: dict[int, str] = {}
+    skip: dict[int, Any] = {} if inert is None else inert
+    found: dict[int, Any] = {}  # this walk's inert containers
+    met = 0  # learning objects met so far, listed or not
 
     def visit(value: Any, path: str, describe: bool) -> None:
+        nonlocal met
         if _learns(value):
+            met += 1
             if id(value) in seen:
                 if describe:
                     described[path] = f"the same object as {seen[id(value)]}"
@@ -192,7 +204,12 @@ def _walk(loop: DecisionLoop, describe: bool = True) -> tuple[dict[str, Any], di
             for name, learned in _learned(value).items():
                 if _learns(learned):
                     visit(learned, _join(path, name), False)
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return
+        if id(value) in skip:
+            found[id(value)] = value
+            return
+        before = met
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
             if describe:
                 described[path] = _type_name(value)
             for item in dataclasses.fields(value):
@@ -207,10 +224,17 @@ def _walk(loop: DecisionLoop, describe: bool = True) -> tuple[dict[str, Any], di
                 described[path] = f"{type(value).__name__} of {len(value)}"
             for key, item in value.items():
                 visit(item, f"{path}[{key!r}]", describe)
-        elif describe:
-            described[path] = _text(value)
+        else:
+            if describe:
+                described[path] = _text(value)
+            return
+        if inert is not None and not describe and met == before:
+            found[id(value)] = value
 
     visit(loop, _ROOT, describe)
+    if inert is not None:
+        inert.clear()
+        inert.update(found)
     return nodes, described
 
 
@@ -262,15 +286,12 @@ def _envelope(payload: bytes) -> bytes:
     return _MAGIC + _HEADER.pack(FORMAT_VERSION, len(payload), digest) + payload
 
 
-def _open(data: Any, where: str) -> dict[str, Any]:
-    """The payload of checkpoint bytes, checked; a CheckpointError says what is wrong."""
+def _unwrap(data: bytes, where: str) -> bytes:
+    """The payload inside an envelope, its framing and sha256 checked (not unpickled)."""
 
     def fail(problem: str) -> CheckpointError:
         return CheckpointError(f"{where}{problem}")
 
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise fail(f"expected the bytes of a checkpoint, got a {type(data).__name__}")
-    data = bytes(data)
     if not data:
         raise fail("the checkpoint is empty (0 bytes); it was never written completely")
     if not data.startswith(_MAGIC):
@@ -298,6 +319,18 @@ def _open(data: Any, where: str) -> dict[str, Any]:
         )
     if hashlib.sha256(payload).digest() != digest:
         raise fail("the checkpoint is damaged: its payload does not match its sha256")
+    return payload
+
+
+def _open(data: Any, where: str) -> dict[str, Any]:
+    """The payload of checkpoint bytes, checked; a CheckpointError says what is wrong."""
+
+    def fail(problem: str) -> CheckpointError:
+        return CheckpointError(f"{where}{problem}")
+
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise fail(f"expected the bytes of a checkpoint, got a {type(data).__name__}")
+    payload = _unwrap(bytes(data), where)
     try:
         content = pickle.loads(payload)
     except Exception as error:  # a class that moved, a module that is gone
@@ -362,10 +395,11 @@ class Snapshotter:
         self.loop = _check_loop(loop, "snapshot")
         _, self.description = _walk(self.loop)
         self.fingerprint = _fingerprint(self.description)
+        self._inert: dict[int, Any] = {}  # parameter containers with no learning object inside
 
     def __call__(self) -> bytes:
         """The learned state of the loop as checkpoint bytes, for :func:`restore`."""
-        nodes, _ = _walk(self.loop, describe=False)
+        nodes, _ = _walk(self.loop, describe=False, inert=self._inert)
         content = {
             "fingerprint": self.fingerprint,
             "params": self.description,
@@ -499,25 +533,38 @@ class Checkpoint(Protocol):
 
 
 class FileCheckpoint:
-    """A checkpoint in a file, replaced atomically on every save.
+    """A checkpoint in two files written in turn, each in place: a crash leaves the last whole.
 
-    :meth:`save` writes a temporary file in the same directory, flushes and
-    fsyncs it, renames it over ``path`` (``os.replace``, atomic on POSIX and
-    Windows) and fsyncs the directory where the system allows it: a crash or
-    a power cut at any moment leaves the previous checkpoint or the new one,
-    whole. The file is created readable by its owner only. :meth:`load`
-    removes the temporary files a crash mid-save left behind.
+    The checkpoint is kept in two slots, ``path`` and ``path`` + ``".1"``
+    (``web.ckpt`` and ``web.ckpt.1``): :meth:`save` overwrites the slot that
+    does not hold the newest checkpoint, in place, and :meth:`load` returns
+    the newest slot that is whole. Each slot starts with a small header (a
+    magic, its format version, a generation that every save increases, the
+    length of the data and the sha256 of the generation and the data), so
+    that a slot a crash or a power cut left half written is recognised and
+    passed over: the other one, the previous checkpoint, is then chosen. A
+    slot file is created whole once (a temporary file renamed into place) and
+    overwritten in place after that: on ext4 a rename over an existing file
+    or a truncation to zero flushes the data at once, several times the cost
+    of the write itself (``benchmarks/bench_controller.py``). The files are
+    created readable by their owner only; keep both. A file has one writer:
+    the controller's own ``FileCheckpoint``.
+
+    A file written by elastic before the slots (the checkpoint alone at
+    ``path``) is read as the oldest generation: the next save goes to the
+    other slot, and the one after it overwrites the old file.
 
     Parameters
     ----------
     path
-        The file. Its directory must exist.
+        The first slot; the second is beside it, named ``path`` + ``".1"``.
+        Their directory must exist.
     durable
-        fsync the file and its directory (the default): the checkpoint
-        survives a power cut or a kernel crash. ``False`` leaves the data in
-        the page cache (the rename is still atomic): it survives the
-        controller's own crash or SIGKILL, for about a tenth of the time a
-        save takes (``benchmarks/bench_controller.py``).
+        fsync the slot after each save (the default), and the directory when
+        a slot file is created: the checkpoint survives a power cut or a
+        kernel crash. ``False`` leaves the data in the page cache: it
+        survives the controller's own crash or SIGKILL, at a fraction of the
+        cost of a save (``benchmarks/bench_controller.py``).
 
     Examples
     --------
@@ -534,7 +581,9 @@ class FileCheckpoint:
     ...     store.save(snapshot(loop))   # after each step
     ...     restarted = build()
     ...     restore(restarted, store.load(), source=str(store.path))
+    ...     print(sorted(p.name for p in pathlib.Path(directory).iterdir()))
     None
+    ['web.ckpt']
     >>> restarted.up_events_ == loop.up_events_
     True
     """
@@ -545,59 +594,123 @@ class FileCheckpoint:
         if not isinstance(durable, bool):
             raise ParameterError("durable", durable, "True or False", owner="FileCheckpoint")
         self.path = Path(path)
+        #: the two slots: ``path`` and ``path`` + ``".1"``
+        self.paths = (self.path, Path(f"{self.path}.1"))
         self.durable = durable
+        self._scanned = False  # whether the slots were read (then _newest is known)
+        self._newest: tuple[int, int] | None = None  # (slot, generation) of the newest whole one
+        self._sizes: list[int | None] = [None, None]  # each slot file's size, when known
 
     def __repr__(self) -> str:
         durable = "" if self.durable else ", durable=False"
         return f"FileCheckpoint({str(self.path)!r}{durable})"
 
-    @property
-    def _prefix(self) -> str:
-        return f".{self.path.name}."
-
     def save(self, data: bytes) -> None:
-        """Replace the file's content with ``data``, atomically (see the class)."""
+        """Write ``data`` over the older slot, in place (see the class)."""
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ParameterError("data", data, "bytes", owner="FileCheckpoint.save")
-        directory = self.path.parent
+        if not self._scanned:
+            self._scan()
+        newest = self._newest
+        slot, generation = (0, 1) if newest is None else (1 - newest[0], newest[1] + 1)
         try:
-            fd, temporary = tempfile.mkstemp(prefix=self._prefix, suffix=".tmp", dir=directory)
+            self._write(slot, _slot_frame(generation, bytes(data)))
         except OSError as error:
-            raise self._error("cannot write", error) from None
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-                file.flush()
-                if self.durable:
-                    os.fsync(file.fileno())
-            os.replace(temporary, self.path)
-        except BaseException as error:
-            # the previous checkpoint is untouched; leave no half-written file beside it
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-            if isinstance(error, OSError):
-                raise self._error("cannot write", error) from None
-            raise
-        if self.durable:
-            _sync_directory(directory)
+            raise self._error("cannot write", error, self.paths[slot]) from None
+        self._newest = (slot, generation)
 
     def load(self) -> bytes | None:
-        """The file's content, or ``None`` if there is no file yet."""
+        """The newest whole checkpoint, or ``None`` if neither slot file exists.
+
+        Raises
+        ------
+        CheckpointError
+            A slot file exists but none is whole (the message says what is
+            wrong with each), or a file cannot be read.
+        """
         self._clean()
-        try:
-            return self.path.read_bytes()
-        except FileNotFoundError:
+        found = self._scan()
+        if self._newest is not None:
+            newest = found[self._newest[0]]
+            assert isinstance(newest, tuple)
+            return newest[1]
+        if all(read is None for read in found):
             return None
-        except OSError as error:
-            raise self._error("cannot read", error) from None
+        why = "; ".join(
+            f"{path}: {read or 'absent'}" for path, read in zip(self.paths, found, strict=True)
+        )
+        raise CheckpointError(f"{self.path}: no whole checkpoint in either slot: {why}")
+
+    def _scan(self) -> list[tuple[int, bytes] | str | None]:
+        """Each slot's generation and data, or why it is not whole, or None when absent."""
+        found: list[tuple[int, bytes] | str | None] = []
+        for slot, path in enumerate(self.paths):
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                found.append(None)
+                continue
+            except OSError as error:
+                raise self._error("cannot read", error, path) from None
+            self._sizes[slot] = len(data)
+            try:
+                found.append(_read_slot(data))
+            except CheckpointError as error:
+                found.append(str(error))
+        whole = [(read[0], slot) for slot, read in enumerate(found) if isinstance(read, tuple)]
+        self._newest = max(whole)[::-1] if whole else None
+        self._scanned = True
+        return found
+
+    def _write(self, slot: int, frame: bytes) -> None:
+        """Write ``frame`` over the slot file in place, or create it whole if there is none."""
+        path = self.paths[slot]
+        try:
+            fd = os.open(path, os.O_WRONLY | _BINARY)
+        except FileNotFoundError:
+            self._create(path, frame)
+            self._sizes[slot] = len(frame)
+            return
+        size, self._sizes[slot] = self._sizes[slot], None  # unknown if this write fails
+        try:
+            _write_all(fd, frame)
+            if size is None:
+                size = os.fstat(fd).st_size
+            if size > len(frame):
+                # to the length, never to 0 first: ext4 flushes a file truncated to 0 on close
+                os.ftruncate(fd, len(frame))
+            if self.durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._sizes[slot] = len(frame)
+
+    def _create(self, path: Path, frame: bytes) -> None:
+        """Create a slot file whole: a crash while it is written leaves no file, not half of one."""
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            try:
+                _write_all(fd, frame)
+                if self.durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+        if self.durable:
+            _sync_directory(path.parent)
 
     def _clean(self) -> None:
-        """Remove the temporary files of saves that a crash interrupted."""
+        """Remove the temporary files of slot creations that a crash interrupted."""
+        prefix = f".{self.path.name}."
         try:
             leftovers = [
                 entry
                 for entry in self.path.parent.iterdir()
-                if entry.name.startswith(self._prefix) and entry.name.endswith(".tmp")
+                if entry.name.startswith(prefix) and entry.name.endswith(".tmp")
             ]
         except OSError:
             return  # load() says what is wrong with the directory
@@ -610,6 +723,76 @@ class FileCheckpoint:
     def _error(self, what: str, error: OSError, path: Path | None = None) -> CheckpointError:
         reason = error.strerror or str(error)
         return CheckpointError(f"{path or self.path}: {what} the checkpoint: {reason}")
+
+
+_SLOT_MAGIC = b"elastic checkpoint slot\n"
+_SLOT_VERSION = 1
+# the slot's format version, its generation, the data's length, sha256(generation, data)
+_SLOT = struct.Struct(">HQQ32s")
+_GENERATION = struct.Struct(">Q")
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+
+
+def _slot_digest(generation: int, data: bytes) -> bytes:
+    digest = hashlib.sha256(_GENERATION.pack(generation))
+    digest.update(data)
+    return digest.digest()
+
+
+def _slot_frame(generation: int, data: bytes) -> bytes:
+    """A slot file's bytes: the header, then ``data``."""
+    header = _SLOT.pack(_SLOT_VERSION, generation, len(data), _slot_digest(generation, data))
+    return _SLOT_MAGIC + header + data
+
+
+def _read_slot(data: bytes) -> tuple[int, bytes]:
+    """The generation and data of a slot file's bytes; a CheckpointError says why they are not.
+
+    A checkpoint file of the format before the slots (an envelope alone) is
+    generation 0. Bytes past the data's length are ignored: a save that
+    shortened the slot may have stopped before cutting them off.
+    """
+    if data.startswith(_MAGIC):  # written by elastic before the slots
+        _unwrap(data, "a checkpoint of the format without slots: ")
+        return 0, data
+    if not data:
+        raise CheckpointError("empty (0 bytes)")
+    if not data.startswith(_SLOT_MAGIC):
+        if _SLOT_MAGIC.startswith(data):
+            raise CheckpointError(f"truncated: {len(data)} bytes, within its header")
+        raise CheckpointError(
+            f"not an elastic checkpoint: it starts with {data[:16]!r}, not {_SLOT_MAGIC!r}"
+        )
+    head = data[len(_SLOT_MAGIC) :]
+    if len(head) >= 2:
+        (version,) = struct.unpack_from(">H", head)
+        if version != _SLOT_VERSION:
+            raise CheckpointError(
+                f"a slot of format version {version}; this elastic reads version "
+                f"{_SLOT_VERSION} only"
+            )
+    if len(head) < _SLOT.size:
+        raise CheckpointError(f"truncated: {len(data)} bytes, within its header")
+    _, generation, length, digest = _SLOT.unpack_from(head)
+    payload = head[_SLOT.size : _SLOT.size + length]
+    if len(payload) < length:
+        whole = len(_SLOT_MAGIC) + _SLOT.size + length
+        raise CheckpointError(f"truncated: {len(data)} bytes where its header says {whole}")
+    if _slot_digest(generation, payload) != digest:
+        raise CheckpointError(
+            f"damaged: generation {generation} and its data do not match their sha256 "
+            "(a save interrupted while it wrote this slot, or a damaged disk)"
+        )
+    return generation, payload
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:  # a regular file takes some bytes or raises; never loop forever
+            raise OSError(errno.EIO, "the system wrote none of the checkpoint")
+        view = view[written:]
 
 
 def _sync_directory(directory: Path) -> None:
