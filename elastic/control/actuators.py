@@ -57,6 +57,8 @@ class Applied:
 class Retry:
     """Retries of a refused request: up to ``attempts`` in all, ``backoff`` seconds after the
     first failure, multiplied by ``factor`` after each, never past ``deadline`` (the next tick).
+    A :class:`~elastic.errors.ParameterError` (the request itself is wrong, such as more
+    replicas than the actuator may run) is not retried.
 
     Examples
     --------
@@ -98,6 +100,8 @@ class Retry:
             attempt += 1
             try:
                 taken = apply(decision)
+            except ParameterError as failure:  # the request itself is wrong: never retried
+                return Applied(None, attempt, f"{type(failure).__name__}: {failure}")
             except Exception as failure:  # the system refused: retried, then reported
                 error = f"{type(failure).__name__}: {failure}"
             else:

@@ -28,7 +28,11 @@ from elastic.core.types import Decision, Observation, Reason, Stage
 from elastic.core.validate import check_int, check_number
 from elastic.errors import ParameterError
 
-__all__ = ["Controller"]
+__all__ = ["MAX_INTERVAL", "MIN_INTERVAL", "Controller"]
+
+#: the bounds of a controller's interval, in seconds (a millisecond; a day)
+MIN_INTERVAL = 0.001
+MAX_INTERVAL = 86_400.0
 
 
 class Controller:
@@ -136,10 +140,37 @@ class Controller:
             raise ParameterError(
                 "actuator", actuator, "an Actuator (an object with apply(decision))", owner=owner
             )
+        interval = check_number(interval, "interval", owner=owner, gt=0)
+        if not MIN_INTERVAL <= interval <= MAX_INTERVAL:
+            raise ParameterError(
+                "interval", interval, f"seconds from {MIN_INTERVAL:g} to {MAX_INTERVAL:g}",
+                owner=owner,
+            )  # fmt: skip
+        if not isinstance(name, str) or not name:
+            raise ParameterError("name", name, "a non-empty string", owner=owner)
+        if clock is not None and not isinstance(clock, Clock):
+            raise ParameterError(
+                "clock", clock, "a Clock (monotonic(), wall() and sleep())", owner=owner
+            )
+        if retry is not None and not isinstance(retry, Retry):
+            raise ParameterError("retry", retry, "None or a Retry", owner=owner)
+        if shadow is not None and not isinstance(shadow, Shadow):
+            raise ParameterError("shadow", shadow, "None or a Shadow", owner=owner)
+        if shadow is not None and any(c is loop for c in shadow.candidates.values()):
+            raise ParameterError(
+                "shadow", shadow, "candidates with loops of their own, not the live loop",
+                owner=owner,
+            )  # fmt: skip
+        if not isinstance(strict, bool):
+            raise ParameterError("strict", strict, "True or False", owner=owner)
+        if isinstance(checkpoint, str | Path) and not Path(checkpoint).parent.is_dir():
+            raise ParameterError(
+                "checkpoint", str(checkpoint), "a file in an existing folder", owner=owner
+            )
         self.loop = loop
         self.source = source
         self.actuator = actuator
-        self.interval = check_number(interval, "interval", owner=owner, gt=0)
+        self.interval = interval
         self.name = name
         self.clock: Clock = SystemClock() if clock is None else clock
         self.log = log if log is None or isinstance(log, DecisionLog) else DecisionLog(log)
@@ -160,12 +191,14 @@ class Controller:
         self._stop = threading.Event()
         self._ticks = 0
         self._last: float | None = None  # when the last step started (monotonic)
+        self._closed = False
         # observation times never go below the loop's last one (restored from a checkpoint)
         floor = -math.inf if loop.time_ is None else loop.time_
         self._now = ObservationClock(self.clock, floor=floor)
 
     def step(self) -> StepRecord:
         """Run one step now (outside :meth:`run`'s schedule)."""
+        self._check_open("Controller.step")
         record = self._step(self._ticks, self.clock.monotonic() + self.interval, missed=0)
         self._ticks += 1
         return record
@@ -176,7 +209,12 @@ class Controller:
 
     def run(self, *, until: float | None = None, steps: int | None = None) -> None:
         """Step every ``interval`` seconds until :meth:`stop`, SIGINT or SIGTERM, until the
-        observation time would pass ``until`` (wall seconds), or for ``steps`` steps."""
+        observation time would pass ``until`` (wall seconds), or for ``steps`` steps.
+
+        A second SIGINT or SIGTERM while the step under way finishes exits at
+        once (``SystemExit``), for a source or an actuator that hangs."""
+        _check_run(until, steps, "Controller.run")
+        self._check_open("Controller.run")
         self._stop.clear()
         ticker = self._ticker()
         done = 0
@@ -198,6 +236,8 @@ class Controller:
     async def arun(self, *, until: float | None = None, steps: int | None = None) -> None:
         """:meth:`run` inside an asyncio event loop: the steps run in a worker thread, so the
         event loop stays free; SIGINT and SIGTERM stop it as they stop :meth:`run`."""
+        _check_run(until, steps, "Controller.arun")
+        self._check_open("Controller.arun")
         self._stop.clear()
         ticker = self._ticker()
         event_loop = asyncio.get_running_loop()
@@ -240,9 +280,14 @@ class Controller:
         self.telemetry.serve(port, address)
 
     def close(self) -> None:
-        """Close the decision log's file."""
+        """Close the decision log's file; the controller runs no more steps."""
+        self._closed = True
         if self.log is not None:
             self.log.close()
+
+    def _check_open(self, owner: str) -> None:
+        if self._closed:
+            raise ParameterError("controller", "closed", "a controller not yet closed", owner=owner)
 
     # --- one step ---------------------------------------------------------------------------
 
@@ -253,14 +298,15 @@ class Controller:
         missing: dict[str, str] = {}
         decision: Decision | None = None
         applied = Applied(None, 0)
-        kind: str | None = None
+        failed: list[str] = []  # what failed: "source", "policy", "actuator", "checkpoint"
         error: str | None = None
         try:
             sample = self._sample(now)
         except Exception as failure:
             if self.strict:
                 raise
-            kind, error = "source", f"the replica counts could not be read: {_words(failure)}"
+            failed.append("source")
+            error = f"the replica counts could not be read: {_words(failure)}"
         else:
             observation, missing = sample.observation, dict(sample.missing)
             try:
@@ -268,7 +314,8 @@ class Controller:
             except Exception as failure:
                 if self.strict:
                     raise
-                kind, error = "policy", f"the loop raised {_words(failure)}: the count is held"
+                failed.append("policy")
+                error = f"the loop raised {_words(failure)}: the count is held"
                 decision = _held(observation, error)
             else:
                 if decision.changed:
@@ -276,7 +323,7 @@ class Controller:
                     if applied.replicas is None:
                         if self.strict:
                             raise RuntimeError(f"the actuator refused: {applied.error}")
-                        kind = "actuator"
+                        failed.append("actuator")
                         error = (
                             f"the system refused {decision.replicas} replicas after "
                             f"{applied.attempts} attempts: {applied.error}"
@@ -295,7 +342,7 @@ class Controller:
             except Exception as failure:
                 if self.strict:
                     raise
-                kind = kind or "checkpoint"
+                failed.append("checkpoint")
                 saved = f"the checkpoint could not be saved: {_words(failure)}"
                 error = saved if error is None else f"{error}; {saved}"
         record = StepRecord(
@@ -314,7 +361,7 @@ class Controller:
         del self.history[: -self.keep]
         if self.log is not None:
             self.log.write(record)
-        self.telemetry.record(record, kind=kind, missed=missed)
+        self.telemetry.record(record, failed=failed, missed=missed, wall=self.clock.wall())
         return record
 
     def _sample(self, now: float) -> Sample:
@@ -336,6 +383,8 @@ class Controller:
             return
 
         def stop(number: int, frame: FrameType | None) -> None:
+            if self._stop.is_set():  # asked twice: the step under way may hang
+                raise SystemExit(128 + number)
             self._stop.set()
 
         previous = {n: signal.signal(n, stop) for n in (signal.SIGINT, signal.SIGTERM)}
@@ -350,6 +399,13 @@ class Controller:
             f"Controller({self.loop!r}, {self.source!r}, {self.actuator!r}, "
             f"interval={self.interval:g})"
         )
+
+
+def _check_run(until: float | None, steps: int | None, owner: str) -> None:
+    if until is not None:
+        check_number(until, "until", owner=owner)
+    if steps is not None:
+        check_int(steps, "steps", owner=owner, ge=0)
 
 
 def _words(error: BaseException) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from elastic.control.step import StepRecord
+from elastic.errors import ParameterError
 
 __all__ = ["DecisionLog", "record_json"]
 
@@ -90,13 +91,27 @@ class DecisionLog:
     def __init__(self, target: str | Path | IO[str]) -> None:
         self.target = target
         if isinstance(target, str | Path):
-            self._stream: IO[str] = Path(target).open("a", encoding="utf-8")  # noqa: SIM115
+            try:
+                self._stream: IO[str] = Path(target).open("a+", encoding="utf-8")  # noqa: SIM115
+                if self._stream.tell():  # a line cut short by a crash stays apart from the next
+                    self._stream.seek(self._stream.tell() - 1)
+                    if self._stream.read(1) != "\n":
+                        self._stream.write("\n")
+            except OSError as error:
+                raise ParameterError(
+                    "log", str(target), f"a file that can be appended to ({error.strerror})",
+                    owner="DecisionLog",
+                ) from None  # fmt: skip
             self._owned = True
         else:
             self._stream = target
             self._owned = False
 
     def write(self, record: StepRecord) -> None:
+        if self._stream.closed:
+            raise ParameterError(
+                "log", str(self.target), "a log not yet closed", owner="DecisionLog"
+            )
         self._stream.write(json.dumps(record_json(record), allow_nan=False) + "\n")
         self._stream.flush()
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from elastic.core.loop import DecisionLoop
 from elastic.core.types import Decision, Observation, Reason
-from elastic.core.validate import check_number
+from elastic.core.validate import check_int, check_number
 from elastic.errors import ParameterError
 from elastic.evaluate.elasticity import theta_o, theta_u
 from elastic.evaluate.scaling import scaling_actions
@@ -101,6 +101,11 @@ class Shadow:
     price
         Price of a replica-hour, for the report's estimated cost; ``None``
         for none.
+    keep
+        The steps kept for the report (the oldest go first beyond it).
+
+    Candidates are not checkpointed: after a restart they start anew,
+    while the live loop is restored.
 
     Examples
     --------
@@ -123,6 +128,7 @@ class Shadow:
         demand: tuple[str, float] | None = ("cpu", 100.0),
         startup: float = 0.0,
         price: float | None = None,
+        keep: int = 1_000_000,
     ) -> None:
         owner = "Shadow"
         if not isinstance(candidates, Mapping) or not candidates:
@@ -138,13 +144,24 @@ class Shadow:
             raise ParameterError(
                 "candidates", list(candidates), "a loop of its own for each candidate", owner=owner
             )
+        if isinstance(per_replica, str) or not all(isinstance(n, str) for n in per_replica):
+            raise ParameterError(
+                "per_replica", per_replica, "a collection of metric names, e.g. ('cpu',)",
+                owner=owner,
+            )  # fmt: skip
         if demand is not None:
+            if not isinstance(demand, tuple) or len(demand) != 2 or not isinstance(demand[0], str):
+                raise ParameterError(
+                    "demand", demand, "None or (metric name, capacity of a replica)", owner=owner
+                )
             check_number(demand[1], "demand[1]", owner=owner, gt=0)
+        keep = check_int(keep, "keep", owner=owner, ge=2)
         self.candidates = dict(candidates)
         self.per_replica = frozenset(per_replica)
         self.demand = demand
         self.startup = check_number(startup, "startup", owner=owner, ge=0)
         self.price = None if price is None else check_number(price, "price", owner=owner, ge=0)
+        self.keep = keep
         self.steps: list[dict[str, ShadowStep]] = []
         self._live: list[tuple[float, int, int, float | None]] = []  # time, desired, ready, demand
         self._fleets: dict[str, _Fleet] = {}
@@ -156,6 +173,12 @@ class Shadow:
         shadow never stops the live controller.
         """
         now = observation.time
+        if self._live and now < self._live[-1][0]:
+            raise ParameterError(
+                "observation.time", now, f"a time >= that of the previous step "
+                f"({self._live[-1][0]}): one Shadow follows one controller",
+                owner="Shadow.step",
+            )  # fmt: skip
         live_ready = observation.ready_replicas
         demand = self._demand(observation, live_ready)
         self._live.append((now, live.replicas, live_ready, demand))
@@ -181,6 +204,8 @@ class Shadow:
                 decision.reason, detail, demand,
             )  # fmt: skip
         self.steps.append(made)
+        if len(self.steps) > self.keep:  # the report covers the last ``keep`` steps
+            del self.steps[0], self._live[0]
         return made
 
     def _demand(self, observation: Observation, ready: int) -> float | None:

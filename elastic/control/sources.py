@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from elastic.core.types import Observation, unusable
+from elastic.core.validate import check_number
 from elastic.errors import ParameterError
 
 __all__ = [
@@ -62,8 +63,12 @@ def checked_value(name: str, value: object, utilization: Collection[str] = ()) -
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"{name}={value!r} is not a number"
-    why = unusable(name, float(value), nonnegative=name in utilization)
-    return float(value) if why is None else why
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        return f"{name}={value!r} is not a finite number"
+    why = unusable(name, number, nonnegative=name in utilization)
+    return number if why is None else why
 
 
 @runtime_checkable
@@ -183,6 +188,8 @@ class Observe:
             )
         if not callable(replicas):
             raise ParameterError("replicas", replicas, "a callable", owner="Observe")
+        if startup is not None:
+            check_number(startup, "startup", owner="Observe", ge=0)
         self.metrics = metrics
         self.replicas = replicas
         self.startup = startup

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from elastic.control.step import StepRecord
@@ -18,8 +20,9 @@ class Telemetry:
     ``elastic_decisions_total`` by ``reason``, ``elastic_metrics_missing_total``
     by ``metric``, ``elastic_source_errors_total``,
     ``elastic_policy_errors_total``, ``elastic_actuator_errors_total``,
-    ``elastic_checkpoint_errors_total``, ``elastic_ticks_missed_total`` and
-    ``elastic_step_duration_seconds`` (a histogram).
+    ``elastic_checkpoint_errors_total``, ``elastic_ticks_missed_total``,
+    ``elastic_last_step_timestamp_seconds`` and ``elastic_step_duration_seconds``
+    (a histogram).
 
     Examples
     --------
@@ -59,13 +62,20 @@ class Telemetry:
             "elastic_checkpoint_errors", "Steps whose checkpoint could not be saved"
         )
         self.missed = counter("elastic_ticks_missed", "Ticks skipped because a step overran")
+        self.last_step = Gauge(
+            "elastic_last_step_timestamp_seconds",
+            "Unix time the last step ended (alert when it grows old: a step hangs)",
+            ["controller"],
+            registry=r,
+        )
         self.duration = Histogram(
             "elastic_step_duration_seconds", "Seconds a step took", ["controller"],
             buckets=_BUCKETS, registry=r,
         )  # fmt: skip
 
-    def record(self, step: StepRecord, *, kind: str | None, missed: int) -> None:
-        """Count ``step``; ``kind`` is what failed (``"source"``, ``"policy"``...)."""
+    def record(self, step: StepRecord, *, failed: Sequence[str], missed: int, wall: float) -> None:
+        """Count ``step``: ``failed`` names what failed in it (``"source"``, ``"policy"``,
+        ``"actuator"``, ``"checkpoint"``); ``wall`` is when it ended (Unix time)."""
         name = self.name
         decision = step.decision
         if decision is not None:
@@ -75,17 +85,18 @@ class Telemetry:
             self.applied.labels(name).set(step.applied)
         for metric in step.missing:
             self.missing.labels(name, metric).inc()
-        if kind == "source":
-            self.source_errors.labels(name).inc()
-        elif kind == "policy":
-            self.policy_errors.labels(name).inc()
-        elif kind == "actuator":
-            self.actuator_errors.labels(name).inc()
-        elif kind == "checkpoint":
-            self.checkpoint_errors.labels(name).inc()
+        counters = {
+            "source": self.source_errors,
+            "policy": self.policy_errors,
+            "actuator": self.actuator_errors,
+            "checkpoint": self.checkpoint_errors,
+        }
+        for what in failed:
+            counters[what].labels(name).inc()
         if missed:
             self.missed.labels(name).inc(missed)
         self.duration.labels(name).observe(step.duration)
+        self.last_step.labels(name).set(wall)
 
     def serve(self, port: int, address: str = "127.0.0.1") -> None:
         """Expose the registry at ``http://address:port/metrics`` from a daemon thread."""

@@ -7,6 +7,7 @@ import io
 import itertools
 import json
 import math
+import re
 import subprocess
 import sys
 import textwrap
@@ -68,9 +69,7 @@ def controller(
         or DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20, warmup=60.0),
         Observe(CallableSource(metrics or system.metrics, names=("cpu",)), lambda: system.replicas),
         CallbackActuator(system.scale),
-        interval=15.0,
-        clock=system.clock,
-        **options,  # type: ignore[arg-type]
+        **{"interval": 15.0, "clock": system.clock, **options},  # type: ignore[arg-type]
     )
 
 
@@ -427,3 +426,149 @@ def test_with_two_policies_a_missing_metric_blocks_the_scale_in_the_other_wants(
     record = c.step()
     assert system.asked == []
     assert record.decision is not None and record.decision.reason is Reason.SCALE_IN_BLOCKED
+
+
+@pytest.mark.parametrize(
+    ("why", "options", "message"),
+    [
+        ("an interval below a millisecond", {"interval": 1e-9}, "interval=1e-09 is invalid"),
+        ("an interval above a day", {"interval": 1e12}, "interval=1000000000000.0 is invalid"),
+        ("a NaN interval", {"interval": math.nan}, "interval=nan is invalid"),
+        ("a name that is not a string", {"name": None}, "name=None is invalid"),
+        ("a clock that is not one", {"clock": "x"}, "clock='x' is invalid"),
+        ("a retry that is not one", {"retry": "x"}, "retry='x' is invalid"),
+        ("a shadow that is not one", {"shadow": "x"}, "shadow='x' is invalid"),
+        ("strict that is not a bool", {"strict": "yes"}, "strict='yes' is invalid"),
+        ("keep 0 (it kept everything)", {"keep": 0}, "keep=0 is invalid"),
+        ("keep not an integer", {"keep": 1.5}, "keep=1.5 is invalid"),
+        ("a checkpoint in a missing folder", {"checkpoint": "/nonexistent/x/ck"}, "checkpoint="),
+        ("a log in a missing folder", {"log": "/nonexistent/x/log.jsonl"}, "log="),
+        ("a log that is a folder", {"log": "/tmp"}, "log='/tmp' is invalid"),
+    ],
+)
+def test_bad_options_are_refused_before_anything_runs(
+    why: str, options: dict[str, object], message: str
+) -> None:
+    system = System(ManualClock(WALL), load=400.0)
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        controller(system, **options)
+    assert system.asked == [], why
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"until": math.nan}, "until=nan is invalid"),
+        ({"steps": 2.5}, "steps=2.5 is invalid"),
+        ({"steps": -1}, "steps=-1 is invalid"),
+        ({"steps": "3"}, "steps='3' is invalid"),
+    ],
+)
+def test_bad_run_arguments_are_refused_before_any_step(
+    arguments: dict[str, object], message: str
+) -> None:
+    system = System(ManualClock(WALL), load=400.0)
+    c = controller(system)
+    with pytest.raises(ParameterError, match=re.escape(message)):
+        c.run(**arguments)  # type: ignore[arg-type]
+    assert system.asked == [] and c.history == []
+
+
+def test_a_closed_controller_runs_no_step(tmp_path: Path) -> None:
+    system = System(ManualClock(WALL), load=400.0)
+    c = controller(system, log=tmp_path / "log.jsonl")
+    c.close()
+    with pytest.raises(ParameterError, match="a controller not yet closed"):
+        c.run(steps=1)
+    assert system.asked == []
+
+
+def test_a_log_line_cut_short_by_a_crash_stays_apart_from_the_next(tmp_path: Path) -> None:
+    path = tmp_path / "log.jsonl"
+    path.write_text('{"time": 1.0, "tick": 0}\n{"time": 2.0, "ti')  # killed mid-line
+    c = controller(System(ManualClock(WALL)), log=path)
+    c.run(steps=1)
+    c.close()
+    lines = path.read_text().splitlines()
+    assert lines[1] == '{"time": 2.0, "ti' and json.loads(lines[2])["time"] == WALL
+
+
+def test_a_request_the_actuator_calls_invalid_is_not_retried() -> None:
+    system = System(ManualClock(WALL), load=400.0)
+
+    def refuse(decision: object) -> None:
+        calls.append(1)
+        raise ParameterError("replicas", 8, "at most max_workers (4)", owner="ProcessPool")
+
+    calls: list[int] = []
+    c = Controller(
+        DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20),
+        Observe(CallableSource(system.metrics), lambda: system.replicas),
+        type("Refusing", (), {"apply": staticmethod(refuse)})(),
+        clock=system.clock,
+    )
+    record = c.step()
+    assert calls == [1] and record.attempts == 1 and "max_workers" in (record.error or "")
+
+
+def test_a_checkpoint_failure_is_counted_even_when_the_actuator_failed_too() -> None:
+    class Full:
+        def save(self, data: bytes) -> None:
+            raise OSError(28, "No space left on device")
+
+        def load(self) -> bytes | None:
+            return None
+
+    system = System(ManualClock(WALL), load=400.0)
+    system.refuse = 10
+    registry = CollectorRegistry()
+    c = controller(system, registry=registry, checkpoint=Full(), retry=Retry(attempts=1))
+    record = c.step()
+    assert "refused" in (record.error or "") and "checkpoint could not be saved" in (
+        record.error or ""
+    )
+    labels = {"controller": "elastic"}
+    assert registry.get_sample_value("elastic_actuator_errors_total", labels) == 1
+    assert registry.get_sample_value("elastic_checkpoint_errors_total", labels) == 1
+    assert registry.get_sample_value("elastic_last_step_timestamp_seconds", labels) == WALL
+
+
+def test_a_bad_startup_is_refused_and_a_huge_value_is_a_missing_metric() -> None:
+    with pytest.raises(ParameterError, match="startup=-5 is invalid"):
+        Observe(CallableSource(lambda now: {}), lambda: 1, startup=-5)
+    reading = CallableSource(lambda now: {"cpu": 10**400}).read(0.0)
+    assert reading.values == {} and "is not a finite number" in reading.missing["cpu"]
+
+
+def test_a_second_sigterm_ends_a_step_that_hangs() -> None:
+    script = textwrap.dedent(
+        """
+        import time
+        from elastic import DecisionLoop
+        from elastic.control import CallableSource, CallbackActuator, Controller, Observe
+        from elastic.policies import TargetTracking
+        def hang(n):
+            print("hanging", flush=True)
+            time.sleep(10**6)
+        c = Controller(
+            DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=20),
+            Observe(CallableSource(lambda now: {"cpu": 500.0}), lambda: 2),
+            CallbackActuator(hang),
+            interval=1.0,
+        )
+        c.run()
+        """
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == "hanging"
+            process.terminate()  # the first asks the run to stop after the step: it hangs
+            time.sleep(0.5)
+            assert process.poll() is None
+            process.terminate()  # the second ends it
+            assert process.wait(timeout=10) == 128 + 15
+        finally:
+            process.kill()  # whatever happened, no process is left behind
