@@ -34,19 +34,24 @@ from pickle.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import errno
 import hashlib
+import importlib
 import inspect
+import io
 import json
 import os
 import pickle
 import re
 import struct
+import sys
 import tempfile
 import types
-from collections.abc import Mapping
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -322,8 +327,12 @@ def _unwrap(data: bytes, where: str) -> bytes:
     return payload
 
 
-def _open(data: Any, where: str) -> dict[str, Any]:
-    """The payload of checkpoint bytes, checked; a CheckpointError says what is wrong."""
+def _open(data: Any, where: str, trusted: frozenset[str]) -> dict[str, Any]:
+    """The payload of checkpoint bytes, checked; a CheckpointError says what is wrong.
+
+    It is unpickled by :class:`_Unpickler`, trusting the classes of the modules
+    in ``trusted`` beyond what any loop's state may hold.
+    """
 
     def fail(problem: str) -> CheckpointError:
         return CheckpointError(f"{where}{problem}")
@@ -332,7 +341,14 @@ def _open(data: Any, where: str) -> dict[str, Any]:
         raise fail(f"expected the bytes of a checkpoint, got a {type(data).__name__}")
     payload = _unwrap(bytes(data), where)
     try:
-        content = pickle.loads(payload)
+        content = _Unpickler(io.BytesIO(payload), trusted).load()
+    except _Refused as refused:
+        raise fail(
+            f"the checkpoint was refused: it names {refused.name}, which a loop's state does not "
+            "hold (elastic's classes, numpy's arrays, the standard library's values and the "
+            "classes of this loop's own objects); was it written by a loop with other "
+            "parameters, or by something other than this controller?"
+        ) from None
     except Exception as error:  # a class that moved, a module that is gone
         raise fail(
             f"the checkpoint cannot be read by this elastic: {type(error).__name__}: {error}"
@@ -341,6 +357,145 @@ def _open(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(content, dict) or set(content) != keys:
         raise fail(f"the checkpoint's payload is not a loop's state (expected the keys {keys})")
     return content
+
+
+# --- what a checkpoint may build ------------------------------------------------------------------
+
+# Unpickling calls what the pickle names: a checkpoint may name only what a loop's state holds.
+# The builtins of values (never eval, exec, getattr, __import__, compile, open, type, ...).
+_BUILTINS = frozenset(
+    {
+        "bool", "int", "float", "complex", "str", "bytes", "bytearray", "list", "tuple", "dict",
+        "set", "frozenset", "range", "slice", "object", "Ellipsis", "NotImplemented",
+    }
+)  # fmt: skip
+# numpy's array, scalar and dtype reconstruction (numpy 2 and numpy 1 names); not numpy's other
+# classes: np.memmap creates the file it is given
+_NUMPY = frozenset(
+    {("numpy", "ndarray"), ("numpy", "dtype")}
+    | {
+        (f"numpy.{core}.{module}", name)
+        for core in ("_core", "core")
+        for module, name in [
+            ("multiarray", "_reconstruct"),
+            ("multiarray", "scalar"),
+            ("numeric", "_frombuffer"),
+        ]
+    }
+)
+# the standard library's values: their classes only
+_STANDARD = frozenset({"collections", "datetime", "zoneinfo", "decimal", "fractions", "enum"})
+# elastic's packages whose classes act on the world when built (DecisionLog opens its file): not
+# trusted unless the loop holds one; elastic.__main__ runs the command line when imported
+_ACTING = ("elastic.control", "elastic.testing", "elastic.cli", "elastic.__main__")
+# where a trusted module is not: the standard library (but _STANDARD) and numpy (but _NUMPY)
+_UNTRUSTED = frozenset(sys.stdlib_module_names) | {"numpy"}
+
+
+class _Refused(pickle.UnpicklingError):
+    """A checkpoint named ``name`` (module.name), which a loop's state does not hold."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class _Unpickler(pickle.Unpickler):
+    """An unpickler that builds only what a loop's state holds; anything else is refused.
+
+    It finds, and may import, only: a safe subset of the builtins (``_BUILTINS``),
+    numpy's array reconstruction (``_NUMPY``), and the classes (never a
+    function) defined in elastic's modules (but ``_ACTING``), in the standard
+    library's modules of values (``_STANDARD``) and in ``trusted``, the modules
+    of the restored loop's own objects (a user's model), which are imported
+    already. ``getattr`` is refused but for the one use a value needs:
+    ``ZoneInfo._unpickle``.
+    """
+
+    def __init__(self, file: io.BytesIO, trusted: frozenset[str]) -> None:
+        super().__init__(file)
+        self.trusted = trusted
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins":
+            if name == "getattr":
+                return _zone_getattr
+            if name in _BUILTINS:
+                return super().find_class(module, name)
+        elif (module, name) in _NUMPY:
+            return super().find_class(module, name)
+        elif _elastic(module) or module in _STANDARD:
+            return self._class(module, name, importlib.import_module)
+        elif module in self.trusted:
+            return self._class(module, name, sys.modules.__getitem__)
+        raise _Refused(f"{module}.{name}")
+
+    def _class(self, module: str, name: str, find: Callable[[str], types.ModuleType]) -> Any:
+        """The class ``name`` defined in ``module`` (not one it imports, not a function)."""
+        try:
+            found: Any = find(module)
+            for part in name.split("."):
+                found = getattr(found, part)
+        except (ImportError, AttributeError, KeyError):
+            return super().find_class(module, name)  # a class that moved: its own error
+        if not (
+            isinstance(found, type) and found.__module__ == module and found.__qualname__ == name
+        ):
+            raise _Refused(f"{module}.{name}")
+        return found
+
+
+def _elastic(module: str) -> bool:
+    return (module == "elastic" or module.startswith("elastic.")) and not any(
+        module == acting or module.startswith(f"{acting}.") for acting in _ACTING
+    )
+
+
+def _zone_getattr(*arguments: Any) -> Any:
+    # pickle names ZoneInfo._unpickle as getattr(ZoneInfo, "_unpickle"): nothing else
+    if arguments == (zoneinfo.ZoneInfo, "_unpickle"):
+        return zoneinfo.ZoneInfo._unpickle  # type: ignore[attr-defined]
+    raise _Refused("builtins.getattr")
+
+
+def _modules(objects: Iterable[Any]) -> frozenset[str]:
+    """The modules of the classes of ``objects`` and of everything they hold, walked.
+
+    A loop's learning objects hold their parameters and learned state (an
+    External forecaster its user's model): a checkpoint of this loop may
+    hold the classes of these modules. The standard library and numpy are
+    left out: what a loop's state needs of them is listed above.
+    """
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack = list(objects)
+    while stack:
+        value = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        kind: type[object] = value if isinstance(value, type) else type(value)
+        module = getattr(kind, "__module__", None)
+        if isinstance(module, str) and module.partition(".")[0] not in _UNTRUSTED:
+            found.add(module)
+        if isinstance(value, _LEAVES):
+            continue
+        if isinstance(value, Mapping):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple | set | frozenset | collections.deque):
+            stack.extend(value)
+        else:
+            stack.extend(getattr(value, "__dict__", {}).values())
+            stack.extend(getattr(value, name) for name in _slots(kind) if hasattr(value, name))
+    return frozenset(found)
+
+
+# values not entered by _modules: what they hold is no object of the loop's
+_LEAVES = (
+    type, str, bytes, bytearray, int, float, complex, np.ndarray, np.generic,
+    types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+)  # fmt: skip
 
 
 # --- snapshot and restore -------------------------------------------------------------------------
@@ -458,8 +613,8 @@ def restore(loop: DecisionLoop, data: bytes, *, source: str | None = None) -> No
     """
     where = f"{source}: " if source else ""
     loop = _check_loop(loop, "restore")
-    content = _open(data, where)
     nodes, description = _walk(loop)
+    content = _open(data, where, _modules(nodes.values()))
     if content["fingerprint"] != _fingerprint(description):
         raise CheckpointError(where + _mismatch(content["params"], description))
     kinds = {path: _type_name(obj) for path, obj in nodes.items()}

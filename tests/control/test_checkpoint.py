@@ -10,6 +10,7 @@ those of the run that never restarted.
 
 from __future__ import annotations
 
+import enum
 import math
 import os
 import pickle
@@ -18,11 +19,15 @@ import signal
 import struct
 import subprocess
 import sys
+from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -724,8 +729,16 @@ def good() -> bytes:
             r"^the checkpoint's payload is not a loop's state",
         ),
         (
-            lambda d: checkpoint._envelope(b"\x80\x04cno_such_module\nX\n."),
+            lambda d: checkpoint._envelope(b"\x80\x04celastic.core.gone\nX\n."),
             r"^the checkpoint cannot be read by this elastic: ModuleNotFoundError",
+        ),
+        (
+            lambda d: checkpoint._envelope(b"\x80\x04celastic.core.types\nGone\n."),
+            r"^the checkpoint cannot be read by this elastic: AttributeError",
+        ),
+        (
+            lambda d: checkpoint._envelope(b"\x80\x04cno_such_module\nX\n."),
+            r"^the checkpoint was refused: it names no_such_module\.X, which a loop's state",
         ),
         (lambda d: d.decode("latin-1"), r"^expected the bytes of a checkpoint, got a str"),
     ],
@@ -740,7 +753,9 @@ def good() -> bytes:
         "zip",
         "version",
         "not a state",
-        "unreadable",
+        "module gone",
+        "class gone",
+        "module refused",
         "str",
     ],
 )
@@ -815,6 +830,210 @@ def test_only_a_loop_is_snapshotted_or_restored():
 
 def test_checkpoint_error_is_an_elastic_error():
     assert issubclass(CheckpointError, ElasticError)
+
+
+# --- what a checkpoint may build ----------------------------------------------------------------
+
+
+def text(value: str) -> bytes:
+    """A pickle opcode pushing the string ``value`` (SHORT_BINUNICODE)."""
+    data = value.encode()
+    return b"\x8c" + bytes([len(data)]) + data
+
+
+def calling(module: str, name: str, argument: str) -> bytes:
+    """A pickle that calls ``module.name(argument)`` while it loads (STACK_GLOBAL, REDUCE)."""
+    return b"\x80\x04" + text(module) + text(name) + b"\x93" + text(argument) + b"\x85R."
+
+
+class Payload:
+    """Pickles as a call of ``function(*arguments)``: what a crafted checkpoint holds."""
+
+    def __init__(self, function: Any, *arguments: Any) -> None:
+        self.function, self.arguments = function, arguments
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return self.function, self.arguments
+
+
+def touch(path: str) -> None:
+    """A function of a module the loop's classes come from: not a class, never called."""
+    Path(path).touch()
+
+
+def crafted(payload: Any) -> bytes:
+    """A whole, valid envelope around a loop's state with ``payload`` inside it."""
+    state = {"fingerprint": "0" * 64, "params": {}, "types": {}, "state": {"loop": {"x": payload}}}
+    return checkpoint._envelope(pickle.dumps(state, protocol=5))
+
+
+def external_loop() -> DecisionLoop:
+    return next(c for c in CASES if "external model" in c.name).build()
+
+
+CRAFTED: list[tuple[str, Callable[[Path], bytes], str]] = [
+    (
+        "os.system by __reduce__",
+        lambda m: crafted(Payload(os.system, f"touch {m}")),
+        f"{os.system.__module__}.system",
+    ),
+    (
+        "subprocess.Popen by __reduce__",
+        lambda m: crafted(Payload(subprocess.Popen, ["touch", str(m)])),
+        "subprocess.Popen",
+    ),
+    (
+        "eval",
+        lambda m: checkpoint._envelope(
+            calling("builtins", "eval", f"open({str(m)!r}, 'w').close()")
+        ),
+        "builtins.eval",
+    ),
+    (
+        "exec",
+        lambda m: checkpoint._envelope(
+            calling("builtins", "exec", f"open({str(m)!r}, 'w').close()")
+        ),
+        "builtins.exec",
+    ),
+    (
+        "getattr",
+        lambda m: checkpoint._envelope(calling("builtins", "getattr", "x")),
+        "builtins.getattr",
+    ),
+    (
+        "__import__",
+        lambda m: checkpoint._envelope(calling("builtins", "__import__", "os")),
+        "builtins.__import__",
+    ),
+    (
+        "a name reached through an allowed module",
+        lambda m: checkpoint._envelope(calling("elastic.files", "os.system", f"touch {m}")),
+        "elastic.files.os.system",
+    ),
+    (
+        "a class of elastic's I/O",
+        lambda m: crafted(Payload(checkpoint_log().DecisionLog, str(m))),
+        "elastic.control.log.DecisionLog",
+    ),
+    (
+        "a function of the loop's own module",
+        lambda m: crafted(Payload(touch, str(m))),
+        "tests.control.test_checkpoint.touch",
+    ),
+    (
+        "numpy's memmap",
+        lambda m: crafted(Payload(np.memmap, str(m), np.uint8, "w+", 0, (1,))),
+        "numpy.memmap",
+    ),
+    (
+        "a module not imported",
+        lambda m: checkpoint._envelope(calling("this", "s", "x")),
+        "this.s",
+    ),
+]
+
+
+def checkpoint_log() -> Any:
+    from elastic.control import log
+
+    return log
+
+
+@pytest.mark.parametrize(("build", "name"), [c[1:] for c in CRAFTED], ids=[c[0] for c in CRAFTED])
+def test_a_crafted_checkpoint_is_refused_and_its_payload_never_runs(tmp_path, build, name):
+    """A pickle in a valid envelope ran its payload before the CheckpointError: the restricted
+    unpickler refuses every name a loop's state does not hold, before building anything."""
+    marker = tmp_path / "payload-ran"
+    data = build(marker)
+    loop = external_loop()  # its model's module (this one) is trusted: its classes only
+    before = snapshot(loop)
+    imported = "this" in sys.modules
+    with pytest.raises(CheckpointError) as caught:
+        restore(loop, data, source="/var/lib/web.ckpt")
+    assert not marker.exists(), "the payload ran"
+    assert str(caught.value).startswith(
+        f"/var/lib/web.ckpt: the checkpoint was refused: it names {name}, which "
+    )
+    assert snapshot(loop) == before
+    assert ("this" in sys.modules) == imported  # refused before any import
+
+
+class Level(enum.Enum):
+    LOW = "low"
+    HIGH = "high"
+
+
+class Keeper(BasePolicy):
+    """A policy that learns values of every kind a loop's state may hold."""
+
+    def __init__(self, metric: str = "cpu") -> None:
+        self.metric = metric
+        self.kept_: list[Any] = []
+
+    def observe(self, obs: Observation) -> None:
+        paris = ZoneInfo("Europe/Paris")
+        self.kept_ = [
+            np.arange(6.0).reshape(2, 3).T,  # not contiguous: another reconstruction
+            np.array([1, None], dtype=object),
+            np.float64(obs.time),
+            np.int32(7),
+            np.dtype("<M8[s]"),
+            datetime(2026, 3, 29, 1, 30, tzinfo=paris),
+            datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+            timedelta(seconds=obs.time),
+            date(2026, 1, 2),
+            Decimal("1.10"),
+            Fraction(1, 3),
+            deque([1, 2], maxlen=5),
+            defaultdict(list, {"a": [1]}),
+            OrderedDict(b=2, a=1),
+            Counter("abca"),
+            Level.HIGH,
+            Reason.COOLDOWN,
+            complex(1, 2),
+            range(1, 9, 2),
+            slice(1, None),
+            frozenset({1, 2}),
+            {3, 4},
+            bytearray(b"ab"),
+            b"cd",
+            (1, "x", None, True, math.inf),
+        ]
+
+    def recommend(self, obs: Observation) -> Any:
+        return TargetTracking(self.metric, 60.0).recommend(obs)
+
+
+def test_a_loops_state_of_numpy_and_standard_values_is_restored():
+    """What a loop's state may legitimately hold goes through the restricted unpickler."""
+    loop = stepped(DecisionLoop(Keeper(), min_replicas=1, max_replicas=9))
+    again = DecisionLoop(Keeper(), min_replicas=1, max_replicas=9)
+    restore(again, snapshot(loop))
+    got, expected = again.policies.kept_, loop.policies.kept_
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        assert type(a) is type(b)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and a.shape == b.shape and a.tolist() == b.tolist()
+        else:
+            assert a == b
+    assert got[5].tzinfo is ZoneInfo("Europe/Paris")
+
+
+def test_a_class_this_loop_does_not_hold_is_refused():
+    """The modules trusted beyond elastic's are those of the restored loop's own objects: a
+    checkpoint of a loop with a user's model is refused by a loop without it."""
+    loop = external_loop()
+    for i in range(6):
+        loop.step(Observation(i * 15.0, 3, {"rps": 100.0 + 30 * i}))
+    data = snapshot(loop)
+    restore(external_loop(), data)  # the same loop: its model's class is trusted
+    with pytest.raises(
+        CheckpointError,
+        match=r"^the checkpoint was refused: it names tests\.control\.test_checkpoint\.MeanModel",
+    ):
+        restore(tracking_loop(), data)
 
 
 # --- the file -------------------------------------------------------------------------------------
