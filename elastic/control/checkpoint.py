@@ -24,9 +24,12 @@ a loop built otherwise fails and names the parameters that differ.
 
 The bytes are a small versioned envelope (a header, the format version, the
 length and sha256 of the payload) around a pickle of that state: floats and
-numpy arrays come back bit for bit. Pickle runs code while it loads, so a
-checkpoint is the controller's own file, to be kept where only it can
-write: never restore bytes from a source you do not trust. A damaged,
+numpy arrays come back bit for bit. Unpickling calls what the pickle names,
+so :func:`restore` unpickles with a list of what a loop's state may hold
+(elastic's classes, numpy's arrays, plain values, the classes of the
+modules the restored loop's own objects come from): a checkpoint naming
+anything else is refused before anything is built. A checkpoint is still
+the controller's own file, kept where only it can write. A damaged,
 truncated, empty or foreign file, or one of another format version, is a
 :class:`~elastic.errors.CheckpointError` that says which, never a traceback
 from pickle.
@@ -46,10 +49,12 @@ import json
 import os
 import pickle
 import re
+import stat
 import struct
 import sys
 import tempfile
 import types
+import weakref
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -62,6 +67,9 @@ from elastic.core.params import Params
 from elastic.core.protocols import Forecaster, Policy
 from elastic.errors import CheckpointError, ParameterError
 from elastic.forecast.adapter import External
+
+if sys.platform != "win32":
+    import fcntl
 
 __all__ = ["FORMAT_VERSION", "Checkpoint", "FileCheckpoint", "Snapshotter", "restore", "snapshot"]
 
@@ -591,8 +599,10 @@ def restore(loop: DecisionLoop, data: bytes, *, source: str | None = None) -> No
     ------
     CheckpointError
         ``data`` is empty, damaged, truncated, not a checkpoint or of another
-        format version, or was written by a loop with other parameters (the
-        message names them) or another structure of learned state.
+        format version, was written by a loop with other parameters (the
+        message names them) or another structure of learned state, or names
+        something a loop's state does not hold (refused unbuilt: the message
+        names it as ``module.name``).
 
     Examples
     --------
@@ -702,8 +712,21 @@ class FileCheckpoint:
     overwritten in place after that: on ext4 a rename over an existing file
     or a truncation to zero flushes the data at once, several times the cost
     of the write itself (``benchmarks/bench_controller.py``). The files are
-    created readable by their owner only; keep both. A file has one writer:
-    the controller's own ``FileCheckpoint``.
+    created readable by their owner only; keep both.
+
+    A checkpoint has one user: the first :meth:`save` or :meth:`load` takes
+    an exclusive lock (``flock``) on a third file, ``path`` + ``".lock"``,
+    and writes its process id in it; the lock is held until :meth:`close`,
+    the end of a ``with`` block, or the object's collection, and the system
+    drops it when the process ends, even killed. Another ``FileCheckpoint``
+    on the same path, in this process or another, is then refused with a
+    :class:`~elastic.errors.CheckpointError` naming the holder's process
+    id. Closed, an object takes the lock again at its next use (and reads
+    the slots again). A slot file that another user owns, or that its group
+    or others may write, is refused too: a checkpoint is unpickled when it
+    is restored. Both checks are POSIX only: on Windows there is no lock and
+    no owner check (one controller per checkpoint is then yours to ensure;
+    keep the files in a directory only its user may write).
 
     A file written by elastic before the slots (the checkpoint alone at
     ``path``) is read as the oldest generation: the next save goes to the
@@ -731,14 +754,15 @@ class FileCheckpoint:
     >>> loop = build()
     >>> _ = loop.step(Observation(0.0, 2, {"cpu": 100.0}))
     >>> with tempfile.TemporaryDirectory() as directory:
-    ...     store = FileCheckpoint(pathlib.Path(directory) / "web.ckpt")
-    ...     print(store.load())          # nothing saved yet
-    ...     store.save(snapshot(loop))   # after each step
-    ...     restarted = build()
-    ...     restore(restarted, store.load(), source=str(store.path))
+    ...     with FileCheckpoint(pathlib.Path(directory) / "web.ckpt") as store:
+    ...         print(store.load())          # nothing saved yet
+    ...         store.save(snapshot(loop))   # after each step
+    ...     with FileCheckpoint(pathlib.Path(directory) / "web.ckpt") as store:  # restarted
+    ...         restarted = build()
+    ...         restore(restarted, store.load(), source=str(store.path))
     ...     print(sorted(p.name for p in pathlib.Path(directory).iterdir()))
     None
-    ['web.ckpt']
+    ['web.ckpt', 'web.ckpt.lock']
     >>> restarted.up_events_ == loop.up_events_
     True
     """
@@ -755,6 +779,9 @@ class FileCheckpoint:
         self._scanned = False  # whether the slots were read (then _newest is known)
         self._newest: tuple[int, int] | None = None  # (slot, generation) of the newest whole one
         self._sizes: list[int | None] = [None, None]  # each slot file's size, when known
+        #: the lock file beside the slots: ``path`` + ``".lock"``
+        self.lock_path = Path(f"{self.path}.lock")
+        self._release: weakref.finalize[[int], FileCheckpoint] | None = None  # closes the held lock
 
     def __repr__(self) -> str:
         durable = "" if self.durable else ", durable=False"
@@ -764,6 +791,7 @@ class FileCheckpoint:
         """Write ``data`` over the older slot, in place (see the class)."""
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ParameterError("data", data, "bytes", owner="FileCheckpoint.save")
+        self._hold()
         if not self._scanned:
             self._scan()
         newest = self._newest
@@ -781,8 +809,11 @@ class FileCheckpoint:
         ------
         CheckpointError
             A slot file exists but none is whole (the message says what is
-            wrong with each), or a file cannot be read.
+            wrong with each), a file cannot be read, a slot file is another
+            user's or may be written by others, or the checkpoint is in use
+            by another ``FileCheckpoint``.
         """
+        self._hold()
         self._clean()
         found = self._scan()
         if self._newest is not None:
@@ -801,12 +832,15 @@ class FileCheckpoint:
         found: list[tuple[int, bytes] | str | None] = []
         for slot, path in enumerate(self.paths):
             try:
-                data = path.read_bytes()
+                with path.open("rb") as file:
+                    data = file.read()
+                    owner = os.fstat(file.fileno())  # of the file read, not of one put there since
             except FileNotFoundError:
                 found.append(None)
                 continue
             except OSError as error:
                 raise self._error("cannot read", error, path) from None
+            _check_own(path, owner)
             self._sizes[slot] = len(data)
             try:
                 found.append(_read_slot(data))
@@ -875,6 +909,51 @@ class FileCheckpoint:
             except OSError as error:
                 raise self._error("cannot remove the unfinished save", error, entry) from None
 
+    def close(self) -> None:
+        """Release the checkpoint's lock (see the class); a later save or load takes it again."""
+        if self._release is not None:
+            self._release()
+            self._release = None
+
+    def __enter__(self) -> FileCheckpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _hold(self) -> None:
+        """Take the lock beside the slots, unless this object holds it; CheckpointError if
+        another holds it (this process's or another's)."""
+        if self._release is not None or sys.platform == "win32":
+            return
+        lock = self.lock_path
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except OSError as error:
+            raise self._error("cannot lock", error, lock) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                raise CheckpointError(
+                    f"{self.path}: the checkpoint is in use by process "
+                    f"{holder if holder.isdigit() else '(unknown)'} (which holds the lock "
+                    f"{lock}); one controller per checkpoint: stop the other one, or give this "
+                    "one another file"
+                ) from None
+            pid = f"{os.getpid()}\n".encode()
+            os.pwrite(fd, pid, 0)
+            os.ftruncate(fd, len(pid))  # never to 0 first (see _write)
+        except OSError as error:
+            os.close(fd)
+            raise self._error("cannot lock", error, lock) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self._release = weakref.finalize(self, os.close, fd)
+        self._scanned = False  # another may have saved while this one did not hold the lock
+
     def _error(self, what: str, error: OSError, path: Path | None = None) -> CheckpointError:
         reason = error.strerror or str(error)
         return CheckpointError(f"{path or self.path}: {what} the checkpoint: {reason}")
@@ -939,6 +1018,29 @@ def _read_slot(data: bytes) -> tuple[int, bytes]:
             "(a save interrupted while it wrote this slot, or a damaged disk)"
         )
     return generation, payload
+
+
+def _check_own(path: Path, info: os.stat_result) -> None:
+    """Refuse a slot file that another user owns or may write: it would be unpickled as ours."""
+    if sys.platform == "win32":  # no owner nor mode bits to check: the directory's ACLs decide
+        return
+    user = os.geteuid()
+    if info.st_uid != user:
+        raise CheckpointError(
+            f"{path}: refused: the checkpoint file is owned by user {info.st_uid}, not by this "
+            f"process's user ({user}); a checkpoint is unpickled when it is loaded: it must be "
+            "this controller's own file"
+        )
+    writers = [who for bit, who in _WRITERS if info.st_mode & bit]
+    if writers:
+        raise CheckpointError(
+            f"{path}: refused: the checkpoint file may be written by {' and '.join(writers)} "
+            f"(mode {stat.S_IMODE(info.st_mode):04o}); a checkpoint is unpickled when it is "
+            f"loaded: make it writable by its owner only (chmod 600 {path})"
+        )
+
+
+_WRITERS = ((stat.S_IWGRP, "its group"), (stat.S_IWOTH, "others"))
 
 
 def _write_all(fd: int, data: bytes) -> None:

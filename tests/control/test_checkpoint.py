@@ -11,6 +11,7 @@ those of the run that never restarted.
 from __future__ import annotations
 
 import enum
+import gc
 import math
 import os
 import pickle
@@ -1062,6 +1063,12 @@ def generation(store: FileCheckpoint, slot: int) -> int:
     return read[0]
 
 
+def read(path: Path) -> bytes | None:
+    """The checkpoint at ``path`` as a new controller reads it (then it lets the file go)."""
+    with FileCheckpoint(path) as store:
+        return store.load()
+
+
 def flip(path: Path, at: int = -1) -> None:
     """Damage one bit of a file, as a bad disk or a torn write would."""
     data = bytearray(path.read_bytes())
@@ -1076,7 +1083,8 @@ def test_a_file_checkpoint_saves_loads_and_replaces(tmp_path):
     store.save(b"one")
     store.save(b"two")
     assert store.load() == b"two"
-    assert FileCheckpoint(tmp_path / "web.ckpt").load() == b"two"  # as a new process reads it
+    store.close()
+    assert read(tmp_path / "web.ckpt") == b"two"  # as a new process reads it
     assert leftovers(tmp_path) == []
     assert store.paths == (tmp_path / "web.ckpt", tmp_path / "web.ckpt.1")
     if os.name == "posix":
@@ -1134,7 +1142,8 @@ def test_a_write_that_fails_halfway_leaves_the_previous_checkpoint_chosen(
         store.save(GOOD + b"more")
     monkeypatch.undo()
     assert leftovers(tmp_path) == []  # a failed creation cleans up after itself
-    assert FileCheckpoint(tmp_path / "web.ckpt").load() == GOOD
+    store.close()
+    assert read(tmp_path / "web.ckpt") == GOOD
     assert store.load() == GOOD
     restore(tracking_loop(), store.load())
     if before > 1:  # the slot written over is half new: passed over, not read
@@ -1192,7 +1201,8 @@ def test_a_damaged_newest_slot_falls_back_to_the_older(tmp_path, at):
     store.save(b"older")
     store.save(b"newer")
     flip(store.paths[1], at=at)
-    assert FileCheckpoint(tmp_path / "web.ckpt").load() == b"older"
+    store.close()
+    assert read(tmp_path / "web.ckpt") == b"older"
     assert store.load() == b"older"
 
 
@@ -1214,8 +1224,9 @@ def test_no_whole_slot_is_a_precise_error_naming_each_file(tmp_path):
     store.save(b"newer")
     flip(store.paths[0])
     store.paths[1].write_bytes(store.paths[1].read_bytes()[:30])
+    store.close()
     with pytest.raises(CheckpointError) as caught:
-        FileCheckpoint(tmp_path / "web.ckpt").load()
+        read(tmp_path / "web.ckpt")
     path = tmp_path / "web.ckpt"
     assert str(caught.value) == (
         f"{path}: no whole checkpoint in either slot: {path}: damaged: generation 1 and its "
@@ -1266,7 +1277,8 @@ def test_a_checkpoint_file_of_the_format_before_slots_still_loads(tmp_path):
     store.save(b"one")  # generation 1, beside the old file, which is kept
     assert slots(store) == [(0, GOOD), (1, b"one")]
     flip(store.paths[1])
-    assert FileCheckpoint(path).load() == GOOD  # a torn first save falls back to the old file
+    store.close()
+    assert read(path) == GOOD  # a torn first save falls back to the old file
     store.save(b"two")  # the next one goes over the old file
     store.save(b"three")
     assert store.load() == b"three"
@@ -1372,8 +1384,7 @@ def test_file_errors_name_the_file(tmp_path):
     missing = FileCheckpoint(tmp_path / "no" / "such" / "dir" / "web.ckpt")
     with pytest.raises(
         CheckpointError,
-        match=r"no/such/dir/web.ckpt: cannot write the "
-        r"checkpoint: No such file",
+        match=r"no/such/dir/web.ckpt.lock: cannot lock the checkpoint: No such file",
     ):
         missing.save(b"x")
     (tmp_path / "adir").mkdir()
@@ -1383,6 +1394,130 @@ def test_file_errors_name_the_file(tmp_path):
         FileCheckpoint(tmp_path / "x").save("text")  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match=r"FileCheckpoint: path=''"):
         FileCheckpoint("")
+
+
+def owned_by_another_user(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``path`` another user's: chown it when root, else pretend to be another user."""
+    if os.geteuid() == 0:
+        os.chown(path, 65534, 65534)  # nobody
+    else:
+        uid = os.geteuid() + 1
+        monkeypatch.setattr(checkpoint.os, "geteuid", lambda: uid)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file owners and modes are POSIX")
+@pytest.mark.parametrize("slot", [0, 1])
+def test_a_slot_file_of_another_user_is_refused(tmp_path, monkeypatch, slot):
+    """Someone else's file would be unpickled as ours: load and the first save refuse it."""
+    store = FileCheckpoint(tmp_path / "web.ckpt")
+    store.save(GOOD)
+    store.save(GOOD)
+    store.close()
+    owned_by_another_user(store.paths[slot], monkeypatch)
+    expected = (
+        rf"^{re.escape(str(store.paths[slot]))}: refused: the checkpoint file is owned by "
+        rf"user \d+, not by this process's user \(\d+\); a checkpoint is unpickled when it is "
+        r"loaded: it must be this controller's own file"
+    )
+    with pytest.raises(CheckpointError, match=expected):
+        FileCheckpoint(tmp_path / "web.ckpt").load()
+    with pytest.raises(CheckpointError, match=expected):
+        FileCheckpoint(tmp_path / "web.ckpt").save(GOOD)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+@pytest.mark.parametrize(
+    ("mode", "who"), [(0o620, "its group"), (0o602, "others"), (0o666, "its group and others")]
+)
+def test_a_slot_file_others_may_write_is_refused(tmp_path, mode, who):
+    store = FileCheckpoint(tmp_path / "web.ckpt")
+    store.save(GOOD)
+    store.close()
+    store.paths[0].chmod(mode)
+    with pytest.raises(CheckpointError) as caught:
+        store.load()
+    assert str(caught.value) == (
+        f"{store.paths[0]}: refused: the checkpoint file may be written by {who} "
+        f"(mode {mode:04o}); a checkpoint is unpickled when it is loaded: make it writable "
+        f"by its owner only (chmod 600 {store.paths[0]})"
+    )
+    store.paths[0].chmod(0o644)  # readable by others is their business, not a danger to us
+    assert store.load() == GOOD
+
+
+def in_use(path: Path, pid: int) -> str:
+    return (
+        rf"^{re.escape(str(path))}: the checkpoint is in use by process {pid} \(which holds the "
+        rf"lock {re.escape(str(path))}\.lock\); one controller per checkpoint: stop the other "
+        r"one, or give this one another file$"
+    )
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock is POSIX's flock")
+def test_two_checkpoint_objects_on_one_file_in_one_process_are_refused(tmp_path):
+    """Two controllers on one file both ran and the last writer won: the second is refused."""
+    path = tmp_path / "web.ckpt"
+    first = FileCheckpoint(path)
+    second = FileCheckpoint(path)  # built, not used yet: no lock taken
+    first.save(b"one")
+    with pytest.raises(CheckpointError, match=in_use(path, os.getpid())):
+        second.load()
+    with pytest.raises(CheckpointError, match=in_use(path, os.getpid())):
+        second.save(b"two")
+    assert first.load() == b"one"  # the holder goes on
+    lock = tmp_path / "web.ckpt.lock"
+    assert lock.read_text() == f"{os.getpid()}\n"
+    assert lock.stat().st_mode & 0o777 == 0o600
+    first.close()
+    first.close()  # closing twice is no error
+    second.save(b"two")  # the lock was released: the second takes it
+    with pytest.raises(CheckpointError, match=in_use(path, os.getpid())):
+        first.load()  # used again after close(): it asks for the lock again
+    del second
+    gc.collect()  # a FileCheckpoint collected releases its lock
+    assert first.load() == b"two"  # read again: the other one wrote while it was closed
+    first.save(b"three")
+    assert slots(first) == [(3, b"three"), (2, b"two")]
+    first.close()
+    with FileCheckpoint(path) as store:
+        assert store.load() == b"three"
+    assert FileCheckpoint(path).load() == b"three"
+
+
+HOLDER = """
+import sys
+from elastic.control.checkpoint import FileCheckpoint
+
+FileCheckpoint(sys.argv[1]).save(b"lost")  # used and collected: the lock goes with it
+store = FileCheckpoint(sys.argv[1])
+store.save(b"child")
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock is POSIX's flock")
+def test_a_checkpoint_held_by_another_process_is_refused_until_it_is_killed(tmp_path):
+    """The child holds the lock; killed (SIGKILL: no close, no cleanup), it leaves none."""
+    path = tmp_path / "web.ckpt"
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"holding\n"
+        with pytest.raises(CheckpointError, match=in_use(path, child.pid)):
+            FileCheckpoint(path).load()
+        child.kill()
+        child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert FileCheckpoint(path).load() == b"child"
 
 
 class Memory:
@@ -1427,4 +1562,8 @@ def test_a_checkpoint_that_is_not_durable_still_keeps_the_last_whole(tmp_path: P
     store.save(b"first")
     store.save(b"second")
     assert store.load() == b"second" and repr(store).endswith("durable=False)")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop.ckpt", "loop.ckpt.1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "loop.ckpt",
+        "loop.ckpt.1",
+        "loop.ckpt.lock",
+    ]
