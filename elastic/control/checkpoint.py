@@ -935,10 +935,11 @@ class FileCheckpoint:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                written = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                # the holder writes its pid just after it takes the lock: it may not be there yet
+                holder = f"process {written}" if written.isdigit() else "another process"
                 raise CheckpointError(
-                    f"{self.path}: the checkpoint is in use by process "
-                    f"{holder if holder.isdigit() else '(unknown)'} (which holds the lock "
+                    f"{self.path}: the checkpoint is in use by {holder} (which holds the lock "
                     f"{lock}); one controller per checkpoint: stop the other one, or give this "
                     "one another file"
                 ) from None

@@ -1445,9 +1445,10 @@ def test_a_slot_file_others_may_write_is_refused(tmp_path, mode, who):
     assert store.load() == GOOD
 
 
-def in_use(path: Path, pid: int) -> str:
+def in_use(path: Path, pid: int | None) -> str:
+    holder = "another process" if pid is None else f"process {pid}"
     return (
-        rf"^{re.escape(str(path))}: the checkpoint is in use by process {pid} \(which holds the "
+        rf"^{re.escape(str(path))}: the checkpoint is in use by {holder} \(which holds the "
         rf"lock {re.escape(str(path))}\.lock\); one controller per checkpoint: stop the other "
         r"one, or give this one another file$"
     )
@@ -1468,6 +1469,9 @@ def test_two_checkpoint_objects_on_one_file_in_one_process_are_refused(tmp_path)
     lock = tmp_path / "web.ckpt.lock"
     assert lock.read_text() == f"{os.getpid()}\n"
     assert lock.stat().st_mode & 0o777 == 0o600
+    lock.write_text("")  # taken, its holder's pid not written yet
+    with pytest.raises(CheckpointError, match=in_use(path, None)):
+        second.load()
     first.close()
     first.close()  # closing twice is no error
     second.save(b"two")  # the lock was released: the second takes it
