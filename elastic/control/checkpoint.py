@@ -24,9 +24,12 @@ a loop built otherwise fails and names the parameters that differ.
 
 The bytes are a small versioned envelope (a header, the format version, the
 length and sha256 of the payload) around a pickle of that state: floats and
-numpy arrays come back bit for bit. Pickle runs code while it loads, so a
-checkpoint is the controller's own file, to be kept where only it can
-write: never restore bytes from a source you do not trust. A damaged,
+numpy arrays come back bit for bit. Unpickling calls what the pickle names,
+so :func:`restore` unpickles with a list of what a loop's state may hold
+(elastic's classes, numpy's arrays, plain values, the classes of the
+modules the restored loop's own objects come from): a checkpoint naming
+anything else is refused before anything is built. A checkpoint is still
+the controller's own file, kept where only it can write. A damaged,
 truncated, empty or foreign file, or one of another format version, is a
 :class:`~elastic.errors.CheckpointError` that says which, never a traceback
 from pickle.
@@ -34,19 +37,26 @@ from pickle.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import errno
 import hashlib
+import importlib
 import inspect
+import io
 import json
 import os
 import pickle
 import re
+import stat
 import struct
+import sys
 import tempfile
 import types
-from collections.abc import Mapping
+import weakref
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -57,6 +67,9 @@ from elastic.core.params import Params
 from elastic.core.protocols import Forecaster, Policy
 from elastic.errors import CheckpointError, ParameterError
 from elastic.forecast.adapter import External
+
+if sys.platform != "win32":
+    import fcntl
 
 __all__ = ["FORMAT_VERSION", "Checkpoint", "FileCheckpoint", "Snapshotter", "restore", "snapshot"]
 
@@ -322,8 +335,12 @@ def _unwrap(data: bytes, where: str) -> bytes:
     return payload
 
 
-def _open(data: Any, where: str) -> dict[str, Any]:
-    """The payload of checkpoint bytes, checked; a CheckpointError says what is wrong."""
+def _open(data: Any, where: str, trusted: frozenset[str]) -> dict[str, Any]:
+    """The payload of checkpoint bytes, checked; a CheckpointError says what is wrong.
+
+    It is unpickled by :class:`_Unpickler`, trusting the classes of the modules
+    in ``trusted`` beyond what any loop's state may hold.
+    """
 
     def fail(problem: str) -> CheckpointError:
         return CheckpointError(f"{where}{problem}")
@@ -332,7 +349,14 @@ def _open(data: Any, where: str) -> dict[str, Any]:
         raise fail(f"expected the bytes of a checkpoint, got a {type(data).__name__}")
     payload = _unwrap(bytes(data), where)
     try:
-        content = pickle.loads(payload)
+        content = _Unpickler(io.BytesIO(payload), trusted).load()
+    except _Refused as refused:
+        raise fail(
+            f"the checkpoint was refused: it names {refused.name}, which a loop's state does not "
+            "hold (elastic's classes, numpy's arrays, the standard library's values and the "
+            "classes of this loop's own objects); was it written by a loop with other "
+            "parameters, or by something other than this controller?"
+        ) from None
     except Exception as error:  # a class that moved, a module that is gone
         raise fail(
             f"the checkpoint cannot be read by this elastic: {type(error).__name__}: {error}"
@@ -341,6 +365,145 @@ def _open(data: Any, where: str) -> dict[str, Any]:
     if not isinstance(content, dict) or set(content) != keys:
         raise fail(f"the checkpoint's payload is not a loop's state (expected the keys {keys})")
     return content
+
+
+# --- what a checkpoint may build ------------------------------------------------------------------
+
+# Unpickling calls what the pickle names: a checkpoint may name only what a loop's state holds.
+# The builtins of values (never eval, exec, getattr, __import__, compile, open, type, ...).
+_BUILTINS = frozenset(
+    {
+        "bool", "int", "float", "complex", "str", "bytes", "bytearray", "list", "tuple", "dict",
+        "set", "frozenset", "range", "slice", "object", "Ellipsis", "NotImplemented",
+    }
+)  # fmt: skip
+# numpy's array, scalar and dtype reconstruction (numpy 2 and numpy 1 names); not numpy's other
+# classes: np.memmap creates the file it is given
+_NUMPY = frozenset(
+    {("numpy", "ndarray"), ("numpy", "dtype")}
+    | {
+        (f"numpy.{core}.{module}", name)
+        for core in ("_core", "core")
+        for module, name in [
+            ("multiarray", "_reconstruct"),
+            ("multiarray", "scalar"),
+            ("numeric", "_frombuffer"),
+        ]
+    }
+)
+# the standard library's values: their classes only
+_STANDARD = frozenset({"collections", "datetime", "zoneinfo", "decimal", "fractions", "enum"})
+# elastic's packages whose classes act on the world when built (DecisionLog opens its file): not
+# trusted unless the loop holds one; elastic.__main__ runs the command line when imported
+_ACTING = ("elastic.control", "elastic.testing", "elastic.cli", "elastic.__main__")
+# where a trusted module is not: the standard library (but _STANDARD) and numpy (but _NUMPY)
+_UNTRUSTED = frozenset(sys.stdlib_module_names) | {"numpy"}
+
+
+class _Refused(pickle.UnpicklingError):
+    """A checkpoint named ``name`` (module.name), which a loop's state does not hold."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+class _Unpickler(pickle.Unpickler):
+    """An unpickler that builds only what a loop's state holds; anything else is refused.
+
+    It finds, and may import, only: a safe subset of the builtins (``_BUILTINS``),
+    numpy's array reconstruction (``_NUMPY``), and the classes (never a
+    function) defined in elastic's modules (but ``_ACTING``), in the standard
+    library's modules of values (``_STANDARD``) and in ``trusted``, the modules
+    of the restored loop's own objects (a user's model), which are imported
+    already. ``getattr`` is refused but for the one use a value needs:
+    ``ZoneInfo._unpickle``.
+    """
+
+    def __init__(self, file: io.BytesIO, trusted: frozenset[str]) -> None:
+        super().__init__(file)
+        self.trusted = trusted
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins":
+            if name == "getattr":
+                return _zone_getattr
+            if name in _BUILTINS:
+                return super().find_class(module, name)
+        elif (module, name) in _NUMPY:
+            return super().find_class(module, name)
+        elif _elastic(module) or module in _STANDARD:
+            return self._class(module, name, importlib.import_module)
+        elif module in self.trusted:
+            return self._class(module, name, sys.modules.__getitem__)
+        raise _Refused(f"{module}.{name}")
+
+    def _class(self, module: str, name: str, find: Callable[[str], types.ModuleType]) -> Any:
+        """The class ``name`` defined in ``module`` (not one it imports, not a function)."""
+        try:
+            found: Any = find(module)
+            for part in name.split("."):
+                found = getattr(found, part)
+        except (ImportError, AttributeError, KeyError):
+            return super().find_class(module, name)  # a class that moved: its own error
+        if not (
+            isinstance(found, type) and found.__module__ == module and found.__qualname__ == name
+        ):
+            raise _Refused(f"{module}.{name}")
+        return found
+
+
+def _elastic(module: str) -> bool:
+    return (module == "elastic" or module.startswith("elastic.")) and not any(
+        module == acting or module.startswith(f"{acting}.") for acting in _ACTING
+    )
+
+
+def _zone_getattr(*arguments: Any) -> Any:
+    # pickle names ZoneInfo._unpickle as getattr(ZoneInfo, "_unpickle"): nothing else
+    if arguments == (zoneinfo.ZoneInfo, "_unpickle"):
+        return zoneinfo.ZoneInfo._unpickle  # type: ignore[attr-defined]
+    raise _Refused("builtins.getattr")
+
+
+def _modules(objects: Iterable[Any]) -> frozenset[str]:
+    """The modules of the classes of ``objects`` and of everything they hold, walked.
+
+    A loop's learning objects hold their parameters and learned state (an
+    External forecaster its user's model): a checkpoint of this loop may
+    hold the classes of these modules. The standard library and numpy are
+    left out: what a loop's state needs of them is listed above.
+    """
+    found: set[str] = set()
+    seen: set[int] = set()
+    stack = list(objects)
+    while stack:
+        value = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        kind: type[object] = value if isinstance(value, type) else type(value)
+        module = getattr(kind, "__module__", None)
+        if isinstance(module, str) and module.partition(".")[0] not in _UNTRUSTED:
+            found.add(module)
+        if isinstance(value, _LEAVES):
+            continue
+        if isinstance(value, Mapping):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple | set | frozenset | collections.deque):
+            stack.extend(value)
+        else:
+            stack.extend(getattr(value, "__dict__", {}).values())
+            stack.extend(getattr(value, name) for name in _slots(kind) if hasattr(value, name))
+    return frozenset(found)
+
+
+# values not entered by _modules: what they hold is no object of the loop's
+_LEAVES = (
+    type, str, bytes, bytearray, int, float, complex, np.ndarray, np.generic,
+    types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+)  # fmt: skip
 
 
 # --- snapshot and restore -------------------------------------------------------------------------
@@ -436,8 +599,10 @@ def restore(loop: DecisionLoop, data: bytes, *, source: str | None = None) -> No
     ------
     CheckpointError
         ``data`` is empty, damaged, truncated, not a checkpoint or of another
-        format version, or was written by a loop with other parameters (the
-        message names them) or another structure of learned state.
+        format version, was written by a loop with other parameters (the
+        message names them) or another structure of learned state, or names
+        something a loop's state does not hold (refused unbuilt: the message
+        names it as ``module.name``).
 
     Examples
     --------
@@ -458,8 +623,8 @@ def restore(loop: DecisionLoop, data: bytes, *, source: str | None = None) -> No
     """
     where = f"{source}: " if source else ""
     loop = _check_loop(loop, "restore")
-    content = _open(data, where)
     nodes, description = _walk(loop)
+    content = _open(data, where, _modules(nodes.values()))
     if content["fingerprint"] != _fingerprint(description):
         raise CheckpointError(where + _mismatch(content["params"], description))
     kinds = {path: _type_name(obj) for path, obj in nodes.items()}
@@ -547,8 +712,21 @@ class FileCheckpoint:
     overwritten in place after that: on ext4 a rename over an existing file
     or a truncation to zero flushes the data at once, several times the cost
     of the write itself (``benchmarks/bench_controller.py``). The files are
-    created readable by their owner only; keep both. A file has one writer:
-    the controller's own ``FileCheckpoint``.
+    created readable by their owner only; keep both.
+
+    A checkpoint has one user: the first :meth:`save` or :meth:`load` takes
+    an exclusive lock (``flock``) on a third file, ``path`` + ``".lock"``,
+    and writes its process id in it; the lock is held until :meth:`close`,
+    the end of a ``with`` block, or the object's collection, and the system
+    drops it when the process ends, even killed. Another ``FileCheckpoint``
+    on the same path, in this process or another, is then refused with a
+    :class:`~elastic.errors.CheckpointError` naming the holder's process
+    id. Closed, an object takes the lock again at its next use (and reads
+    the slots again). A slot file that another user owns, or that its group
+    or others may write, is refused too: a checkpoint is unpickled when it
+    is restored. Both checks are POSIX only: on Windows there is no lock and
+    no owner check (one controller per checkpoint is then yours to ensure;
+    keep the files in a directory only its user may write).
 
     A file written by elastic before the slots (the checkpoint alone at
     ``path``) is read as the oldest generation: the next save goes to the
@@ -576,14 +754,15 @@ class FileCheckpoint:
     >>> loop = build()
     >>> _ = loop.step(Observation(0.0, 2, {"cpu": 100.0}))
     >>> with tempfile.TemporaryDirectory() as directory:
-    ...     store = FileCheckpoint(pathlib.Path(directory) / "web.ckpt")
-    ...     print(store.load())          # nothing saved yet
-    ...     store.save(snapshot(loop))   # after each step
-    ...     restarted = build()
-    ...     restore(restarted, store.load(), source=str(store.path))
+    ...     with FileCheckpoint(pathlib.Path(directory) / "web.ckpt") as store:
+    ...         print(store.load())          # nothing saved yet
+    ...         store.save(snapshot(loop))   # after each step
+    ...     with FileCheckpoint(pathlib.Path(directory) / "web.ckpt") as store:  # restarted
+    ...         restarted = build()
+    ...         restore(restarted, store.load(), source=str(store.path))
     ...     print(sorted(p.name for p in pathlib.Path(directory).iterdir()))
     None
-    ['web.ckpt']
+    ['web.ckpt', 'web.ckpt.lock']
     >>> restarted.up_events_ == loop.up_events_
     True
     """
@@ -600,6 +779,9 @@ class FileCheckpoint:
         self._scanned = False  # whether the slots were read (then _newest is known)
         self._newest: tuple[int, int] | None = None  # (slot, generation) of the newest whole one
         self._sizes: list[int | None] = [None, None]  # each slot file's size, when known
+        #: the lock file beside the slots: ``path`` + ``".lock"``
+        self.lock_path = Path(f"{self.path}.lock")
+        self._release: weakref.finalize[[int], FileCheckpoint] | None = None  # closes the held lock
 
     def __repr__(self) -> str:
         durable = "" if self.durable else ", durable=False"
@@ -609,6 +791,7 @@ class FileCheckpoint:
         """Write ``data`` over the older slot, in place (see the class)."""
         if not isinstance(data, bytes | bytearray | memoryview):
             raise ParameterError("data", data, "bytes", owner="FileCheckpoint.save")
+        self._hold()
         if not self._scanned:
             self._scan()
         newest = self._newest
@@ -626,8 +809,11 @@ class FileCheckpoint:
         ------
         CheckpointError
             A slot file exists but none is whole (the message says what is
-            wrong with each), or a file cannot be read.
+            wrong with each), a file cannot be read, a slot file is another
+            user's or may be written by others, or the checkpoint is in use
+            by another ``FileCheckpoint``.
         """
+        self._hold()
         self._clean()
         found = self._scan()
         if self._newest is not None:
@@ -646,12 +832,15 @@ class FileCheckpoint:
         found: list[tuple[int, bytes] | str | None] = []
         for slot, path in enumerate(self.paths):
             try:
-                data = path.read_bytes()
+                with path.open("rb") as file:
+                    data = file.read()
+                    owner = os.fstat(file.fileno())  # of the file read, not of one put there since
             except FileNotFoundError:
                 found.append(None)
                 continue
             except OSError as error:
                 raise self._error("cannot read", error, path) from None
+            _check_own(path, owner)
             self._sizes[slot] = len(data)
             try:
                 found.append(_read_slot(data))
@@ -720,6 +909,52 @@ class FileCheckpoint:
             except OSError as error:
                 raise self._error("cannot remove the unfinished save", error, entry) from None
 
+    def close(self) -> None:
+        """Release the checkpoint's lock (see the class); a later save or load takes it again."""
+        if self._release is not None:
+            self._release()
+            self._release = None
+
+    def __enter__(self) -> FileCheckpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _hold(self) -> None:
+        """Take the lock beside the slots, unless this object holds it; CheckpointError if
+        another holds it (this process's or another's)."""
+        if self._release is not None or sys.platform == "win32":
+            return
+        lock = self.lock_path
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except OSError as error:
+            raise self._error("cannot lock", error, lock) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                written = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                # the holder writes its pid just after it takes the lock: it may not be there yet
+                holder = f"process {written}" if written.isdigit() else "another process"
+                raise CheckpointError(
+                    f"{self.path}: the checkpoint is in use by {holder} (which holds the lock "
+                    f"{lock}); one controller per checkpoint: stop the other one, or give this "
+                    "one another file"
+                ) from None
+            pid = f"{os.getpid()}\n".encode()
+            os.pwrite(fd, pid, 0)
+            os.ftruncate(fd, len(pid))  # never to 0 first (see _write)
+        except OSError as error:
+            os.close(fd)
+            raise self._error("cannot lock", error, lock) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self._release = weakref.finalize(self, os.close, fd)
+        self._scanned = False  # another may have saved while this one did not hold the lock
+
     def _error(self, what: str, error: OSError, path: Path | None = None) -> CheckpointError:
         reason = error.strerror or str(error)
         return CheckpointError(f"{path or self.path}: {what} the checkpoint: {reason}")
@@ -784,6 +1019,29 @@ def _read_slot(data: bytes) -> tuple[int, bytes]:
             "(a save interrupted while it wrote this slot, or a damaged disk)"
         )
     return generation, payload
+
+
+def _check_own(path: Path, info: os.stat_result) -> None:
+    """Refuse a slot file that another user owns or may write: it would be unpickled as ours."""
+    if sys.platform == "win32":  # no owner nor mode bits to check: the directory's ACLs decide
+        return
+    user = os.geteuid()
+    if info.st_uid != user:
+        raise CheckpointError(
+            f"{path}: refused: the checkpoint file is owned by user {info.st_uid}, not by this "
+            f"process's user ({user}); a checkpoint is unpickled when it is loaded: it must be "
+            "this controller's own file"
+        )
+    writers = [who for bit, who in _WRITERS if info.st_mode & bit]
+    if writers:
+        raise CheckpointError(
+            f"{path}: refused: the checkpoint file may be written by {' and '.join(writers)} "
+            f"(mode {stat.S_IMODE(info.st_mode):04o}); a checkpoint is unpickled when it is "
+            f"loaded: make it writable by its owner only (chmod 600 {path})"
+        )
+
+
+_WRITERS = ((stat.S_IWGRP, "its group"), (stat.S_IWOTH, "others"))
 
 
 def _write_all(fd: int, data: bytes) -> None:

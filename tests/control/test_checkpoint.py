@@ -10,6 +10,8 @@ those of the run that never restarted.
 
 from __future__ import annotations
 
+import enum
+import gc
 import math
 import os
 import pickle
@@ -18,11 +20,15 @@ import signal
 import struct
 import subprocess
 import sys
+from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -724,8 +730,16 @@ def good() -> bytes:
             r"^the checkpoint's payload is not a loop's state",
         ),
         (
-            lambda d: checkpoint._envelope(b"\x80\x04cno_such_module\nX\n."),
+            lambda d: checkpoint._envelope(b"\x80\x04celastic.core.gone\nX\n."),
             r"^the checkpoint cannot be read by this elastic: ModuleNotFoundError",
+        ),
+        (
+            lambda d: checkpoint._envelope(b"\x80\x04celastic.core.types\nGone\n."),
+            r"^the checkpoint cannot be read by this elastic: AttributeError",
+        ),
+        (
+            lambda d: checkpoint._envelope(b"\x80\x04cno_such_module\nX\n."),
+            r"^the checkpoint was refused: it names no_such_module\.X, which a loop's state",
         ),
         (lambda d: d.decode("latin-1"), r"^expected the bytes of a checkpoint, got a str"),
     ],
@@ -740,7 +754,9 @@ def good() -> bytes:
         "zip",
         "version",
         "not a state",
-        "unreadable",
+        "module gone",
+        "class gone",
+        "module refused",
         "str",
     ],
 )
@@ -817,6 +833,210 @@ def test_checkpoint_error_is_an_elastic_error():
     assert issubclass(CheckpointError, ElasticError)
 
 
+# --- what a checkpoint may build ----------------------------------------------------------------
+
+
+def text(value: str) -> bytes:
+    """A pickle opcode pushing the string ``value`` (SHORT_BINUNICODE)."""
+    data = value.encode()
+    return b"\x8c" + bytes([len(data)]) + data
+
+
+def calling(module: str, name: str, argument: str) -> bytes:
+    """A pickle that calls ``module.name(argument)`` while it loads (STACK_GLOBAL, REDUCE)."""
+    return b"\x80\x04" + text(module) + text(name) + b"\x93" + text(argument) + b"\x85R."
+
+
+class Payload:
+    """Pickles as a call of ``function(*arguments)``: what a crafted checkpoint holds."""
+
+    def __init__(self, function: Any, *arguments: Any) -> None:
+        self.function, self.arguments = function, arguments
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return self.function, self.arguments
+
+
+def touch(path: str) -> None:
+    """A function of a module the loop's classes come from: not a class, never called."""
+    Path(path).touch()
+
+
+def crafted(payload: Any) -> bytes:
+    """A whole, valid envelope around a loop's state with ``payload`` inside it."""
+    state = {"fingerprint": "0" * 64, "params": {}, "types": {}, "state": {"loop": {"x": payload}}}
+    return checkpoint._envelope(pickle.dumps(state, protocol=5))
+
+
+def external_loop() -> DecisionLoop:
+    return next(c for c in CASES if "external model" in c.name).build()
+
+
+CRAFTED: list[tuple[str, Callable[[Path], bytes], str]] = [
+    (
+        "os.system by __reduce__",
+        lambda m: crafted(Payload(os.system, f"touch {m}")),
+        f"{os.system.__module__}.system",
+    ),
+    (
+        "subprocess.Popen by __reduce__",
+        lambda m: crafted(Payload(subprocess.Popen, ["touch", str(m)])),
+        "subprocess.Popen",
+    ),
+    (
+        "eval",
+        lambda m: checkpoint._envelope(
+            calling("builtins", "eval", f"open({str(m)!r}, 'w').close()")
+        ),
+        "builtins.eval",
+    ),
+    (
+        "exec",
+        lambda m: checkpoint._envelope(
+            calling("builtins", "exec", f"open({str(m)!r}, 'w').close()")
+        ),
+        "builtins.exec",
+    ),
+    (
+        "getattr",
+        lambda m: checkpoint._envelope(calling("builtins", "getattr", "x")),
+        "builtins.getattr",
+    ),
+    (
+        "__import__",
+        lambda m: checkpoint._envelope(calling("builtins", "__import__", "os")),
+        "builtins.__import__",
+    ),
+    (
+        "a name reached through an allowed module",
+        lambda m: checkpoint._envelope(calling("elastic.files", "os.system", f"touch {m}")),
+        "elastic.files.os.system",
+    ),
+    (
+        "a class of elastic's I/O",
+        lambda m: crafted(Payload(checkpoint_log().DecisionLog, str(m))),
+        "elastic.control.log.DecisionLog",
+    ),
+    (
+        "a function of the loop's own module",
+        lambda m: crafted(Payload(touch, str(m))),
+        "tests.control.test_checkpoint.touch",
+    ),
+    (
+        "numpy's memmap",
+        lambda m: crafted(Payload(np.memmap, str(m), np.uint8, "w+", 0, (1,))),
+        "numpy.memmap",
+    ),
+    (
+        "a module not imported",
+        lambda m: checkpoint._envelope(calling("this", "s", "x")),
+        "this.s",
+    ),
+]
+
+
+def checkpoint_log() -> Any:
+    from elastic.control import log
+
+    return log
+
+
+@pytest.mark.parametrize(("build", "name"), [c[1:] for c in CRAFTED], ids=[c[0] for c in CRAFTED])
+def test_a_crafted_checkpoint_is_refused_and_its_payload_never_runs(tmp_path, build, name):
+    """A pickle in a valid envelope ran its payload before the CheckpointError: the restricted
+    unpickler refuses every name a loop's state does not hold, before building anything."""
+    marker = tmp_path / "payload-ran"
+    data = build(marker)
+    loop = external_loop()  # its model's module (this one) is trusted: its classes only
+    before = snapshot(loop)
+    imported = "this" in sys.modules
+    with pytest.raises(CheckpointError) as caught:
+        restore(loop, data, source="/var/lib/web.ckpt")
+    assert not marker.exists(), "the payload ran"
+    assert str(caught.value).startswith(
+        f"/var/lib/web.ckpt: the checkpoint was refused: it names {name}, which "
+    )
+    assert snapshot(loop) == before
+    assert ("this" in sys.modules) == imported  # refused before any import
+
+
+class Level(enum.Enum):
+    LOW = "low"
+    HIGH = "high"
+
+
+class Keeper(BasePolicy):
+    """A policy that learns values of every kind a loop's state may hold."""
+
+    def __init__(self, metric: str = "cpu") -> None:
+        self.metric = metric
+        self.kept_: list[Any] = []
+
+    def observe(self, obs: Observation) -> None:
+        paris = ZoneInfo("Europe/Paris")
+        self.kept_ = [
+            np.arange(6.0).reshape(2, 3).T,  # not contiguous: another reconstruction
+            np.array([1, None], dtype=object),
+            np.float64(obs.time),
+            np.int32(7),
+            np.dtype("<M8[s]"),
+            datetime(2026, 3, 29, 1, 30, tzinfo=paris),
+            datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+            timedelta(seconds=obs.time),
+            date(2026, 1, 2),
+            Decimal("1.10"),
+            Fraction(1, 3),
+            deque([1, 2], maxlen=5),
+            defaultdict(list, {"a": [1]}),
+            OrderedDict(b=2, a=1),
+            Counter("abca"),
+            Level.HIGH,
+            Reason.COOLDOWN,
+            complex(1, 2),
+            range(1, 9, 2),
+            slice(1, None),
+            frozenset({1, 2}),
+            {3, 4},
+            bytearray(b"ab"),
+            b"cd",
+            (1, "x", None, True, math.inf),
+        ]
+
+    def recommend(self, obs: Observation) -> Any:
+        return TargetTracking(self.metric, 60.0).recommend(obs)
+
+
+def test_a_loops_state_of_numpy_and_standard_values_is_restored():
+    """What a loop's state may legitimately hold goes through the restricted unpickler."""
+    loop = stepped(DecisionLoop(Keeper(), min_replicas=1, max_replicas=9))
+    again = DecisionLoop(Keeper(), min_replicas=1, max_replicas=9)
+    restore(again, snapshot(loop))
+    got, expected = again.policies.kept_, loop.policies.kept_
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        assert type(a) is type(b)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and a.shape == b.shape and a.tolist() == b.tolist()
+        else:
+            assert a == b
+    assert got[5].tzinfo is ZoneInfo("Europe/Paris")
+
+
+def test_a_class_this_loop_does_not_hold_is_refused():
+    """The modules trusted beyond elastic's are those of the restored loop's own objects: a
+    checkpoint of a loop with a user's model is refused by a loop without it."""
+    loop = external_loop()
+    for i in range(6):
+        loop.step(Observation(i * 15.0, 3, {"rps": 100.0 + 30 * i}))
+    data = snapshot(loop)
+    restore(external_loop(), data)  # the same loop: its model's class is trusted
+    with pytest.raises(
+        CheckpointError,
+        match=r"^the checkpoint was refused: it names tests\.control\.test_checkpoint\.MeanModel",
+    ):
+        restore(tracking_loop(), data)
+
+
 # --- the file -------------------------------------------------------------------------------------
 
 
@@ -843,6 +1063,12 @@ def generation(store: FileCheckpoint, slot: int) -> int:
     return read[0]
 
 
+def read(path: Path) -> bytes | None:
+    """The checkpoint at ``path`` as a new controller reads it (then it lets the file go)."""
+    with FileCheckpoint(path) as store:
+        return store.load()
+
+
 def flip(path: Path, at: int = -1) -> None:
     """Damage one bit of a file, as a bad disk or a torn write would."""
     data = bytearray(path.read_bytes())
@@ -857,7 +1083,8 @@ def test_a_file_checkpoint_saves_loads_and_replaces(tmp_path):
     store.save(b"one")
     store.save(b"two")
     assert store.load() == b"two"
-    assert FileCheckpoint(tmp_path / "web.ckpt").load() == b"two"  # as a new process reads it
+    store.close()
+    assert read(tmp_path / "web.ckpt") == b"two"  # as a new process reads it
     assert leftovers(tmp_path) == []
     assert store.paths == (tmp_path / "web.ckpt", tmp_path / "web.ckpt.1")
     if os.name == "posix":
@@ -915,7 +1142,8 @@ def test_a_write_that_fails_halfway_leaves_the_previous_checkpoint_chosen(
         store.save(GOOD + b"more")
     monkeypatch.undo()
     assert leftovers(tmp_path) == []  # a failed creation cleans up after itself
-    assert FileCheckpoint(tmp_path / "web.ckpt").load() == GOOD
+    store.close()
+    assert read(tmp_path / "web.ckpt") == GOOD
     assert store.load() == GOOD
     restore(tracking_loop(), store.load())
     if before > 1:  # the slot written over is half new: passed over, not read
@@ -973,7 +1201,8 @@ def test_a_damaged_newest_slot_falls_back_to_the_older(tmp_path, at):
     store.save(b"older")
     store.save(b"newer")
     flip(store.paths[1], at=at)
-    assert FileCheckpoint(tmp_path / "web.ckpt").load() == b"older"
+    store.close()
+    assert read(tmp_path / "web.ckpt") == b"older"
     assert store.load() == b"older"
 
 
@@ -995,8 +1224,9 @@ def test_no_whole_slot_is_a_precise_error_naming_each_file(tmp_path):
     store.save(b"newer")
     flip(store.paths[0])
     store.paths[1].write_bytes(store.paths[1].read_bytes()[:30])
+    store.close()
     with pytest.raises(CheckpointError) as caught:
-        FileCheckpoint(tmp_path / "web.ckpt").load()
+        read(tmp_path / "web.ckpt")
     path = tmp_path / "web.ckpt"
     assert str(caught.value) == (
         f"{path}: no whole checkpoint in either slot: {path}: damaged: generation 1 and its "
@@ -1047,7 +1277,8 @@ def test_a_checkpoint_file_of_the_format_before_slots_still_loads(tmp_path):
     store.save(b"one")  # generation 1, beside the old file, which is kept
     assert slots(store) == [(0, GOOD), (1, b"one")]
     flip(store.paths[1])
-    assert FileCheckpoint(path).load() == GOOD  # a torn first save falls back to the old file
+    store.close()
+    assert read(path) == GOOD  # a torn first save falls back to the old file
     store.save(b"two")  # the next one goes over the old file
     store.save(b"three")
     assert store.load() == b"three"
@@ -1153,8 +1384,7 @@ def test_file_errors_name_the_file(tmp_path):
     missing = FileCheckpoint(tmp_path / "no" / "such" / "dir" / "web.ckpt")
     with pytest.raises(
         CheckpointError,
-        match=r"no/such/dir/web.ckpt: cannot write the "
-        r"checkpoint: No such file",
+        match=r"no/such/dir/web.ckpt.lock: cannot lock the checkpoint: No such file",
     ):
         missing.save(b"x")
     (tmp_path / "adir").mkdir()
@@ -1164,6 +1394,134 @@ def test_file_errors_name_the_file(tmp_path):
         FileCheckpoint(tmp_path / "x").save("text")  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match=r"FileCheckpoint: path=''"):
         FileCheckpoint("")
+
+
+def owned_by_another_user(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``path`` another user's: chown it when root, else pretend to be another user."""
+    if os.geteuid() == 0:
+        os.chown(path, 65534, 65534)  # nobody
+    else:
+        uid = os.geteuid() + 1
+        monkeypatch.setattr(checkpoint.os, "geteuid", lambda: uid)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file owners and modes are POSIX")
+@pytest.mark.parametrize("slot", [0, 1])
+def test_a_slot_file_of_another_user_is_refused(tmp_path, monkeypatch, slot):
+    """Someone else's file would be unpickled as ours: load and the first save refuse it."""
+    store = FileCheckpoint(tmp_path / "web.ckpt")
+    store.save(GOOD)
+    store.save(GOOD)
+    store.close()
+    owned_by_another_user(store.paths[slot], monkeypatch)
+    expected = (
+        rf"^{re.escape(str(store.paths[slot]))}: refused: the checkpoint file is owned by "
+        rf"user \d+, not by this process's user \(\d+\); a checkpoint is unpickled when it is "
+        r"loaded: it must be this controller's own file"
+    )
+    with pytest.raises(CheckpointError, match=expected):
+        FileCheckpoint(tmp_path / "web.ckpt").load()
+    with pytest.raises(CheckpointError, match=expected):
+        FileCheckpoint(tmp_path / "web.ckpt").save(GOOD)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+@pytest.mark.parametrize(
+    ("mode", "who"), [(0o620, "its group"), (0o602, "others"), (0o666, "its group and others")]
+)
+def test_a_slot_file_others_may_write_is_refused(tmp_path, mode, who):
+    store = FileCheckpoint(tmp_path / "web.ckpt")
+    store.save(GOOD)
+    store.close()
+    store.paths[0].chmod(mode)
+    with pytest.raises(CheckpointError) as caught:
+        store.load()
+    assert str(caught.value) == (
+        f"{store.paths[0]}: refused: the checkpoint file may be written by {who} "
+        f"(mode {mode:04o}); a checkpoint is unpickled when it is loaded: make it writable "
+        f"by its owner only (chmod 600 {store.paths[0]})"
+    )
+    store.paths[0].chmod(0o644)  # readable by others is their business, not a danger to us
+    assert store.load() == GOOD
+
+
+def in_use(path: Path, pid: int | None) -> str:
+    holder = "another process" if pid is None else f"process {pid}"
+    return (
+        rf"^{re.escape(str(path))}: the checkpoint is in use by {holder} \(which holds the "
+        rf"lock {re.escape(str(path))}\.lock\); one controller per checkpoint: stop the other "
+        r"one, or give this one another file$"
+    )
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock is POSIX's flock")
+def test_two_checkpoint_objects_on_one_file_in_one_process_are_refused(tmp_path):
+    """Two controllers on one file both ran and the last writer won: the second is refused."""
+    path = tmp_path / "web.ckpt"
+    first = FileCheckpoint(path)
+    second = FileCheckpoint(path)  # built, not used yet: no lock taken
+    first.save(b"one")
+    with pytest.raises(CheckpointError, match=in_use(path, os.getpid())):
+        second.load()
+    with pytest.raises(CheckpointError, match=in_use(path, os.getpid())):
+        second.save(b"two")
+    assert first.load() == b"one"  # the holder goes on
+    lock = tmp_path / "web.ckpt.lock"
+    assert lock.read_text() == f"{os.getpid()}\n"
+    assert lock.stat().st_mode & 0o777 == 0o600
+    lock.write_text("")  # taken, its holder's pid not written yet
+    with pytest.raises(CheckpointError, match=in_use(path, None)):
+        second.load()
+    first.close()
+    first.close()  # closing twice is no error
+    second.save(b"two")  # the lock was released: the second takes it
+    with pytest.raises(CheckpointError, match=in_use(path, os.getpid())):
+        first.load()  # used again after close(): it asks for the lock again
+    del second
+    gc.collect()  # a FileCheckpoint collected releases its lock
+    assert first.load() == b"two"  # read again: the other one wrote while it was closed
+    first.save(b"three")
+    assert slots(first) == [(3, b"three"), (2, b"two")]
+    first.close()
+    with FileCheckpoint(path) as store:
+        assert store.load() == b"three"
+    assert FileCheckpoint(path).load() == b"three"
+
+
+HOLDER = """
+import sys
+from elastic.control.checkpoint import FileCheckpoint
+
+FileCheckpoint(sys.argv[1]).save(b"lost")  # used and collected: the lock goes with it
+store = FileCheckpoint(sys.argv[1])
+store.save(b"child")
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the lock is POSIX's flock")
+def test_a_checkpoint_held_by_another_process_is_refused_until_it_is_killed(tmp_path):
+    """The child holds the lock; killed (SIGKILL: no close, no cleanup), it leaves none."""
+    path = tmp_path / "web.ckpt"
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"holding\n"
+        with pytest.raises(CheckpointError, match=in_use(path, child.pid)):
+            FileCheckpoint(path).load()
+        child.kill()
+        child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert FileCheckpoint(path).load() == b"child"
 
 
 class Memory:
@@ -1208,4 +1566,8 @@ def test_a_checkpoint_that_is_not_durable_still_keeps_the_last_whole(tmp_path: P
     store.save(b"first")
     store.save(b"second")
     assert store.load() == b"second" and repr(store).endswith("durable=False)")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop.ckpt", "loop.ckpt.1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "loop.ckpt",
+        "loop.ckpt.1",
+        "loop.ckpt.lock",
+    ]
