@@ -31,6 +31,8 @@ __all__ = [
     "write_trace",
 ]
 
+_ROWS_PER_WRITE = 4096
+
 MAX_GAP_SHARE = 0.5
 """Largest share of a trace's buckets (between its first and last sample) that may be gaps."""
 
@@ -95,6 +97,12 @@ class History:
     before, after
         Buckets of the range before the first real sample and after the last,
         left out (the series did not exist then, or was not scraped).
+
+    Examples
+    --------
+    >>> history = history_of(np.array([0.0, 60.0, 120.0]), np.array([np.nan, 1.0, 1.0]), 60.0)
+    >>> history.start, history.end, history.before, history.after, history.gaps
+    (60.0, 120.0, 1, 0, 0)
     """
 
     trace: TraceReplay
@@ -230,25 +238,28 @@ def _history(
         raise ParameterError(
             "times", times.shape, f"one time per rate ({rates.shape})", owner=owner
         )
-    logged = np.isfinite(rates) & (rates >= 0)
-    real = np.flatnonzero(logged)
-    if len(real) == 0:
+    # temporaries of at most 8 bytes a point each: a range may have 10 M of them
+    logged = np.isfinite(rates)
+    logged &= rates >= 0
+    real = int(np.count_nonzero(logged))
+    if real == 0:
         raise ParameterError(
             "rates", "no usable sample", "at least one finite rate >= 0 in the range",
             owner=owner,
         )  # fmt: skip
-    first, last = int(real[0]), int(real[-1])
+    first, last = int(np.argmax(logged)), len(logged) - 1 - int(np.argmax(logged[::-1]))
     after = len(rates) - 1 - last
     times, rates, logged = (
         times[first : last + 1],
         rates[first : last + 1],
         logged[first : last + 1],
     )
-    gaps = len(rates) - len(real)
+    gaps = len(rates) - real
     if max_gap_share is not None and gaps > max_gap_share * len(rates):
         raise GapsError(gaps, len(rates), float(max_gap_share), owner=owner)
-    counts = np.zeros(len(rates), dtype=np.float64)
-    counts[logged] = np.round(rates[logged] * step)
+    counts = np.where(logged, rates, 0.0)
+    counts *= step
+    np.round(counts, out=counts)
     largest = float(counts.max())
     if largest > MAX_BUCKET_COUNT:
         raise ParameterError(
@@ -258,8 +269,24 @@ def _history(
             "(elastic.sim.limits.MAX_BUCKET_COUNT); a rate in requests per second",
             owner=owner,
         )
-    trace = TraceReplay(times - times[0], counts.astype(np.int64), bucket=step, logged=logged)
+    trace = TraceReplay(_offsets(times, step), counts, bucket=step, logged=logged)
     return History(trace, float(times[0]), float(step), first, after)
+
+
+def _offsets(times: np.ndarray, step: float) -> np.ndarray:
+    """``times - times[0]``: ``k * step`` exactly when the times are on that grid.
+
+    Unix times near 1.7e9 carry about 2e-7 s of rounding: ``START + 3 * 0.05
+    - START`` is not ``0.15``, and would be written so.
+    """
+    grid = step * np.arange(len(times), dtype=np.float64)
+    off: np.ndarray = times - times[0]
+    off -= grid
+    np.abs(off, out=off)
+    if len(times) < 2 or float(off.max()) <= 1e-3 * step:
+        return grid
+    off = times - times[0]  # off the grid: TraceReplay names the first bad time
+    return off
 
 
 def write_trace(
@@ -288,11 +315,23 @@ def write_trace(
     folder.mkdir(parents=True, exist_ok=True)
     table = folder / f"{name}.csv"
     logged = np.ones(len(trace.times), dtype=bool) if trace.logged is None else trace.logged
-    rows = ["time_s,requests,logged"] + [  # a gap's count is not read: 0 there
-        f"{t:g},{c if ok else 0},{int(ok)}"
-        for t, c, ok in zip(trace.times, trace.counts, logged, strict=True)
-    ]
-    table.write_text("\n".join(rows) + "\n")
+    with table.open("w", encoding="utf-8") as out:
+        out.write("time_s,requests,logged\n")
+        for at in range(0, len(trace.times), _ROWS_PER_WRITE):  # a few rows at a time: 10 M fit
+            part = slice(at, at + _ROWS_PER_WRITE)
+            ok = logged[part]
+            counts = np.where(ok, trace.counts[part], 0)  # a gap's count is not read: 0 there
+            out.write(
+                "".join(
+                    f"{t:.15g},{c},{k}\n"  # 15 digits: k * step to the millisecond up to 1e12 s
+                    for t, c, k in zip(
+                        trace.times[part].tolist(),
+                        counts.tolist(),
+                        ok.astype(np.int8).tolist(),
+                        strict=True,
+                    )
+                )
+            )
     manifest = folder / f"{name}.yaml"
     lines = [
         "# replayed from Prometheus" + (": " + " ".join(source.split()) if source else ""),

@@ -207,9 +207,7 @@ def test_bad_workload_values_are_refused_before_any_query(
 
 
 @pytest.mark.parametrize("last", ["7", "7.5", " 90 "])
-def test_last_needs_a_unit(
-    last: str, capsys: pytest.CaptureFixture[str], canned: Canned
-) -> None:
+def test_last_needs_a_unit(last: str, capsys: pytest.CaptureFixture[str], canned: Canned) -> None:
     assert main(["replay", canned.url, "up", "--last", last, "--out", "x"]) == 1
     err = capsys.readouterr().err
     assert f"--last={last!r}: expected a duration with its unit, such as 90m, 36h or 7d" in err
@@ -223,3 +221,30 @@ def test_write_trace_refuses_a_bad_slo_or_service(
     trace = trace_of(np.arange(2) * 60.0, np.array([1.0, 1.0]), 60.0)
     with pytest.raises(ParameterError, match="is invalid; expected seconds > 0"):
         write_trace(tmp_path, "w", trace, slo=slo, service=service)
+
+
+def test_written_times_keep_their_precision(tmp_path: Path) -> None:
+    # 6 significant digits (the old "%g") wrote 1e+06 three times: an unreadable trace
+    trace = TraceReplay(1_000_000 + np.arange(3) * 0.05, [1, 2, 3], bucket=0.05)
+    write_trace(tmp_path, "far", trace)
+    back = TraceReplay.from_csv(tmp_path / "far.csv")
+    assert np.abs(back.times - trace.times).max() < 1e-9
+    # times on Prometheus's grid are written as the grid, not with the error of START + k * step
+    history = history_of(START + 0.05 * np.arange(4), np.full(4, 20.0), 0.05)
+    table, _ = write_trace(tmp_path, "grid", history.trace)
+    assert table.read_text().splitlines()[1:] == ["0,1,1", "0.05,1,1", "0.1,1,1", "0.15,1,1"]
+
+
+def test_writing_a_long_trace_holds_a_bounded_number_of_rows_in_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    n = 60_000
+    trace = TraceReplay(np.arange(n) * 1.0, np.full(n, 12), bucket=1.0)
+    tracemalloc.start()
+    try:
+        write_trace(tmp_path, "long", trace)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # every row as a string at once took about 90 bytes a row (5.4 MB here)
+    assert peak < 2_000_000, f"{peak / n:.0f} bytes a row"
