@@ -152,7 +152,7 @@ def _main(argv: Sequence[str] | None) -> int:
     replay.add_argument(
         "query", help="PromQL giving requests per second, e.g. 'sum(rate(http_requests_total[1m]))'"
     )
-    replay.add_argument("--last", help="the range ending now: 90m, 36h, 7d")
+    replay.add_argument("--last", help="the range ending now, with its unit: 90m, 36h, 7d")
     replay.add_argument("--start", help="the range's start: Unix seconds or ISO 8601")
     replay.add_argument("--end", help="the range's end: Unix seconds or ISO 8601 (default: now)")
     replay.add_argument(
@@ -164,6 +164,12 @@ def _main(argv: Sequence[str] | None) -> int:
         "--service", type=float, default=0.1, help="mean service time, seconds (default 0.1)"
     )
     replay.add_argument("--slo", type=float, help="latency objective, seconds")
+    replay.add_argument(
+        "--allow-gaps",
+        action="store_true",
+        help="replay even when more of the buckets between the first and the last sample are "
+        "gaps than elastic.control.replay.MAX_GAP_SHARE (half) allows",
+    )
     for command in (validate, run, compare):
         command.add_argument(
             "--allow-outside",
@@ -321,13 +327,24 @@ def _moment(text: str, option: str) -> float:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from elastic.control.replay import prometheus_trace, write_trace
+    from elastic.control.replay import MAX_GAP_SHARE, GapsError, prometheus_history, write_trace
     from elastic.scenario.models import seconds
 
     if (args.last is None) == (args.start is None):
         raise _CommandError("give the range as --last (e.g. 7d) or as --start [--end], not both")
+    for option, value in (("--step", args.step), ("--service", args.service), ("--slo", args.slo)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise _CommandError(f"{option}={value!r}: expected seconds > 0, a finite number")
     end = _moment(args.end, "--end") if args.end else time.time()
     if args.last is not None:
+        try:
+            float(args.last)
+        except ValueError:
+            pass
+        else:  # a bare number would be seconds: 7 meant as 7 days is 7 s
+            raise _CommandError(
+                f"--last={args.last!r}: expected a duration with its unit, such as 90m, 36h or 7d"
+            )
         try:
             start = end - seconds(args.last)
         except ValueError as error:
@@ -336,17 +353,32 @@ def _replay(args: argparse.Namespace) -> int:
         start = _moment(args.start, "--start")
     if not end > start:
         raise _CommandError(f"the range is empty: --end ({end:g}) is not after --start ({start:g})")
-    if not (math.isfinite(args.step) and args.step > 0):
-        raise _CommandError(f"--step={args.step!r}: expected seconds > 0")
     _writable_folder(args.out, "--out")
-    trace = prometheus_trace(args.url, args.query, start, end, args.step)
+    share = None if args.allow_gaps else MAX_GAP_SHARE
+    try:
+        history = prometheus_history(
+            args.url, args.query, start, end, args.step, max_gap_share=share
+        )
+    except GapsError as error:
+        raise _CommandError(
+            f"{error.what()}, more than the {100 * MAX_GAP_SHARE:g} % allowed: a larger --step, or "
+            "--allow-gaps to replay them filled from their neighbours"
+        ) from None
+    trace = history.trace
     table, manifest = write_trace(
         args.out, args.name, trace, service=args.service, slo=args.slo, source=args.query
     )
-    logged = trace.logged if trace.logged is not None else [True] * len(trace.times)
-    gaps = len(logged) - int(sum(logged))
+
+    def utc(moment: float) -> str:
+        return datetime.fromtimestamp(moment, UTC).isoformat().replace("+00:00", "Z")
+
+    if history.before:
+        print(f"the series starts at {utc(history.start)}: {history.before} buckets before it "
+              "left out")  # fmt: skip
+    if history.after:
+        print(f"the series ends at {utc(history.end)}: {history.after} buckets after it left out")
     print(
-        f"{len(trace.times)} buckets of {args.step:g} s ({gaps} gaps, filled from their "
+        f"{len(trace.times)} buckets of {args.step:g} s ({history.gaps} gaps, filled from their "
         f"neighbours), {int(trace.counts.sum()):,} requests, peak "
         f"{trace.counts.max() / args.step:,.1f}/s"
     )

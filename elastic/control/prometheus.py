@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -338,6 +340,7 @@ def _attempt(
 ) -> tuple[int, str, bytes]:
     """One GET: ``(status, reason phrase, body)``; a transport failure raises :class:`_Failed`."""
     deadline = time.monotonic() + timeout
+    shown = _redacted(endpoint)  # the URL in messages: they go to logs
     try:
         with client.stream("GET", endpoint, params=params, timeout=timeout) as response:
             declared = response.headers.get("content-length", "")
@@ -360,26 +363,21 @@ def _attempt(
             return response.status_code, response.reason_phrase, b"".join(chunks)
     except httpx.ConnectTimeout:
         raise _Failed(
-            f"cannot connect to {endpoint} within timeout={timeout:g} s",
+            f"cannot connect to {shown} within timeout={timeout:g} s",
             retry=True,
             unreachable=True,
         ) from None
     except httpx.TimeoutException:
-        raise _Failed(
-            f"no answer from {endpoint} within timeout={timeout:g} s", retry=True
-        ) from None
+        raise _Failed(f"no answer from {shown} within timeout={timeout:g} s", retry=True) from None
     except httpx.ConnectError as exc:
-        raise _Failed(
-            f"cannot connect to {endpoint}: {exc}", retry=True, unreachable=True
-        ) from None
+        said = _hidden(str(exc), endpoint)
+        raise _Failed(f"cannot connect to {shown}: {said}", retry=True, unreachable=True) from None
     except httpx.TransportError as exc:
-        raise _Failed(
-            f"transport error talking to {endpoint}: {type(exc).__name__}: {exc}", retry=True
-        ) from None
+        said = f"{type(exc).__name__}: {_hidden(str(exc), endpoint)}"
+        raise _Failed(f"transport error talking to {shown}: {said}", retry=True) from None
     except httpx.HTTPError as exc:
-        raise _Failed(
-            f"cannot read the answer of {endpoint}: {type(exc).__name__}: {exc}", retry=False
-        ) from None
+        said = f"{type(exc).__name__}: {_hidden(str(exc), endpoint)}"
+        raise _Failed(f"cannot read the answer of {shown}: {said}", retry=False) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,11 +436,46 @@ def _check(owner: str, timeout: float, retries: int, backoff: float, max_bytes: 
 
 
 def _base_url(owner: str, url: str) -> str:
+    """``url`` without its trailing ``/``, refused unless http(s) with a host and a valid port."""
+    expected = "Prometheus's base URL, e.g. 'http://127.0.0.1:9090'"
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ParameterError(
-            "url", url, "Prometheus's base URL, e.g. 'http://127.0.0.1:9090'", owner=owner
-        )
+        shown = _redacted(url) if isinstance(url, str) else url
+        raise ParameterError("url", shown, expected, owner=owner)
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number or out of 0..65535, a bad [IPv6]
+        host, port = urlsplit(url.replace("[", "").replace("]", "")).hostname, 0
+    if not host:
+        raise ParameterError("url", _redacted(url), f"{expected}, with a host", owner=owner)
+    if port is not None and not 1 <= port <= 65535:
+        raise ParameterError("url", _redacted(url), f"{expected}, a port in 1..65535", owner=owner)
     return url.rstrip("/")
+
+
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)@")
+
+
+def _redacted(url: str) -> str:
+    """``url`` as it may be shown: its password as ``***``.
+
+    A user name with a password is kept (as Go's ``URL.Redacted`` does); a
+    user part alone is hidden too, since it is often a token.
+
+    >>> _redacted("http://admin:s3cret@prom:9090"), _redacted("https://t0ken@prom")
+    ('http://admin:***@prom:9090', 'https://***@prom')
+    """
+    return _hidden(url, url)
+
+
+def _hidden(text: str, url: str) -> str:
+    """``text`` (a URL, an error of the HTTP client) with the credentials of ``url`` redacted."""
+    match = _USERINFO.match(url)
+    if match is None:
+        return text
+    user, colon, _ = match.group(2).partition(":")
+    shown = f"{user}:***" if colon and user else "***"
+    return text.replace(f"//{match.group(2)}@", f"//{shown}@")
 
 
 def _sleeper(clock: _Sleeps | None) -> Callable[[float], None]:
@@ -565,7 +598,7 @@ class PrometheusSource:
         extra = f", utilization={sorted(self.utilization)}" if self.utilization else ""
         if self.ignore_null_values:
             extra += ", ignore_null_values=True"
-        return f"{type(self).__name__}({self.url!r}, {list(self.queries)}{extra})"
+        return f"{type(self).__name__}({_redacted(self.url)!r}, {list(self.queries)}{extra})"
 
     def read(self, now: float | None = None) -> Reading:
         """Query every metric at ``now``.
@@ -771,7 +804,7 @@ def query_range(
         raise PrometheusError(
             f"no sample between {start!r} and {end!r}: is the metric scraped, and did it "
             "exist then?",
-            url=endpoint,
+            url=_redacted(endpoint),
             query=query,
         )
     if gaps == "drop":
@@ -793,6 +826,7 @@ def _fetch_range(
     """The values on the grid ``start + k * step`` (NaN where there is none)."""
     values = np.full(points, np.nan)
     seen: str | None = None
+    shown = _redacted(endpoint)
     for first in range(0, points, per_query):
         last = min(points, first + per_query) - 1
         params = {
@@ -805,16 +839,16 @@ def _fetch_range(
         try:
             labels, samples = _matrix(transport.get(client, endpoint, params))
         except _Failed as failed:
-            raise PrometheusError(failed.problem, url=endpoint, query=query) from None
+            raise PrometheusError(failed.problem, url=shown, query=query) from None
         except PrometheusError as exc:
-            raise PrometheusError(exc.problem, url=endpoint, query=query, field=exc.field) from None
+            raise PrometheusError(exc.problem, url=shown, query=query, field=exc.field) from None
         if labels is None:
             continue
         if seen is not None and labels != seen:
             raise PrometheusError(
                 f"the series changed over the range, from {seen} to {labels}: aggregate the "
                 "query (e.g. sum(...)) so that it gives one series",
-                url=endpoint,
+                url=shown,
                 query=query,
                 field="data.result[0].metric",
             )
@@ -825,7 +859,7 @@ def _fetch_range(
                 raise PrometheusError(
                     f"a sample at {t!r}, not on the requested grid {start!r} + k * {step!r} "
                     f"for k in [{first}, {last}]",
-                    url=endpoint,
+                    url=shown,
                     query=query,
                     field=f"data.result[0].values[{i}]",
                 )

@@ -7,6 +7,7 @@ only; timeouts and size caps hold.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import pickle
@@ -548,3 +549,67 @@ def test_a_huge_or_deep_answer_is_a_prometheus_error():
     huge = '{"status":"success","data":{"resultType":"scalar","result":[1%s,"1"]}}' % ("0" * 400)
     with pytest.raises(PrometheusError, match="is not a number"):
         instant_value(huge)
+
+
+# ----------------------------------------------- issue 18: URLs shown and refused ---
+
+SECRET_URL = "http://admin:s3cret@127.0.0.1:{port}"
+
+
+def test_a_password_in_the_url_is_never_shown_in_reasons_or_repr(clock):
+    url = SECRET_URL.format(port=free_port())  # nothing listens there
+    s = PrometheusSource(url, {"cpu": "a", "rps": "b"}, clock=clock)
+    assert "s3cret" not in repr(s) and "admin:***@127.0.0.1" in repr(s)
+    reading = s.read(1.0)
+    assert reading.missing["cpu"].startswith("cpu: cannot connect to http://admin:***@127.0.0.1:")
+    assert not any("s3cret" in reason for reason in reading.missing.values())
+
+
+def test_a_password_in_the_url_is_never_shown_in_range_errors(clock):
+    url = SECRET_URL.format(port=free_port())
+    with pytest.raises(PrometheusError) as info:
+        query_range(url, "x", 0.0, 1.0, 1.0, clock=clock)
+    assert "s3cret" not in str(info.value) and "admin:***@" in str(info.value)
+    assert "s3cret" not in (info.value.url or "")
+    with pytest.raises(ParameterError) as refused:
+        query_range("http://admin:s3cret@127.0.0.1:99999", "x", 0.0, 1.0, 1.0)
+    assert "s3cret" not in str(refused.value) and "admin:***@" in str(refused.value)
+
+
+def test_a_username_alone_is_hidden_as_it_may_be_a_token(clock):
+    s = PrometheusSource("https://glpat-token@prom.example", {"cpu": "a"}, clock=clock)
+    assert "glpat" not in repr(s) and "https://***@prom.example" in repr(s)
+
+
+def test_the_real_credentials_are_still_sent(clock):
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=vector("1"))
+
+    with httpx.Client(transport=httpx.MockTransport(answer)) as client:
+        s = PrometheusSource("http://admin:s3cret@prom:9090", {"cpu": "a"}, client=client)
+        assert s.read(1.0).values == {"cpu": 1.0}
+    expected = "Basic " + base64.b64encode(b"admin:s3cret").decode()
+    assert seen[0].headers["authorization"] == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://", "a host"),
+        ("https://:9090", "a host"),
+        ("http://admin:s3cret@", "a host"),
+        ("http://127.0.0.1:99999", "a port in 1..65535"),
+        ("http://127.0.0.1:0", "a port in 1..65535"),
+        ("http://127.0.0.1:http", "a port in 1..65535"),
+    ],
+)
+def test_a_url_without_a_host_or_with_a_bad_port_is_refused(canned, url, expected):
+    with pytest.raises(ParameterError, match=r"^PrometheusSource: url=") as info:
+        PrometheusSource(url, {"cpu": "a"})
+    assert expected in str(info.value) and "s3cret" not in str(info.value)
+    with pytest.raises(ParameterError, match=r"^query_range: url=") as info:
+        query_range(url, "x", 0.0, 1.0, 1.0)
+    assert expected in str(info.value)
