@@ -280,10 +280,14 @@ class Controller:
         self.telemetry.serve(port, address)
 
     def close(self) -> None:
-        """Close the decision log's file; the controller runs no more steps."""
+        """Close the decision log's file and release the checkpoint; the controller runs no
+        more steps."""
         self._closed = True
         if self.log is not None:
             self.log.close()
+        release = getattr(self.checkpoint, "close", None)
+        if callable(release):
+            release()
 
     def _check_open(self, owner: str) -> None:
         if self._closed:

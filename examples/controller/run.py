@@ -20,7 +20,6 @@ import threading
 import time
 from pathlib import Path
 
-from elastic import Decision
 from elastic.control import Controller, Observe
 from elastic.control.process_pool import ProcessPool
 from elastic.control.prometheus import PrometheusSource
@@ -53,8 +52,8 @@ def main() -> int:
         [sys.executable, "-m", "elastic.testing.worker"],
         env={"SERVICE_SECONDS": "0.05"},
         targets_file=out / "targets.json",
+        replicas=1,
     ) as pool:
-        pool.apply(Decision(0.0, 0, 1, (), ()))
         pool.wait_ready(1)
         with PrometheusServer(target_files=[out / "targets.json"], scrape_interval=0.5) as prom:
             prom.wait_for_value("count(up == 1)", timeout=30.0)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from elastic import Decision, Reason
+from elastic import Reason
 from elastic.control import Controller, Observe, StepRecord
 from elastic.control.process_pool import ProcessPool
 from elastic.control.prometheus import PrometheusSource
@@ -64,9 +64,9 @@ def pool(tmp_path: Path) -> Iterator[ProcessPool]:
         [sys.executable, "-m", "elastic.testing.worker"],
         env={"SERVICE_SECONDS": str(SERVICE)},
         targets_file=tmp_path / "targets.json",
+        replicas=1,
     )
     with workers:
-        workers.apply(Decision(0.0, 0, 1, (), ()))
         workers.wait_ready(1)
         yield workers
 
