@@ -16,7 +16,11 @@ from elastic.core.types import Decision
 from elastic.core.validate import check_int, check_number
 from elastic.errors import ParameterError
 
-__all__ = ["Applied", "CallbackActuator", "Retry"]
+__all__ = ["MAX_REPLICAS", "Applied", "CallbackActuator", "Retry"]
+
+#: the most replicas an actuator may say it set: the Kubernetes and ECS replica
+#: counts are 32-bit integers
+MAX_REPLICAS = 2**31 - 1
 
 
 class CallbackActuator:
@@ -107,12 +111,16 @@ class Retry:
             else:
                 if taken is None:
                     return Applied(decision.replicas, attempt)
-                if isinstance(taken, bool) or not isinstance(taken, int) or taken < 0:
+                if (
+                    isinstance(taken, bool)
+                    or not isinstance(taken, int)
+                    or not 0 <= taken <= MAX_REPLICAS
+                ):
                     return Applied(
                         None,
                         attempt,
                         f"the actuator returned {taken!r}; expected the count taken (an "
-                        "integer >= 0) or None",
+                        f"integer from 0 to {MAX_REPLICAS}) or None",
                     )
                 return Applied(taken, attempt)
             if attempt >= self.attempts or clock.monotonic() + wait >= deadline:

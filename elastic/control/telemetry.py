@@ -10,6 +10,9 @@ from elastic.control.step import StepRecord
 
 __all__ = ["Telemetry"]
 
+#: the most metric names ``elastic_metrics_missing_total`` labels; the others count as OTHER
+MAX_METRIC_LABELS = 100
+OTHER = "_other"
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -36,6 +39,7 @@ class Telemetry:
     def __init__(self, name: str, registry: CollectorRegistry | None = None) -> None:
         self.name = name
         self.registry = CollectorRegistry() if registry is None else registry
+        self._labelled: set[str] = set()
         r = self.registry
 
         def counter(name: str, text: str, *labels: str) -> Counter:
@@ -84,6 +88,9 @@ class Telemetry:
         if step.applied is not None:
             self.applied.labels(name).set(step.applied)
         for metric in step.missing:
+            if metric not in self._labelled and len(self._labelled) >= MAX_METRIC_LABELS:
+                metric = OTHER  # a bounded label set, whatever names a source makes up
+            self._labelled.add(metric)
             self.missing.labels(name, metric).inc()
         counters = {
             "source": self.source_errors,

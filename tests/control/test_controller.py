@@ -572,3 +572,33 @@ def test_a_second_sigterm_ends_a_step_that_hangs() -> None:
             assert process.wait(timeout=10) == 128 + 15
         finally:
             process.kill()  # whatever happened, no process is left behind
+
+
+def test_an_actuator_claiming_more_replicas_than_any_system_holds_is_not_acknowledged() -> None:
+    system = System(ManualClock(WALL), load=400.0)
+    c = Controller(
+        DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=10),
+        Observe(CallableSource(system.metrics), lambda: system.replicas),
+        CallbackActuator(lambda n: 2**31),
+        clock=system.clock,
+        retry=Retry(attempts=1),
+    )
+    record = c.step()
+    assert record.applied is None and "from 0 to 2147483647" in (record.error or "")
+    assert c.loop.up_events_ == []
+
+
+def test_missing_metric_labels_are_bounded_whatever_names_a_source_makes_up() -> None:
+    system = System(ManualClock(WALL))
+    registry = CollectorRegistry()
+    names = {f"m{i}": math.nan for i in range(150)}
+    c = controller(system, registry=registry, metrics=lambda now: {"cpu": 50.0, **names})
+    c.run(steps=2)
+    labelled = {
+        sample.labels["metric"]
+        for metric in registry.collect()
+        if metric.name == "elastic_metrics_missing"
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
+    assert len(labelled) == 101 and "_other" in labelled

@@ -20,8 +20,13 @@ QUEUE = PrometheusTrigger("queue", 10.0)
 
 
 def keda(fallback, *, triggers=(QUEUE,), min_replica_count=1):
-    return ScaledObject(triggers=list(triggers), min_replica_count=min_replica_count,
-                        fallback=fallback, behavior=NO_WINDOW, polling_interval=15.0)
+    return ScaledObject(
+        triggers=list(triggers),
+        min_replica_count=min_replica_count,
+        fallback=fallback,
+        behavior=NO_WINDOW,
+        polling_interval=15.0,
+    )
 
 
 def run(policy, steps):

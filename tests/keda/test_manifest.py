@@ -232,7 +232,10 @@ def test_a_real_scaledobject_with_a_prometheus_trigger():
     policy = manifests.objects["ScaledObject"]["checkout-worker"][1]
     (trigger,) = policy.triggers
     assert (trigger.metric, trigger.threshold, trigger.activation_threshold) == (
-        "checkout_backlog", 50.0, 5.0)
+        "checkout_backlog",
+        50.0,
+        5.0,
+    )
     assert trigger.ignore_null_values is False
     assert policy.behavior.scale_down.policies[0].value == 50
     loop = policy.loop()
@@ -249,7 +252,9 @@ def test_a_real_scaledobject_with_a_prometheus_trigger():
 def test_a_scenario_runs_a_scaledobject(tmp_path):
     from elastic.scenario import build
 
-    text = REAL + """---
+    text = (
+        REAL
+        + """---
 apiVersion: elastic/v1
 kind: Workload
 metadata: {name: w}
@@ -263,6 +268,7 @@ kind: Scenario
 metadata: {name: s}
 spec: {workload: w, policy: checkout-worker, duration: 1h}
 """
+    )
     manifests = load(text)
     assert manifests.problems == []
     built = build(manifests, "s")
