@@ -115,7 +115,6 @@ def test_an_hpa_scales_real_workers_out_and_in_and_holds_when_prometheus_is_gone
         # Prometheus gone: no scale-down, even with the load gone too; the controller goes on
         load.set_rate(RATE)
         until(lambda: len(pool.workers) >= 3, 30.0, "a second scale-out")
-        held = len(pool.workers)
         prometheus.stop()
         load.set_rate(0.0)
         gone = time.time()
@@ -125,7 +124,9 @@ def test_an_hpa_scales_real_workers_out_and_in_and_holds_when_prometheus_is_gone
             "8 steps without Prometheus",
         )
         after = [r for r in controller.history if r.time > gone]
-        assert len(pool.workers) == held
+        # a step under way when Prometheus stopped may still scale out; none after it scales
+        held = after[0].observation.replicas if after[0].observation else -1
+        assert held >= 3 and len(pool.workers) == held
         assert all("cpu" in r.missing and r.error is None for r in after)
         assert all(r.decision is not None and not r.decision.changed for r in after)
         assert runner.is_alive()
