@@ -1,0 +1,21 @@
+"""Tuning: the cheapest policy that meets the SLO, searched by Optuna over simulations (layer 3).
+
+Needs the ``tune`` extra (Optuna).
+"""
+
+from elastic.tune.constraint import Constraint
+from elastic.tune.space import Choice, Float, Int, Parameter, check_space
+from elastic.tune.study import InfeasibleError, Trial, Tuning, tune
+
+__all__ = [
+    "Choice",
+    "Constraint",
+    "Float",
+    "InfeasibleError",
+    "Int",
+    "Parameter",
+    "Trial",
+    "Tuning",
+    "check_space",
+    "tune",
+]
