@@ -86,7 +86,8 @@ class CallableSource:
     Whatever the function returns is checked: a value that is no finite
     number (or a negative ``utilization``) is missing with its reason, and
     an exception inside the function makes every metric in ``names``
-    missing, with the error as the reason.
+    missing, with the error as the reason (under the name ``"*"`` when
+    ``names`` is empty: the metrics are then unknown).
 
     Examples
     --------

@@ -384,15 +384,9 @@ def _validate(
     and a new simulation that gives the same decision: a delete still needs no new node, a
     replacement still one node whose options include all the command's."""
     current = {c.node: c for c in candidates}
-    if method == 0:
-        still = [current[n] for n in command.candidates if n in current and current[n].pods == 0]
-        chosen = _within(_budgets(karpenter, cluster, now, "Empty", expired), still)
-        if not chosen:
-            return None
-        return _Found(
-            NodePlan(removals=tuple(Removal(c.node, "empty") for c in chosen)),
-            tuple(c.node for c in chosen),
-        )
+    if method == 0:  # the same emptiness, over the command's candidates that still are some
+        still = [current[n] for n in command.candidates if n in current]
+        return _emptiness(karpenter, cluster, now, still, expired, sim)
     if any(n not in current or current[n].pods == 0 for n in command.candidates):
         return None
     chosen = [current[n] for n in command.candidates]
