@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -20,88 +17,12 @@ from elastic.core.validate import check_choice, check_int
 from elastic.errors import ElasticError, ParameterError
 from elastic.sim.scenario import Scenario
 from elastic.tune.constraint import Constraint
+from elastic.tune.results import InfeasibleError, Trial, Tuning
 from elastic.tune.space import Choice, Float, Int, Parameter, check_space
 
 __all__ = ["InfeasibleError", "Trial", "Tuning", "tune"]
 
 SAMPLERS = ("tpe", "random", "grid")
-
-
-class InfeasibleError(ElasticError):
-    """No candidate of a tuning met every constraint with confidence."""
-
-
-@dataclass(frozen=True)
-class Trial:
-    """One candidate: its parameters, its objective (mean and 95 % CI half-width over the
-    scenarios and seeds), each constraint's margin (its confidence bound's distance inside
-    the constraint, on the scenario where it is smallest; > 0 holds), and whether all hold."""
-
-    number: int
-    params: Mapping[str, Any]
-    objective: float
-    objective_ci: float
-    margins: Mapping[str, float]
-    feasible: bool
-
-
-@dataclass
-class Tuning:
-    """The trials of a :func:`tune` study, in the order they ran."""
-
-    objective: str
-    constraints: tuple[Constraint, ...]
-    trials: list[Trial] = field(default_factory=list)
-
-    @property
-    def best(self) -> Trial:
-        """The feasible trial of the lowest objective (raises :class:`InfeasibleError`, naming
-        the closest trials and the constraint each failed, when none is feasible)."""
-        feasible = [t for t in self.trials if t.feasible]
-        if feasible:
-            return min(feasible, key=lambda t: (t.objective, t.number))
-        closest = sorted(self.trials, key=lambda t: -min(t.margins.values(), default=0.0))[:3]
-        lines = []
-        for trial in closest:
-            name, margin = min(trial.margins.items(), key=lambda item: item[1])
-            lines.append(
-                f"trial {trial.number} {dict(trial.params)}: {name} short by {-margin:.4g}"
-            )
-        raise InfeasibleError(
-            f"none of the {len(self.trials)} trials met "
-            + " and ".join(str(c) for c in self.constraints)
-            + " with 95 % confidence over the seeds; the closest: "
-            + "; ".join(lines)
-        )
-
-    def rows(self) -> list[dict[str, Any]]:
-        """One flat row per trial: number, parameters, objective and CI, margins, feasible."""
-        return [
-            {
-                "trial": t.number,
-                **dict(t.params),
-                self.objective: t.objective,
-                f"{self.objective}_ci": t.objective_ci,
-                **{f"margin[{name}]": margin for name, margin in t.margins.items()},
-                "feasible": t.feasible,
-            }
-            for t in self.trials
-        ]
-
-    def to_csv(self, path: str | Path) -> None:
-        """Write :meth:`rows` as CSV."""
-        rows = self.rows()
-        names = list(dict.fromkeys(name for row in rows for name in row))
-        with Path(path).open("w", newline="", encoding="utf-8") as file:
-            writer = csv.DictWriter(file, names)
-            writer.writeheader()
-            writer.writerows(rows)
-
-    def __repr__(self) -> str:
-        feasible = sum(t.feasible for t in self.trials)
-        return (
-            f"Tuning({len(self.trials)} trials, {feasible} feasible, objective={self.objective!r})"
-        )
 
 
 def tune(
@@ -183,7 +104,12 @@ def tune(
                 f"with seed {failure.seed} failed: {failure.error}"
             )
         _check_metrics(runs.rows[0], objective, rules)
-        mean, half = mean_ci([float(row[objective]) for row in runs.rows])
+        stats = {
+            name: mean_ci([float(row[name]) for row in runs.rows])
+            for name in runs.rows[0]
+            if name not in ("policy", "scenario", "seed")
+        }
+        mean, half = stats[objective]
         margins = {
             str(rule): min(
                 rule.margin([float(r[rule.metric]) for r in runs.rows if r["scenario"] == name])
@@ -194,7 +120,11 @@ def tune(
         for key, margin in margins.items():  # Optuna: feasible when every value is <= 0
             trial.set_constraint(key, -margin)
         feasible = all(m > 0 for m in margins.values())
-        result.trials.append(Trial(trial.number, params, mean, half, margins, feasible))
+        result.trials.append(
+            Trial(trial.number, params, mean, half, margins, feasible,
+                  values={k: v[0] for k, v in stats.items()},
+                  cis={k: v[1] for k, v in stats.items()}, fidelity=fidelity, runs=len(runs.rows))
+        )  # fmt: skip
         return mean if math.isfinite(mean) else math.inf
 
     try:

@@ -1,0 +1,223 @@
+"""What a tuning found: its trials, the best candidate, the Pareto front, rows for tables."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from elastic.errors import ElasticError
+from elastic.tune.constraint import Constraint
+
+__all__ = ["MAXIMIZED", "InfeasibleError", "Trial", "Tuning", "direction"]
+
+MAXIMIZED = frozenset({"slo_attainment"})
+"""The summary metrics where higher is better; every other objective is minimized."""
+
+COMPLETE, PRUNED = "complete", "pruned"
+
+
+class InfeasibleError(ElasticError):
+    """No candidate of a tuning met every constraint with confidence."""
+
+
+def direction(metric: str) -> str:
+    """``"maximize"`` for the metrics of :data:`MAXIMIZED`, else ``"minimize"``.
+
+    Examples
+    --------
+    >>> direction("cost"), direction("slo_attainment")
+    ('minimize', 'maximize')
+    """
+    return "maximize" if metric in MAXIMIZED else "minimize"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One candidate judged at one fidelity.
+
+    ``objective`` and ``objective_ci`` are the first objective's mean over
+    the scenarios and seeds and the half-width of its 95 % interval;
+    ``values`` and ``cis`` hold the same for every summary metric. Each
+    constraint's ``margins`` entry is its confidence bound's distance inside
+    the constraint on the scenario where it is smallest (> 0 holds).
+    ``state`` is ``"complete"``, or ``"pruned"`` when the first seed showed
+    the candidate hopeless (its values are then those of that seed alone);
+    ``runs`` counts its simulations.
+    """
+
+    number: int
+    params: Mapping[str, Any]
+    objective: float
+    objective_ci: float
+    margins: Mapping[str, float]
+    feasible: bool
+    values: Mapping[str, float] = field(default_factory=dict)
+    cis: Mapping[str, float] = field(default_factory=dict)
+    state: str = COMPLETE
+    fidelity: str = "fluid"
+    runs: int = 0
+
+    def interval(self, metric: str) -> tuple[float, float]:
+        """The 95 % confidence interval of ``metric``'s mean (NaN wide with one run)."""
+        mean, half = self.values[metric], self.cis[metric]
+        return (mean - half, mean + half)
+
+
+@dataclass
+class Tuning:
+    """The trials of a :func:`~elastic.tune.tune` study, in the order they ran.
+
+    ``trials`` were judged at the screening fidelity; ``confirmed`` holds the
+    best of them judged again at the confirming fidelity (request by
+    request, on the full scenarios), under the same numbers. Once any trial
+    is confirmed, :attr:`best` and :attr:`front` are chosen among the
+    confirmed ones only.
+    """
+
+    objective: str
+    constraints: tuple[Constraint, ...]
+    trials: list[Trial] = field(default_factory=list)
+    objectives: tuple[str, ...] = ()
+    confirmed: list[Trial] = field(default_factory=list)
+    study: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.objectives:
+            self.objectives = (self.objective,)
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        """Each objective's direction: ``"minimize"`` or ``"maximize"``."""
+        return tuple(direction(name) for name in self.objectives)
+
+    @property
+    def simulations(self) -> int:
+        """How many simulations the study ran, screening and confirming."""
+        return sum(t.runs for t in self.trials) + sum(t.runs for t in self.confirmed)
+
+    def _final(self) -> list[Trial]:
+        return self.confirmed or [t for t in self.trials if t.state == COMPLETE]
+
+    def _key(self, trial: Trial) -> tuple[float, ...]:
+        return tuple(
+            -trial.values.get(name, trial.objective)
+            if way == "maximize"
+            else trial.values.get(name, trial.objective)
+            for name, way in zip(self.objectives, self.directions, strict=True)
+        )
+
+    @property
+    def best(self) -> Trial:
+        """The feasible trial best on the first objective (among the confirmed ones, if any).
+
+        Raises :class:`InfeasibleError`, naming the closest trials and the
+        constraint each failed, when none is feasible.
+        """
+        candidates = self._final()
+        feasible = [t for t in candidates if t.feasible]
+        if feasible:
+            return min(feasible, key=lambda t: (self._key(t)[0], t.number))
+        closest = sorted(candidates, key=lambda t: -min(t.margins.values(), default=0.0))[:3]
+        lines = []
+        for trial in closest:
+            name, margin = min(trial.margins.items(), key=lambda item: item[1])
+            lines.append(
+                f"trial {trial.number} {dict(trial.params)}: {name} short by {-margin:.4g}"
+            )
+        where = " confirmed" if self.confirmed else ""
+        raise InfeasibleError(
+            f"none of the {len(candidates)}{where} trials met "
+            + " and ".join(str(c) for c in self.constraints)
+            + " with 95 % confidence over the seeds; the closest: "
+            + "; ".join(lines)
+        )
+
+    @property
+    def front(self) -> list[Trial]:
+        """The feasible trials no other feasible trial beats on every objective (by their
+        means), in the order of the first objective; among the confirmed ones, if any."""
+        feasible = [t for t in self._final() if t.feasible]
+        keys = {t.number: self._key(t) for t in feasible}
+        front = [
+            t
+            for t in feasible
+            if not any(_dominates(keys[o.number], keys[t.number]) for o in feasible)
+        ]
+        return sorted(front, key=lambda t: (keys[t.number], t.number))
+
+    def disagreements(self) -> list[dict[str, Any]]:
+        """For each confirmed trial: its objectives and feasibility at both fidelities.
+
+        ``difference`` is the relative change of each objective from screening
+        to confirming; ``agrees`` says whether feasibility is the same and the
+        confirmed objectives lie within the screened intervals (or the
+        screened within the confirmed).
+        """
+        screened = {t.number: t for t in self.trials}
+        table = []
+        for confirmed in self.confirmed:
+            first = screened[confirmed.number]
+            entry: dict[str, Any] = {"trial": confirmed.number, **dict(confirmed.params)}
+            agrees = first.feasible == confirmed.feasible
+            for name in self.objectives:
+                low, high = first.values[name], confirmed.values[name]
+                entry[f"{name}[{first.fidelity}]"] = low
+                entry[f"{name}[{confirmed.fidelity}]"] = high
+                entry[f"{name}_difference"] = (high - low) / abs(low) if low else math.nan
+                overlap = abs(high - low) <= max(
+                    _finite(first.cis.get(name)), _finite(confirmed.cis.get(name))
+                )
+                agrees = agrees and overlap
+            entry[f"feasible[{first.fidelity}]"] = first.feasible
+            entry[f"feasible[{confirmed.fidelity}]"] = confirmed.feasible
+            entry["agrees"] = agrees
+            table.append(entry)
+        return table
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One flat row per trial (screened, then confirmed): trial, state, fidelity, runs,
+        parameters, each objective and its CI, margins, feasible, then every other metric."""
+        rows = []
+        for t in [*self.trials, *self.confirmed]:
+            row: dict[str, Any] = {"trial": t.number, "state": t.state, "fidelity": t.fidelity,
+                                   "runs": t.runs, **dict(t.params)}  # fmt: skip
+            for name in self.objectives:
+                row[name] = t.values.get(name, t.objective if name == self.objective else math.nan)
+                row[f"{name}_ci"] = t.cis.get(
+                    name, t.objective_ci if name == self.objective else math.nan
+                )
+            row.update({f"margin[{name}]": margin for name, margin in t.margins.items()})
+            row["feasible"] = t.feasible
+            row.update({k: v for k, v in t.values.items() if k not in row})
+            rows.append(row)
+        return rows
+
+    def to_csv(self, path: str | Path) -> None:
+        """Write :meth:`rows` as CSV."""
+        rows = self.rows()
+        names = list(dict.fromkeys(name for row in rows for name in row))
+        with Path(path).open("w", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, names)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def __repr__(self) -> str:
+        feasible = sum(t.feasible for t in self.trials)
+        return (
+            f"Tuning({len(self.trials)} trials, {feasible} feasible, "
+            f"{len(self.confirmed)} confirmed, objective={self.objective!r})"
+        )
+
+
+def _dominates(a: Sequence[float], b: Sequence[float]) -> bool:
+    return all(x <= y for x, y in zip(a, b, strict=True)) and any(
+        x < y for x, y in zip(a, b, strict=True)
+    )
+
+
+def _finite(value: float | None) -> float:
+    return value if value is not None and math.isfinite(value) else 0.0
