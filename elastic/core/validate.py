@@ -60,9 +60,10 @@ def check_int(
     *,
     owner: str,
     ge: int | None = None,
+    le: int | None = None,
     error: type[ParameterError] = ParameterError,
 ) -> int:
-    """Return ``value`` after checking it is an integer (not a bool) ``>= ge``.
+    """Return ``value`` after checking it is an integer (not a bool) ``>= ge`` (and ``<= le``).
 
     Examples
     --------
@@ -74,11 +75,13 @@ def check_int(
     elastic.errors.ParameterError: Loop: min_replicas=2.5 is invalid; expected an integer >= 0
     """
     expected = "an integer" + (f" >= {ge}" if ge is not None else "")
+    if le is not None:
+        expected += f" {'and ' if ge is not None else ''}<= {le:,}"
     if isinstance(value, np.integer):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise error(name, value, expected, owner=owner)
-    if ge is not None and value < ge:
+    if (ge is not None and value < ge) or (le is not None and value > le):
         raise error(name, value, expected, owner=owner)
     return int(value)
 

@@ -4,8 +4,9 @@ Needs the ``tune`` extra (Optuna).
 """
 
 from elastic.tune.constraint import Constraint
+from elastic.tune.results import InfeasibleError, Trial, Tuning
 from elastic.tune.space import Choice, Float, Int, Parameter, check_space
-from elastic.tune.study import InfeasibleError, Trial, Tuning, tune
+from elastic.tune.study import tune
 
 __all__ = [
     "Choice",

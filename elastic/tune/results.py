@@ -100,7 +100,7 @@ class Tuning:
         return sum(t.runs for t in self.trials) + sum(t.runs for t in self.confirmed)
 
     def _final(self) -> list[Trial]:
-        return self.confirmed or [t for t in self.trials if t.state == COMPLETE]
+        return self.confirmed or [t for t in self.trials if t.state in (COMPLETE, PRUNED)]
 
     def _key(self, trial: Trial) -> tuple[float, ...]:
         return tuple(

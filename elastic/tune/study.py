@@ -1,28 +1,60 @@
-"""A tuning study: candidates sampled by Optuna, judged by simulation on scenarios x seeds."""
+"""A tuning study: candidates sampled by Optuna, judged by simulation on scenarios x seeds.
+
+A batch of trials is asked of Optuna at once and their runs go to the
+executor together; the first seed of each candidate runs first, and a
+candidate it shows hopeless is pruned before its other seeds run. The
+trials are told in the order of their numbers once the whole batch is in,
+so what Optuna sees never depends on which run finished first: the same
+sampler seed and batch give the same study on any executor.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import optuna
 
 from elastic.bench.compare import compare
 from elastic.bench.stats import mean_ci
 from elastic.core.loop import DecisionLoop
-from elastic.core.validate import check_choice, check_int
+from elastic.core.validate import check_choice, check_int, check_number
 from elastic.errors import ElasticError, ParameterError
+from elastic.sim.run import FIDELITIES
 from elastic.sim.scenario import Scenario
 from elastic.tune.constraint import Constraint
-from elastic.tune.results import InfeasibleError, Trial, Tuning
+from elastic.tune.results import COMPLETE, PRUNED, Trial, Tuning, direction
 from elastic.tune.space import Choice, Float, Int, Parameter, check_space
 
-__all__ = ["InfeasibleError", "Trial", "Tuning", "tune"]
+__all__ = ["MAX_BATCH", "MAX_TRIALS", "PRUNE_MARGIN", "SAMPLERS", "tune"]
 
-SAMPLERS = ("tpe", "random", "grid")
+SAMPLERS = ("tpe", "random", "grid", "nsga2")
+MAX_TRIALS = 100_000
+"""The most trials one call may ask for."""
+MAX_BATCH = 1024
+"""The most trials in flight at once."""
+PRUNE_MARGIN = 0.1
+"""How far (relative) a first seed must miss to prune: a constraint's bound missed by more
+than a tenth of the bound, or an objective a tenth worse than the best feasible trial's."""
+
+REFUSED = "refused"
+_ATTR = "elastic"
+
+
+@dataclass
+class _Candidate:
+    number: int
+    params: dict[str, Any]
+    loop: DecisionLoop
+    trial: optuna.Trial | None = None  # None when confirming: that is not sampling
+    rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def tune(
@@ -31,30 +63,74 @@ def tune(
     scenarios: Mapping[str, Scenario] | Sequence[Scenario],
     seeds: Sequence[int] | int = 3,
     *,
-    objective: str = "cost",
+    objective: str | Sequence[str] = "cost",
     constraints: Sequence[str | Constraint] = (),
     trials: int = 30,
     sampler: str = "tpe",
     seed: int = 0,
     executor: Executor | None = None,
     fidelity: str = "fluid",
+    confirm: int = 0,
+    confirm_fidelity: str = "request",
+    screen_duration: float | None = None,
+    prune: bool = True,
+    batch: int = 1,
+    progress: bool = False,
     storage: str | None = None,
     study_name: str = "elastic",
 ) -> Tuning:
-    """Search ``space`` for the loop of the lowest mean ``objective`` meeting ``constraints``.
+    """Search ``space`` for the loop of the best mean ``objective`` meeting ``constraints``.
 
-    Each trial samples parameters (Optuna's TPE with constraints, random
-    search, or a grid over :class:`Choice` and :class:`Int` parameters),
-    builds a loop with ``build(params)`` and runs it on every scenario with
-    every seed (:func:`~elastic.bench.compare`, on ``executor``: a local
-    process pool by default). The objective is the mean of that summary
-    metric over all the runs (lower is better: ``cost``,
-    ``cost_per_million_requests``, ``latency_p99``...). A constraint holds
-    when its 95 % confidence bound over the seeds holds on every scenario
-    (:class:`Constraint`). The trials run one after the other, so a study
-    with the same sampler seed gives the same trials; ``storage`` (an Optuna
-    storage URL such as ``sqlite:///study.db``) keeps them, and a study of the
-    same name there is resumed.
+    Each trial samples parameters, builds a loop with ``build(params)`` and
+    runs it on every scenario with every seed at the screening ``fidelity``
+    (fluid by default), on the first ``screen_duration`` seconds of each
+    scenario when given. Then the ``confirm`` best candidates run again at
+    ``confirm_fidelity`` (request by request) on the full scenarios, and the
+    answer is chosen among those (:attr:`Tuning.disagreements` shows where
+    the two fidelities differ).
+
+    Parameters
+    ----------
+    build
+        Turns one choice of values (a dict by parameter name) into a
+        :class:`~elastic.DecisionLoop`. A candidate it refuses with an
+        :class:`~elastic.ElasticError` is recorded as refused.
+    space
+        Parameter names to :class:`Float`, :class:`Int` or :class:`Choice`.
+    scenarios, seeds
+        What each candidate runs on: scenarios by name (or a sequence), and
+        the seeds (or how many, ``0 .. n-1``); three or more, since a
+        constraint's confidence bound needs a spread.
+    objective
+        A summary metric's name (``cost``, ``cost_per_million_requests``,
+        ``latency_p99``...), or several for a Pareto front. ``slo_attainment``
+        is maximized, every other metric minimized
+        (:func:`~elastic.tune.results.direction`). Its value for a candidate
+        is the mean over every scenario and seed.
+    constraints
+        ``"metric>=bound"`` or ``"metric<=bound"`` (:class:`Constraint`): a
+        candidate is feasible when the 95 % confidence bound over the seeds
+        holds on every scenario.
+    trials, sampler, seed
+        How many candidates, sampled by Optuna: ``"tpe"`` (TPE, learning from
+        the constraints too), ``"nsga2"`` (NSGA-II, for Pareto fronts),
+        ``"random"`` or ``"grid"`` (every combination of :class:`Choice` and
+        :class:`Int` values; stops once all were tried), seeded by ``seed``.
+    executor
+        Where the runs go (a local process pool by default; a Dask
+        ``Client.get_executor()`` works as is).
+    prune
+        Stop a candidate after its first seed when that seed is hopeless
+        (:data:`PRUNE_MARGIN`); its trial is kept as ``"pruned"``.
+    batch
+        Trials asked and run at once: their runs share the executor, so more
+        workers are kept busy. The answer is still reproducible for a given
+        ``batch``; the random and grid samplers give the same trials for any
+        ``batch``, TPE and NSGA-II learn from fewer finished trials when it is
+        larger.
+    storage, study_name
+        An Optuna storage URL (``sqlite:///study.db``): a study of that name
+        there is resumed, with its earlier trials in the result.
 
     Examples
     --------
@@ -79,70 +155,289 @@ def tune(
             "build", build, "a function of the parameters giving a DecisionLoop", owner=owner
         )
     space = check_space(space)
+    objectives = _objectives(objective)
     rules = tuple(c if isinstance(c, Constraint) else Constraint.parse(c) for c in constraints)
-    check_int(trials, "trials", owner=owner, ge=1)
+    check_int(trials, "trials", owner=owner, ge=1, le=MAX_TRIALS)
     check_choice(sampler, "sampler", SAMPLERS, owner=owner)
     check_int(seed, "seed", owner=owner, ge=0)
-    if not isinstance(objective, str) or not objective:
-        raise ParameterError("objective", objective, "a summary metric's name", owner=owner)
-    study = _study(space, sampler, seed, storage, study_name)
-    result = Tuning(objective, rules)
+    check_choice(fidelity, "fidelity", FIDELITIES, owner=owner)
+    check_choice(confirm_fidelity, "confirm_fidelity", FIDELITIES, owner=owner)
+    check_int(confirm, "confirm", owner=owner, ge=0, le=MAX_TRIALS)
+    check_int(batch, "batch", owner=owner, ge=1, le=MAX_BATCH)
+    if not isinstance(prune, bool):
+        raise ParameterError("prune", prune, "True or False", owner=owner)
+    setups = _scenarios(scenarios)
+    seed_list = _seeds(seeds)
+    screens = setups
+    if screen_duration is not None:
+        cut = check_number(screen_duration, "screen_duration", owner=owner, gt=0)
+        screens = {
+            name: dataclasses.replace(s, duration=cut) if cut < s.duration else s
+            for name, s in setups.items()
+        }
+    study = _study(space, objectives, sampler, seed, trials, batch, storage, study_name)
+    _claim(study, objectives, rules, fidelity, screen_duration, study_name)
+    result = Tuning(objectives[0], rules, objectives=objectives, study=study)
+    result.trials.extend(_stored(study))
     own = executor is None
     pool = executor or ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
-
-    def evaluate(trial: optuna.Trial) -> float:
-        params = {name: _suggest(trial, name, p) for name, p in space.items()}
-        loop = build(params)
-        if not isinstance(loop, DecisionLoop):
-            raise ParameterError("build", loop, "a function returning a DecisionLoop", owner=owner)
-        runs = compare({"candidate": loop}, scenarios, seeds, executor=pool, progress=False,
-                       fidelity=fidelity)  # fmt: skip
-        if runs.failures:
-            failure = runs.failures[0]
-            raise ElasticError(
-                f"trial {trial.number} {params}: the run of scenario {failure.scenario!r} "
-                f"with seed {failure.seed} failed: {failure.error}"
-            )
-        _check_metrics(runs.rows[0], objective, rules)
-        stats = {
-            name: mean_ci([float(row[name]) for row in runs.rows])
-            for name in runs.rows[0]
-            if name not in ("policy", "scenario", "seed")
-        }
-        mean, half = stats[objective]
-        margins = {
-            str(rule): min(
-                rule.margin([float(r[rule.metric]) for r in runs.rows if r["scenario"] == name])
-                for name in {r["scenario"] for r in runs.rows}
-            )
-            for rule in rules
-        }
-        for key, margin in margins.items():  # Optuna: feasible when every value is <= 0
-            trial.set_constraint(key, -margin)
-        feasible = all(m > 0 for m in margins.values())
-        result.trials.append(
-            Trial(trial.number, params, mean, half, margins, feasible,
-                  values={k: v[0] for k, v in stats.items()},
-                  cis={k: v[1] for k, v in stats.items()}, fidelity=fidelity, runs=len(runs.rows))
-        )  # fmt: skip
-        return mean if math.isfinite(mean) else math.inf
-
+    bar = _bar(trials + confirm, progress)
+    screen = _Screen(result, screens, seed_list, fidelity, prune, pool)
     try:
-        # one trial after another (the runs of a trial share the executor): the same sampler
-        # seed gives the same trials; a grid stops early once every point was tried
-        study.optimize(evaluate, n_trials=trials)
+        asked = 0
+        grid = _grid_points(study, space, seed) if sampler == "grid" else None
+        while asked < trials:
+            size = min(batch, trials - asked, MAX_TRIALS if grid is None else len(grid))
+            if size <= 0:
+                break
+            candidates = []
+            for _ in range(size):
+                if grid is not None:  # the grid is Optuna's queue of fixed trials
+                    study.enqueue_trial(grid.pop())
+                if (candidate := _ask(study, space, build, result)) is not None:
+                    candidates.append(candidate)
+            asked += size
+            screen.run(candidates)
+            if bar is not None:
+                bar.update(size)
+        if not any(t.state != REFUSED for t in result.trials):
+            first = next(t for t in study.trials if "refused" in t.user_attrs)
+            raise ParameterError(
+                "space", dict(space),
+                f"a space where build accepts some candidates: all {len(result.trials)} were "
+                f"refused, the first with: {first.user_attrs['refused']}", owner=owner,
+            )  # fmt: skip
+        if confirm:
+            chosen = _to_confirm(result, confirm)
+            candidates = [_Candidate(t.number, dict(t.params), build(t.params)) for t in chosen]
+            runs = _runs(candidates, setups, seed_list, confirm_fidelity, pool)
+            for candidate in candidates:
+                candidate.rows = runs[candidate.number]
+                result.confirmed.append(
+                    _judge(candidate, rules, objectives[0], confirm_fidelity, COMPLETE)
+                )
+            if bar is not None:
+                bar.update(confirm)
     finally:
+        if bar is not None:
+            bar.close()
         if own:
             pool.shutdown()
     return result
 
 
-def _check_metrics(row: Mapping[str, Any], objective: str, rules: Sequence[Constraint]) -> None:
-    known = ", ".join(sorted(k for k in row if k not in ("policy", "scenario", "seed")))
-    if objective not in row:
-        raise ParameterError(
-            "objective", objective, f"a summary metric: one of {known}", owner="tune"
+class _Screen:
+    """Runs batches of candidates at the screening fidelity and tells Optuna what they gave."""
+
+    def __init__(
+        self,
+        result: Tuning,
+        setups: Mapping[str, Scenario],
+        seeds: list[int],
+        fidelity: str,
+        prune: bool,
+        pool: Executor,
+    ) -> None:
+        self.result, self.setups, self.seeds = result, setups, seeds
+        self.fidelity, self.pool = fidelity, pool
+        self.first = seeds[:1] if prune and len(seeds) > 1 else seeds
+        self.checked = False
+
+    def run(self, candidates: list[_Candidate]) -> None:
+        if not candidates:
+            return
+        result = self.result
+        runs = _runs(candidates, self.setups, self.first, self.fidelity, self.pool)
+        for candidate in candidates:
+            candidate.rows = runs[candidate.number]
+        if not self.checked:
+            _check_metrics(candidates[0].rows[0], result.objectives, result.constraints)
+            self.checked = True
+        best = _best_feasible(result)
+        hopeless = {c.number for c in candidates if self._hopeless(c, best)}
+        rest = [c for c in candidates if c.number not in hopeless]
+        if len(self.first) < len(self.seeds) and rest:
+            more = _runs(rest, self.setups, self.seeds[1:], self.fidelity, self.pool)
+            for candidate in rest:
+                candidate.rows += more[candidate.number]
+        study = result.study
+        for candidate in candidates:
+            state = PRUNED if candidate.number in hopeless else COMPLETE
+            trial = _judge(candidate, result.constraints, result.objective, self.fidelity, state)
+            asked = candidate.trial
+            assert asked is not None
+            for key, margin in trial.margins.items():  # Optuna: feasible when every value <= 0
+                asked.set_constraint(key, -margin)
+            asked.set_user_attr(_ATTR, _record(trial))
+            if state == PRUNED:
+                if len(result.objectives) == 1:
+                    asked.report(_finite(trial.objective, result.directions[0]), 0)
+                study.tell(asked, state=optuna.trial.TrialState.PRUNED)
+            else:
+                ways = zip(result.objectives, result.directions, strict=True)
+                values = [_finite(trial.values[name], way) for name, way in ways]
+                study.tell(asked, values)
+            result.trials.append(trial)
+
+    def _hopeless(self, candidate: _Candidate, best: float | None) -> bool:
+        """Whether the first seed already rules the candidate out (only when more seeds follow)."""
+        if len(self.first) == len(self.seeds):
+            return False
+        for rule in self.result.constraints:
+            for row in candidate.rows:
+                if -rule.margin([float(row[rule.metric])]) > PRUNE_MARGIN * abs(rule.bound):
+                    return True
+        if best is None or best == 0 or len(self.result.objectives) > 1:
+            return False
+        mean = float(np.mean([float(r[self.result.objective]) for r in candidate.rows]))
+        worse = (mean - best) if self.result.directions[0] == "minimize" else (best - mean)
+        return worse > PRUNE_MARGIN * abs(best)
+
+
+def _judge(
+    candidate: _Candidate, rules: Sequence[Constraint], objective: str, fidelity: str, state: str
+) -> Trial:
+    """A candidate's trial from its runs: means and intervals, margins, feasibility."""
+    rows = candidate.rows
+    stats = {
+        name: mean_ci([float(row[name]) for row in rows])
+        for name in rows[0]
+        if name not in ("policy", "scenario", "seed")
+    }
+    names = sorted({row["scenario"] for row in rows})
+    margins = {
+        str(rule): min(
+            rule.margin([float(r[rule.metric]) for r in rows if r["scenario"] == name])
+            for name in names
         )
+        for rule in rules
+    }
+    feasible = state == COMPLETE and all(m > 0 for m in margins.values())
+    mean, half = stats[objective]
+    return Trial(candidate.number, candidate.params, mean, half, margins, feasible,
+                 values={k: v[0] for k, v in stats.items()},
+                 cis={k: v[1] for k, v in stats.items()},
+                 state=state, fidelity=fidelity, runs=len(rows))  # fmt: skip
+
+
+def _runs(
+    candidates: Sequence[_Candidate],
+    setups: Mapping[str, Scenario],
+    seeds: Sequence[int],
+    fidelity: str,
+    pool: Executor,
+) -> dict[int, list[dict[str, Any]]]:
+    """Every candidate on every scenario with every seed, in one go on ``pool``: rows by trial."""
+    loops = {str(c.number): c.loop for c in candidates}
+    runs = compare(loops, dict(setups), list(seeds), executor=pool, progress=False,
+                   fidelity=fidelity)  # fmt: skip
+    if runs.failures:
+        failure = runs.failures[0]
+        params = next(c.params for c in candidates if str(c.number) == failure.policy)
+        raise ElasticError(
+            f"trial {failure.policy} {params}: the run of scenario {failure.scenario!r} "
+            f"with seed {failure.seed} failed: {failure.error}"
+        )
+    rows: dict[int, list[dict[str, Any]]] = {c.number: [] for c in candidates}
+    for row in runs.rows:
+        rows[int(row["policy"])].append(row)
+    return rows
+
+
+def _ask(
+    study: optuna.Study,
+    space: Mapping[str, Parameter],
+    build: Callable[[Mapping[str, Any]], DecisionLoop],
+    result: Tuning,
+) -> _Candidate | None:
+    """A new trial and its loop; None (the trial failed, recorded as refused) when ``build``
+    refuses its parameters."""
+    trial = study.ask()
+    params = {name: _suggest(trial, name, p) for name, p in space.items()}
+    try:
+        loop = build(params)
+    except ElasticError as error:
+        trial.set_user_attr("refused", str(error))
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        refused = Trial(trial.number, params, math.nan, math.nan, {}, False, state=REFUSED)
+        result.trials.append(refused)
+        return None
+    if not isinstance(loop, DecisionLoop):
+        raise ParameterError("build", loop, "a function returning a DecisionLoop", owner="tune")
+    return _Candidate(trial.number, params, loop, trial)
+
+
+def _to_confirm(result: Tuning, count: int) -> list[Trial]:
+    """The front (or the best feasible), then the other feasible trials by the first objective,
+    then the closest infeasible ones: the first ``count``."""
+    done = [t for t in result.trials if t.state == COMPLETE]
+    front = result.front
+    first = {t.number for t in front}
+    sign = -1.0 if result.directions[0] == "maximize" else 1.0
+    others = sorted(
+        (t for t in done if t.number not in first),
+        key=lambda t: (not t.feasible, -min(t.margins.values(), default=0.0) if not t.feasible
+                       else sign * t.objective, t.number),
+    )  # fmt: skip
+    return [*front, *others][:count]
+
+
+def _best_feasible(result: Tuning) -> float | None:
+    feasible = [t.objective for t in result.trials if t.feasible]
+    if not feasible:
+        return None
+    return min(feasible) if result.directions[0] == "minimize" else max(feasible)
+
+
+def _objectives(objective: str | Sequence[str]) -> tuple[str, ...]:
+    names = (objective,) if isinstance(objective, str) else tuple(objective)
+    if (
+        not names
+        or not all(isinstance(n, str) and n for n in names)
+        or len(set(names)) != len(names)
+    ):
+        raise ParameterError(
+            "objective", objective, "a summary metric's name, or several distinct ones",
+            owner="tune",
+        )  # fmt: skip
+    return names
+
+
+def _scenarios(scenarios: Mapping[str, Scenario] | Sequence[Scenario]) -> dict[str, Scenario]:
+    if isinstance(scenarios, Mapping):
+        named = dict(scenarios)
+    elif isinstance(scenarios, Iterable) and not isinstance(scenarios, str):
+        named = {f"scenario{i}": s for i, s in enumerate(scenarios)}
+    else:
+        named = {}
+    if not named or not all(isinstance(s, Scenario) for s in named.values()):
+        raise ParameterError(
+            "scenarios", scenarios, "at least one Scenario (by name, or a list)", owner="tune"
+        )
+    return named
+
+
+def _seeds(seeds: Sequence[int] | int) -> list[int]:
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        return list(range(check_int(seeds, "seeds", owner="tune", ge=1, le=10_000)))
+    if isinstance(seeds, Iterable) and not isinstance(seeds, str):
+        listed = [check_int(s, "seeds", owner="tune", ge=0) for s in seeds]
+        if listed and len(set(listed)) == len(listed) and len(listed) <= 10_000:
+            return listed
+    raise ParameterError(
+        "seeds", seeds, "a count from 1 to 10,000, or distinct seeds >= 0", owner="tune"
+    )
+
+
+def _check_metrics(
+    row: Mapping[str, Any], objectives: Sequence[str], rules: Sequence[Constraint]
+) -> None:
+    known = ", ".join(sorted(k for k in row if k not in ("policy", "scenario", "seed")))
+    for objective in objectives:
+        if objective not in row:
+            raise ParameterError(
+                "objective", objective, f"a summary metric: one of {known}", owner="tune"
+            )
     for rule in rules:
         if rule.metric not in row:
             raise ParameterError(
@@ -152,37 +447,144 @@ def _check_metrics(row: Mapping[str, Any], objective: str, rules: Sequence[Const
             )  # fmt: skip
 
 
+def _finite(value: float, way: str) -> float:
+    """What Optuna is told for a metric that came out NaN or infinite: the worst value."""
+    if math.isfinite(value):
+        return value
+    return math.inf if way == "minimize" else -math.inf
+
+
+def _record(trial: Trial) -> dict[str, Any]:
+    """What a trial keeps in Optuna's storage so that a resumed study shows it."""
+    return {"objective_ci": trial.objective_ci, "margins": dict(trial.margins),
+            "feasible": trial.feasible, "values": dict(trial.values), "cis": dict(trial.cis),
+            "state": trial.state, "fidelity": trial.fidelity, "runs": trial.runs}  # fmt: skip
+
+
+def _stored(study: optuna.Study) -> list[Trial]:
+    """The trials of a resumed study, as this package recorded them."""
+    found = []
+    for frozen in study.get_trials(deepcopy=False):
+        if "refused" in frozen.user_attrs:
+            found.append(Trial(frozen.number, dict(frozen.params), math.nan, math.nan, {}, False,
+                               state=REFUSED))  # fmt: skip
+            continue
+        saved = frozen.user_attrs.get(_ATTR)
+        if saved is None or frozen.state not in (
+            optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED
+        ):  # fmt: skip
+            continue
+        values = saved["values"]
+        first = next(iter(study.user_attrs[f"{_ATTR}.study"]["objectives"]))
+        found.append(Trial(frozen.number, dict(frozen.params), values[first],
+                           saved["objective_ci"], saved["margins"], saved["feasible"],
+                           values=values, cis=saved["cis"], state=saved["state"],
+                           fidelity=saved["fidelity"], runs=saved["runs"]))  # fmt: skip
+    return found
+
+
+def _claim(
+    study: optuna.Study,
+    objectives: Sequence[str],
+    rules: Sequence[Constraint],
+    fidelity: str,
+    screen_duration: float | None,
+    name: str,
+) -> None:
+    """Mark a new study with what it judges by; refuse to resume one judged otherwise."""
+    mine = {"objectives": list(objectives), "constraints": [str(r) for r in rules],
+            "fidelity": fidelity, "screen_duration": screen_duration}  # fmt: skip
+    key = f"{_ATTR}.study"
+    theirs = study.user_attrs.get(key)
+    if theirs is None:
+        if study.trials:
+            raise ParameterError(
+                "study_name", name, "a study elastic started (this one has trials of another "
+                "program's)", owner="tune",
+            )  # fmt: skip
+        study.set_user_attr(key, mine)
+        return
+    differ = [f"{k}: stored {theirs.get(k)!r}, given {v!r}" for k, v in mine.items()
+              if theirs.get(k) != v]  # fmt: skip
+    if differ:
+        raise ParameterError(
+            "study_name", name,
+            "a new name, or the same objectives, constraints and screening as the stored study ("
+            + "; ".join(differ) + ")", owner="tune",
+        )  # fmt: skip
+
+
+def _grid_points(
+    study: optuna.Study, space: Mapping[str, Parameter], seed: int
+) -> list[dict[str, Any]]:
+    """The grid's points not tried yet, in a seeded random order (the next one last)."""
+    names = list(space)
+    seen = {tuple(t.params.get(n) for n in names) for t in study.get_trials(deepcopy=False)}
+    points = [p for p in itertools.product(*(_grid(space[n]) for n in names)) if p not in seen]
+    order = np.random.default_rng(seed).permutation(len(points))
+    return [dict(zip(names, points[i], strict=True)) for i in reversed(order)]
+
+
+def _grid(parameter: Parameter) -> list[Any]:
+    if isinstance(parameter, Choice):
+        return list(parameter.options)
+    assert isinstance(parameter, Int)
+    return list(range(parameter.low, parameter.high + 1))
+
+
 def _study(
-    space: Mapping[str, Parameter], sampler: str, seed: int, storage: str | None, name: str
+    space: Mapping[str, Parameter],
+    objectives: Sequence[str],
+    sampler: str,
+    seed: int,
+    trials: int,
+    batch: int,
+    storage: str | None,
+    name: str,
 ) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    chosen: optuna.samplers.BaseSampler
-    if sampler == "tpe":
-        chosen = optuna.samplers.TPESampler(seed=seed)  # reads the trials' constraints
-    elif sampler == "random":
-        chosen = optuna.samplers.RandomSampler(seed=seed)
-    else:
-        grid: dict[str, list[Any]] = {}
+    if sampler == "grid":
         for key, parameter in space.items():
-            if isinstance(parameter, Choice):
-                grid[key] = list(parameter.options)
-            elif isinstance(parameter, Int) and parameter.high - parameter.low <= 1000:
-                grid[key] = list(range(parameter.low, parameter.high + 1))
-            else:
+            if not (
+                isinstance(parameter, Choice)
+                or (isinstance(parameter, Int) and parameter.high - parameter.low <= 1000)
+            ):
                 raise ParameterError(
                     f"space[{key!r}]", parameter,
                     "a Choice or an Int of at most 1,001 values for a grid search", owner="tune",
                 )  # fmt: skip
-        chosen = optuna.samplers.GridSampler(grid, seed=seed)
+    directions: list[Any] = [direction(o) for o in objectives]
     try:
-        return optuna.create_study(
-            direction="minimize", sampler=chosen, storage=storage, study_name=name,
-            load_if_exists=True,
+        study = optuna.create_study(
+            directions=directions, storage=storage, study_name=name, load_if_exists=True,
+            sampler=optuna.samplers.RandomSampler(seed=seed),
         )  # fmt: skip
     except Exception as error:
         raise ParameterError(
             "storage", storage, f"an Optuna storage that can be opened ({error})", owner="tune"
         ) from None
+    if [d.name.lower() for d in study.directions] != directions:
+        raise ParameterError(
+            "study_name", name, f"a study of the same objectives ({list(objectives)})", owner="tune"
+        )
+    # a resumed study draws anew: the sampler's seed also depends on how many trials it has
+    drawn = seed if not study.trials else int(
+        np.random.SeedSequence([seed, len(study.trials)]).generate_state(1)[0]
+    )  # fmt: skip
+    chosen: optuna.samplers.BaseSampler
+    if sampler == "tpe":
+        # reads the trials' constraints; a batch's running trials count as bad guesses
+        chosen = optuna.samplers.TPESampler(seed=drawn, constant_liar=batch > 1)
+    elif sampler == "nsga2":
+        chosen = optuna.samplers.NSGAIISampler(
+            seed=drawn, population_size=max(4, min(50, trials // 5))
+        )
+    elif sampler == "random":
+        chosen = optuna.samplers.RandomSampler(seed=drawn)
+    else:  # every trial's point comes from the queue (_grid_points)
+        chosen = optuna.samplers.RandomSampler(seed=drawn)
+    study.sampler = chosen
+    return study
 
 
 def _suggest(trial: optuna.Trial, name: str, parameter: Parameter) -> Any:
@@ -191,3 +593,11 @@ def _suggest(trial: optuna.Trial, name: str, parameter: Parameter) -> Any:
     if isinstance(parameter, Int):
         return trial.suggest_int(name, parameter.low, parameter.high, log=parameter.log)
     return trial.suggest_categorical(name, list(parameter.options))
+
+
+def _bar(total: int, progress: bool) -> Any:
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="trials", unit="trial")
