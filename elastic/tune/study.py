@@ -55,6 +55,7 @@ class _Candidate:
     loop: DecisionLoop
     trial: optuna.Trial | None = None  # None when confirming: that is not sampling
     rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    told: bool = False
 
 
 def tune(
@@ -171,10 +172,16 @@ def tune(
     screens = setups
     if screen_duration is not None:
         cut = check_number(screen_duration, "screen_duration", owner=owner, gt=0)
-        screens = {
-            name: dataclasses.replace(s, duration=cut) if cut < s.duration else s
-            for name, s in setups.items()
-        }
+        try:
+            screens = {
+                name: dataclasses.replace(s, duration=cut) if cut < s.duration else s
+                for name, s in setups.items()
+            }
+        except ElasticError as error:
+            raise ParameterError(
+                "screen_duration", screen_duration, f"a slice each scenario can run ({error})",
+                owner=owner,
+            ) from None  # fmt: skip
     study = _study(space, objectives, sampler, seed, trials, batch, storage, study_name)
     _claim(study, objectives, rules, fidelity, screen_duration, study_name)
     result = Tuning(objectives[0], rules, objectives=objectives, study=study)
@@ -197,7 +204,13 @@ def tune(
                 if (candidate := _ask(study, space, build, result)) is not None:
                     candidates.append(candidate)
             asked += size
-            screen.run(candidates)
+            try:
+                screen.run(candidates)
+            except BaseException:  # an interrupted batch leaves no trial running in the storage
+                for candidate in candidates:
+                    if candidate.trial is not None and not candidate.told:
+                        study.tell(candidate.trial, state=optuna.trial.TrialState.FAIL)
+                raise
             if bar is not None:
                 bar.update(size)
         if not any(t.state != REFUSED for t in result.trials):
@@ -277,6 +290,7 @@ class _Screen:
                 ways = zip(result.objectives, result.directions, strict=True)
                 values = [_finite(trial.values[name], way) for name, way in ways]
                 study.tell(asked, values)
+            candidate.told = True
             result.trials.append(trial)
 
     def _hopeless(self, candidate: _Candidate, best: float | None) -> bool:

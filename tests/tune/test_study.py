@@ -182,3 +182,19 @@ def test_the_pruning_rule_follows_its_margin(monkeypatch: pytest.MonkeyPatch) ->
 def test_bad_study_options_are_refused_in_words(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ParameterError, match=message.replace("(", r"\(").replace(")", r"\)")):
         search(**{"trials": 1, **options})
+
+
+def test_an_interrupted_study_leaves_no_trial_running_in_its_storage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import optuna
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    monkeypatch.setattr(study_module, "compare", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        search(trials=4, batch=2, storage=storage)
+    states = [t.state for t in optuna.load_study(study_name="elastic", storage=storage).trials]
+    assert states == [optuna.trial.TrialState.FAIL] * 2
