@@ -27,7 +27,7 @@ from elastic.sim.result import RunResult
 from elastic.sim.run import FIDELITIES, simulate
 from elastic.sim.scenario import Scenario
 
-__all__ = ["Comparison", "Failure", "SerialExecutor", "compare"]
+__all__ = ["Comparison", "Failure", "SerialExecutor", "compare", "run_row"]
 
 
 class SerialExecutor(Executor):
@@ -69,7 +69,9 @@ def _one(
     return row
 
 
-def _one_safely(*args: Any) -> dict[str, Any]:
+def run_row(*args: Any) -> dict[str, Any]:
+    """One run as a row (``policy, loop, scenario name, scenario, seed, fidelity, keep``): its
+    summary, or ``error`` and ``trace`` when it raised (what an executor's workers call)."""
     try:
         return _one(*args)
     except Exception as error:
@@ -339,7 +341,7 @@ def compare(
     pool = executor or ProcessPoolExecutor(max_workers=min(len(tasks), os.cpu_count() or 1) or 1)
     rows, failures, results = [], [], {}
     try:
-        futures = [pool.submit(_one_safely, *task) for task in tasks]
+        futures = [pool.submit(run_row, *task) for task in tasks]
         bar = _bar(len(futures), progress)
         for future in as_completed(futures):
             row = future.result()

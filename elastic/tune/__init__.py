@@ -6,9 +6,10 @@ Needs the ``tune`` extra (Optuna).
 from elastic.tune.constraint import Constraint
 from elastic.tune.results import InfeasibleError, Trial, Tuning
 from elastic.tune.space import Choice, Float, Int, Parameter, check_space
-from elastic.tune.study import tune
+from elastic.tune.study import Candidate, tune
 
 __all__ = [
+    "Candidate",
     "Choice",
     "Constraint",
     "Float",

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import optuna
 
-from elastic.bench.compare import compare
+from elastic.bench.compare import run_row
 from elastic.bench.stats import mean_ci
 from elastic.core.loop import DecisionLoop
 from elastic.core.validate import check_choice, check_int, check_number
@@ -33,7 +33,7 @@ from elastic.tune.constraint import Constraint
 from elastic.tune.results import COMPLETE, PRUNED, Trial, Tuning, direction
 from elastic.tune.space import Choice, Float, Int, Parameter, check_space
 
-__all__ = ["MAX_BATCH", "MAX_TRIALS", "PRUNE_MARGIN", "SAMPLERS", "tune"]
+__all__ = ["MAX_BATCH", "MAX_TRIALS", "PRUNE_MARGIN", "SAMPLERS", "Candidate", "tune"]
 
 SAMPLERS = ("tpe", "random", "grid", "nsga2")
 MAX_TRIALS = 100_000
@@ -48,14 +48,39 @@ REFUSED = "refused"
 _ATTR = "elastic"
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """What ``build`` may return when a candidate changes the scenarios too.
+
+    ``scenario`` turns each scenario into the one this candidate runs on
+    (a node autoscaler's settings, the instance types, the warm pool...);
+    it is called in this process, and the scenarios it gives go to the
+    executor.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from elastic import DecisionLoop
+    >>> from elastic.policies import TargetTracking
+    >>> def build(p):
+    ...     loop = DecisionLoop(TargetTracking("cpu", 60.0), min_replicas=1, max_replicas=20)
+    ...     return Candidate(loop, lambda s: dataclasses.replace(s, control_interval=p["every"]))
+    """
+
+    loop: DecisionLoop
+    scenario: Callable[[Scenario], Scenario] | None = None
+
+
 @dataclass
 class _Candidate:
     number: int
     params: dict[str, Any]
     loop: DecisionLoop
+    adjust: Callable[[Scenario], Scenario] | None = None
     trial: optuna.Trial | None = None  # None when confirming: that is not sampling
     rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     told: bool = False
+    made: dict[str, Scenario] = dataclasses.field(default_factory=dict)  # by adjust, per name
 
 
 def tune(
@@ -222,7 +247,8 @@ def tune(
             )  # fmt: skip
         if confirm:
             chosen = _to_confirm(result, confirm)
-            candidates = [_Candidate(t.number, dict(t.params), build(t.params)) for t in chosen]
+            candidates = [_candidate(t.number, dict(t.params), build(t.params), None)
+                          for t in chosen]  # fmt: skip
             runs = _runs(candidates, setups, seed_list, confirm_fidelity, pool)
             for candidate in candidates:
                 candidate.rows = runs[candidate.number]
@@ -341,21 +367,46 @@ def _runs(
     fidelity: str,
     pool: Executor,
 ) -> dict[int, list[dict[str, Any]]]:
-    """Every candidate on every scenario with every seed, in one go on ``pool``: rows by trial."""
-    loops = {str(c.number): c.loop for c in candidates}
-    runs = compare(loops, dict(setups), list(seeds), executor=pool, progress=False,
-                   fidelity=fidelity)  # fmt: skip
-    if runs.failures:
-        failure = runs.failures[0]
-        params = next(c.params for c in candidates if str(c.number) == failure.policy)
-        raise ElasticError(
-            f"trial {failure.policy} {params}: the run of scenario {failure.scenario!r} "
-            f"with seed {failure.seed} failed: {failure.error}"
-        )
+    """Every candidate on every scenario with every seed, all at once on ``pool``: rows by
+    trial, in the order of scenario and seed whatever order they finished in."""
+    futures = []
+    for candidate in candidates:
+        for name, setup in setups.items():
+            mine = _adjusted(candidate, name, setup)
+            for seed in seeds:
+                task = (str(candidate.number), candidate.loop, name, mine, seed, fidelity, False)
+                futures.append(pool.submit(run_row, *task))
     rows: dict[int, list[dict[str, Any]]] = {c.number: [] for c in candidates}
-    for row in runs.rows:
+    for future in futures:
+        row = future.result()
+        if "error" in row:
+            params = next(c.params for c in candidates if str(c.number) == row["policy"])
+            raise ElasticError(
+                f"trial {row['policy']} {params}: the run of scenario {row['scenario']!r} "
+                f"with seed {row['seed']} failed: {row['error']}"
+            )
         rows[int(row["policy"])].append(row)
     return rows
+
+
+def _adjusted(candidate: _Candidate, name: str, setup: Scenario) -> Scenario:
+    if candidate.adjust is None:
+        return setup
+    if name in candidate.made:
+        return candidate.made[name]
+    try:
+        mine = candidate.adjust(setup)
+    except ElasticError as error:
+        raise ElasticError(
+            f"trial {candidate.number} {candidate.params}: its scenario {name!r} could not be "
+            f"made: {error}"
+        ) from None
+    if not isinstance(mine, Scenario):
+        raise ParameterError(
+            "build", mine, "a Candidate whose scenario function returns a Scenario", owner="tune"
+        )
+    candidate.made[name] = mine
+    return mine
 
 
 def _ask(
@@ -369,16 +420,26 @@ def _ask(
     trial = study.ask()
     params = {name: _suggest(trial, name, p) for name, p in space.items()}
     try:
-        loop = build(params)
+        built = build(params)
     except ElasticError as error:
         trial.set_user_attr("refused", str(error))
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         refused = Trial(trial.number, params, math.nan, math.nan, {}, False, state=REFUSED)
         result.trials.append(refused)
         return None
-    if not isinstance(loop, DecisionLoop):
-        raise ParameterError("build", loop, "a function returning a DecisionLoop", owner="tune")
-    return _Candidate(trial.number, params, loop, trial)
+    return _candidate(trial.number, params, built, trial)
+
+
+def _candidate(
+    number: int, params: dict[str, Any], built: Any, trial: optuna.Trial | None
+) -> _Candidate:
+    if isinstance(built, Candidate) and isinstance(built.loop, DecisionLoop):
+        return _Candidate(number, params, built.loop, built.scenario, trial)
+    if isinstance(built, DecisionLoop):
+        return _Candidate(number, params, built, None, trial)
+    raise ParameterError(
+        "build", built, "a function returning a DecisionLoop or a Candidate", owner="tune"
+    )
 
 
 def _to_confirm(result: Tuning, count: int) -> list[Trial]:

@@ -193,8 +193,52 @@ def test_an_interrupted_study_leaves_no_trial_running_in_its_storage(
         raise KeyboardInterrupt
 
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    monkeypatch.setattr(study_module, "compare", interrupted)
+    monkeypatch.setattr(study_module, "run_row", interrupted)
     with pytest.raises(KeyboardInterrupt):
         search(trials=4, batch=2, storage=storage)
     states = [t.state for t in optuna.load_study(study_name="elastic", storage=storage).trials]
     assert states == [optuna.trial.TrialState.FAIL] * 2
+
+
+def test_a_candidate_can_change_the_scenario_a_node_autoscalers_settings() -> None:
+    import dataclasses
+    from decimal import Decimal
+
+    import numpy as np
+
+    from elastic.nodes import NodeTemplate, PodSpec, Resources
+    from elastic.nodes.cluster_autoscaler import ClusterAutoscaler, NodeGroup
+    from elastic.sim import Constant, ReplicaSpec, TraceReplay
+    from elastic.sim.node_level import NodeLevel
+    from elastic.tune import Candidate
+
+    node = NodeTemplate("general", "m5.large", "on-demand", Resources(1930, 7 * 2**30, 29),
+                        Decimal("0.096"))  # fmt: skip
+    times = np.arange(0.0, 3600.0, 60.0)
+    rates = np.where((times >= 300.0) & (times < 1500.0), 60.0, 5.0)
+    peak = Scenario(
+        TraceReplay(times, (rates * 60).astype(int), bucket=60.0), duration=3600.0,
+        service=Constant(0.05), replica=ReplicaSpec(boot=Constant(5.0), drain_timeout=10.0),
+        nodes=NodeLevel(PodSpec("web", Resources.parse(cpu="900m", memory="1Gi")),
+                        templates=(node,), initial_nodes={"general": 1}),
+    )  # fmt: skip
+    seen: list[float] = []
+
+    def build(params: dict[str, Any]) -> Candidate:
+        autoscaler = ClusterAutoscaler([NodeGroup(node, max_size=10)],
+                                       scale_down_unneeded_time=params["unneeded"])  # fmt: skip
+
+        def nodes(s: Scenario) -> Scenario:
+            assert s.nodes is not None
+            seen.append(params["unneeded"])
+            return dataclasses.replace(s, nodes=dataclasses.replace(s.nodes, autoscaler=autoscaler))
+
+        loop = DecisionLoop(TargetTracking("cpu", 50.0), min_replicas=1, max_replicas=12)
+        return Candidate(loop, nodes)
+
+    result = search(build=build, space={"unneeded": Choice((60.0, 1200.0))}, sampler="grid",
+                    trials=2, seeds=2, scenarios={"peak": peak}, constraints=[])  # fmt: skip
+    assert sorted(seen) == [60.0, 1200.0]
+    cost = {t.params["unneeded"]: t.objective for t in result.trials}
+    assert cost[60.0] < cost[1200.0]  # nodes removed sooner after the peak cost less
+    assert result.best.params == {"unneeded": 60.0}
