@@ -124,16 +124,17 @@ class Tuning:
         closest = sorted(candidates, key=lambda t: -min(t.margins.values(), default=0.0))[:3]
         lines = []
         for trial in closest:
-            name, margin = min(trial.margins.items(), key=lambda item: item[1])
-            lines.append(
-                f"trial {trial.number} {dict(trial.params)}: {name} short by {-margin:.4g}"
-            )
+            name, margin = min(trial.margins.items(), key=lambda item: item[1], default=("", 1.0))
+            if margin <= 0:
+                why = f"{name} short by {-margin:.4g}"
+            else:
+                why = f"{', '.join(self.objectives)} not measured (NaN)"
+            lines.append(f"trial {trial.number} {dict(trial.params)}: {why}")
         where = " confirmed" if self.confirmed else ""
+        rules = " and ".join(str(c) for c in self.constraints)
+        met = f"met {rules} with 95 % confidence over the seeds" if rules else "was feasible"
         raise InfeasibleError(
-            f"none of the {len(candidates)}{where} trials met "
-            + " and ".join(str(c) for c in self.constraints)
-            + " with 95 % confidence over the seeds; the closest: "
-            + "; ".join(lines)
+            f"none of the {len(candidates)}{where} trials {met}; the closest: " + "; ".join(lines)
         )
 
     @property

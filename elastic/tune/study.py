@@ -185,7 +185,7 @@ def tune(
     rules = tuple(c if isinstance(c, Constraint) else Constraint.parse(c) for c in constraints)
     check_int(trials, "trials", owner=owner, ge=1, le=MAX_TRIALS)
     check_choice(sampler, "sampler", SAMPLERS, owner=owner)
-    check_int(seed, "seed", owner=owner, ge=0)
+    check_int(seed, "seed", owner=owner, ge=0, le=2**32 - 1)
     check_choice(fidelity, "fidelity", FIDELITIES, owner=owner)
     check_choice(confirm_fidelity, "confirm_fidelity", FIDELITIES, owner=owner)
     check_int(confirm, "confirm", owner=owner, ge=0, le=MAX_TRIALS)
@@ -253,7 +253,7 @@ def tune(
             for candidate in candidates:
                 candidate.rows = runs[candidate.number]
                 result.confirmed.append(
-                    _judge(candidate, rules, objectives[0], confirm_fidelity, COMPLETE)
+                    _judge(candidate, rules, objectives, confirm_fidelity, COMPLETE)
                 )
             if bar is not None:
                 bar.update(confirm)
@@ -302,7 +302,7 @@ class _Screen:
         study = result.study
         for candidate in candidates:
             state = PRUNED if candidate.number in hopeless else COMPLETE
-            trial = _judge(candidate, result.constraints, result.objective, self.fidelity, state)
+            trial = _judge(candidate, result.constraints, result.objectives, self.fidelity, state)
             asked = candidate.trial
             assert asked is not None
             for key, margin in trial.margins.items():  # Optuna: feasible when every value <= 0
@@ -335,9 +335,14 @@ class _Screen:
 
 
 def _judge(
-    candidate: _Candidate, rules: Sequence[Constraint], objective: str, fidelity: str, state: str
+    candidate: _Candidate,
+    rules: Sequence[Constraint],
+    objectives: Sequence[str],
+    fidelity: str,
+    state: str,
 ) -> Trial:
-    """A candidate's trial from its runs: means and intervals, margins, feasibility."""
+    """A candidate's trial from its runs: means and intervals, margins, feasibility (which
+    needs every objective measured: a NaN cost per million requests cannot win)."""
     rows = candidate.rows
     stats = {
         name: mean_ci([float(row[name]) for row in rows])
@@ -352,8 +357,12 @@ def _judge(
         )
         for rule in rules
     }
-    feasible = state == COMPLETE and all(m > 0 for m in margins.values())
-    mean, half = stats[objective]
+    feasible = (
+        state == COMPLETE
+        and all(m > 0 for m in margins.values())
+        and all(math.isfinite(stats[name][0]) for name in objectives)
+    )
+    mean, half = stats[objectives[0]]
     return Trial(candidate.number, candidate.params, mean, half, margins, feasible,
                  values={k: v[0] for k, v in stats.items()},
                  cis={k: v[1] for k, v in stats.items()},

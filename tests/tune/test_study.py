@@ -242,3 +242,24 @@ def test_a_candidate_can_change_the_scenario_a_node_autoscalers_settings() -> No
     cost = {t.params["unneeded"]: t.objective for t in result.trials}
     assert cost[60.0] < cost[1200.0]  # nodes removed sooner after the peak cost less
     assert result.best.params == {"unneeded": 60.0}
+
+
+def test_a_candidate_whose_objective_cannot_be_measured_is_not_feasible() -> None:
+    import numpy as np
+
+    from elastic.sim import TraceReplay
+
+    idle = Scenario(TraceReplay(np.arange(0.0, 600.0, 60.0), np.zeros(10, dtype=int), bucket=60.0),
+                    duration=600.0, slo=0.5)  # fmt: skip
+    result = search(scenarios={"idle": idle}, objective="cost_per_million_requests",
+                    constraints=[], trials=2, sampler="random")  # fmt: skip
+    assert all(math.isnan(t.objective) and not t.feasible for t in result.trials)
+    with pytest.raises(
+        InfeasibleError, match=r"was feasible; .*cost_per_million_requests not measured"
+    ):
+        _ = result.best
+
+
+def test_a_seed_numpy_cannot_take_is_refused() -> None:
+    with pytest.raises(ParameterError, match="seed=4294967296 is invalid"):
+        search(trials=1, seed=2**32)
