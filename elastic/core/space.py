@@ -13,7 +13,18 @@ from typing import Any
 from elastic.core.validate import check_int, check_number
 from elastic.errors import ParameterError
 
-__all__ = ["Choice", "Float", "Int", "Parameter", "active", "check_space", "prefixed"]
+__all__ = [
+    "Choice",
+    "Float",
+    "Int",
+    "Parameter",
+    "active",
+    "around",
+    "check_space",
+    "count_range",
+    "prefixed",
+    "seconds_range",
+]
 
 When = Mapping[str, Sequence[Any]] | None
 
@@ -228,3 +239,53 @@ def check_space(space: Mapping[str, Parameter]) -> dict[str, Parameter]:
                 )  # fmt: skip
         seen[name] = parameter
     return dict(space)
+
+
+# --- default ranges relative to a given value: one rule each, shared by every declared space ---
+
+
+def around(value: float, *, log: bool = False, cap: float | None = None) -> Float:
+    """The default range of a target around ``value``.
+
+    ``[value / 2, 1.5 * value]`` (kept at or below ``cap`` when the value is,
+    e.g. 100 % for a utilization), or ``[value / 2, 2 * value]`` on a log
+    scale for a quantity with no natural ceiling (requests per second per
+    replica).
+
+    Examples
+    --------
+    >>> around(60.0, cap=100.0), around(95.0, cap=100.0)
+    (Float(low=30.0, high=90.0, log=False), Float(low=47.5, high=100.0, log=False))
+    >>> around(100.0, log=True)
+    Float(low=50.0, high=200.0, log=True)
+    """
+    value = float(value)
+    high = 2.0 * value if log else 1.5 * value
+    if cap is not None and value <= cap:
+        high = min(high, cap)
+    return Float(value / 2.0, high, log=log)
+
+
+def seconds_range(value: float, floor: int) -> Int:
+    """Whole seconds from 0 to twice ``value``, and at least to ``floor`` (windows, cooldowns).
+
+    Examples
+    --------
+    >>> seconds_range(300.0, 600), seconds_range(0.0, 120)
+    (Int(low=0, high=600, log=False), Int(low=0, high=120, log=False))
+    """
+    return Int(0, max(2 * int(value), floor))
+
+
+def count_range(value: int) -> Int:
+    """A count of replicas or percent (a step's adjustment, a rate limit), from half to twice
+    ``value`` keeping its sign and never 0.
+
+    Examples
+    --------
+    >>> count_range(4), count_range(-2), count_range(1)
+    (Int(low=2, high=8, log=False), Int(low=-4, high=-1, log=False), Int(low=1, high=2, log=False))
+    """
+    size = abs(int(value))
+    low, high = max(1, size // 2), max(2, 2 * size)
+    return Int(low, high) if value > 0 else Int(-high, -low)
