@@ -11,6 +11,7 @@ differs, so nothing is changed silently on its way to production.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
 from collections.abc import Mapping
@@ -318,9 +319,7 @@ def _entry(obj: Any, path: str) -> Any:
     """A parameter value as a manifest writes it (policies and forecasters as mappings)."""
     if isinstance(obj, Params):
         signature = obj.get_params()
-        defaults = {
-            k: p.default for k, p in __import__("inspect").signature(type(obj)).parameters.items()
-        }
+        defaults = {k: p.default for k, p in inspect.signature(type(obj)).parameters.items()}
         out: dict[str, Any] = {"type": type(obj).__name__}
         for key, value in signature.items():
             if key in defaults and _difference(_plain(value), _plain(defaults[key])) is None:
