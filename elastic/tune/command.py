@@ -22,6 +22,9 @@ from elastic.errors import ParameterError
 
 __all__ = ["parse_param", "run"]
 
+#: seconds to wait for a Dask scheduler to answer
+DASK_TIMEOUT = 10.0
+
 _RANGE = re.compile(r"^\s*([-+0-9.eE]+)\s*\.\.\s*([-+0-9.eE]+)\s*(:log)?\s*$")
 
 
@@ -102,7 +105,7 @@ def _executor(spec: str) -> Iterator[Executor]:
                                  owner="elastic tune") from None  # fmt: skip
         address = "tcp://" + spec.removeprefix("dask://")
         try:
-            client = distributed.Client(address, timeout="10s")  # type: ignore[no-untyped-call]
+            client = distributed.Client(address, timeout=f"{DASK_TIMEOUT}s")  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as error:
             raise ParameterError("--executor", spec, f"a Dask scheduler that answers ({error})",
                                  owner="elastic tune") from None  # fmt: skip
