@@ -118,8 +118,9 @@ def test_a_rerun_with_storage_continues_the_study(folder: Path) -> None:
 
 def test_the_winner_exports_as_an_aws_request(folder: Path) -> None:
     out = folder / "policy.json"
-    assert main([*tune(folder, "--policy", "tt", "--scenario", "steady", "--export", str(out),
-                       "--export-format", "aws", "--param", "spec.policies[0].target")]) == 0  # fmt: skip
+    options = ["--policy", "tt", "--scenario", "steady", "--export", str(out),
+               "--export-format", "aws", "--param", "spec.policies[0].target"]  # fmt: skip
+    assert main(tune(folder, *options)) == 0
     assert '"PolicyType": "TargetTrackingScaling"' in out.read_text()
 
 
