@@ -170,6 +170,7 @@ def _main(argv: Sequence[str] | None) -> int:
         help="replay even when more of the buckets between the first and the last sample are "
         "gaps than elastic.control.replay.MAX_GAP_SHARE (half) allows",
     )
+    _tune_parser(commands)
     for command in (validate, run, compare):
         command.add_argument(
             "--allow-outside",
@@ -186,6 +187,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return _manifests(args)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "tune":
+        from elastic.tune.command import run as tune
+
+        return tune(args, _writable_file)
     if args.command == "demo":
         from elastic.demo import main as demo_main
 
@@ -197,6 +202,82 @@ def _main(argv: Sequence[str] | None) -> int:
         result = demo_main(args.days, args.first_day, seeds=args.seeds, plots=plots)
         return 1 if result.failures else 0
     return 0
+
+
+def _tune_parser(commands: Any) -> None:
+    """The options of ``elastic tune`` (run by :mod:`elastic.tune.command`)."""
+    tune = commands.add_parser(
+        "tune",
+        help="search a policy's parameters for the lowest cost meeting constraints, by simulation",
+    )
+    tune.add_argument("paths", nargs="+", metavar="MANIFESTS", help="YAML files or folders")
+    tune.add_argument("--policy", required=True, help="the ScalingPolicy, HPA or ScaledObject")
+    tune.add_argument(
+        "--objective",
+        action="append",
+        metavar="METRIC",
+        help="summary metric to minimize (cost by default; repeat for a "
+        "Pareto front, e.g. --objective cost --objective slo_attainment)",
+    )
+    tune.add_argument(
+        "--constraint",
+        action="append",
+        default=[],
+        metavar="METRIC>=X",
+        help="e.g. slo_attainment>=0.99 (repeatable)",
+    )
+    tune.add_argument("--trials", type=_integer(1), default=30, help="trials (default 30)")
+    tune.add_argument("--seeds", type=_integer(1), default=3, help="seeds per candidate (3)")
+    tune.add_argument(
+        "--scenario",
+        action="append",
+        help="only this scenario (repeatable; default: those naming the policy)",
+    )
+    tune.add_argument("--sampler", default="tpe", choices=("tpe", "random", "grid", "nsga2"))
+    tune.add_argument("--seed", type=_integer(0), default=0, help="the sampler's seed (0)")
+    tune.add_argument(
+        "--storage", help="Optuna storage to keep and resume the study, e.g. sqlite:///tune.db"
+    )
+    tune.add_argument("--study-name", default="elastic", help="the study's name (elastic)")
+    tune.add_argument(
+        "--executor",
+        default="processes",
+        help="where runs go: serial, processes[:N] (default) or dask://host:port",
+    )
+    tune.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="FIELD[=LOW..HIGH]",
+        help="search only these fields: FIELD=LOW..HIGH (add :log), "
+        "FIELD=a,b,c, or FIELD alone for its default range (repeatable)",
+    )
+    tune.add_argument("--export", metavar="FILE", help="write the winner to FILE")
+    tune.add_argument(
+        "--export-format",
+        choices=("manifest", "hpa", "aws", "elastic"),
+        default="manifest",
+        help="the tuned document itself (default), or as an HPA, an AWS "
+        "PutScalingPolicy request or an elastic ScalingPolicy",
+    )
+    tune.add_argument("--csv", metavar="FILE", help="write every trial as CSV")
+    tune.add_argument(
+        "--confirm",
+        type=_integer(0),
+        default=0,
+        help="re-run the best K at request fidelity on the full scenarios",
+    )
+    tune.add_argument(
+        "--fidelity",
+        choices=("fluid", "request"),
+        default="fluid",
+        help="the screening fidelity (fluid)",
+    )
+    tune.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="let trace files be read from outside the manifests' folder",
+    )
 
 
 def _manifests(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from elastic.core.behavior import Behavior, ScaleEvent
 from elastic.core.cooldown import Cooldown
 from elastic.core.params import Params
 from elastic.core.protocols import Policy
+from elastic.core.space import Choice, Int, Parameter, count_range, prefixed, seconds_range
 from elastic.core.stages import (
     StageResult,
     clamp_to_bounds,
@@ -183,6 +184,67 @@ class DecisionLoop(Params):
             self._warmup,
             self._cooldown.scale_out if self._cooldown else 0.0,
         )
+
+    def search_space(self) -> dict[str, Parameter]:
+        """The parameters worth tuning, by path (:mod:`elastic.core.paths`), over default
+        ranges relative to their values.
+
+        Each policy's own (its ``search_space()``, under ``policies[i].``, or
+        ``policies.`` for a loop of one policy given alone), then the loop's:
+        each direction's stabilization window (whole seconds from 0 to twice
+        it, and at least to 120 s up, 600 s down), each rate limit's value and
+        period, the choice between ``Max`` and ``Min`` where a direction has
+        several limits, the cooldowns (to twice them and at least 300 s out,
+        600 s in) and the warm-up (at least to 300 s). A loop without
+        ``behavior``, cooldown or warm-up gets none of them: a feature off
+        stays off.
+
+        Examples
+        --------
+        >>> from elastic import Behavior, Cooldown
+        >>> from elastic.policies import TargetTracking
+        >>> loop = DecisionLoop([TargetTracking("cpu", 60.0)], min_replicas=1, max_replicas=20,
+        ...                     cooldown=Cooldown(60, 300), behavior=Behavior.kubernetes_default())
+        >>> space = loop.search_space()
+        >>> space["policies[0].target"], space["cooldown.scale_in"]
+        (Float(low=30.0, high=90.0, log=False), Int(low=0, high=600, log=False))
+        >>> space["behavior.scale_down.stabilization_window_seconds"]
+        Int(low=0, high=600, log=False)
+        >>> space["behavior.scale_up.select_policy"]
+        Choice(options=('Max', 'Min'))
+        """
+        space: dict[str, Parameter] = {}
+        given = self.policies
+        items = [("policies.", given)] if isinstance(given, Policy) else [
+            (f"policies[{i}].", p) for i, p in enumerate(self._policies)
+        ]  # fmt: skip
+        for prefix, policy in items:
+            declared = getattr(policy, "search_space", None)
+            if callable(declared):
+                space.update(prefixed(declared(), prefix))
+        behavior = self.behavior
+        if behavior is not None and not behavior.no_behavior:
+            for direction, floor in (("scale_up", 120), ("scale_down", 600)):
+                rules = getattr(behavior, direction)
+                at = f"behavior.{direction}."
+                window = min(float(rules.stabilization_window_seconds), 1800.0)
+                space[at + "stabilization_window_seconds"] = seconds_range(window, floor)
+                for j, limit in enumerate(rules.policies):
+                    space[f"{at}policies[{j}].value"] = count_range(limit.value)
+                    period = int(limit.period_seconds)
+                    space[f"{at}policies[{j}].period_seconds"] = Int(
+                        max(1, period // 2), min(1800, max(2, 2 * period))
+                    )
+                if len(rules.policies) > 1 and rules.select_policy != "Disabled":
+                    space[at + "select_policy"] = Choice(("Max", "Min"))
+        if isinstance(self.cooldown, Cooldown):
+            space["cooldown.scale_out"] = seconds_range(self.cooldown.scale_out, 300)
+            space["cooldown.scale_in"] = seconds_range(self.cooldown.scale_in, 600)
+        elif self.cooldown is not None:
+            space["cooldown"] = seconds_range(float(self.cooldown), 600)
+        if self.warmup is not None:
+            space["warmup"] = seconds_range(float(self.warmup), 300)
+        return space
 
     def step(self, obs: Observation) -> Decision:
         """Decide the replica count for ``obs`` and record it as carried out.

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Literal
 
 from elastic.core.behavior import Behavior, ScalingRules
 from elastic.core.loop import DecisionLoop
+from elastic.core.space import Int, Parameter
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_choice, check_int
 from elastic.errors import MetricsError, ParameterError, PolicyError
@@ -212,6 +213,27 @@ class HorizontalPodAutoscaler(BasePolicy):
         self.name = name
         self.target_ref = target_ref
         self.validate()
+
+    def search_space(self) -> dict[str, Parameter]:
+        """Each metric's target (``metrics[i].target``): a utilization from half to 1.5
+        times it in whole percent (at most 100 when it is), a value in milli-units from
+        half to twice it on a log scale. The ``behavior`` is the loop's
+        (:meth:`DecisionLoop.search_space`).
+
+        Examples
+        --------
+        >>> HorizontalPodAutoscaler([Metric("Resource", "cpu", "Utilization", 60)]).search_space()
+        {'metrics[0].target': Int(low=30, high=90, log=False)}
+        """
+        space: dict[str, Parameter] = {}
+        for i, metric in enumerate(self.metrics):
+            value = int(metric.target)
+            if metric.target_type == "Utilization":
+                high = min(value * 3 // 2, 100) if value <= 100 else value * 3 // 2
+                space[f"metrics[{i}].target"] = Int(max(1, value // 2), max(high, value))
+            else:
+                space[f"metrics[{i}].target"] = Int(max(1, value // 2), max(2, 2 * value), log=True)
+        return space
 
     def validate(self) -> None:
         owner = type(self).__name__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from elastic.core.params import Params
+from elastic.core.space import Parameter
 from elastic.core.types import Observation, Recommendation
 
 __all__ = ["BasePolicy"]
@@ -31,6 +32,14 @@ class BasePolicy(Params):
     >>> Fixed(5), Fixed(5).recommend(Observation(0.0, 2, {})).replicas
     (Fixed(replicas=5), 5)
     """
+
+    def search_space(self) -> dict[str, Parameter]:
+        """The parameters worth tuning, by name, over ranges relative to their values.
+
+        :mod:`elastic.tune` searches them (``DecisionLoop.search_space``
+        gathers the policies' and the loop's own). The default declares none.
+        """
+        return {}
 
     def validate(self) -> None:
         """Raise a :class:`~elastic.errors.PolicyError` naming any bad parameter."""

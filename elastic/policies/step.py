@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from elastic.core.space import Parameter, around, count_range
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_choice, check_int, check_number
 from elastic.errors import PolicyError
@@ -134,6 +135,27 @@ class StepScaling(BasePolicy):
         self.streak_ = 0
         self.side_: str | None = None
         self.time_: float | None = None
+
+    def search_space(self) -> dict[str, Parameter]:
+        """The alarm ``threshold`` (from half to 1.5 times it, at most 100 for cpu or
+        memory) and each step's adjustment other than 0 (``steps[i][2]``, from half to
+        twice it, keeping its sign); the step bounds stay relative to the threshold.
+
+        Examples
+        --------
+        >>> space = StepScaling("cpu", 70.0, [(0, 20, 1), (20, None, 3), (None, 0, -1)]).search_space()
+        >>> space["threshold"], space["steps[1][2]"], space["steps[2][2]"]
+        (Float(low=35.0, high=100.0, log=False), Int(low=1, high=6, log=False), Int(low=-2, high=-1, log=False))
+        """  # noqa: E501
+        space: dict[str, Parameter] = {}
+        threshold = float(self.threshold)
+        if threshold > 0:
+            cap = 100.0 if self.metric in ("cpu", "memory") else None
+            space["threshold"] = around(threshold, cap=cap)
+        for i, (_, _, change) in enumerate(self.steps):
+            if change:
+                space[f"steps[{i}][2]"] = count_range(int(change))
+        return space
 
     def validate(self) -> None:
         owner = type(self).__name__

@@ -6,6 +6,7 @@ import math
 from typing import Any, Literal
 
 from elastic.core.counts import Tolerance, ratio_replicas
+from elastic.core.space import Choice, Float, Parameter, around
 from elastic.core.types import Observation, Reason, Recommendation
 from elastic.core.validate import check_choice, check_number
 from elastic.errors import PolicyError
@@ -105,6 +106,36 @@ class TargetTracking(BasePolicy):
         self.scale_in_margin = scale_in_margin
         self.disable_scale_in = disable_scale_in
         self.validate()
+
+    def search_space(self) -> dict[str, Parameter]:
+        """``target`` from half to 1.5 times its value (at most 100 % for a utilization),
+        or half to twice on a log scale for other metrics (requests per replica); the
+        tolerance band when it has one; whether to scale in at all and, when it does,
+        how far below target (``scale_in_margin``, a conditional parameter).
+
+        Examples
+        --------
+        >>> TargetTracking("cpu", 60.0).search_space()["target"]
+        Float(low=30.0, high=90.0, log=False)
+        >>> TargetTracking("rps", 100.0, kind="value").search_space()["target"]
+        Float(low=50.0, high=200.0, log=True)
+        >>> TargetTracking("cpu", 60.0).search_space()["scale_in_margin"]
+        Float(low=0.0, high=0.3, log=False, when={'disable_scale_in': (False,)})
+        """
+        value = float(self.target)
+        if self.kind == "utilization":
+            target = around(value, cap=100.0 if value > 1.0 else 1.0)
+        else:
+            target = around(value, log=True)
+        space: dict[str, Parameter] = {"target": target}
+        if self.tolerance > 0:
+            space["tolerance"] = Float(0.0, max(0.2, 2.0 * float(self.tolerance)))
+        space["disable_scale_in"] = Choice((False, True))
+        space["scale_in_margin"] = Float(
+            0.0, min(0.9, max(0.3, 2.0 * float(self.scale_in_margin))),
+            when={"disable_scale_in": (False,)},
+        )  # fmt: skip
+        return space
 
     def validate(self) -> None:
         owner = type(self).__name__
