@@ -274,6 +274,24 @@ def _tune_parser(commands: Any) -> None:
         help="the screening fidelity (fluid)",
     )
     tune.add_argument(
+        "--screen-duration",
+        type=float,
+        metavar="SECONDS",
+        help="screen on the first SECONDS of each scenario only",
+    )
+    tune.add_argument(
+        "--no-prune",
+        action="store_true",
+        help="run every seed of every candidate (by default a hopeless first seed prunes it)",
+    )
+    tune.add_argument(
+        "--batch",
+        type=_integer(1),
+        default=1,
+        help="trials run at once, to keep many workers busy (1; the result depends on it for "
+        "tpe and nsga2, not on the executor)",
+    )
+    tune.add_argument(
         "--allow-outside",
         action="store_true",
         help="let trace files be read from outside the manifests' folder",

@@ -22,6 +22,7 @@ __all__ = [
     "around",
     "check_space",
     "count_range",
+    "is_active",
     "prefixed",
     "seconds_range",
 ]
@@ -185,12 +186,21 @@ def active(space: Mapping[str, Parameter], params: Mapping[str, Any]) -> bool:
     >>> active(space, {"off": False, "margin": 0.1}), active(space, {"off": True, "margin": 0.1})
     (True, False)
     """
-    for name in params:
-        when = space[name].when if name in space else None
-        for other, values in (when or {}).items():
-            if other not in params or params[other] not in values:
-                return False
-    return True
+    return all(name not in space or is_active(space[name], params) for name in params)
+
+
+def is_active(parameter: Parameter, chosen: Mapping[str, Any]) -> bool:
+    """Whether ``parameter`` is searched given the values ``chosen`` for the others.
+
+    Examples
+    --------
+    >>> is_active(Float(0.0, 0.3, when={"off": (False,)}), {"off": True})
+    False
+    """
+    return all(
+        other in chosen and chosen[other] in values
+        for other, values in (parameter.when or {}).items()
+    )
 
 
 def check_space(space: Mapping[str, Parameter]) -> dict[str, Parameter]:

@@ -6,7 +6,6 @@ The command line (:mod:`elastic.cli`) hands the subcommand to this module.
 from __future__ import annotations
 
 import argparse
-import inspect
 import math
 import os
 import re
@@ -118,33 +117,6 @@ def _executor(spec: str) -> Iterator[Executor]:
                          owner="elastic tune")  # fmt: skip
 
 
-def _tune_call(tune: Callable[..., Any], args: argparse.Namespace, **given: Any) -> Any:
-    """Call ``tune`` with the keywords it takes; refuse an option that needs one it lacks."""
-    accepted = inspect.signature(tune).parameters
-    objectives = args.objective or ["cost"]
-    wanted = {
-        "objective": objectives[0] if len(objectives) == 1 else tuple(objectives),
-        "sampler": args.sampler,
-        "confirm": args.confirm,
-        "progress": sys.stderr.isatty(),
-    }
-    for key, value in wanted.items():
-        needs = {"objective": len(objectives) > 1, "sampler": args.sampler == "nsga2",
-                 "confirm": args.confirm > 0, "progress": False}[key]  # fmt: skip
-        if key in accepted:
-            given[key] = value
-        elif needs:
-            option = {"objective": "several --objective", "sampler": "--sampler nsga2",
-                      "confirm": "--confirm"}[key]  # fmt: skip
-            raise ParameterError(
-                option, value, "an elastic.tune that supports it (not this version)",
-                owner="elastic tune",
-            )  # fmt: skip
-    if "objective" not in given and objectives[0] != "cost":
-        given["objective"] = objectives[0]
-    return tune(**given)
-
-
 def _ci(trial: Any, metric: str) -> str:
     mean = trial.values.get(metric, math.nan)
     half = trial.cis.get(metric, math.nan)
@@ -198,10 +170,12 @@ def run(args: argparse.Namespace, writable: Callable[[str, str], None]) -> int:
     print(f"tuning {policy.kind} {args.policy!r}: {len(space)} parameters, {args.trials} trials "
           f"x {len(scenarios)} scenarios x {args.seeds} seeds ({args.fidelity})")  # fmt: skip
     with _executor(args.executor) as pool:
-        result = _tune_call(
-            tune, args, build=policy.build, space=space, scenarios=scenarios, seeds=args.seeds,
-            constraints=args.constraint, trials=args.trials, seed=args.seed, executor=pool,
-            fidelity=args.fidelity, storage=args.storage, study_name=args.study_name,
+        result = tune(
+            policy.build, space, scenarios, args.seeds, objective=tuple(objectives),
+            constraints=args.constraint, trials=args.trials, sampler=args.sampler,
+            seed=args.seed, executor=pool, fidelity=args.fidelity, confirm=args.confirm,
+            screen_duration=args.screen_duration, prune=not args.no_prune, batch=args.batch,
+            progress=sys.stderr.isatty(), storage=args.storage, study_name=args.study_name,
         )  # fmt: skip
     if args.csv:
         result.to_csv(args.csv)

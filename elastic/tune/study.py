@@ -11,7 +11,6 @@ sampler seed and batch give the same study on any executor.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,6 +24,7 @@ import optuna
 from elastic.bench.compare import run_row
 from elastic.bench.stats import mean_ci
 from elastic.core.loop import DecisionLoop
+from elastic.core.space import is_active
 from elastic.core.validate import check_choice, check_int, check_number
 from elastic.errors import ElasticError, ParameterError
 from elastic.sim.run import FIDELITIES
@@ -427,7 +427,10 @@ def _ask(
     """A new trial and its loop; None (the trial failed, recorded as refused) when ``build``
     refuses its parameters."""
     trial = study.ask()
-    params = {name: _suggest(trial, name, p) for name, p in space.items()}
+    params: dict[str, Any] = {}
+    for name, parameter in space.items():  # define-by-run: a conditional one only when active
+        if is_active(parameter, params):
+            params[name] = _suggest(trial, name, parameter)
     try:
         built = build(params)
     except ElasticError as error:
@@ -601,12 +604,20 @@ def _claim(
 def _grid_points(
     study: optuna.Study, space: Mapping[str, Parameter], seed: int
 ) -> list[dict[str, Any]]:
-    """The grid's points not tried yet, in a seeded random order (the next one last)."""
+    """The grid's points not tried yet, in a seeded random order (the next one last); a
+    conditional parameter varies only where it is active."""
+    points: list[dict[str, Any]] = [{}]
+    for name, parameter in space.items():
+        points = [
+            {**point, name: value} if is_active(parameter, point) else point
+            for point in points
+            for value in (_grid(parameter) if is_active(parameter, point) else [None])
+        ]
     names = list(space)
     seen = {tuple(t.params.get(n) for n in names) for t in study.get_trials(deepcopy=False)}
-    points = [p for p in itertools.product(*(_grid(space[n]) for n in names)) if p not in seen]
+    points = [p for p in points if tuple(p.get(n) for n in names) not in seen]
     order = np.random.default_rng(seed).permutation(len(points))
-    return [dict(zip(names, points[i], strict=True)) for i in reversed(order)]
+    return [points[i] for i in reversed(order)]
 
 
 def _grid(parameter: Parameter) -> list[Any]:

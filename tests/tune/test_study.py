@@ -3,6 +3,7 @@ resumed studies, refused candidates."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -263,3 +264,25 @@ def test_a_candidate_whose_objective_cannot_be_measured_is_not_feasible() -> Non
 def test_a_seed_numpy_cannot_take_is_refused() -> None:
     with pytest.raises(ParameterError, match="seed=4294967296 is invalid"):
         search(trials=1, seed=2**32)
+
+
+@pytest.mark.parametrize("sampler", ["grid", "random"])
+def test_a_conditional_parameter_is_searched_only_where_it_is_active(sampler: str) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def built(params: dict[str, Any]) -> DecisionLoop:
+        seen.append(dict(params))
+        margin = params.get("margin", 0.0)
+        return DecisionLoop(TargetTracking("cpu", 60.0, scale_in_margin=margin),
+                            min_replicas=1, max_replicas=20)  # fmt: skip
+
+    space = {"keep": Choice((False, True)),
+             "margin": Choice((0.1, 0.2)) if sampler == "grid" else Float(0.05, 0.3)}  # fmt: skip
+    space["margin"] = dataclasses.replace(space["margin"], when={"keep": (False,)})
+    result = search(space=space, build=built, sampler=sampler, trials=6, seeds=2)
+    for params in seen:
+        assert ("margin" in params) == (params["keep"] is False)
+    if sampler == "grid":  # 2 points with a margin, 1 without: and then it stops
+        assert len(result.trials) == 3
+        points = [{"keep": False, "margin": 0.1}, {"keep": False, "margin": 0.2}, {"keep": True}]
+        assert sorted(map(str, seen)) == sorted(map(str, points))
