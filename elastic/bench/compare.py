@@ -380,7 +380,8 @@ def compare(
     executor
         Where runs go; a local process pool by default.
     progress
-        Show a progress bar (``tqdm.auto``: a widget in Jupyter).
+        Show a progress bar (``tqdm.auto``: a widget in Jupyter, with the
+        ``notebook`` extra, ipywidgets; text elsewhere).
     keep_results
         Keep every run's :class:`~elastic.sim.RunResult` (read back from its
         JSON, so without the ledger) in ``Comparison.results``, for plots.
