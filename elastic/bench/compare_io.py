@@ -63,8 +63,10 @@ def from_dict(data: Mapping[str, Any]) -> Comparison:
             for r in data.get("results", [])
         }
         return Comparison(rows, failures, results)
-    except ElasticError:
-        raise
+    except ElasticError as error:  # a part of it refused: say it was in the comparison
+        raise ParameterError(
+            "data", str(error), f"a comparison as to_dict writes it ({FORMAT})", owner="Comparison"
+        ) from None
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         what = f"{type(error).__name__}: {error}"
         raise ParameterError(
