@@ -38,6 +38,8 @@ def plot_front(tuning: Tuning, path: str | Path | None = None) -> Any:
     >>> figure = plot_front(tuning)
     >>> figure.axes[0].get_xlabel(), figure.axes[0].get_ylabel()
     ('cost', 'slo_attainment')
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(figure)
     """
     if len(tuning.objectives) > 1:
         x, y = tuning.objectives[:2]
@@ -96,9 +98,11 @@ def plot_history(tuning: Tuning, path: str | Path | None = None) -> Any:
     >>> from elastic.tune import Trial, Tuning
     >>> trials = [Trial(n, {"target": 40 + n}, c, 0.01, {}, c < 0.3, runs=2)
     ...           for n, c in enumerate([0.2, 0.4, 0.15, 0.3])]
-    >>> line = plot_history(Tuning("cost", (), trials)).axes[0].lines[0]
-    >>> line.get_ydata().tolist()
+    >>> figure = plot_history(Tuning("cost", (), trials))
+    >>> figure.axes[0].lines[0].get_ydata().tolist()    # the best feasible so far
     [0.2, 0.2, 0.15, 0.15]
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(figure)
     """
     name = tuning.objective
     maximize = tuning.directions[0] == "maximize"
