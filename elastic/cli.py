@@ -139,8 +139,10 @@ def _main(argv: Sequence[str] | None) -> int:
         help="the policy the others are compared with, seed by seed (default: the first by name)",
     )
     compare.add_argument("--fidelity", choices=("request", "fluid"), default="request")
-    compare.add_argument("--json", metavar="FILE", help="write the rows as JSON")
-    compare.add_argument("--csv", metavar="FILE", help="write the rows as CSV")
+    compare.add_argument(
+        "--json", metavar="FILE", help="write the runs as JSON (Comparison.from_json reads it)"
+    )
+    compare.add_argument("--csv", metavar="FILE", help="write the runs as CSV, one line each")
     compare.add_argument("--plots", metavar="DIR", help="write PNG plots to DIR")
     compare.add_argument("--serial", action="store_true", help="run in this process")
     replay = commands.add_parser(
@@ -354,10 +356,6 @@ def _write(path: str, text: str) -> None:
 
 
 def _compare(args: argparse.Namespace, manifests: Any) -> int:
-    import csv
-    import io
-    import json
-
     from elastic.bench import SerialExecutor, compare
     from elastic.demo import COLUMNS, write_plots
     from elastic.scenario import build, policies, policy_loop
@@ -389,14 +387,11 @@ def _compare(args: argparse.Namespace, manifests: Any) -> int:
     for failure in result.failures:
         print(f"FAILED {failure.policy} on {failure.scenario}, seed {failure.seed}: "
               f"{failure.error}", file=sys.stderr)  # fmt: skip
+    # the formats of Comparison.to_json and to_csv, read back by Comparison.from_json
     if args.json:
-        _write(args.json, json.dumps(result.rows, indent=1, sort_keys=True))
-    if args.csv and result.rows:
-        out = io.StringIO(newline="")
-        writer = csv.DictWriter(out, fieldnames=list(result.rows[0]))
-        writer.writeheader()
-        writer.writerows(result.rows)
-        _write(args.csv, out.getvalue())
+        _write(args.json, result.to_json())
+    if args.csv:
+        _write(args.csv, result.to_csv())
     if args.plots:
         try:
             written = write_plots(result, Path(args.plots))

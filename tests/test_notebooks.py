@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+WIDGET = "application/vnd.jupyter.widget-view+json"
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "docs" / "notebooks").glob("*.ipynb"))
 
 
@@ -24,3 +25,7 @@ def test_the_notebook_runs(path, tmp_path):
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 2, "the comparison chart and the run's panels"
     assert any("text/html" in o.get("data", {}) for o in outputs), "tables render as HTML"
+    code = "".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    if "compare(" in code:  # compare shows a progress bar by default
+        widgets = [o for o in outputs if WIDGET in o.get("data", {})]
+        assert widgets, "progress bars render as widgets (tqdm.auto needs ipywidgets)"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from elastic.bench import compare_io
 from elastic.bench.stats import format_ci, mean_ci
 from elastic.core.loop import DecisionLoop
 from elastic.core.validate import check_choice, check_int
@@ -104,7 +105,12 @@ class Comparison:
         return f"Comparison({len(self.rows)} runs, {len(self.failures)} failed)"
 
     def aggregate(self, metrics: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """Per policy and scenario: each metric's mean and 95 % CI half-width across seeds."""
+        """Per policy and scenario: each metric's mean and 95 % CI half-width across seeds.
+
+        ``metrics`` defaults to every metric any run has; where the runs of a
+        policy and scenario lack a metric (runs without nodes, among runs with
+        them), its mean and half-width are NaN.
+        """
         groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for row in self.rows:
             groups.setdefault((row["policy"], row["scenario"]), []).append(row)
@@ -113,7 +119,8 @@ class Comparison:
         for (policy, scenario), rows in groups.items():
             entry: dict[str, Any] = {"policy": policy, "scenario": scenario, "seeds": len(rows)}
             for name in names:
-                mean, half = mean_ci([float(r[name]) for r in rows])
+                # runs without a metric (runs without nodes, say) count as NaN, left out
+                mean, half = mean_ci([float(r.get(name, math.nan)) for r in rows])
                 entry[name], entry[f"{name}_ci"] = mean, half
             table.append(entry)
         return table
@@ -137,11 +144,15 @@ class Comparison:
             raise ParameterError(
                 "baseline", baseline, f"one of the policies {policies}", owner="Comparison"
             )
-        if self.rows and metric not in self.rows[0]:
+        if self.rows and metric not in self.metrics():
             raise ParameterError(
                 "metric", metric, f"one of the metrics {self.metrics()}", owner="Comparison"
             )
-        values = {(r["policy"], r["scenario"], r["seed"]): float(r[metric]) for r in self.rows}
+        values = {
+            (r["policy"], r["scenario"], r["seed"]): float(r[metric])
+            for r in self.rows
+            if metric in r
+        }
         table = []
         for policy in policies:
             if policy == base:
@@ -178,10 +189,9 @@ class Comparison:
         return _table([header, *rows.values()], left=3)
 
     def metrics(self) -> list[str]:
-        """The metric names of the rows."""
-        if not self.rows:
-            return []
-        return [k for k in self.rows[0] if k not in ("policy", "scenario", "seed")]
+        """The metric names of the rows: every one any run has, in the order first seen."""
+        names = dict.fromkeys(k for row in self.rows for k in row)
+        return [k for k in names if k not in ("policy", "scenario", "seed")]
 
     def plot(
         self, path: str | Path | None = None, *, cost: str = "cost", slo: str = "slo_attainment"
@@ -234,12 +244,87 @@ class Comparison:
         table = self.aggregate(metrics)
         header = ["policy", "scenario", *metrics]
         lines = [header]
-        for entry in table:
-            cells = [entry["policy"], entry["scenario"]]
-            for name in metrics:
-                cells.append(format_ci(entry[name], entry[f"{name}_ci"], digits))
-            lines.append(cells)
+        for entry, cells in zip(table, self._cells(metrics, digits), strict=True):
+            lines.append([entry["policy"], entry["scenario"], *cells])
         return _table(lines, left=2)
+
+    def _cells(self, metrics: Sequence[str], digits: int) -> list[list[str]]:
+        """The aggregate's cells, in its order: ``format_ci``, empty where no run has the metric."""
+        has = {(r["policy"], r["scenario"], name) for r in self.rows for name in r}
+        return [
+            [
+                format_ci(entry[name], entry[f"{name}_ci"], digits)
+                if (entry["policy"], entry["scenario"], name) in has
+                else ""
+                for name in metrics
+            ]
+            for entry in self.aggregate(metrics)
+        ]
+
+    def to_csv(self, path: str | Path | None = None) -> str:
+        """One CSV line per run: policy, scenario, seed, then every metric any run has.
+
+        A metric a run lacks is an empty cell. Writes to ``path`` when given;
+        returns the text.
+
+        Examples
+        --------
+        >>> rows = [{"policy": "a", "scenario": "s", "seed": 0, "cost": 1.5},
+        ...         {"policy": "b", "scenario": "s", "seed": 0, "cost": 2.0, "nodes_mean": 3.0}]
+        >>> print(Comparison(rows).to_csv(), end="")
+        policy,scenario,seed,cost,nodes_mean
+        a,s,0,1.5,
+        b,s,0,2.0,3.0
+        """
+        text = compare_io.csv_text(self)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8", newline="")
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rows, the failures and any kept results, as JSON-ready values (NaN as None)."""
+        return compare_io.to_dict(self)
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """:meth:`to_dict` as JSON text; writes to ``path`` when given.
+
+        Examples
+        --------
+        >>> rows = [{"policy": "a", "scenario": "s", "seed": 0, "cost": float("nan")}]
+        >>> again = Comparison.from_json(Comparison(rows).to_json())
+        >>> again.rows
+        [{'policy': 'a', 'scenario': 's', 'seed': 0, 'cost': nan}]
+        """
+        text = compare_io.dumps(self)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Comparison:
+        """The comparison :meth:`to_dict` gave (a ``ParameterError`` for anything else)."""
+        return compare_io.from_dict(data)
+
+    @classmethod
+    def from_json(cls, source: str | os.PathLike[str]) -> Comparison:
+        """Read a comparison from a file, as :meth:`to_json` writes it, or from JSON text.
+
+        The rule of :meth:`~elastic.sim.RunResult.from_json`: a path object
+        is a file; a string whose first non-blank character is ``{`` is JSON
+        text; any other string is a file path.
+        """
+        return compare_io.read(source)
+
+    def to_html(self, metrics: Sequence[str] | None = None) -> str:
+        """The aggregate as an HTML table (mean ± 95 % CI half-width), and the failures.
+
+        ``metrics`` defaults to cost, SLO attainment, p99, scaling actions and
+        mean replicas (those the runs have).
+        """
+        return compare_io.html_table(self, metrics)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
 
 def _table(lines: list[list[str]], *, left: int) -> str:
@@ -297,7 +382,8 @@ def compare(
     executor
         Where runs go; a local process pool by default.
     progress
-        Show a progress bar (``tqdm.auto``: a widget in Jupyter).
+        Show a progress bar (``tqdm.auto``: a widget in Jupyter, with the
+        ``notebook`` extra, ipywidgets; text elsewhere).
     keep_results
         Keep every run's :class:`~elastic.sim.RunResult` (read back from its
         JSON, so without the ledger) in ``Comparison.results``, for plots.

@@ -117,7 +117,12 @@ def _fields(data: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def read_json(source: str | os.PathLike[str]) -> Mapping[str, Any]:
+def read_json(
+    source: str | os.PathLike[str],
+    *,
+    owner: str = "RunResult.from_json",
+    what: str = "a run",
+) -> Mapping[str, Any]:
     """The JSON object of a run in a file, as ``to_json`` writes it, or in JSON text.
 
     The rule: a path object is a file; a string whose first non-blank
@@ -126,7 +131,6 @@ def read_json(source: str | os.PathLike[str]) -> Mapping[str, Any]:
     ``RunResult.from_json("run.json")`` reads what
     ``result.to_json("run.json")`` wrote.
     """
-    owner = "RunResult.from_json"
     if isinstance(source, str) and source.lstrip().startswith("{"):
         text, where = source, "the JSON text"
     else:
@@ -145,7 +149,7 @@ def read_json(source: str | os.PathLike[str]) -> Mapping[str, Any]:
         raise ParameterError(
             "source",
             f"{where}: line {error.lineno}, column {error.colno}",
-            f"a run as to_json writes it ({error.msg})",
+            f"{what} as to_json writes it ({error.msg})",
             owner=owner,
         ) from None
     if not isinstance(data, Mapping):

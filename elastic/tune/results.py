@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from elastic.errors import ElasticError
+from elastic.tune import results_io
 from elastic.tune.constraint import Constraint
 
 __all__ = ["MAXIMIZED", "InfeasibleError", "Trial", "Tuning", "direction"]
@@ -205,6 +207,95 @@ class Tuning:
             writer = csv.DictWriter(file, names)
             writer.writeheader()
             writer.writerows(rows)
+
+    def to_frame(self) -> Any:
+        """A tidy pandas DataFrame of :meth:`rows`: one row per trial and fidelity (parameters,
+        objectives and their CIs, margins, feasible, state, runs, every other metric's mean).
+        Needs the ``dataframe`` extra."""
+        return results_io.to_frame(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the Optuna study, as JSON-ready values."""
+        return results_io.to_dict(self)
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """:meth:`to_dict` as JSON text; writes to ``path`` when given.
+
+        :meth:`from_json` reads it back, with every trial but without the
+        Optuna study (``study`` is None; resume a study from its storage).
+
+        Examples
+        --------
+        >>> from elastic.tune import Constraint
+        >>> tuning = Tuning("cost", (Constraint.parse("slo_attainment>=0.9"),), [
+        ...     Trial(0, {"target": 60.0}, 0.13, 0.01, {"slo_attainment>=0.9": 0.02}, True,
+        ...           {"cost": 0.13, "slo_attainment": 0.93}, {"cost": 0.01,
+        ...           "slo_attainment": 0.01}, runs=2)])
+        >>> again = Tuning.from_json(tuning.to_json())
+        >>> again.trials == tuning.trials and again.constraints == tuning.constraints
+        True
+        """
+        text = results_io.dumps(self)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Tuning:
+        """The tuning :meth:`to_dict` gave (a ``ParameterError`` for anything else)."""
+        return results_io.from_dict(data)
+
+    @classmethod
+    def from_json(cls, source: str | os.PathLike[str]) -> Tuning:
+        """Read a tuning from a file, as :meth:`to_json` writes it, or from JSON text (the rule
+        of :meth:`~elastic.sim.RunResult.from_json`)."""
+        return results_io.read(source)
+
+    def summary(self) -> dict[str, Any]:
+        """The best trial: its number, parameters, fidelity and runs; each objective's and
+        constrained metric's mean, 95 % CI half-width and interval; the margins; and the
+        counts of trials, pruned, feasible, confirmed and simulations. ``best`` is None, and
+        ``infeasible`` gives the reason, when no trial is feasible."""
+        return results_io.summary(self)
+
+    def format(self, digits: int = 3) -> str:
+        """:meth:`summary` as plain text: the best with the intervals of its metrics.
+
+        Examples
+        --------
+        >>> from elastic.tune import Constraint
+        >>> tuning = Tuning("cost", (Constraint.parse("slo_attainment>=0.9"),), [
+        ...     Trial(0, {"target": 60.0}, 0.1326, 0.0042, {"slo_attainment>=0.9": 0.021}, True,
+        ...           {"cost": 0.1326, "slo_attainment": 0.934}, {"cost": 0.0042,
+        ...           "slo_attainment": 0.013}, runs=2)])
+        >>> print(tuning.format())
+        best: trial 0 (fluid, 2 runs): target=60.0
+          cost            0.1326 ±0.0042  (minimize)
+          slo_attainment  0.934 ±0.013  slo_attainment>=0.9: margin 0.021
+        1 trials (0 pruned, 1 feasible), 0 confirmed, 2 simulations
+        """
+        return results_io.text(self, digits)
+
+    def _repr_html_(self) -> str:
+        return results_io.to_html(self)
+
+    def plot_front(self, path: str | Path | None = None) -> Any:
+        """The objectives against each other (see :func:`elastic.tune.plot.plot_front`)."""
+        from elastic.tune.plot import plot_front
+
+        return plot_front(self, path)
+
+    def plot_history(self, path: str | Path | None = None) -> Any:
+        """The objective trial by trial (see :func:`elastic.tune.plot.plot_history`)."""
+        from elastic.tune.plot import plot_history
+
+        return plot_history(self, path)
+
+    def plot_importance(self, path: str | Path | None = None) -> Any:
+        """Each parameter's importance (see :func:`elastic.tune.plot.plot_importance`)."""
+        from elastic.tune.plot import plot_importance
+
+        return plot_importance(self, path)
 
     def __repr__(self) -> str:
         feasible = sum(t.feasible for t in self.trials)

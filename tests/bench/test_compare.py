@@ -1,5 +1,6 @@
 """Comparisons: the same numbers on any executor; failures reported, not fatal."""
 
+import csv
 import math
 from concurrent.futures import ProcessPoolExecutor
 
@@ -137,3 +138,83 @@ def test_bad_comparison_requests_are_refused_before_any_run(options, name):
     setup = Scenario(Poisson(1.0), duration=60.0)
     with pytest.raises(ParameterError, match=rf"compare: {name}="):
         compare({"a": loop}, {"s": setup}, executor=SerialExecutor(), progress=False, **options)
+
+
+def mixed_comparison():
+    """Runs with and without nodes: the second has metrics the first has not."""
+    from elastic.bench import Comparison
+
+    plain = [{"policy": "hpa", "scenario": "s", "seed": seed, "cost": 1.0 + seed,
+              "slo_attainment": 0.99} for seed in range(2)]  # fmt: skip
+    nodes = [{"policy": "karpenter", "scenario": "s", "seed": seed, "cost": 2.0 + seed,
+              "slo_attainment": 0.98, "nodes_mean": 3.0 + seed} for seed in range(2)]  # fmt: skip
+    return Comparison([*plain, *nodes])
+
+
+def test_runs_with_different_metrics_aggregate_over_the_union_of_columns(tmp_path):
+    result = mixed_comparison()
+    assert result.metrics() == ["cost", "slo_attainment", "nodes_mean"]
+    table = {row["policy"]: row for row in result.aggregate()}
+    assert table["karpenter"]["nodes_mean"] == pytest.approx(3.5)
+    assert math.isnan(table["hpa"]["nodes_mean"]) and math.isnan(table["hpa"]["nodes_mean_ci"])
+    # the runs without nodes show an empty cell, not a made-up value
+    hpa, karpenter = result.format(["cost", "nodes_mean"]).splitlines()[1:]
+    assert hpa.split() == ["hpa", "s", "1.5", "±6.4"]
+    assert karpenter.split() == ["karpenter", "s", "2.5", "±6.4", "3.5", "±6.4"]
+    (paired,) = result.paired("nodes_mean", baseline="hpa")
+    assert paired["seeds"] == 0 and math.isnan(paired["difference"])
+    result.to_csv(tmp_path / "runs.csv")
+    with (tmp_path / "runs.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == ["policy", "scenario", "seed", "cost", "slo_attainment", "nodes_mean"]
+    assert [row["nodes_mean"] for row in rows] == ["", "", "3.0", "4.0"]
+
+
+def test_json_reads_back_the_rows_the_failures_and_the_kept_results(tmp_path):
+    from elastic.bench import Comparison
+
+    scenarios = {**SCENARIOS, "arm": Scenario(Poisson(5.0), duration=60.0,
+                                              serverless=ServerlessSpec(arch="arm"),
+                                              initial_replicas=1)}  # fmt: skip
+    result = compare({"step": LOOPS["step"]}, scenarios, [3], executor=SerialExecutor(),
+                     progress=False, fidelity="fluid", keep_results=True)  # fmt: skip
+    assert result.failures and result.results
+    text = result.to_json(tmp_path / "runs.json")
+    assert "NaN" not in text, "strict JSON: NaN is null"
+    again = Comparison.from_json(tmp_path / "runs.json")
+    assert again.rows.__repr__() == result.rows.__repr__()  # NaN == NaN by repr
+    assert again.failures == result.failures
+    ((key, run),) = again.results.items()
+    assert key == ("step", "poisson", 3)
+    assert run.summary().__repr__() == result.results[key].summary().__repr__()
+    assert Comparison.from_json(text).rows.__repr__() == result.rows.__repr__()
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [('{"format": "elastic.RunResult/1"}', "format='elastic.RunResult/1'"),
+     ('{"format": "elastic.Comparison/1", "rows": [{"policy": "a"}]}', "KeyError"),
+     ('{"format": "elastic.Comparison/1",\n "rows": [}', "line 2, column 11"),
+     ("/nonexistent/runs.json", "a readable JSON file")],
+)  # fmt: skip
+def test_a_bad_comparison_file_is_refused_in_words(source, expected):
+    from elastic.bench import Comparison
+
+    with pytest.raises(ParameterError, match="Comparison") as info:
+        Comparison.from_json(source)
+    assert expected in str(info.value)
+
+
+def test_the_html_view_shows_means_with_intervals_and_lists_failures():
+    from elastic.bench import Comparison, Failure
+
+    result = mixed_comparison()
+    view = result._repr_html_()
+    assert "<th>cost</th>" in view and "<th>slo_attainment</th>" in view
+    assert "<td style='text-align:right'>1.5 ±6.4</td>" in view
+    assert "failed" not in view
+    failing = Comparison(result.rows, [Failure("hpa", "s", 9, "ValueError('<boom>')", "")])
+    view = failing._repr_html_()
+    assert "1 runs failed" in view
+    assert "hpa on s, seed 9: <code>ValueError(&#x27;&lt;boom&gt;" in view
+    assert "<th>nodes_mean</th>" in result.to_html(["nodes_mean"])

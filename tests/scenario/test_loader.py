@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from elastic.bench import Comparison
 from elastic.cli import main
 from elastic.cost import default_catalog
 from elastic.scenario import ProblemList, build, load, validate
@@ -166,8 +167,9 @@ def test_cli_compare_writes_the_table_the_rows_and_the_plots(capsys, tmp_path):
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:4] == ["policy", "scenario", "cost", "slo_attainment"]
     assert [line.split()[0] for line in table[1:3]] == ["ecs-test-app", "step-scaling"]
-    rows = json.loads((tmp_path / "rows.json").read_text())
-    assert [r["policy"] for r in rows] == ["ecs-test-app", "step-scaling"]
+    saved = json.loads((tmp_path / "rows.json").read_text())
+    assert [r["policy"] for r in saved["rows"]] == ["ecs-test-app", "step-scaling"]
+    assert len(Comparison.from_json(tmp_path / "rows.json").rows) == len(saved["rows"])
     assert (tmp_path / "rows.csv").read_text().startswith("policy,scenario,seed,cost,")
     assert sorted(p.name for p in (tmp_path / "plots").iterdir())[0] == "comparison.png"
 
