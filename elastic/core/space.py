@@ -6,6 +6,8 @@ searching next to their parameters; :mod:`elastic.tune` searches them.
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -129,6 +131,10 @@ def _bounds(parameter: Float | Int, owner: str, check: Any) -> None:
     low, high = check(parameter.low, "low", owner=owner), check(parameter.high, "high", owner=owner)
     if low > high:
         raise ParameterError("low", low, f"at most high ({high})", owner=owner)
+    if not math.isfinite(high - low):  # Optuna samples low + u * (high - low)
+        raise ParameterError(
+            "high", high, f"within {sys.float_info.max:.3g} of low ({low})", owner=owner
+        )
     if not isinstance(parameter.log, bool):
         raise ParameterError("log", parameter.log, "True or False", owner=owner)
     if parameter.log and low <= 0:

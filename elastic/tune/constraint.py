@@ -44,9 +44,9 @@ class Constraint:
         if (
             not isinstance(self.bound, int | float)
             or isinstance(self.bound, bool)
-            or math.isnan(self.bound)
+            or not math.isfinite(self.bound)
         ):
-            raise ParameterError("bound", self.bound, "a number", owner="Constraint")
+            raise ParameterError("bound", self.bound, "a finite number", owner="Constraint")
 
     @classmethod
     def parse(cls, text: str) -> Constraint:
@@ -57,8 +57,17 @@ class Constraint:
                 "constraint", text, "metric>=number or metric<=number, e.g. slo_attainment>=0.99",
                 owner="Constraint",
             )  # fmt: skip
-        metric, op, bound = match.groups()
-        return cls(metric, op, float(bound))
+        metric, op, text_bound = match.groups()
+        try:
+            bound = float(text_bound)
+        except ValueError:
+            bound = math.nan
+        if not math.isfinite(bound):
+            raise ParameterError(
+                "constraint", text, "a finite number as the bound, e.g. slo_attainment>=0.99",
+                owner="Constraint",
+            )  # fmt: skip
+        return cls(metric, op, bound)
 
     def bound_of(self, values: Sequence[float]) -> float:
         """The confidence bound of the mean of ``values`` on the constraint's side."""

@@ -152,13 +152,16 @@ class Tuning:
         ]
         return sorted(front, key=lambda t: (keys[t.number], t.number))
 
-    def disagreements(self) -> list[dict[str, Any]]:
-        """For each confirmed trial: its objectives and feasibility at both fidelities.
+    def disagreements(self, metrics: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """For each confirmed trial: ``metrics`` (the objectives by default) and feasibility at
+        both fidelities.
 
-        ``difference`` is the relative change of each objective from screening
-        to confirming; ``agrees`` says whether feasibility is the same and the
-        confirmed objectives lie within the screened intervals (or the
-        screened within the confirmed).
+        ``difference`` is the relative change of each metric from screening to
+        confirming; ``agrees`` says whether feasibility is the same and the
+        confirmed values lie within the screened intervals (or the screened
+        within the confirmed). After screening on slices, totals such as
+        ``cost`` differ by design: compare rates (``cost_per_hour``,
+        ``slo_attainment``) instead.
         """
         screened = {t.number: t for t in self.trials}
         table = []
@@ -166,7 +169,7 @@ class Tuning:
             first = screened[confirmed.number]
             entry: dict[str, Any] = {"trial": confirmed.number, **dict(confirmed.params)}
             agrees = first.feasible == confirmed.feasible
-            for name in self.objectives:
+            for name in self.objectives if metrics is None else metrics:
                 low, high = first.values[name], confirmed.values[name]
                 entry[f"{name}[{first.fidelity}]"] = low
                 entry[f"{name}[{confirmed.fidelity}]"] = high

@@ -182,6 +182,11 @@ def tune(
         )
     space = check_space(space)
     objectives = _objectives(objective)
+    if isinstance(constraints, str) or not isinstance(constraints, Iterable):
+        raise ParameterError(
+            "constraints", constraints, "a list of constraints such as 'slo_attainment>=0.99' "
+            "(or () for none)", owner=owner,
+        )  # fmt: skip
     rules = tuple(c if isinstance(c, Constraint) else Constraint.parse(c) for c in constraints)
     check_int(trials, "trials", owner=owner, ge=1, le=MAX_TRIALS)
     check_choice(sampler, "sampler", SAMPLERS, owner=owner)
@@ -197,6 +202,16 @@ def tune(
     screens = setups
     if screen_duration is not None:
         cut = check_number(screen_duration, "screen_duration", owner=owner, gt=0)
+        for name, setup in setups.items():
+            intervals = cut / setup.control_interval
+            if cut < setup.duration and (
+                intervals < 1 or not math.isclose(intervals, round(intervals))
+            ):
+                raise ParameterError(
+                    "screen_duration", screen_duration,
+                    f"a whole number (>= 1) of scenario {name!r}'s control interval "
+                    f"({setup.control_interval:g} s)", owner=owner,
+                )  # fmt: skip
         try:
             screens = {
                 name: dataclasses.replace(s, duration=cut) if cut < s.duration else s
@@ -208,7 +223,12 @@ def tune(
                 owner=owner,
             ) from None  # fmt: skip
     study = _study(space, objectives, sampler, seed, trials, batch, storage, study_name)
-    _claim(study, objectives, rules, fidelity, screen_duration, study_name)
+    _claim(study, study_name, {
+        "objectives": list(objectives), "constraints": [str(r) for r in rules],
+        "fidelity": fidelity, "screen_duration": screen_duration,
+        "space": {name: repr(p) for name, p in space.items()},
+        "scenarios": sorted(setups), "seeds": seed_list,
+    })  # fmt: skip
     result = Tuning(objectives[0], rules, objectives=objectives, study=study)
     result.trials.extend(_stored(study))
     own = executor is None
@@ -222,14 +242,14 @@ def tune(
             size = min(batch, trials - asked, MAX_TRIALS if grid is None else len(grid))
             if size <= 0:
                 break
-            candidates = []
-            for _ in range(size):
-                if grid is not None:  # the grid is Optuna's queue of fixed trials
-                    study.enqueue_trial(grid.pop())
-                if (candidate := _ask(study, space, build, result)) is not None:
-                    candidates.append(candidate)
-            asked += size
+            candidates: list[_Candidate] = []
             try:
+                for _ in range(size):
+                    if grid is not None:  # the grid is Optuna's queue of fixed trials
+                        study.enqueue_trial(grid.pop())
+                    if (candidate := _ask(study, space, build, result)) is not None:
+                        candidates.append(candidate)
+                asked += size
                 screen.run(candidates)
             except BaseException:  # an interrupted batch leaves no trial running in the storage
                 for candidate in candidates:
@@ -439,7 +459,14 @@ def _ask(
         refused = Trial(trial.number, params, math.nan, math.nan, {}, False, state=REFUSED)
         result.trials.append(refused)
         return None
-    return _candidate(trial.number, params, built, trial)
+    except BaseException:  # a defect of build's own: its trial is failed, never left running
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        raise
+    try:
+        return _candidate(trial.number, params, built, trial)
+    except ParameterError:
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        raise
 
 
 def _candidate(
@@ -519,14 +546,15 @@ def _seeds(seeds: Sequence[int] | int) -> list[int]:
 def _check_metrics(
     row: Mapping[str, Any], objectives: Sequence[str], rules: Sequence[Constraint]
 ) -> None:
-    known = ", ".join(sorted(k for k in row if k not in ("policy", "scenario", "seed")))
+    metrics = {k for k in row if k not in ("policy", "scenario", "seed")}
+    known = ", ".join(sorted(metrics))
     for objective in objectives:
-        if objective not in row:
+        if objective not in metrics:
             raise ParameterError(
                 "objective", objective, f"a summary metric: one of {known}", owner="tune"
             )
     for rule in rules:
-        if rule.metric not in row:
+        if rule.metric not in metrics:
             raise ParameterError(
                 "constraints", str(rule),
                 f"a constraint on a summary metric ({rule.metric!r} is none of {known})",
@@ -570,17 +598,9 @@ def _stored(study: optuna.Study) -> list[Trial]:
     return found
 
 
-def _claim(
-    study: optuna.Study,
-    objectives: Sequence[str],
-    rules: Sequence[Constraint],
-    fidelity: str,
-    screen_duration: float | None,
-    name: str,
-) -> None:
-    """Mark a new study with what it judges by; refuse to resume one judged otherwise."""
-    mine = {"objectives": list(objectives), "constraints": [str(r) for r in rules],
-            "fidelity": fidelity, "screen_duration": screen_duration}  # fmt: skip
+def _claim(study: optuna.Study, name: str, mine: dict[str, Any]) -> None:
+    """Mark a new study with what it judges by and on; refuse to resume one judged otherwise
+    (other objectives, constraints, screening, space, scenarios or seeds)."""
     key = f"{_ATTR}.study"
     theirs = study.user_attrs.get(key)
     if theirs is None:
@@ -596,8 +616,8 @@ def _claim(
     if differ:
         raise ParameterError(
             "study_name", name,
-            "a new name, or the same objectives, constraints and screening as the stored study ("
-            + "; ".join(differ) + ")", owner="tune",
+            "a new study name, or the same objectives, constraints, screening, space, scenarios "
+            "and seeds as the stored study (" + "; ".join(differ) + ")", owner="tune",
         )  # fmt: skip
 
 
@@ -607,6 +627,12 @@ def _grid_points(
     """The grid's points not tried yet, in a seeded random order (the next one last); a
     conditional parameter varies only where it is active."""
     points: list[dict[str, Any]] = [{}]
+    size = math.prod(len(_grid(p)) for p in space.values())
+    if size > MAX_TRIALS:
+        raise ParameterError(
+            "space", dict(space), f"a grid of at most {MAX_TRIALS:,} points (this one has "
+            f"{size:,}): fewer values, or another sampler", owner="tune",
+        )  # fmt: skip
     for name, parameter in space.items():
         points = [
             {**point, name: value} if is_active(parameter, point) else point
@@ -614,7 +640,10 @@ def _grid_points(
             for value in (_grid(parameter) if is_active(parameter, point) else [None])
         ]
     names = list(space)
-    seen = {tuple(t.params.get(n) for n in names) for t in study.get_trials(deepcopy=False)}
+    # a point an interrupted run left failed is tried again; one refused by build is not
+    tried = [t for t in study.get_trials(deepcopy=False)
+             if t.state != optuna.trial.TrialState.FAIL or "refused" in t.user_attrs]  # fmt: skip
+    seen = {tuple(t.params.get(n) for n in names) for t in tried}
     points = [p for p in points if tuple(p.get(n) for n in names) not in seen]
     order = np.random.default_rng(seed).permutation(len(points))
     return [points[i] for i in reversed(order)]
