@@ -240,7 +240,9 @@ def _tune_parser(commands: Any) -> None:
     tune.add_argument(
         "--storage", help="Optuna storage to keep and resume the study, e.g. sqlite:///tune.db"
     )
-    tune.add_argument("--study-name", default="elastic", help="the study's name (elastic)")
+    tune.add_argument(
+        "--study-name", help="the study's name in --storage (default: the policy's name)"
+    )
     tune.add_argument(
         "--executor",
         default="processes",

@@ -68,7 +68,7 @@ def parse_param(text: str, default: Any) -> tuple[str, Any]:
             if re.fullmatch(r"[-+]?\d+", low) and re.fullmatch(r"[-+]?\d+", high):
                 return field, Int(int(low), int(high), log)
             return field, Float(float(low), float(high), log)
-        if ".." in rest or not rest.strip():
+        if ".." in rest or any(not part.strip() for part in rest.split(",")):
             raise ValueError(rest)
         options = tuple(yaml.safe_load(part) for part in rest.split(","))
         return field, Choice(options)
@@ -120,7 +120,24 @@ def _executor(spec: str) -> Iterator[Executor]:
 def _ci(trial: Any, metric: str) -> str:
     mean = trial.values.get(metric, math.nan)
     half = trial.cis.get(metric, math.nan)
-    return f"{mean:.6g} ± {half:.3g}" if math.isfinite(half) else f"{mean:.6g}"
+    if math.isfinite(half):
+        return f"{mean:.6g} ± {half:.3g}  (95 % interval)"
+    return f"{mean:.6g}  (one run: no interval)"
+
+
+def _whole_percents(space: dict[str, Any]) -> dict[str, Any]:
+    """The space with each real target searched in whole percents, as an HPA writes it."""
+    from elastic.tune import Float, Int
+
+    out = dict(space)
+    for field, parameter in space.items():
+        if field.endswith(".target") and isinstance(parameter, Float):
+            low, high = math.ceil(parameter.low), math.floor(parameter.high)
+            if low <= high:
+                out[field] = Int(low, high, parameter.log, when=parameter.when)
+                print(f"note: {field} searched in whole percents ({low}..{high}), as an HPA "
+                      "holds them")  # fmt: skip
+    return out
 
 
 def _show(trial: Any, objectives: Sequence[str]) -> None:
@@ -128,7 +145,7 @@ def _show(trial: Any, objectives: Sequence[str]) -> None:
     for name, value in trial.params.items():
         print(f"    {name} = {value!r}")
     for metric in objectives:
-        print(f"    {metric:18} {_ci(trial, metric)}  (95 % interval)")
+        print(f"    {metric:18} {_ci(trial, metric)}")
     for rule, margin in trial.margins.items():
         print(f"    {rule:18} margin {margin:+.4g}")
 
@@ -157,26 +174,52 @@ def run(args: argparse.Namespace, writable: Callable[[str, str], None]) -> int:
             f"hpa, elastic or manifest: a {policy.kind} is no AWS scaling policy",
             owner="elastic tune",
         )  # fmt: skip
+    if args.export and args.export_format == "hpa":
+        space = _whole_percents(space)
+    if args.export and args.export_format != "manifest":
+        try:  # what the format cannot express is said now, not after the search
+            export(policy.build({}), args.export_format, name=args.policy)
+        except ParameterError as error:
+            raise ParameterError(
+                "--export-format",
+                args.export_format,
+                f"a format {policy.kind} {args.policy!r} can be written in ({error})",
+                owner="elastic tune",
+            ) from None
     names = args.scenario or [
         name for name in manifests.scenarios()
         if manifests.objects["Scenario"][name][1].spec.policy == args.policy
     ]  # fmt: skip
     if not names:
-        raise ParameterError("--scenario", None, f"a Scenario to tune on (none of the manifests "
-                             f"names policy {args.policy!r}; have {manifests.scenarios()})",
-                             owner="elastic tune")  # fmt: skip
+        raise ParameterError(
+            "--scenario", "(none given)",
+            f"the Scenario to tune on: none of the manifests' scenarios "
+            f"({', '.join(manifests.scenarios()) or 'none'}) names policy {args.policy!r}",
+            owner="elastic tune",
+        )  # fmt: skip
     scenarios = {name: build(manifests, name).scenario for name in names}
     objectives = args.objective or ["cost"]
     print(f"tuning {policy.kind} {args.policy!r}: {len(space)} parameters, {args.trials} trials "
           f"x {len(scenarios)} scenarios x {args.seeds} seeds ({args.fidelity})")  # fmt: skip
-    with _executor(args.executor) as pool:
-        result = tune(
-            policy.build, space, scenarios, args.seeds, objective=tuple(objectives),
-            constraints=args.constraint, trials=args.trials, sampler=args.sampler,
-            seed=args.seed, executor=pool, fidelity=args.fidelity, confirm=args.confirm,
-            screen_duration=args.screen_duration, prune=not args.no_prune, batch=args.batch,
-            progress=sys.stderr.isatty(), storage=args.storage, study_name=args.study_name,
-        )  # fmt: skip
+    study_name = args.study_name or args.policy
+    try:
+        with _executor(args.executor) as pool:
+            result = tune(
+                policy.build, space, scenarios, args.seeds, objective=tuple(objectives),
+                constraints=args.constraint, trials=args.trials, sampler=args.sampler,
+                seed=args.seed, executor=pool, fidelity=args.fidelity, confirm=args.confirm,
+                screen_duration=args.screen_duration, prune=not args.no_prune,
+                batch=args.batch, progress=sys.stderr.isatty(), storage=args.storage,
+                study_name=study_name,
+            )  # fmt: skip
+    except KeyboardInterrupt:
+        kept = (f"the finished trials are kept in {args.storage} (study {study_name!r}): run the "
+                "same command again to resume" if args.storage else
+                "nothing was kept (--storage keeps the trials, to resume)")  # fmt: skip
+        print(f"error: interrupted; {kept}", file=sys.stderr)
+        return 130
+    if args.sampler == "grid" and len(result.trials) < args.trials:
+        print(f"the grid is exhausted: all {len(result.trials)} points were tried")
     if args.csv:
         result.to_csv(args.csv)
         print(f"trials written to {args.csv}")

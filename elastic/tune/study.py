@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -685,7 +686,10 @@ def _study(
         )  # fmt: skip
     except Exception as error:
         raise ParameterError(
-            "storage", storage, f"an Optuna storage that can be opened ({error})", owner="tune"
+            "storage",
+            storage,
+            f"an Optuna storage that can be opened ({_first_line(error)})",
+            owner="tune",
         ) from None
     if [d.name.lower() for d in study.directions] != directions:
         raise ParameterError(
@@ -709,6 +713,12 @@ def _study(
         chosen = optuna.samplers.RandomSampler(seed=drawn)
     study.sampler = chosen
     return study
+
+
+def _first_line(error: Exception) -> str:
+    """An error's first line, without SQLAlchemy's background link."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return re.sub(r"\s*\(Background on this error at: [^)]*\)", "", text)
 
 
 def _suggest(trial: optuna.Trial, name: str, parameter: Parameter) -> Any:

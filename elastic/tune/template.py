@@ -12,6 +12,7 @@ the winner is the document itself.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,7 +22,7 @@ from pydantic.alias_generators import to_camel
 from elastic.core.loop import DecisionLoop
 from elastic.core.paths import parse_path
 from elastic.core.space import Choice, Float, Int, Parameter, around, check_space, seconds_range
-from elastic.errors import ParameterError
+from elastic.errors import ElasticError, ParameterError
 from elastic.scenario.build import policy_loop
 from elastic.scenario.check import load
 from elastic.scenario.documents import Document
@@ -231,10 +232,22 @@ class ManifestPolicy:
         return policy_loop(manifests, self.name) if not manifests.problems else _raise(manifests)
 
     def check(self, space: Mapping[str, Parameter]) -> dict[str, Parameter]:
-        """``space`` checked, and each of its fields one this document can hold."""
+        """``space`` checked, and each of its fields one this document can hold and load
+        (tried with the field's lowest value alone)."""
         checked = check_space(space)
-        for field in checked:
-            self.document_with({field: _probe(checked[field])})
+        for field, parameter in checked.items():
+            probe = _probe(parameter)
+            try:
+                self.build({field: probe})
+            except ElasticError as error:
+                lines = [line.strip() for line in str(error).strip().splitlines()]
+                first = next((line for line in lines if line.startswith("<text>:")), lines[0])
+                said = re.sub(r"^<text>:\d+:\d+: ", "", first)
+                raise ParameterError(
+                    "param", field,
+                    f"a field {self.kind} {self.name!r} accepts (set to {probe!r}, its "
+                    f"manifest says: {said})", owner="tune",
+                ) from None  # fmt: skip
         return checked
 
 

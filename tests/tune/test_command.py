@@ -113,7 +113,7 @@ def test_a_rerun_with_storage_continues_the_study(folder: Path) -> None:
     for _ in range(2):
         assert main([*tune(folder, "--policy", "tt", "--storage", storage, "--scenario", "steady",
                            "--param", "spec.policies[0].target=40..80")]) == 0  # fmt: skip
-    assert len(optuna.load_study(study_name="elastic", storage=storage).trials) == 4
+    assert len(optuna.load_study(study_name="tt", storage=storage).trials) == 4
 
 
 def test_the_winner_exports_as_an_aws_request(folder: Path) -> None:
@@ -153,11 +153,17 @@ def test_a_dask_cluster_runs_the_trials_as_a_serial_run_does(folder: Path) -> No
         (["--policy", "web", "--executor", "processes:0"], r"processes:N with N >= 1"),
         (["--policy", "web", "--executor", "dask://127.0.0.1:1"], r"a Dask scheduler that"),
         (["--policy", "web", "--scenario", "other"], r"no Scenario named 'other'"),
-        (["--policy", "tt"], r"a Scenario to tune on .*policy 'tt'"),
+        (["--policy", "tt"], r"the Scenario to tune on: none of the .* names policy 'tt'"),
+        (["--policy", "tt", "--scenario", "steady", "--param", "spec.nothing=1..2"],
+         r"param='spec.nothing' is invalid; expected a field ScalingPolicy 'tt' accepts .*"
+         r"set to 1, its manifest says: spec.nothing=1: Extra inputs are not permitted"),
+        (["--policy", "web", "--param", "spec.maxReplicas=10,,20"], r"--param=.*FIELD=a,b,c"),
+        (["--policy", "web", "--constraint", "slo_attainment>=1..2"], r"a finite number"),
         (["--policy", "web", "--export", "x.json", "--export-format", "aws"],
          r"a HorizontalPodAutoscaler is no AWS scaling policy"),
         (["--policy", "tt", "--scenario", "steady", "--export", "x.yaml", "--export-format",
-          "hpa"], r"loop.policies\[0\].target=.*a whole percent|cooldown"),
+          "hpa"], r"--export-format='hpa' is invalid; expected a format ScalingPolicy 'tt' can "
+                  r"be written in \(.*(behavior|cooldown)"),
         (["--policy", "web", "--constraint", "latency_p99<=0.0001"],
          r"none of the 2 trials met .*latency_p99<=0.0001.*; the closest: trial"),
         (["--policy", "tt", "--scenario", "steady", "--sampler", "grid"], r"a Choice or an Int"),
@@ -176,3 +182,17 @@ def test_bad_input_is_one_error_never_a_traceback(
 
     assert re.search(message, err), err
     assert all(line.startswith("  ") for line in err.splitlines()[1:])  # one error, its lines
+
+
+def test_an_interrupt_says_what_was_kept_and_how_to_resume(
+    folder: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("elastic.tune.study.run_row", interrupted)
+    storage = f"sqlite:///{folder / 'tune.db'}"
+    assert main(tune(folder, "--policy", "web", "--storage", storage)) == 130
+    err = capsys.readouterr().err
+    assert err == (f"error: interrupted; the finished trials are kept in {storage} (study 'web'): "
+                   "run the same command again to resume\n")  # fmt: skip
